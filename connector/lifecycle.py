@@ -1,0 +1,243 @@
+"""The lifecycle policy: from a qualification and what the CRM says to what Handoff should do.
+
+Pure: data and a clock in, a Decision out. The rules it keeps are the ones
+that make sales trust the tool: stages only move forward, a rep's recycle or
+rejection wins, a lead near a threshold does not flap, and each qualification
+gets exactly one task.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import replace
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from connector.business_time import BusinessHours, Duration, add_duration
+from connector.model import (
+    CrmState,
+    Decision,
+    Lead,
+    Memory,
+    Priority,
+    Qualification,
+    Stage,
+    TaskSpec,
+    format_time,
+)
+from connector.scoring.engine import CompiledRules, score
+from connector.scoring.phrases import join_words
+
+#: Properties Handoff writes, by canonical key. Adapters map them to CRM field names.
+PROPERTY_KEYS = (
+    "score",
+    "fit_grade",
+    "fit_score",
+    "engagement_score",
+    "status",
+    "reasons",
+    "missing_info",
+    "rules_version",
+    "mql_at",
+    "sql_at",
+)
+DISQUALIFIED = "disqualified"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sla(_Strict):
+    """How fast a rep must act on a newly qualified lead."""
+
+    due: str = Field("1bh", description="e.g. 30m, 1h, 1bh (business hour), 1bd (business day)")
+    priority: Priority = Priority.HIGH
+
+    @field_validator("due")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        Duration.parse(value)
+        return value
+
+
+class Owners(_Strict):
+    """Who gets a task when the record has no owner."""
+
+    round_robin: list[str] = Field(default_factory=list, description="owner ids to spread unowned leads over")
+    fallback: str | None = Field(None, description="owner id used when there is no round-robin list")
+
+
+class Policy(_Strict):
+    """The handoff agreement between marketing and sales."""
+
+    recycle_statuses: list[str] = Field(
+        default_factory=lambda: ["BAD_TIMING", "Recycled"],
+        description="lead-status values meaning: sales bounced this lead back to nurture",
+    )
+    disqualify_statuses: list[str] = Field(
+        default_factory=lambda: ["UNQUALIFIED", "Closed - Not Converted"],
+        description="lead-status values meaning: sales rejected this lead",
+    )
+    recycle_to: Literal["subscriber", "lead"] = "lead"
+    sla: dict[Literal["mql", "sql"], Sla] = Field(
+        default_factory=lambda: {
+            "mql": Sla(due="1bd", priority=Priority.MEDIUM),
+            "sql": Sla(due="1bh", priority=Priority.HIGH),
+        }
+    )
+    business_hours: BusinessHours = Field(default_factory=BusinessHours)
+    owners: Owners = Field(default_factory=Owners)
+    reasons_written: int = Field(5, ge=1, description="reasons written to the CRM record")
+    reasons_in_task: int = Field(3, ge=1, description="reasons in the rep's task body")
+
+
+def observe(crm: CrmState, memory: Memory, policy: Policy, now: datetime) -> Memory:
+    """Fold what sales did since the last cycle into memory.
+
+    A lead status that newly becomes a recycle value opens a new episode: the
+    old activity stops counting and the stage is to be reset once.
+    """
+    status = crm.lead_status
+    if status in policy.recycle_statuses and status != memory.last_lead_status:
+        return Memory(
+            episode=memory.episode + 1,
+            episode_start=now,
+            level=Stage.LEAD,
+            promoted=None,
+            last_lead_status=status,
+            reset_pending=True,
+        )
+    return replace(memory, last_lead_status=status)
+
+
+def episode_lead(lead: Lead, memory: Memory) -> Lead:
+    """The lead with only the activity of the current episode."""
+    if memory.episode_start is None:
+        return lead
+    start = memory.episode_start
+    return replace(lead, activities=tuple(a for a in lead.activities if a.at >= start))
+
+
+def evaluate(
+    lead: Lead, crm: CrmState, memory: Memory, rules: CompiledRules, policy: Policy, now: datetime
+) -> tuple[Qualification, Decision]:
+    """Observe, score the current episode, decide: the whole pure pipeline for one record."""
+    memory = observe(crm, memory, policy, now)
+    qualification = score(episode_lead(lead, memory), rules, now)
+    return qualification, decide(qualification, crm, memory, policy, now)
+
+
+def held_level(qualification: Qualification, previous: Stage) -> Stage:
+    """The level after hysteresis: a lead keeps its level until it drops below the margin."""
+    if qualification.disqualified:
+        return Stage.LEAD
+    if qualification.stage >= previous:
+        return qualification.stage
+    return max(qualification.stage, min(previous, qualification.hold_stage))
+
+
+def decide(
+    qualification: Qualification, crm: CrmState, memory: Memory, policy: Policy, now: datetime
+) -> Decision:
+    """What to write for one record: the target stage, properties and at most one task."""
+    record_id = qualification.id
+    if crm.stage is not None and crm.stage >= Stage.OPPORTUNITY:
+        return Decision(record_id, None, False, {}, None, replace(memory, reset_pending=False),
+                        (f"at {crm.stage.value}: sales owns this record, Handoff leaves it alone",))
+
+    level = held_level(qualification, memory.level)
+    rep_rejected = crm.lead_status in policy.disqualify_statuses
+    notes: list[str] = []
+    target: Stage | None = None
+    reset = False
+    task: TaskSpec | None = None
+    promoted = memory.promoted
+    properties = _score_properties(qualification, level, rep_rejected, policy.reasons_written)
+
+    if memory.reset_pending:
+        recycle_stage = Stage(policy.recycle_to)
+        if crm.stage is not None and crm.stage > recycle_stage:
+            target, reset = recycle_stage, True
+        notes.append(f"recycled by sales ({crm.lead_status}): back to {policy.recycle_to}, episode {memory.episode}")
+    elif qualification.disqualified:
+        notes.append(f"disqualified: {qualification.disqualified_reason}")
+    elif rep_rejected:
+        notes.append(f"marked {crm.lead_status} by sales: never promoted")
+    elif level in (Stage.MQL, Stage.SQL):
+        if crm.stage is None or crm.stage < level:
+            target = level
+            if promoted is None or promoted < level:
+                task = build_task(qualification, crm, memory, policy, level, now)
+                properties[f"{level.value}_at"] = format_time(now)
+        else:
+            notes.append(f"already {crm.stage.value} in the CRM: no promotion")
+        if promoted is None or promoted < level:
+            promoted = level
+
+    new_memory = replace(memory, level=level, promoted=promoted, reset_pending=False)
+    return Decision(record_id, target, reset, properties, task, new_memory, tuple(notes))
+
+
+def _score_properties(q: Qualification, level: Stage, rejected: bool, reasons: int) -> dict[str, str | None]:
+    status = DISQUALIFIED if q.disqualified or rejected else level.value
+    return {
+        "score": str(q.score),
+        "fit_grade": q.grade,
+        "fit_score": str(q.fit),
+        "engagement_score": str(q.engagement),
+        "status": status,
+        "reasons": "\n".join(f"- {r.text}" for r in q.reasons[:reasons]),
+        "missing_info": ", ".join(q.missing),
+        "rules_version": q.rules_version,
+    }
+
+
+def task_key(record_id: str, stage: Stage, episode: int) -> str:
+    """The idempotency key: one task per record, stage and qualification episode."""
+    return f"handoff:{record_id}:{stage.value}:{episode}"
+
+
+def pick_owner(record_id: str, owner_id: str | None, owners: Owners) -> str | None:
+    """The record's owner; else a round-robin pick that is stable per record; else the fallback.
+
+    The pick hashes the record id so a decision retried after a crash lands on
+    the same rep, and unowned leads still spread evenly over the list.
+    """
+    if owner_id:
+        return owner_id
+    if owners.round_robin:
+        return owners.round_robin[zlib.crc32(record_id.encode()) % len(owners.round_robin)]
+    return owners.fallback
+
+
+def build_task(
+    q: Qualification, crm: CrmState, memory: Memory, policy: Policy, stage: Stage, now: datetime
+) -> TaskSpec:
+    """The rep's task: who, by when, and a body that says why now and what to ask."""
+    sla = policy.sla[stage.value]  # type: ignore[index]
+    due = add_duration(now, Duration.parse(sla.due), policy.business_hours)
+    who = crm.name or f"Lead {q.id}"
+    if crm.company:
+        who += f" ({crm.company})"
+    label = "Sales-qualified" if stage is Stage.SQL else "Marketing-qualified"
+    top = q.reasons[0].text if q.reasons else f"score {q.score}"
+    lines = ["Why now:"]
+    lines += [f"- {r.text}" for r in q.reasons[: policy.reasons_in_task]]
+    if q.interests:
+        lines.append("Engaged with: " + ", ".join(q.interests))
+    if q.missing:
+        lines.append(f"Still unknown: {join_words(list(q.missing))}. Ask about it on the first call.")
+    lines.append(f"Score {q.score}, fit grade {q.grade}, rules {q.rules_version}.")
+    return TaskSpec(
+        key=task_key(q.id, stage, memory.episode),
+        record_id=q.id,
+        stage=stage,
+        owner_id=pick_owner(q.id, crm.owner_id, policy.owners),
+        subject=f"{label}: {who}: {top}"[:250],
+        body="\n".join(lines),
+        due_at=due,
+        priority=sla.priority,
+    )

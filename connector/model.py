@@ -1,0 +1,287 @@
+"""Canonical data shared by every layer: leads, activities, stages and results.
+
+Nothing here knows about a CRM. Adapters translate to and from these types;
+the scoring core and the lifecycle policy only ever see them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+ACTIVITY_TYPES: frozenset[str] = frozenset(
+    {
+        "page_view",
+        "site_visit",
+        "email_open",
+        "email_click",
+        "form_submission",
+        "content_download",
+        "newsletter_signup",
+        "webinar_registration",
+        "webinar_attendance",
+        "meeting_booked",
+        "call",
+        "chat",
+        "trial_signup",
+        "cart_add",
+        "unsubscribe",
+    }
+)
+
+
+class Stage(str, enum.Enum):
+    """Funnel stages in their forward order (the order HubSpot ships by default).
+
+    CRMs with custom stages map each of theirs onto one of these by position.
+    """
+
+    SUBSCRIBER = "subscriber"
+    LEAD = "lead"
+    MQL = "mql"
+    SQL = "sql"
+    OPPORTUNITY = "opportunity"
+    CUSTOMER = "customer"
+    EVANGELIST = "evangelist"
+    OTHER = "other"
+
+    @property
+    def rank(self) -> int:
+        return _STAGE_RANK[self]
+
+    def __lt__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Stage):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __le__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Stage):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __gt__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Stage):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __ge__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Stage):
+            return NotImplemented
+        return self.rank >= other.rank
+
+
+_STAGE_RANK = {stage: i for i, stage in enumerate(Stage)}
+
+#: The levels the scoring core can assign; everything above SQL belongs to sales.
+QUALIFICATION_LEVELS = (Stage.LEAD, Stage.MQL, Stage.SQL)
+
+
+def parse_time(value: str | datetime) -> datetime:
+    """Parse an ISO-8601 timestamp (``Z`` or offset) into an aware UTC datetime."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def format_time(moment: datetime) -> str:
+    """ISO-8601 in UTC with milliseconds and ``Z``, the way both CRMs like it."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """One thing a person did. ``count`` carries aggregated counters (3 opens = count 3)."""
+
+    type: str
+    at: datetime
+    count: int = 1
+    name: str | None = None
+    url: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "at": format_time(self.at)}
+        if self.count != 1:
+            out["count"] = self.count
+        if self.name is not None:
+            out["name"] = self.name
+        if self.url is not None:
+            out["url"] = self.url
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """A person in the CRM with the canonical properties of DESIGN.md 4.3 and their activities."""
+
+    id: str
+    properties: Mapping[str, Any]
+    activities: tuple[Activity, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "properties": dict(self.properties),
+            "activities": [a.to_json() for a in self.activities],
+        }
+
+
+class InvalidLead(ValueError):
+    """A canonical lead that cannot be scored; the message says which field and why."""
+
+
+def lead_from_json(data: Any) -> Lead:
+    """Build a Lead from the canonical JSON shape, raising InvalidLead with the offending field."""
+    if not isinstance(data, dict):
+        raise InvalidLead("a lead must be a JSON object")
+    lead_id = data.get("id")
+    if not isinstance(lead_id, (str, int)) or isinstance(lead_id, bool) or lead_id == "":
+        raise InvalidLead("id: missing or not a string")
+    properties = data.get("properties", {})
+    if not isinstance(properties, dict):
+        raise InvalidLead("properties: must be an object")
+    raw_activities = data.get("activities", [])
+    if not isinstance(raw_activities, list):
+        raise InvalidLead("activities: must be a list")
+    activities = tuple(_activity_from_json(i, raw) for i, raw in enumerate(raw_activities))
+    return Lead(id=str(lead_id), properties=properties, activities=activities)
+
+
+def _activity_from_json(index: int, raw: Any) -> Activity:
+    where = f"activities[{index}]"
+    if not isinstance(raw, dict):
+        raise InvalidLead(f"{where}: must be an object")
+    kind = raw.get("type")
+    if kind not in ACTIVITY_TYPES:
+        raise InvalidLead(f"{where}.type: unknown activity type {kind!r}")
+    at = raw.get("at")
+    if not isinstance(at, str):
+        raise InvalidLead(f"{where}.at: missing timestamp")
+    try:
+        moment = parse_time(at)
+    except ValueError:
+        raise InvalidLead(f"{where}.at: not an ISO-8601 timestamp: {at!r}") from None
+    count = raw.get("count", 1)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise InvalidLead(f"{where}.count: must be a non-negative integer")
+    name, url = raw.get("name"), raw.get("url")
+    if name is not None and not isinstance(name, str):
+        raise InvalidLead(f"{where}.name: must be a string")
+    if url is not None and not isinstance(url, str):
+        raise InvalidLead(f"{where}.url: must be a string")
+    return Activity(type=kind, at=moment, count=count, name=name, url=url)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One contribution to a score, in words a rep understands, with its points."""
+
+    text: str
+    points: float
+    kind: str  # fit | engagement | signal | negative | disqualifier
+
+
+@dataclass(frozen=True, slots=True)
+class Qualification:
+    """What the scoring core concluded about one lead at one moment."""
+
+    id: str
+    score: int
+    fit: int
+    engagement: int
+    grade: str
+    stage: Stage
+    #: highest level the lead still holds once the hysteresis margin is allowed for
+    hold_stage: Stage
+    disqualified: bool
+    disqualified_reason: str | None
+    signals: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+    missing: tuple[str, ...]
+    interests: tuple[str, ...]
+    rules_version: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "score": self.score,
+            "fit": self.fit,
+            "engagement": self.engagement,
+            "grade": self.grade,
+            "stage": self.stage.value,
+            "disqualified": self.disqualified,
+            "disqualified_reason": self.disqualified_reason,
+            "signals": list(self.signals),
+            "reasons": [r.text for r in self.reasons],
+            "missing": list(self.missing),
+            "interests": list(self.interests),
+            "rules_version": self.rules_version,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CrmState:
+    """What the CRM says about a record right now, in canonical terms."""
+
+    stage: Stage | None
+    lead_status: str | None = None
+    owner_id: str | None = None
+    name: str | None = None
+    company: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    """What Handoff remembers about a record between cycles (kept in the state store).
+
+    ``episode`` counts qualification episodes: a recycle by sales opens a new one,
+    and activity before ``episode_start`` no longer counts.
+    """
+
+    episode: int = 0
+    episode_start: datetime | None = None
+    level: Stage = Stage.LEAD
+    promoted: Stage | None = None
+    last_lead_status: str | None = None
+    #: sales recycled the lead and the CRM stage still has to be set back (once)
+    reset_pending: bool = False
+
+
+class Priority(str, enum.Enum):
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """A follow-up task for a rep. ``key`` makes its creation idempotent."""
+
+    key: str
+    record_id: str
+    stage: Stage
+    owner_id: str | None
+    subject: str
+    body: str
+    due_at: datetime
+    priority: Priority
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the lifecycle policy wants done to one record, and what to remember."""
+
+    record_id: str
+    target_stage: Stage | None
+    #: True when sales recycled the lead: the stage goes back, which a CRM only
+    #: allows by clearing it first
+    reset_stage: bool
+    properties: Mapping[str, str | None]
+    task: TaskSpec | None
+    memory: Memory
+    notes: tuple[str, ...] = field(default=())

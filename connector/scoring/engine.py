@@ -1,0 +1,414 @@
+"""The scoring core: a lead, compiled rules and a clock in; a Qualification out.
+
+Pure: no I/O, no SDKs, no wall clock. ``compile_rules`` does the expensive work
+once per rules file (regexes, per-type rule tables) so ``score`` stays cheap
+enough to rescore a whole CRM history in seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Mapping
+
+from connector.model import Activity, Lead, Qualification, Reason, Stage
+from connector.scoring.phrases import ago, humanize, window
+from connector.scoring.rules import (
+    ActivityTest,
+    Disqualifier,
+    EngagementRule,
+    FitRule,
+    NegativeRule,
+    PropertyTest,
+    ScoringRules,
+    Signal,
+)
+
+_DAY = 86400.0
+_LN2 = math.log(2)
+#: reasons worth less than this are noise to a rep and are left out
+_MIN_REASON_POINTS = 0.5
+#: activity kinds whose name tells a rep what the person cares about
+_NAMED_INTERESTS = frozenset(
+    {"content_download", "webinar_registration", "webinar_attendance", "form_submission", "newsletter_signup"}
+)
+_MAX_INTERESTS = 5
+_REASON_ORDER = {"disqualifier": 0, "signal": 1}
+
+PropertyPredicate = Callable[[Mapping[str, Any], str], bool]
+ActivityPredicate = Callable[[Activity], bool]
+
+
+def rules_version(rules: ScoringRules, source_text: str) -> str:
+    """The declared version, or a short hash of the file so every result is traceable."""
+    if rules.version:
+        return rules.version
+    return "sha-" + hashlib.sha256(source_text.encode("utf-8")).hexdigest()[:10]
+
+
+def email_domain(properties: Mapping[str, Any], field_name: str = "email") -> str:
+    value = properties.get(field_name)
+    if not isinstance(value, str) or "@" not in value:
+        return ""
+    return value.rsplit("@", 1)[1].strip().lower()
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.replace(",", "").strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _norm(value: Any) -> Any:
+    """Compare strings case- and space-insensitively and numbers numerically."""
+    if isinstance(value, str):
+        number = _as_number(value)
+        return number if number is not None else value.strip().lower()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _property_predicate(test: PropertyTest, lists: Mapping[str, list[str]]) -> PropertyPredicate:
+    field_name = test.field or "email"
+    if test.domain_in is not None:
+        domains = frozenset(d.lower() for d in (lists[test.domain_in] if isinstance(test.domain_in, str) else test.domain_in))
+
+        def in_domains(props: Mapping[str, Any], domain: str) -> bool:
+            value = domain if field_name == "email" else email_domain(props, field_name)
+            if not value:
+                return False
+            # subdomains count: mail.rival.com belongs to rival.com
+            return value in domains or any(value.endswith("." + d) for d in domains)
+
+        return in_domains
+    if test.present is not None:
+        want = test.present
+        return lambda props, _d: (not _is_blank(props.get(field_name))) == want
+    if test.matches is not None:
+        pattern = re.compile(test.matches, re.IGNORECASE)
+        return lambda props, _d: not _is_blank(v := props.get(field_name)) and pattern.search(str(v)) is not None
+    if test.one_of is not None:
+        options = frozenset(_norm(o) for o in (lists[test.one_of] if isinstance(test.one_of, str) else test.one_of))
+        return lambda props, _d: _norm(props.get(field_name)) in options
+    if test.min is not None or test.max is not None:
+        low = -math.inf if test.min is None else test.min
+        high = math.inf if test.max is None else test.max
+
+        def in_range(props: Mapping[str, Any], _d: str) -> bool:
+            number = _as_number(props.get(field_name))
+            return number is not None and low <= number <= high
+
+        return in_range
+    wanted = _norm(test.equals)
+    return lambda props, _d: _norm(props.get(field_name)) == wanted
+
+
+def _activity_predicate(test: ActivityTest) -> ActivityPredicate | None:
+    """The extra conditions beyond the type, or None when the type is enough."""
+    checks: list[ActivityPredicate] = []
+    if test.url_contains is not None:
+        needles = [test.url_contains.lower()] if isinstance(test.url_contains, str) else [n.lower() for n in test.url_contains]
+        checks.append(lambda a: a.url is not None and any(n in a.url.lower() for n in needles))
+    if test.url_matches is not None:
+        url_re = re.compile(test.url_matches, re.IGNORECASE)
+        checks.append(lambda a: a.url is not None and url_re.search(a.url) is not None)
+    if test.name_matches is not None:
+        name_re = re.compile(test.name_matches, re.IGNORECASE)
+        checks.append(lambda a: a.name is not None and name_re.search(a.name) is not None)
+    if not checks:
+        return None
+    if len(checks) == 1:
+        return checks[0]
+    return lambda a: all(check(a) for check in checks)
+
+
+@dataclass(frozen=True, slots=True)
+class _PropertyRule:
+    name: str
+    points: float
+    template: str
+    field: str
+    test: PropertyPredicate
+    kind: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # identity hash: used as a dict key per lead
+class _ActivityRule:
+    index: int
+    name: str
+    points: float
+    cap: float | None
+    decay: float  # ln2 / half-life in seconds
+    template: str
+    test: ActivityPredicate | None
+    kind: str
+    within_seconds: float = math.inf
+    min_count: int = 1
+    min_grade: str | None = None
+    fast_track: bool = False
+
+
+@dataclass(slots=True)
+class _Tally:
+    points: float = 0.0
+    count: int = 0
+    latest: float = -math.inf
+    latest_activity: Activity | None = None
+
+    def add(self, activity: Activity, at: float, points: float) -> None:
+        self.points += points
+        self.count += activity.count
+        if at > self.latest:
+            self.latest, self.latest_activity = at, activity
+
+
+@dataclass(frozen=True)
+class CompiledRules:
+    """Rules ready to score with: predicates built and rules indexed by activity type."""
+
+    source: ScoringRules
+    version: str
+    fit: tuple[_PropertyRule, ...]
+    negative_properties: tuple[_PropertyRule, ...]
+    disqualifier_properties: tuple[_PropertyRule, ...]
+    engagement: Mapping[str, tuple[_ActivityRule, ...]]
+    negative_activities: Mapping[str, tuple[_ActivityRule, ...]]
+    disqualifier_activities: Mapping[str, tuple[_ActivityRule, ...]]
+    signals: Mapping[str, tuple[_ActivityRule, ...]]
+    bant: tuple[tuple[str, str], ...] = field(default=())
+
+
+def compile_rules(rules: ScoringRules, version: str) -> CompiledRules:
+    """Build the predicates and per-type tables once per rules file."""
+    default_decay = _LN2 / (rules.engagement.half_life_days * _DAY)
+
+    def prop(rule: FitRule | NegativeRule | Disqualifier, kind: str, points: float) -> _PropertyRule:
+        template = rule.reason or (humanize(rule.name) if kind == "disqualifier" else humanize(rule.name) + " ({value})")
+        return _PropertyRule(rule.name, points, template, rule.field or "email", _property_predicate(rule, rules.lists), kind)
+
+    def act(i: int, rule: EngagementRule | NegativeRule | Disqualifier | Signal, kind: str) -> _ActivityRule:
+        half_life = getattr(rule, "half_life_days", None)
+        if kind == "signal":
+            assert isinstance(rule, Signal)
+            return _ActivityRule(
+                i, rule.name, rule.points, None, 0.0, rule.reason or humanize(rule.name) + " {ago}",
+                _activity_predicate(rule), kind, rule.within_days * _DAY, rule.min_count, rule.min_grade, rule.fast_track,
+            )
+        template = rule.reason or (
+            humanize(rule.name) + (" {ago}" if kind == "disqualifier" else ": {count}, {when}")
+        )
+        return _ActivityRule(
+            i, rule.name, getattr(rule, "points", 0.0), getattr(rule, "cap", None),
+            _LN2 / (half_life * _DAY) if half_life else default_decay, template, _activity_predicate(rule), kind,
+        )
+
+    def by_type(items: list[tuple[ActivityTest, _ActivityRule]]) -> dict[str, tuple[_ActivityRule, ...]]:
+        table: dict[str, list[_ActivityRule]] = {}
+        for test, compiled in items:
+            for kind in test.types():
+                table.setdefault(kind, []).append(compiled)
+        return {k: tuple(v) for k, v in table.items()}
+
+    negative = list(enumerate(rules.negative))
+    disqualifiers = list(enumerate(rules.disqualifiers))
+    return CompiledRules(
+        source=rules,
+        version=version,
+        fit=tuple(prop(r, "fit", r.points) for r in rules.fit.rules),
+        negative_properties=tuple(prop(r, "negative", r.points) for _, r in negative if r.type is None),
+        disqualifier_properties=tuple(prop(r, "disqualifier", 0.0) for _, r in disqualifiers if r.type is None),
+        engagement=by_type([(r, act(i, r, "engagement")) for i, r in enumerate(rules.engagement.rules)]),
+        negative_activities=by_type([(r, act(i, r, "negative")) for i, r in negative if r.type is not None]),
+        disqualifier_activities=by_type([(r, act(i, r, "disqualifier")) for i, r in disqualifiers if r.type is not None]),
+        signals=by_type([(r, act(i, r, "signal")) for i, r in enumerate(rules.signals)]),
+        bant=tuple(rules.bant.items()),
+    )
+
+
+def _grade(fit: float, grades: Mapping[str, float]) -> str:
+    for grade in ("A", "B", "C"):
+        if fit >= grades[grade]:
+            return grade
+    return "D"
+
+
+def _property_reason(rule: _PropertyRule, props: Mapping[str, Any], domain: str) -> str:
+    value = props.get(rule.field)
+    return rule.template.format(value="" if value is None else value, domain=domain, field=rule.field)
+
+
+def _activity_reason(rule: _ActivityRule, tally: _Tally, now_ts: float) -> str:
+    latest = tally.latest_activity
+    return rule.template.format(
+        count=tally.count,
+        s="" if tally.count == 1 else "s",
+        ago=(since := ago(now_ts - tally.latest)),
+        when=since if tally.count == 1 else f"latest {since}",
+        name=(latest.name if latest and latest.name else ""),
+        url=(latest.url if latest and latest.url else ""),
+        window=window(rule.within_seconds / _DAY) if rule.within_seconds != math.inf else "",
+    )
+
+
+def _first_match(rules: tuple[_ActivityRule, ...], activity: Activity) -> _ActivityRule | None:
+    for rule in rules:
+        if rule.test is None or rule.test(activity):
+            return rule
+    return None
+
+
+def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
+    """Score one lead at ``now``. Same inputs, same output."""
+    source = rules.source
+    props = lead.properties
+    domain = email_domain(props)
+    now_ts = now.timestamp()
+    reasons: list[Reason] = []
+    disqualified_reason: str | None = None
+
+    for rule in rules.disqualifier_properties:
+        if rule.test(props, domain):
+            disqualified_reason = _property_reason(rule, props, domain)
+            reasons.append(Reason(disqualified_reason, 0.0, "disqualifier"))
+            break
+
+    fit_positive = 0.0
+    fit_negative = 0.0
+    for rule in rules.fit:
+        if rule.test(props, domain):
+            if rule.points >= 0:
+                fit_positive += rule.points
+            else:
+                fit_negative += rule.points
+            reasons.append(Reason(_property_reason(rule, props, domain), rule.points, "fit"))
+    for rule in rules.negative_properties:
+        if rule.test(props, domain):
+            fit_negative += rule.points
+            reasons.append(Reason(_property_reason(rule, props, domain), rule.points, "negative"))
+    fit = min(fit_positive, source.fit.cap) + fit_negative
+    grade = _grade(fit, source.fit.grades)
+
+    engagement_tallies: dict[_ActivityRule, _Tally] = {}
+    negative_tallies: dict[_ActivityRule, _Tally] = {}
+    signal_tallies: dict[_ActivityRule, _Tally] = {}
+    interests: dict[str, float] = {}
+    for activity in lead.activities:
+        kind = activity.type
+        at = activity.at.timestamp()
+        age = now_ts - at
+        if age < 0:
+            # a clock skewed into the future counts as now, never as more than now
+            age, at = 0.0, now_ts
+        engagement_rules = rules.engagement.get(kind)
+        if engagement_rules:
+            rule = _first_match(engagement_rules, activity)
+            if rule is not None:
+                tally = engagement_tallies.get(rule)
+                if tally is None:
+                    tally = engagement_tallies[rule] = _Tally()
+                tally.add(activity, at, rule.points * activity.count * math.exp(-rule.decay * age))
+        for rule in rules.negative_activities.get(kind, ()):
+            if rule.test is None or rule.test(activity):
+                tally = negative_tallies.get(rule)
+                if tally is None:
+                    tally = negative_tallies[rule] = _Tally()
+                tally.add(activity, at, rule.points * activity.count * math.exp(-rule.decay * age))
+        for rule in rules.signals.get(kind, ()):
+            if age <= rule.within_seconds and (rule.test is None or rule.test(activity)):
+                tally = signal_tallies.get(rule)
+                if tally is None:
+                    tally = signal_tallies[rule] = _Tally()
+                tally.add(activity, at, 0.0)
+        if disqualified_reason is None and kind in rules.disqualifier_activities:
+            rule = _first_match(rules.disqualifier_activities[kind], activity)
+            if rule is not None and activity.count > 0:
+                tally = _Tally()
+                tally.add(activity, at, 0.0)
+                disqualified_reason = _activity_reason(rule, tally, now_ts)
+                reasons.append(Reason(disqualified_reason, 0.0, "disqualifier"))
+        if kind in _NAMED_INTERESTS and activity.name and activity.count > 0 and at > interests.get(activity.name, -math.inf):
+            interests[activity.name] = at
+
+    signals: list[str] = []
+    signal_points = 0.0
+    fast_track = False
+    fired: dict[int, tuple[_ActivityRule, _Tally]] = {}
+    for rule, tally in sorted(signal_tallies.items(), key=lambda item: item[0].index):
+        if tally.count >= rule.min_count and (rule.min_grade is None or grade <= rule.min_grade):
+            signals.append(rule.name)
+            signal_points += rule.points
+            fast_track = fast_track or rule.fast_track
+            fired.setdefault(id(tally.latest_activity), (rule, tally))
+
+    # An engagement rule about the single activity a signal already names adds its
+    # points to the signal's reason instead of repeating the same event in words.
+    folded: dict[int, float] = {}
+    engagement_positive = 0.0
+    for rule, tally in engagement_tallies.items():
+        points = tally.points if rule.cap is None else min(tally.points, rule.cap)
+        engagement_positive += points
+        key = id(tally.latest_activity)
+        if tally.count == 1 and key in fired:
+            folded[key] = folded.get(key, 0.0) + points
+        elif abs(points) >= _MIN_REASON_POINTS:
+            reasons.append(Reason(_activity_reason(rule, tally, now_ts), points, "engagement"))
+    engagement_negative = 0.0
+    for rule, tally in negative_tallies.items():
+        points = tally.points if rule.cap is None else max(tally.points, rule.cap)
+        engagement_negative += points
+        if abs(points) >= _MIN_REASON_POINTS:
+            reasons.append(Reason(_activity_reason(rule, tally, now_ts), points, "negative"))
+    engagement = min(engagement_positive, source.engagement.cap) + engagement_negative
+    for rule, tally in sorted(signal_tallies.items(), key=lambda item: item[0].index):
+        if rule.name in signals:
+            key = id(tally.latest_activity)
+            points = rule.points + (folded.pop(key, 0.0) if fired.get(key, (None,))[0] is rule else 0.0)
+            reasons.append(Reason(_activity_reason(rule, tally, now_ts), points, "signal"))
+
+    total = max(0, round(fit + engagement + signal_points))
+    thresholds = source.thresholds
+    disqualified = disqualified_reason is not None
+
+    def level(margin: float) -> Stage:
+        if disqualified:
+            return Stage.LEAD
+        if fast_track or (total >= thresholds.sql - margin and grade <= thresholds.sql_min_grade):
+            return Stage.SQL
+        if total >= thresholds.mql - margin and grade <= thresholds.mql_min_grade:
+            return Stage.MQL
+        return Stage.LEAD
+
+    reasons.sort(key=lambda r: (_REASON_ORDER.get(r.kind, 2), -abs(r.points)))
+    missing = tuple(name for name, field_name in rules.bant if _is_blank(props.get(field_name)))
+    latest_interests = sorted(interests, key=interests.__getitem__, reverse=True)[:_MAX_INTERESTS]
+    return Qualification(
+        id=lead.id,
+        score=total,
+        fit=round(fit),
+        engagement=round(engagement),
+        grade=grade,
+        stage=level(0.0),
+        hold_stage=level(thresholds.hysteresis),
+        disqualified=disqualified,
+        disqualified_reason=disqualified_reason,
+        signals=tuple(signals),
+        reasons=tuple(reasons),
+        missing=missing,
+        interests=tuple(latest_interests),
+        rules_version=rules.version,
+    )
