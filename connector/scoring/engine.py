@@ -355,15 +355,15 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
             fast_track = fast_track or rule.fast_track
             fired.setdefault(id(tally.latest_activity), (rule, tally))
 
-    # An engagement rule about the single activity a signal already names adds its
-    # points to the signal's reason instead of repeating the same event in words.
+    # An engagement rule whose latest activity is the one a signal already names adds
+    # its points to the signal's reason instead of repeating the same event in words.
     folded: dict[int, float] = {}
     engagement_positive = 0.0
     for rule, tally in engagement_tallies.items():
         points = tally.points if rule.cap is None else min(tally.points, rule.cap)
         engagement_positive += points
         key = id(tally.latest_activity)
-        if tally.count == 1 and key in fired:
+        if key in fired:
             folded[key] = folded.get(key, 0.0) + points
         elif abs(points) >= _MIN_REASON_POINTS:
             reasons.append(Reason(_activity_reason(rule, tally, now_ts), points, "engagement"))
