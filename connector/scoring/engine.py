@@ -389,7 +389,8 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
             return Stage.LEAD
         if fast_track or (total >= thresholds.sql - margin and grade <= thresholds.sql_min_grade):
             return Stage.SQL
-        if total >= thresholds.mql - margin and grade <= thresholds.mql_min_grade:
+        if (total >= thresholds.mql - margin and grade <= thresholds.mql_min_grade
+                and engagement >= thresholds.mql_min_engagement - margin):
             return Stage.MQL
         return Stage.LEAD
 

@@ -222,6 +222,9 @@ class Disqualifier(_PropertyOrActivityRule):
 class Thresholds(StrictModel):
     mql: float = Field(40, ge=0)
     mql_min_grade: Grade = "C"
+    mql_min_engagement: float = Field(
+        10, ge=0, description="engagement points an MQL needs: fit alone is not interest"
+    )
     sql: float = Field(75, ge=0)
     sql_min_grade: Grade = "B"
     hysteresis: float = Field(5, ge=0, description="points a qualified lead may drop before it counts as below")

@@ -1,0 +1,254 @@
+"""The lifecycle policy: forward-only stages, respect for sales, no flapping, one task per qualification."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from builders import NOW, activity, crm, default_rules, demo_request, lead, memory, page_view, rules_from
+from connector.lifecycle import Owners, Policy, decide, evaluate, observe, pick_owner, task_key
+from connector.model import Memory, Priority, Stage
+from connector.scoring.engine import score
+
+RULES = default_rules()
+POLICY = RULES.policy
+
+
+def cycle(the_lead, state=None, mem=None, now=NOW, policy=POLICY, rules=RULES):
+    return evaluate(the_lead, state or crm(), mem or Memory(), rules.compiled, policy, now)
+
+
+def mql_lead():
+    return lead(activity("content_download", 2, name="Playbook"), activity("webinar_attendance", 3, name="RevOps 2026"))
+
+
+# ------------------------------------------------------------ promotion
+
+def test_demo_request_promotes_to_sql_with_a_high_priority_task_for_the_owner():
+    _, d = cycle(lead(demo_request(1)))
+    assert d.target_stage is Stage.SQL and not d.reset_stage
+    assert d.task is not None
+    assert d.task.owner_id == "77"
+    assert d.task.priority is Priority.HIGH
+    assert "Requested a demo yesterday" in d.task.body
+    assert d.properties["status"] == "sql"
+    assert d.properties["sql_at"] == "2026-11-18T10:00:00.000Z"
+    assert d.memory.promoted is Stage.SQL
+
+
+def test_content_and_webinars_promote_to_mql_with_a_medium_task_due_next_business_day():
+    q, d = cycle(mql_lead())
+    assert q.stage is Stage.MQL
+    assert d.target_stage is Stage.MQL
+    assert d.task.priority is Priority.MEDIUM
+    assert d.task.due_at == NOW + timedelta(days=1)  # Wednesday 11:00 -> Thursday 11:00 Berlin
+
+
+def test_properties_carry_score_grade_reasons_and_rules_version():
+    q, d = cycle(lead(demo_request(1)))
+    assert d.properties["score"] == str(q.score)
+    assert d.properties["fit_grade"] == "A"
+    assert d.properties["rules_version"] == "2026.11-b2b-saas-1"
+    assert d.properties["reasons"].splitlines()[0] == "- Requested a demo yesterday"
+    assert d.properties["missing_info"] == "budget, need, timeline"
+
+
+def test_task_body_says_why_now_what_they_engaged_with_and_what_is_unknown():
+    _, d = cycle(lead(demo_request(1), activity("content_download", 3, name="Lead Scoring Playbook")))
+    body = d.task.body
+    assert body.startswith("Why now:\n- Requested a demo yesterday")
+    assert "Engaged with: Request a demo, Lead Scoring Playbook" in body
+    assert "Still unknown: budget, need and timeline." in body
+    assert d.task.subject.startswith("Sales-qualified: Ana Ruiz (Acme): Requested a demo yesterday")
+
+
+def test_task_key_names_record_stage_and_episode():
+    _, d = cycle(lead(demo_request(1)), mem=Memory(episode=3))
+    assert d.task.key == task_key("1001", Stage.SQL, 3) == "handoff:1001:sql:3"
+
+
+def test_a_lead_below_the_mql_threshold_gets_scores_but_no_stage_or_task():
+    _, d = cycle(lead(page_view("/about", 1)))
+    assert d.target_stage is None and d.task is None
+    assert d.properties["status"] == "lead"
+
+
+# ------------------------------------------------------- forward only
+
+@pytest.mark.parametrize("stage", [Stage.OPPORTUNITY, Stage.CUSTOMER, Stage.EVANGELIST, Stage.OTHER])
+def test_records_at_opportunity_or_beyond_are_never_touched(stage):
+    _, d = cycle(lead(demo_request(1)), crm(stage=stage))
+    assert d.target_stage is None and d.task is None and d.properties == {}
+
+
+def test_a_rep_who_moved_the_lead_to_sql_is_not_pulled_back_to_mql():
+    _, d = cycle(mql_lead(), crm(stage=Stage.SQL))
+    assert d.target_stage is None and d.task is None
+    assert "already sql" in d.notes[0]
+
+
+def test_mql_then_demo_request_moves_on_to_sql_with_a_second_task():
+    _, first = cycle(mql_lead())
+    _, second = cycle(lead(*mql_lead().activities, demo_request(0)), crm(stage=Stage.MQL), first.memory)
+    assert second.target_stage is Stage.SQL
+    assert second.task.key != first.task.key
+
+
+def test_a_promotion_already_done_creates_no_second_task():
+    _, first = cycle(lead(demo_request(1)))
+    _, again = cycle(lead(demo_request(1)), crm(stage=Stage.SQL), first.memory, NOW + timedelta(hours=1))
+    assert again.task is None and again.target_stage is None
+
+
+def test_a_write_that_did_not_land_is_asked_for_again_without_a_second_task():
+    _, first = cycle(lead(demo_request(1)))
+    _, again = cycle(lead(demo_request(1)), crm(stage=Stage.LEAD), first.memory, NOW + timedelta(minutes=5))
+    assert again.target_stage is Stage.SQL
+    assert again.task is None
+
+
+# -------------------------------------------------- sales decisions win
+
+def test_never_promote_a_disqualified_lead():
+    q, d = cycle(lead(demo_request(1), email="o@rivalcrm.com"))
+    assert q.disqualified
+    assert d.target_stage is None and d.task is None
+    assert d.properties["status"] == "disqualified"
+    assert d.notes == ("disqualified: Works at a competitor (rivalcrm.com)",)
+
+
+def test_never_promote_a_lead_a_rep_marked_unqualified():
+    _, d = cycle(lead(demo_request(1)), crm(status="UNQUALIFIED"))
+    assert d.target_stage is None and d.task is None
+    assert d.properties["status"] == "disqualified"
+
+
+def test_recycle_opens_a_new_episode_and_sends_the_stage_back_once():
+    _, promoted = cycle(lead(demo_request(5)), crm(status="NEW"))
+    later = NOW + timedelta(days=1)
+    q, recycled = cycle(lead(demo_request(5)), crm(stage=Stage.SQL, status="BAD_TIMING"), promoted.memory, later)
+    assert recycled.target_stage is Stage.LEAD and recycled.reset_stage
+    assert recycled.task is None
+    assert recycled.memory.episode == promoted.memory.episode + 1
+    assert recycled.memory.episode_start == later
+    assert q.signals == () and q.stage is Stage.LEAD  # the old demo request no longer counts
+    # the next cycle leaves the recycled lead alone: no second reset
+    _, quiet = cycle(lead(demo_request(5)), crm(stage=Stage.LEAD, status="BAD_TIMING"), recycled.memory,
+                     later + timedelta(hours=1))
+    assert quiet.target_stage is None and not quiet.reset_stage
+
+
+def test_a_recycled_lead_can_qualify_again_in_a_new_episode_with_a_new_task():
+    _, promoted = cycle(lead(demo_request(20)))
+    recycle_time = NOW + timedelta(days=1)
+    _, recycled = cycle(lead(demo_request(20)), crm(stage=Stage.SQL, status="BAD_TIMING"), promoted.memory, recycle_time)
+    back_time = recycle_time + timedelta(days=10)
+    fresh = lead(demo_request(20), activity("form_submission", 0, name="Request a demo", now=back_time))
+    _, again = cycle(fresh, crm(stage=Stage.LEAD, status="BAD_TIMING"), recycled.memory, back_time)
+    assert again.target_stage is Stage.SQL
+    assert again.task.key == task_key("1001", Stage.SQL, recycled.memory.episode)
+    assert again.task.key != promoted.task.key
+
+
+def test_a_rep_moving_the_stage_after_a_recycle_is_not_fought():
+    _, recycled = cycle(lead(), crm(stage=Stage.MQL, status="BAD_TIMING"))
+    assert recycled.reset_stage
+    _, after = cycle(lead(), crm(stage=Stage.SQL, status="BAD_TIMING"), recycled.memory, NOW + timedelta(hours=1))
+    assert after.target_stage is None and not after.reset_stage
+
+
+def test_observe_ignores_a_recycle_status_it_has_already_seen():
+    seen = Memory(episode=2, last_lead_status="BAD_TIMING")
+    assert observe(crm(status="BAD_TIMING"), seen, POLICY, NOW) == seen
+
+
+def test_recycle_and_disqualify_statuses_are_configurable():
+    policy = Policy(recycle_statuses=["NURTURE"], disqualify_statuses=["JUNK"])
+    assert observe(crm(status="NURTURE"), Memory(), policy, NOW).episode == 1
+    assert observe(crm(status="BAD_TIMING"), Memory(), policy, NOW).episode == 0
+    _, d = cycle(lead(demo_request(1)), crm(status="JUNK"), policy=policy)
+    assert d.target_stage is None
+
+
+# -------------------------------------------------------------- hysteresis
+
+HOVER = rules_from(
+    """
+    fit: {rules: [{name: fit, field: country, equals: DE, points: 30}]}
+    engagement: {rules: [{name: clicks, type: email_click, points: 1, half_life_days: 100000}]}
+    thresholds: {mql: 40, sql: 75, hysteresis: 5}
+    """
+)
+
+
+def hovering(clicks):
+    return score(lead(activity("email_click", 0, count=clicks)), HOVER.compiled, NOW)
+
+
+def test_a_lead_hovering_at_the_threshold_does_not_flap():
+    mem, stage, changes = Memory(), Stage.LEAD, []
+    for clicks in (10, 8, 11, 6, 10, 9, 12):  # scores 40, 38, 41, 36, 40, 39, 42
+        d = decide(hovering(clicks), crm(stage=stage), mem, POLICY, NOW)
+        changes.append((d.target_stage, d.properties["status"], d.task is not None))
+        stage, mem = d.target_stage or stage, d.memory
+    assert changes[0] == (Stage.MQL, "mql", True)
+    assert all(change == (None, "mql", False) for change in changes[1:])
+
+
+def test_a_lead_that_drops_below_the_margin_loses_its_level():
+    first = decide(hovering(10), crm(), Memory(), POLICY, NOW)
+    d = decide(hovering(4), crm(stage=Stage.MQL), first.memory, POLICY, NOW)  # 34 < 40 - 5
+    assert d.properties["status"] == "lead" and d.memory.level is Stage.LEAD
+    assert d.target_stage is None  # the CRM stage still only moves forward
+
+
+# --------------------------------------------------------------- owners, SLA
+
+def test_task_goes_to_the_record_owner():
+    assert pick_owner("1", "77", Owners(round_robin=["1", "2"], fallback="9")) == "77"
+
+
+def test_unowned_leads_are_spread_over_the_round_robin_list_stably():
+    owners = Owners(round_robin=["a", "b", "c"])
+    picks = [pick_owner(str(i), None, owners) for i in range(300)]
+    assert {p: picks.count(p) for p in "abc"} == {p: pytest.approx(100, abs=25) for p in "abc"}
+    assert picks == [pick_owner(str(i), None, owners) for i in range(300)]
+
+
+def test_unowned_leads_go_to_the_fallback_without_a_round_robin_list():
+    assert pick_owner("1", None, Owners(fallback="9")) == "9"
+    _, d = cycle(lead(demo_request(1)), crm(owner=None), policy=Policy(owners=Owners(fallback="9")))
+    assert d.task.owner_id == "9"
+
+
+def test_sql_due_in_one_business_hour_waits_for_monday_when_it_arrives_on_friday_night():
+    friday_night = datetime(2026, 11, 20, 21, 30, tzinfo=timezone.utc)  # 22:30 Berlin
+    _, d = cycle(lead(demo_request(0, ), id="7"), now=friday_night)
+    assert d.task.due_at == datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # Monday 10:00 Berlin
+
+
+def test_sla_and_priority_are_configurable_per_stage():
+    policy = POLICY.model_copy(update={"sla": {**POLICY.sla, "sql": POLICY.sla["sql"].model_copy(
+        update={"due": "30m", "priority": Priority.LOW})}})
+    _, d = cycle(lead(demo_request(1)), policy=policy)
+    assert d.task.due_at == NOW + timedelta(minutes=30)
+    assert d.task.priority is Priority.LOW
+
+
+def test_decide_is_pure_same_inputs_same_decision():
+    q = score(lead(demo_request(1)), RULES.compiled, NOW)
+    assert decide(q, crm(), memory(), POLICY, NOW) == decide(q, crm(), memory(), POLICY, NOW)
+
+
+def test_activity_before_the_episode_start_is_ignored_by_evaluate():
+    mem = Memory(episode=1, episode_start=NOW - timedelta(days=1), last_lead_status="BAD_TIMING")
+    q, _ = cycle(lead(demo_request(2), activity("content_download", 0, name="Playbook")), crm(status="BAD_TIMING"), mem)
+    assert q.signals == ()
+    assert q.interests == ("Playbook",)
+
+
+def test_memory_is_carried_forward_in_the_decision():
+    _, d = cycle(lead(demo_request(1)), mem=replace(Memory(), episode=4))
+    assert d.memory.episode == 4 and d.memory.level is Stage.SQL and d.memory.last_lead_status == "NEW"

@@ -1,0 +1,292 @@
+"""The scoring core, one behaviour per test: each rule kind and the default B2B rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from builders import NOW, activity, default_rules, demo_request, form, lead, page_view, rules_from
+from connector.model import Stage
+from connector.scoring.engine import score
+
+RULES = default_rules()
+
+
+def run(*activities, rules=RULES, **properties):
+    return score(lead(*activities, **properties), rules.compiled, NOW)
+
+
+def fit_rules(rule_yaml: str, **properties):
+    rules = rules_from(
+        f"""
+        lists: {{free_mail: [gmail.com, yahoo.com], rivals: [rival.io]}}
+        fit:
+          cap: 100
+          rules:
+            {rule_yaml}
+        """
+    )
+    return run(rules=rules, **properties)
+
+
+# ---------------------------------------------------------------- fit rules
+
+@pytest.mark.parametrize(
+    ("rule", "properties", "expected_fit"),
+    [
+        ("- {name: de, field: country, equals: DE, points: 7}", {"country": "de"}, 7),
+        ("- {name: de, field: country, equals: DE, points: 7}", {"country": "FR"}, 0),
+        ("- {name: ind, field: industry, one_of: [Software, SaaS], points: 5}", {"industry": "saas "}, 5),
+        ("- {name: ind, field: industry, one_of: [Software, SaaS], points: 5}", {"industry": "Retail"}, 0),
+        ("- {name: vp, field: job_title, matches: '\\bvp\\b', points: 20}", {"job_title": "VP Sales"}, 20),
+        ("- {name: vp, field: job_title, matches: '\\bvp\\b', points: 20}", {"job_title": "MVP Coach"}, 0),
+        ("- {name: mid, field: company_size, min: 50, max: 1000, points: 15}", {"company_size": "1,000"}, 15),
+        ("- {name: mid, field: company_size, min: 50, max: 1000, points: 15}", {"company_size": 1001}, 0),
+        ("- {name: mid, field: company_size, min: 50, max: 1000, points: 15}", {"company_size": "unknown"}, 0),
+        ("- {name: free, domain_in: free_mail, points: -9}", {"email": "x@gmail.com"}, -9),
+        ("- {name: free, domain_in: free_mail, points: -9}", {"email": "x@acme.io"}, 0),
+        ("- {name: rival, domain_in: [rival.io], points: -3}", {"email": "x@eu.rival.io"}, -3),
+        ("- {name: budget, field: budget, present: true, points: 4}", {"budget": "50k"}, 4),
+        ("- {name: budget, field: budget, present: true, points: 4}", {"budget": "  "}, 0),
+        ("- {name: no_phone, field: phone, present: false, points: -2}", {}, -2),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_each_fit_operator_matches_as_documented(rule, properties, expected_fit):
+    assert fit_rules(rule, **properties).fit == expected_fit
+
+
+def test_fit_points_stop_at_the_cap_but_negative_points_still_count():
+    rules = rules_from(
+        """
+        fit:
+          cap: 30
+          rules:
+            - {name: a, field: country, equals: DE, points: 25}
+            - {name: b, field: industry, equals: Software, points: 25}
+            - {name: c, field: job_title, matches: intern, points: -10}
+        """
+    )
+    assert run(rules=rules, job_title="Marketing Intern").fit == 20
+
+
+@pytest.mark.parametrize(("points", "grade"), [(45, "A"), (40, "A"), (39, "B"), (25, "B"), (10, "C"), (9, "D")])
+def test_grade_follows_the_fit_thresholds(points, grade):
+    rules = rules_from(
+        f"""
+        fit:
+          grades: {{A: 40, B: 25, C: 10}}
+          rules: [{{name: p, field: country, equals: DE, points: {points}}}]
+        """
+    )
+    assert run(rules=rules).grade == grade
+
+
+def test_fit_reason_fills_in_the_value():
+    q = run(job_title="VP Engineering")
+    assert "VP-level title (VP Engineering)" in [r.text for r in q.reasons]
+
+
+def test_missing_bant_answers_are_reported_so_the_rep_knows_what_to_ask():
+    q = run(budget="120k", timeline=None, need=None)
+    assert q.missing == ("need", "timeline")
+
+
+# ---------------------------------------------------------- engagement rules
+
+ENGAGEMENT = """
+engagement:
+  half_life_days: 10
+  cap: 50
+  rules:
+    - {name: pricing, type: page_view, url_contains: /pricing, points: 5, cap: 12, reason: "{count} pricing view{s}, {when}"}
+    - {name: pages, type: page_view, points: 1}
+    - {name: webinar, type: webinar_attendance, name_matches: 'forecast', points: 10, half_life_days: 1000}
+    - {name: big, type: email_click, points: 30}
+"""
+
+
+def engaged(*activities):
+    return run(*activities, rules=rules_from(ENGAGEMENT))
+
+
+def test_points_are_earned_per_occurrence_and_count_carries_occurrences():
+    assert engaged(page_view("/pricing", 0, count=2)).engagement == 10
+
+
+def test_a_rule_cap_limits_its_points():
+    assert engaged(page_view("/pricing", 0, count=5)).engagement == 12
+
+
+def test_points_halve_every_half_life():
+    assert engaged(page_view("/pricing", 10)).engagement == round(5 / 2)
+    assert engaged(page_view("/about", 20, count=8)).engagement == 2
+
+
+def test_a_rule_can_override_the_half_life():
+    assert engaged(activity("webinar_attendance", 10, name="Forecasting Live")).engagement == 10
+
+
+def test_conditions_restrict_which_activities_a_rule_counts():
+    assert engaged(activity("webinar_attendance", 0, name="Hiring 101")).engagement == 0
+
+
+def test_the_first_matching_rule_scores_an_activity():
+    q = engaged(page_view("/pricing", 0))
+    assert q.engagement == 5
+    assert [r.text for r in q.reasons if r.kind == "engagement"] == ["1 pricing view, just now"]
+
+
+def test_total_engagement_stops_at_its_cap():
+    assert engaged(activity("email_click", 0, count=3)).engagement == 50
+
+
+def test_activity_dated_in_the_future_counts_as_now_not_more():
+    assert engaged(page_view("/pricing", -3)).engagement == 5
+
+
+def test_reasons_are_ordered_by_contribution():
+    q = engaged(page_view("/pricing", 0, count=2), page_view("/about", 0))
+    points = [r.points for r in q.reasons]
+    assert points == sorted(points, key=abs, reverse=True)
+
+
+# ------------------------------------------------------------------ signals
+
+def test_demo_request_fast_tracks_to_sql():
+    q = run(demo_request(days_ago=2), job_title="Analyst", company_size=None, industry=None, country=None)
+    assert q.stage is Stage.SQL
+    assert q.signals == ("demo_request",)
+    assert q.reasons[0].text == "Requested a demo 2 days ago"
+
+
+def test_a_signal_outside_its_window_does_not_fire():
+    q = run(demo_request(days_ago=45))
+    assert "demo_request" not in q.signals
+
+
+def test_pricing_signal_needs_enough_views_in_its_window():
+    assert "pricing_interest" not in run(page_view("/pricing", 1), page_view("/pricing", 2)).signals
+    q = run(page_view("/pricing", 1), page_view("/pricing", 2), page_view("/pricing", 3))
+    assert "pricing_interest" in q.signals
+    assert "3 pricing-page views this week" in [r.text for r in q.reasons]
+
+
+def test_pricing_signal_ignores_views_older_than_its_window():
+    q = run(page_view("/pricing", 1), page_view("/pricing", 2), page_view("/pricing", 9))
+    assert "pricing_interest" not in q.signals
+
+
+def test_signal_with_min_grade_ignores_poor_fits():
+    q = run(page_view("/pricing", 1, count=4), email="tom@gmail.com", job_title="Freelancer",
+            company_size=1, industry="Consulting", country="BR")
+    assert q.grade == "D"
+    assert "pricing_interest" not in q.signals
+    assert q.stage is Stage.LEAD
+
+
+@pytest.mark.parametrize(
+    ("act", "signal"),
+    [
+        (activity("trial_signup", 3), "trial_signup"),
+        (activity("meeting_booked", 1), "meeting_booked"),
+        (form("Contact sales", 0), "contact_sales"),
+        (activity("chat", 0, name="Talk to sales"), "contact_sales"),
+        (activity("cart_add", 2), "cart_add"),
+    ],
+)
+def test_buying_signals_make_an_sql_and_name_themselves(act, signal):
+    q = run(act, job_title="Analyst", company_size=None)
+    assert signal in q.signals
+    assert q.stage is Stage.SQL
+
+
+def test_a_signal_and_the_engagement_for_the_same_form_make_one_reason():
+    texts = [r.text for r in run(demo_request(2)).reasons]
+    assert texts.count("Requested a demo 2 days ago") == 1
+    assert not any("Request a demo" in t for t in texts)
+
+
+# ------------------------------------------------ negatives and disqualifiers
+
+def test_free_mail_scores_down_with_its_domain_named():
+    q = run(email="ana@gmail.com")
+    assert "Personal email address (gmail.com)" in [r.text for r in q.reasons]
+    assert q.fit == run().fit - 15
+
+
+def test_negative_activity_rule_lowers_engagement_with_a_floor():
+    q = run(page_view("/careers", 0, count=10))
+    assert q.engagement == -15
+
+
+@pytest.mark.parametrize(
+    ("properties", "activities", "reason"),
+    [
+        ({"email": "o@rivalcrm.com"}, [], "Works at a competitor (rivalcrm.com)"),
+        ({"email": "o@sales.rivalcrm.com"}, [], "Works at a competitor (sales.rivalcrm.com)"),
+        ({"job_title": "Student"}, [], "Job title says student (Student)"),
+        ({"email": "mia@stanford.edu"}, [], "Student email address (stanford.edu)"),
+        ({}, [activity("unsubscribe", 5)], "Unsubscribed from all email 5 days ago"),
+    ],
+)
+def test_disqualified_leads_stay_leads_with_the_reason_first(properties, activities, reason):
+    q = run(demo_request(1), *activities, **properties)
+    assert q.disqualified
+    assert q.disqualified_reason == reason
+    assert q.stage is Stage.LEAD and q.hold_stage is Stage.LEAD
+    assert q.reasons[0].text == reason
+
+
+# -------------------------------------------------------------- thresholds
+
+THRESHOLDS = """
+fit:
+  rules: [{name: fit, field: country, equals: DE, points: 30}]
+engagement:
+  rules: [{name: clicks, type: email_click, points: 1, half_life_days: 100000}]
+thresholds: {mql: 40, mql_min_grade: C, sql: 75, sql_min_grade: B, hysteresis: 5}
+"""
+
+
+@pytest.mark.parametrize(("clicks", "stage", "hold"), [
+    (9, Stage.LEAD, Stage.MQL),   # 39: below MQL, but within the margin
+    (10, Stage.MQL, Stage.MQL),   # 40
+    (44, Stage.MQL, Stage.SQL),   # 74: within the SQL margin
+    (45, Stage.SQL, Stage.SQL),   # 75
+    (4, Stage.LEAD, Stage.LEAD),  # 34: below the margin
+])
+def test_score_thresholds_set_the_level_and_the_hold_level(clicks, stage, hold):
+    q = run(activity("email_click", 0, count=clicks), rules=rules_from(THRESHOLDS))
+    assert (q.stage, q.hold_stage) == (stage, hold)
+
+
+def test_sql_by_score_needs_the_minimum_grade():
+    rules = rules_from(THRESHOLDS.replace("points: 30}", "points: 5}").replace("points: 1,", "points: 80,"))
+    q = run(activity("email_click", 0), rules=rules)
+    assert q.score >= 75 and q.grade == "D"
+    assert q.stage is Stage.LEAD
+
+
+# ----------------------------------------------------------------- version
+
+def test_declared_version_is_stamped_on_every_result():
+    assert run().rules_version == "2026.11-b2b-saas-1"
+
+
+def test_without_a_version_the_result_carries_a_hash_of_the_file():
+    a = rules_from("thresholds: {mql: 40}")
+    b = rules_from("thresholds: {mql: 41}")
+    assert a.version.startswith("sha-") and a.version != b.version
+    assert rules_from("thresholds: {mql: 40}").version == a.version
+
+
+def test_interests_list_what_they_engaged_with_most_recent_first():
+    q = run(activity("content_download", 5, name="Playbook"), activity("webinar_attendance", 1, name="Forecasting Live"),
+            activity("content_download", 9, name="Playbook"))
+    assert q.interests == ("Forecasting Live", "Playbook")
+
+
+def test_a_perfect_fit_without_engagement_is_not_an_mql():
+    q = run(job_title="CTO", budget="100k", timeline="this quarter")
+    assert q.score >= 40 and q.grade == "A"
+    assert q.stage is Stage.LEAD
