@@ -10,7 +10,7 @@ import re
 import string
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from connector.model import ACTIVITY_TYPES
 
@@ -229,11 +229,13 @@ class Thresholds(StrictModel):
     sql_min_grade: Grade = "B"
     hysteresis: float = Field(5, ge=0, description="points a qualified lead may drop before it counts as below")
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Thresholds:
-        if self.sql <= self.mql:
-            raise ValueError("the SQL threshold must be above the MQL threshold")
-        return self
+    @field_validator("sql")
+    @classmethod
+    def _above_mql(cls, sql: float, info: ValidationInfo) -> float:
+        mql = info.data.get("mql")
+        if mql is not None and sql <= mql:
+            raise ValueError(f"must be above the MQL threshold ({mql:g})")
+        return sql
 
 
 class ScoringRules(StrictModel):

@@ -1,0 +1,110 @@
+"""``handoff score``, ``check-config`` and ``demo`` as an admin runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from builders import DEFAULT_RULES, REPO
+from connector.cli import app
+
+LEAD = {
+    "id": "1001",
+    "properties": {"email": "ana@acme.io", "job_title": "VP Engineering", "company_size": 250, "industry": "Software"},
+    "activities": [{"type": "form_submission", "name": "Request a demo", "at": "2026-11-20T10:00:00Z"}],
+}
+NOW = ["--now", "2026-11-22T12:00:00Z"]
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def invoke(runner, args, stdin=None, env=None):
+    return runner.invoke(app, args, input=stdin, env=env)
+
+
+def test_score_writes_one_json_result_per_input_line(runner):
+    lines = "\n".join(json.dumps({**LEAD, "id": str(i)}) for i in range(3)) + "\n"
+    result = invoke(runner, ["score", "--rules", str(DEFAULT_RULES), *NOW, "-"], lines)
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["0", "1", "2"]
+    first = out[0]
+    assert set(first) >= {"id", "score", "fit", "engagement", "grade", "stage", "signals", "reasons", "rules_version"}
+    assert first["stage"] == "sql"
+    assert first["signals"] == ["demo_request"]
+    assert first["reasons"][0] == "Requested a demo 2 days ago"
+
+
+def test_malformed_lines_are_reported_with_their_number_and_skipped(runner):
+    lines = "\n".join([
+        json.dumps(LEAD),
+        "{not json",
+        json.dumps({**LEAD, "activities": [{"type": "fax", "at": "2026-11-20T10:00:00Z"}]}),
+        json.dumps({**LEAD, "id": "2"}),
+    ])
+    result = invoke(runner, ["score", "--rules", str(DEFAULT_RULES), *NOW], lines)
+    assert result.exit_code == 1
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["1001", "2"]
+    assert "<stdin>:2: not valid JSON" in result.stderr
+    assert "<stdin>:3: activities[0].type: unknown activity type 'fax'" in result.stderr
+    assert "2 line(s) skipped" in result.stderr
+
+
+def test_score_reads_a_file_and_takes_the_rules_path_from_the_environment(runner, tmp_path):
+    source = tmp_path / "leads.jsonl"
+    source.write_text(json.dumps(LEAD) + "\n")
+    result = invoke(runner, ["score", *NOW, str(source)], env={"HANDOFF_RULES": str(DEFAULT_RULES)})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rules_version"] == "2026.11-b2b-saas-1"
+
+
+def test_score_as_a_table_shows_stage_and_top_reason(runner):
+    result = invoke(runner, ["score", "--rules", str(DEFAULT_RULES), *NOW, "--format", "table"], json.dumps(LEAD))
+    assert result.exit_code == 0
+    assert "sql" in result.stdout and "Requested a demo 2 days ago" in result.stdout
+
+
+def test_a_missing_input_file_is_one_clear_line(runner, tmp_path):
+    result = invoke(runner, ["score", "--rules", str(DEFAULT_RULES), str(tmp_path / "nope.jsonl")])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"{tmp_path / 'nope.jsonl'}: cannot read: No such file or directory"
+
+
+def test_check_config_accepts_the_default_rules(runner):
+    result = invoke(runner, ["check-config", "--rules", str(DEFAULT_RULES)])
+    assert result.exit_code == 0
+    assert "ok (rules version 2026.11-b2b-saas-1)" in result.stdout
+
+
+def test_a_broken_rules_file_stops_score_with_one_line_per_problem(runner, tmp_path):
+    bad = tmp_path / "scoring.yaml"
+    bad.write_text("fit:\n  cap: lots\nthresholds:\n  mql: 40\n  sql: 10\n")
+    result = invoke(runner, ["score", "--rules", str(bad)], json.dumps(LEAD))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"{bad}:2: fit.cap: Input should be a valid number, unable to parse string as a number (got 'lots')",
+        f"{bad}:5: thresholds.sql: must be above the MQL threshold (40)",
+    ]
+    assert result.stdout == ""
+
+
+def test_demo_scores_the_bundled_examples(runner, monkeypatch):
+    monkeypatch.chdir(REPO)
+    result = invoke(runner, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "Requested a demo 2 days ago" in result.stdout
+    assert "Works at a competitor (rivalcrm.com)" in result.stdout
+
+
+def test_python_dash_m_connector_runs_the_cli():
+    result = subprocess.run([sys.executable, "-m", "connector", "check-config", "--rules", str(DEFAULT_RULES)],
+                            capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "ok" in result.stdout
