@@ -1,0 +1,124 @@
+"""Tables of the state store and the migrations that build them, oldest first.
+
+The store is the daemon's only memory between cycles. Each migration is one
+function that takes a connection inside a transaction; ``SCHEMA_VERSION`` is the
+number of migrations. A database at an older version is brought forward on open.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+schema_info = Table(
+    "handoff_schema",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("crm", String(20), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: one row per CRM record Handoff has seen: what it knows, remembers and last wrote
+records = Table(
+    "records",
+    metadata,
+    Column("crm", String(20), primary_key=True),
+    Column("record_id", String(64), primary_key=True),
+    Column("lead", JSON, nullable=False),  # canonical lead, enough to re-score without the CRM
+    Column("crm_state", JSON, nullable=False),  # stage, lead status, owner as last read
+    Column("counters", JSON, nullable=False),  # engagement counters as last read, for deltas
+    Column("memory", JSON, nullable=False),  # episode, level, promotions
+    Column("written", JSON, nullable=False),  # values last written successfully
+    Column("modified_at", DateTime(timezone=True)),  # CRM's last-modified time when read
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: writes that failed and are retried next cycle, until they land or are dead-lettered
+pending_writes = Table(
+    "pending_writes",
+    metadata,
+    Column("crm", String(20), primary_key=True),
+    Column("record_id", String(64), primary_key=True),
+    Column("properties", JSON, nullable=False),
+    Column("stage", String(40)),
+    Column("reset_stage", Boolean, nullable=False, default=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: the task ledger: an intent is recorded before the CRM call, confirmed after
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("crm", String(20), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("stage", String(20), nullable=False),
+    Column("status", String(20), nullable=False),  # intent | created | dead
+    Column("crm_task_id", String(64)),
+    Column("spec", JSON, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_tasks_status", "crm", "status"),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("crm", String(20), nullable=False),
+    Column("record_id", String(64)),
+    Column("kind", String(20), nullable=False),  # write | task | record
+    Column("payload", JSON, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("crm", String(20), nullable=False),
+    Column("kind", String(20), nullable=False),  # sync | backfill | sweep
+    Column("dry_run", Boolean, nullable=False),
+    Column("status", String(20), nullable=False),  # running | ok | failed | stopped
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("report", JSON),
+)
+
+
+def _create_v1(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[cursors, records, pending_writes, tasks, dead_letters, runs])
+
+
+#: migrations in order; migration N brings the schema from version N-1 to N
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_create_v1,)
+SCHEMA_VERSION = len(MIGRATIONS)
