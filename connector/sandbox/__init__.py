@@ -1,0 +1,1 @@
+"""Local CRM emulators (sandboxes) and the synthetic data that fills them."""

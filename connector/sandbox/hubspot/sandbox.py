@@ -1,0 +1,235 @@
+"""The HubSpot sandbox: a portal, its API, its limits and its control surface, in one app.
+
+Use it in-process::
+
+    sandbox = HubSpotSandbox(HubSpotConfig(contacts=200, seed=7), clock=clock)
+    with sandbox.server() as server:            # 127.0.0.1, a free port
+        client = hubspot.HubSpot(access_token=sandbox.config.token, host=server.base_url)
+
+or from the command line with ``handoff sandbox hubspot``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from connector.model import Activity
+from connector.sandbox.app import SandboxApp
+from connector.sandbox.clock import Clock, system_clock
+from connector.sandbox.hubspot import errors
+from connector.sandbox.hubspot.limits import HubSpotLimits, LimitSettings
+from connector.sandbox.hubspot.objects import CONTACTS, OBJECT_TYPES, find_object_type
+from connector.sandbox.hubspot.control import register_control
+from connector.sandbox.hubspot.render import activity_from_json, apply_activity, render_person
+from connector.sandbox.hubspot.routes import HubSpotRoutes
+from connector.sandbox.hubspot.store import PORTAL_ID, Portal, Record
+from connector.sandbox.hubspot.wire import owner_json, record_json
+from connector.sandbox.server import HttpError, Request, Response, Router, SandboxServer
+from connector.sandbox.synthetic import Person, generate
+
+DEFAULT_TOKEN = "sandbox-token"
+
+_FAULT_CATEGORIES = {
+    400: "VALIDATION_ERROR",
+    401: "INVALID_AUTHENTICATION",
+    403: "MISSING_SCOPES",
+    404: "OBJECT_NOT_FOUND",
+    409: "CONFLICT",
+    423: "LOCKED",
+}
+
+
+@dataclass(slots=True)
+class HubSpotConfig:
+    """How a sandbox portal starts. Rate budgets of 0 are off; ``search_lag_ms`` delays search."""
+
+    token: str = DEFAULT_TOKEN
+    contacts: int = 0
+    seed: int = 1
+    rate_per_10s: int = 100
+    search_rate_per_s: int = 5
+    daily_limit: int = 0
+    search_lag_ms: int = 0
+
+
+class HubSpotSandbox(SandboxApp):
+    """A local HubSpot portal that answers the CRM v3/v4 API like HubSpot does."""
+
+    def __init__(self, config: HubSpotConfig | None = None, clock: Clock = system_clock) -> None:
+        self.config = config or HubSpotConfig()
+        super().__init__(clock=clock, seed=self.config.seed)
+        self._auth = f"Bearer {self.config.token}"
+        self.limits = HubSpotLimits(
+            LimitSettings(self.config.rate_per_10s, self.config.search_rate_per_s, self.config.daily_limit),
+            clock,
+            PORTAL_ID,
+        )
+        self.stats.watch_peak("ten_secondly", lambda: self.limits.ten_secondly.peak)
+        self.stats.watch_peak("search_secondly", lambda: self.limits.search.peak)
+        register_control(self, self.control)
+        self.portal = self._new_portal(self.config.contacts, self.config.seed)
+
+    def server(self, host: str = "127.0.0.1", port: int = 0) -> SandboxServer:
+        """An HTTP server for this sandbox (not started: call ``start()`` or use ``with``)."""
+        return SandboxServer(self, host, port)
+
+    # -- portal lifecycle ---------------------------------------------------------------
+
+    def _new_portal(self, contacts: int, seed: int) -> Portal:
+        portal = Portal(self.clock, self.config.search_lag_ms / 1000.0)
+        population = generate(contacts, seed, datetime.fromtimestamp(self.clock(), tz=timezone.utc))
+        portal.add_owners(population.owners)
+        router = Router()
+        HubSpotRoutes(portal).register(router)
+        self.portal, self.api = portal, router
+        self.seed_people(population.people)
+        return portal
+
+    def reset(self, options: dict[str, Any]) -> None:
+        """A fresh portal, as at start (or with ``contacts``/``seed`` from ``options``), and fresh budgets."""
+        contacts = int(options.get("contacts", self.config.contacts))
+        seed = int(options.get("seed", self.config.seed))
+        self._new_portal(contacts, seed)
+        self.limits.reset()
+
+    def configure(self, **settings: int) -> dict[str, int]:
+        """Change rate budgets or the search lag while running; returns the settings in force."""
+        unknown = set(settings) - {"rate_per_10s", "search_rate_per_s", "daily_limit", "search_lag_ms"}
+        if unknown:
+            raise ValueError(f"unknown settings: {sorted(unknown)}")
+        current = self.limits.settings()
+        self.limits.configure(LimitSettings(
+            int(settings.get("rate_per_10s", current.rate_per_10s)),
+            int(settings.get("search_rate_per_s", current.search_rate_per_s)),
+            int(settings.get("daily_limit", current.daily_limit)),
+        ))
+        if "search_lag_ms" in settings:
+            self.portal.search_lag_s = int(settings["search_lag_ms"]) / 1000.0
+        return self.settings()
+
+    def settings(self) -> dict[str, int]:
+        current = self.limits.settings()
+        return {
+            "rate_per_10s": current.rate_per_10s,
+            "search_rate_per_s": current.search_rate_per_s,
+            "daily_limit": current.daily_limit,
+            "search_lag_ms": int(round(self.portal.search_lag_s * 1000)),
+        }
+
+    # -- the API pipeline -------------------------------------------------------------------
+
+    def serve(self, request: Request, handler: Any) -> Response:
+        if request.headers.get("Authorization") != self._auth:
+            cid = errors.correlation_id()
+            body = {"status": "error", "message": errors.AUTH_MESSAGE, "correlationId": cid,
+                    "category": "INVALID_AUTHENTICATION"}
+            return Response(401, body, {errors.CORRELATION_HEADER: cid, "x-hubspot-auth-failure": "401 Unauthorized"})
+        try:
+            headers = self.limits.admit(request.method == "POST" and request.path.endswith("/search"))
+        except HttpError as refused:
+            return Response(refused.status, refused.body, refused.headers)
+        if handler is None:
+            error = errors.error(404, "OBJECT_NOT_FOUND", f"No route for {request.method} {request.path}")
+            return Response(error.status, error.body, {**headers, **error.headers})
+        response = self.call(handler, request)
+        response.headers.update(headers)
+        response.headers.setdefault(errors.CORRELATION_HEADER, errors.correlation_id())
+        return response
+
+    def fault_response(self, request: Request, status: int) -> Response:
+        if status == 429:
+            refusal = self.limits.ten_secondly_refusal({})  # the body a real refusal has
+            return Response(429, refusal.body, refusal.headers)
+        category = _FAULT_CATEGORIES.get(status, "INTERNAL_ERROR" if status < 503 else "SERVICE_UNAVAILABLE")
+        error = errors.error(status, category, f"Injected fault: HTTP {status}")
+        return Response(status, error.body, error.headers)
+
+    # -- seeding and changing data (the control API calls these) ------------------------------
+
+    def seed_contacts(self, items: Iterable[dict[str, Any]]) -> list[str]:
+        """Create contacts that already existed (no search lag); items are ``{"id"?, "properties"}``
+        with HubSpot property names. Read-only properties may be set."""
+        ids = []
+        for item in items:
+            record, _ = self.portal.create(
+                CONTACTS, dict(item.get("properties") or {}), system=True,
+                record_id=str(item["id"]) if item.get("id") is not None else None, indexed_at_once=True,
+            )
+            ids.append(record.id)
+        return ids
+
+    def seed_people(self, people: Iterable[Person]) -> list[str]:
+        """Create synthetic people as contacts, with their meetings, calls, emails and notes."""
+        ids = []
+        portal = self.portal
+        with portal.lock:
+            for person in people:
+                rendered = render_person(person)
+                contact, _ = portal.create(CONTACTS, rendered.properties, system=True, indexed_at_once=True)
+                for otype, props in rendered.engagements:
+                    props = {"hs_createdate": props["hs_timestamp"], **props}
+                    engagement, _ = portal.create(otype, props, system=True, indexed_at_once=True)
+                    portal.associate(otype, engagement.id, CONTACTS, contact.id)
+                ids.append(contact.id)
+        return ids
+
+    def touch(self, contact_id: str, properties: dict[str, Any]) -> Record:
+        """Change a contact as a rep in the UI or another app would: any property, any stage
+        direction, and the modified time moves (search sees it after the lag)."""
+        record = self.portal.get(CONTACTS, contact_id)
+        if record is None:
+            raise KeyError(f"no contact {contact_id}")
+        updated, _ = self.portal.update(CONTACTS, record, properties, system=True)
+        return updated
+
+    def add_activities(self, items: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
+        """Record engagement for contacts. Each item is either a canonical activity
+        (``{"contactId", "type", "at", "count"?, "name"?, "url"?}``: counters on the contact,
+        plus a meeting/call/note object where HubSpot keeps one) or an engagement object
+        (``{"contactId", "objectType", "properties"}``). Returns the objects created."""
+        created: list[dict[str, str]] = []
+        portal = self.portal
+        with portal.lock:
+            for item in items:
+                contact_id = str(item["contactId"])
+                contact = portal.get(CONTACTS, contact_id)
+                if contact is None:
+                    raise KeyError(f"no contact {contact_id}")
+                if "objectType" in item:
+                    otype = find_object_type(str(item["objectType"]))
+                    if otype is None or otype is CONTACTS:
+                        raise ValueError(f"not an engagement type: {item['objectType']!r}")
+                    engagements = [(otype, dict(item.get("properties") or {}))]
+                else:
+                    activity: Activity = activity_from_json({k: v for k, v in item.items() if k != "contactId"})
+                    props = dict(contact.props)
+                    engagements = apply_activity(props, activity, contact.props.get("hubspot_owner_id"))
+                    changed = {k: v for k, v in props.items() if contact.props.get(k) != v and k != "lastmodifieddate"}
+                    if changed:
+                        portal.update(CONTACTS, contact, changed, system=True)
+                for otype, props in engagements:
+                    engagement, _ = portal.create(otype, props, system=True)
+                    portal.associate(otype, engagement.id, CONTACTS, contact_id)
+                    created.append({"objectType": otype.name, "id": engagement.id, "contactId": contact_id})
+        return created
+
+    def dump(self) -> dict[str, Any]:
+        """Every owner and record (archived ones too) with all properties and associations."""
+        portal = self.portal
+        with portal.lock:
+            out: dict[str, Any] = {"owners": [owner_json(o, portal.owners_created) for o in portal.owners.values()]}
+            for otype in OBJECT_TYPES:
+                items = []
+                for record in portal.all_records(otype):
+                    item = record_json(record, sorted(record.props))
+                    links = {
+                        other.name: sorted(linked)
+                        for other in OBJECT_TYPES
+                        if (linked := portal.associations(otype, record.id, other))
+                    }
+                    item["associations"] = links
+                    items.append(item)
+                out[otype.name] = items
+            return out

@@ -1,0 +1,268 @@
+"""CRM search: HubSpot's request validation, filter semantics, sorting and paging.
+
+Semantics reproduced from HubSpot's documentation (research/hubspot.md 1.2):
+filters in a group are ANDed, groups ORed; string values compare case-insensitively
+but enumerations case-sensitively, and ``IN`` on a string property only matches
+lower-case values; one sort applies (default: oldest created first); at most 200
+per page and 10,000 results per query; the index trails writes, so results come
+from the indexed version and records archived since drop out of a page (which
+is how a short page that still carries ``paging.next`` happens).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any, Callable
+
+from connector.sandbox.hubspot import errors
+from connector.sandbox.hubspot.objects import ObjectType, find_object_type
+from connector.sandbox.hubspot.properties import PropertyDef, normalize, InvalidValue
+from connector.sandbox.hubspot.store import Portal, Record
+from connector.sandbox.hubspot.wire import property_names, record_json
+
+MAX_LIMIT = 200
+MAX_RESULTS = 10_000
+MAX_BODY_CHARS = 3000
+MAX_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS = 5, 6, 18
+
+OPERATORS = frozenset(
+    {"EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY", "NOT_HAS_PROPERTY",
+     "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"}
+)
+_TOKEN_SPLIT = re.compile(r"[^0-9a-z]+")
+_SEARCHABLE = ("firstname", "lastname", "email", "phone", "company", "hs_task_subject", "hs_meeting_title",
+               "hs_call_title", "hs_email_subject", "hs_note_body")
+
+Predicate = Callable[[Record], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    total: int
+    results: list[dict[str, Any]]
+    next_after: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"total": self.total, "results": self.results}
+        if self.next_after is not None:
+            body["paging"] = {"next": {"after": self.next_after, "link": f"?after={self.next_after}"}}
+        return body
+
+
+def search(portal: Portal, otype: ObjectType, body: Any) -> Page:
+    """Run one search request body; raises HttpError(400) the way HubSpot refuses bad ones."""
+    if not isinstance(body, dict):
+        raise errors.validation("Invalid input JSON: expected an object")
+    limit = _integer(body.get("limit", 10), "limit")
+    if limit > MAX_LIMIT or limit < 0:
+        raise errors.validation(f"limit must be between 0 and {MAX_LIMIT}; got {limit}")
+    after = _integer(body.get("after") or 0, "after")
+    if after >= MAX_RESULTS:
+        raise errors.validation(
+            f"Paging beyond {MAX_RESULTS} results is not supported (after={after}); narrow the query instead"
+        )
+    catalog = portal.properties[otype.name]
+    predicate = _groups(portal, otype, catalog, body.get("filterGroups") or [])
+    query = body.get("query")
+    if query:
+        predicate = _and(predicate, _free_text(str(query)))
+    requested = body.get("properties")
+    if requested is not None and not isinstance(requested, list):
+        raise errors.validation("properties must be a list of property names")
+    names = property_names(otype, catalog, requested)
+
+    matches = [record for record in portal.search_view(otype) if predicate(record)]
+    _sort(matches, otype, catalog, body.get("sorts") or [])
+    end = min(after + limit, len(matches), MAX_RESULTS)
+    results = [record_json(r, names) for r in matches[after:end] if portal.is_live(otype, r.id)]
+    next_after = str(after + limit) if after + limit < len(matches) else None
+    return Page(len(matches), results, next_after)
+
+
+def _integer(value: Any, name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise errors.validation(f"{name} must be an integer; got {value!r}") from None
+
+
+# -- filters --------------------------------------------------------------------------
+
+
+def _groups(portal: Portal, otype: ObjectType, catalog: dict[str, PropertyDef], groups: Any) -> Predicate:
+    if not isinstance(groups, list):
+        raise errors.validation("filterGroups must be a list")
+    if len(groups) > MAX_GROUPS:
+        raise errors.validation(f"Too many filter groups: {len(groups)} (at most {MAX_GROUPS})")
+    compiled: list[list[Predicate]] = []
+    total = 0
+    for group in groups:
+        filters = group.get("filters") if isinstance(group, dict) else None
+        if not isinstance(filters, list):
+            raise errors.validation("each filter group needs a list of filters")
+        if len(filters) > MAX_FILTERS_PER_GROUP:
+            raise errors.validation(f"Too many filters in a group: {len(filters)} (at most {MAX_FILTERS_PER_GROUP})")
+        total += len(filters)
+        compiled.append([_filter(portal, otype, catalog, f) for f in filters])
+    if total > MAX_FILTERS:
+        raise errors.validation(f"Too many filters: {total} (at most {MAX_FILTERS} in all groups)")
+    compiled = [group for group in compiled if group]
+    if not compiled:
+        return lambda record: True
+    return lambda record: any(all(f(record) for f in group) for group in compiled)
+
+
+def _and(first: Predicate, second: Predicate) -> Predicate:
+    return lambda record: first(record) and second(record)
+
+
+def _filter(portal: Portal, otype: ObjectType, catalog: dict[str, PropertyDef], spec: Any) -> Predicate:
+    if not isinstance(spec, dict):
+        raise errors.validation("a filter must be an object")
+    name, operator = spec.get("propertyName"), spec.get("operator", "EQ")
+    if operator not in OPERATORS:
+        raise errors.validation(f"Unknown filter operator {operator!r}")
+    if not isinstance(name, str):
+        raise errors.validation("a filter needs a propertyName")
+    if name.startswith("associations."):
+        return _association_filter(portal, otype, name, operator, spec)
+    prop = catalog.get(name)
+    if prop is None:
+        raise errors.validation(f"Property {name!r} does not exist on {otype.name}")
+    if operator == "HAS_PROPERTY":
+        return lambda record: name in record.props
+    if operator == "NOT_HAS_PROPERTY":
+        return lambda record: name not in record.props
+    if operator in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+        pattern = str(spec.get("value", "")).lower()
+        positive = operator == "CONTAINS_TOKEN"
+
+        def contains(record: Record) -> bool:
+            value = record.props.get(name)
+            found = value is not None and _has_token(value, pattern)
+            return found if positive else not found
+
+        return contains
+    key = _comparable(prop)
+    if operator in ("IN", "NOT_IN"):
+        raw_values = spec.get("values")
+        if not isinstance(raw_values, list):
+            raise errors.validation(f"{operator} needs a list of values")
+        # string properties are indexed lower-case: upper-case IN values never match
+        wanted = {_operand(prop, v, lowercase=False) for v in raw_values}
+        positive = operator == "IN"
+
+        def member(record: Record) -> bool:
+            value = record.props.get(name)
+            hit = value is not None and key(value) in wanted
+            return hit if positive else not hit
+
+        return member
+    operand = _operand(prop, spec.get("value"))
+    if operator == "BETWEEN":
+        high = _operand(prop, spec.get("highValue"))
+        return lambda record: (v := record.props.get(name)) is not None and operand <= key(v) <= high
+    if operator == "NEQ":
+        return lambda record: (v := record.props.get(name)) is None or key(v) != operand
+    compare = {
+        "EQ": lambda a, b: a == b,
+        "LT": lambda a, b: a < b,
+        "LTE": lambda a, b: a <= b,
+        "GT": lambda a, b: a > b,
+        "GTE": lambda a, b: a >= b,
+    }[operator]
+    return lambda record: (v := record.props.get(name)) is not None and compare(key(v), operand)
+
+
+def _comparable(prop: PropertyDef) -> Callable[[str], Any]:
+    """How stored values of ``prop`` compare (stored dates are ISO, so strings order them)."""
+    if prop.type == "number":
+        return float
+    if prop.type == "string" or prop.type == "phone_number":
+        return str.lower
+    return str
+
+
+def _operand(prop: PropertyDef, raw: Any, lowercase: bool = True) -> Any:
+    """A filter value in the comparable form of ``prop``'s stored values."""
+    if raw is None:
+        raise errors.validation(f"filter on {prop.name} needs a value")
+    text = str(raw).lower() if isinstance(raw, bool) else str(raw)
+    if prop.type == "number":
+        try:
+            return float(text)
+        except ValueError:
+            raise errors.validation(f"{text!r} is not a number (filter on {prop.name})") from None
+    if prop.type in ("datetime", "date"):
+        try:
+            return normalize(prop, text, frozenset())
+        except InvalidValue:
+            raise errors.validation(f"{text!r} is not a date (filter on {prop.name}); use epoch milliseconds") from None
+    if prop.type in ("string", "phone_number") and lowercase:
+        return text.lower()
+    if prop.type == "bool":
+        return text.lower()
+    return text
+
+
+def _has_token(value: str, pattern: str) -> bool:
+    lowered = value.lower()
+    if fnmatchcase(lowered, pattern):
+        return True
+    return any(fnmatchcase(token, pattern) for token in _TOKEN_SPLIT.split(lowered) if token)
+
+
+def _association_filter(portal: Portal, otype: ObjectType, name: str, operator: str, spec: dict[str, Any]) -> Predicate:
+    other = find_object_type(name.partition(".")[2]) or find_object_type(name.partition(".")[2].rstrip("s"))
+    if other is None:
+        raise errors.validation(f"Unknown association pseudo-property {name!r}")
+    if operator == "EQ":
+        wanted = {str(spec.get("value"))}
+    elif operator == "IN" and isinstance(spec.get("values"), list):
+        wanted = {str(v) for v in spec["values"]}
+    else:
+        raise errors.validation(f"{name} supports only EQ and IN")
+    return lambda record: not wanted.isdisjoint(portal.associations(otype, record.id, other))
+
+
+def _free_text(query: str) -> Predicate:
+    words = [w for w in _TOKEN_SPLIT.split(query.lower()) if w]
+
+    def matches(record: Record) -> bool:
+        tokens: list[str] = []
+        for name in _SEARCHABLE:
+            value = record.props.get(name)
+            if value:
+                tokens.extend(_TOKEN_SPLIT.split(value.lower()))
+        return all(any(t.startswith(w) for t in tokens) for w in words)
+
+    return matches
+
+
+# -- sorting --------------------------------------------------------------------------
+
+
+def _sort(records: list[Record], otype: ObjectType, catalog: dict[str, PropertyDef], sorts: Any) -> None:
+    records.sort(key=lambda r: int(r.id))
+    if not isinstance(sorts, list):
+        raise errors.validation("sorts must be a list")
+    if not sorts:
+        name, descending = otype.created_property, False
+    else:
+        first = sorts[0]  # HubSpot applies one sort rule only
+        if isinstance(first, str):
+            name, descending = first.lstrip("-"), first.startswith("-")
+        elif isinstance(first, dict) and isinstance(first.get("propertyName"), str):
+            name, descending = first["propertyName"], str(first.get("direction", "ASCENDING")).upper() == "DESCENDING"
+        else:
+            raise errors.validation("a sort needs a propertyName")
+    prop = catalog.get(name)
+    if prop is None:
+        raise errors.validation(f"Cannot sort by {name!r}: no such property")
+    key = _comparable(prop)
+    present = [r for r in records if name in r.props]
+    missing = [r for r in records if name not in r.props]
+    present.sort(key=lambda r: key(r.props[name]), reverse=descending)  # stable: ids break ties
+    records[:] = present + missing

@@ -1,0 +1,80 @@
+"""What records, owners and batch replies look like on HubSpot's wire."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any, Iterable, Sequence
+
+from connector.sandbox.hubspot.objects import ObjectType
+from connector.sandbox.hubspot.properties import PropertyDef
+from connector.sandbox.hubspot.store import Portal, Record
+from connector.sandbox.synthetic import Owner
+
+
+def property_names(
+    otype: ObjectType, catalog: dict[str, PropertyDef], requested: Iterable[str] | None
+) -> tuple[str, ...]:
+    """The properties a reply carries: the requested (or default) ones that exist, plus the
+    always-returned ones, sorted by name as HubSpot sorts them."""
+    wanted = set(requested) if requested else set(otype.default_properties)
+    wanted.update(otype.always_properties)
+    return tuple(sorted(name for name in wanted if name in catalog))
+
+
+def record_json(record: Record, names: Sequence[str], with_history: Sequence[str] = (), portal: Portal | None = None) -> dict[str, Any]:
+    """A SimplePublicObject: requested properties, with ``null`` for the ones without a value."""
+    props = record.props
+    out: dict[str, Any] = {
+        "id": record.id,
+        "properties": {name: props.get(name) for name in names},
+        "createdAt": record.created,
+        "updatedAt": record.updated,
+        "archived": record.archived,
+    }
+    if record.archived:
+        out["archivedAt"] = record.archived_at
+    if with_history and portal is not None:
+        out["propertiesWithHistory"] = {name: portal.history(record, name) for name in with_history}
+    return out
+
+
+def echo_json(record: Record, echo: dict[str, str]) -> dict[str, Any]:
+    """A record in a write reply: only what was written and what HubSpot derived from it."""
+    return {
+        "id": record.id,
+        "properties": dict(sorted(echo.items())),
+        "createdAt": record.created,
+        "updatedAt": record.updated,
+        "archived": False,
+    }
+
+
+def batch_json(results: list[dict[str, Any]], errors: list[dict[str, Any]], started: str, completed: str) -> dict[str, Any]:
+    """A BatchResponse; with errors it is the ``…WithErrors`` shape a 207 carries."""
+    body: dict[str, Any] = {"status": "COMPLETE", "results": results}
+    if errors:
+        body["numErrors"] = len(errors)
+        body["errors"] = errors
+    body["startedAt"] = started
+    body["completedAt"] = completed
+    return body
+
+
+def owner_json(owner: Owner, created: str) -> dict[str, Any]:
+    """A PublicOwner. Queues have no user behind them, so no ``userId``."""
+    out: dict[str, Any] = {
+        "id": owner.id,
+        "email": owner.email,
+        "type": "QUEUE" if owner.kind == "queue" else "PERSON",
+        "firstName": owner.first_name,
+        "lastName": owner.last_name,
+        "userId": owner.user_id,
+        "userIdIncludingInactive": owner.user_id,
+        "createdAt": created,
+        "updatedAt": created,
+        "archived": False,
+        "teams": [{"id": str(zlib.crc32(owner.team.encode()) % 10_000_000), "name": owner.team, "primary": True}],
+    }
+    if owner.user_id is None:
+        del out["userId"], out["userIdIncludingInactive"]
+    return out

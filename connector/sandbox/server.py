@@ -1,0 +1,260 @@
+"""HTTP plumbing shared by every CRM sandbox: requests, routing, the threaded server.
+
+Nothing here knows about a CRM. A sandbox is a :class:`~connector.sandbox.app.SandboxApp`
+that turns a :class:`Request` into a :class:`Response`; :class:`SandboxServer` carries
+it over HTTP/1.1 keep-alive on a stdlib ``ThreadingHTTPServer``, in a background thread
+(tests, ``handoff demo``) or in the foreground (``handoff sandbox``). An optional
+``ssl.SSLContext`` lets a later sandbox serve the same app over TLS.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import struct
+import threading
+from dataclasses import dataclass, field
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+JSON_CONTENT_TYPE = "application/json;charset=utf-8"
+
+
+class HttpError(Exception):
+    """Raised by a handler to answer with ``status`` and a JSON ``body`` instead."""
+
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+class DropConnection(Exception):
+    """Raised to close the client's connection with a TCP reset and no response."""
+
+
+@dataclass(slots=True)
+class Request:
+    """One parsed HTTP request; ``params`` and ``label`` are filled in by routing."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: Message
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)
+    #: "METHOD path-template": what stats count calls by; handlers may refine it
+    label: str = ""
+    _json: Any = None
+
+    def json(self) -> Any:
+        """The body decoded as JSON (``None`` for an empty body); ValueError if malformed."""
+        if self._json is None and self.body:
+            self._json = json.loads(self.body)
+        return self._json
+
+    def first(self, name: str, default: str | None = None) -> str | None:
+        """The first value of a query parameter."""
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def many(self, name: str) -> list[str]:
+        """A list query parameter, repeated (``?p=a&p=b``), comma-separated (``?p=a,b``) or both."""
+        out: list[str] = []
+        for value in self.query.get(name, ()):
+            out.extend(part for part in value.split(",") if part)
+        return out
+
+
+@dataclass(slots=True)
+class Response:
+    """A reply: JSON-encodable ``body`` (``None`` = no body) and extra headers."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Request], Response]
+
+
+class App(Protocol):
+    """What the server needs from a sandbox."""
+
+    def handle(self, request: Request) -> Response: ...
+
+
+class RouteNotFound(Exception):
+    """No route has this path (``allowed`` lists methods if the path exists under others)."""
+
+    def __init__(self, allowed: tuple[str, ...] = ()) -> None:
+        super().__init__(allowed)
+        self.allowed = allowed
+
+
+class Router:
+    """Matches ``METHOD /a/{param}/b`` templates segment by segment (no regexes per request).
+
+    Routes are bucketed by segment count, and literal segments win over parameters,
+    so ``/objects/{type}/search`` beats ``/objects/{type}/{id}`` for ``.../search``.
+    A trailing slash is a segment of its own: register both forms where both exist.
+    """
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, list[tuple[tuple[str | None, ...], tuple[str, ...], str, dict[str, Handler]]]] = {}
+
+    def add(self, method: str, template: str, handler: Handler) -> None:
+        """Register ``handler`` for ``method`` on ``template``."""
+        segments = template.split("/")
+        literal = tuple(None if s.startswith("{") else s for s in segments)
+        names = tuple(s[1:-1] for s in segments if s.startswith("{"))
+        bucket = self._buckets.setdefault(len(segments), [])
+        for lit, _names, tmpl, handlers in bucket:
+            if lit == literal and tmpl == template:
+                handlers[method] = handler
+                return
+        bucket.append((literal, names, template, {method: handler}))
+        # literals before parameters, position by position
+        bucket.sort(key=lambda route: tuple(s is None for s in route[0]))
+
+    def match(self, method: str, path: str) -> tuple[Handler, dict[str, str], str]:
+        """The handler, path parameters and template for a request, or RouteNotFound."""
+        segments = path.split("/")
+        allowed: tuple[str, ...] = ()
+        for literal, names, template, handlers in self._buckets.get(len(segments), ()):
+            values = []
+            for want, got in zip(literal, segments):
+                if want is None:
+                    if not got:
+                        break
+                    values.append(got)
+                elif want != got:
+                    break
+            else:
+                handler = handlers.get(method)
+                if handler is None:
+                    allowed = allowed or tuple(handlers)
+                    continue
+                return handler, dict(zip(names, values)), template
+        raise RouteNotFound(allowed)
+
+
+def encode_json(body: Any) -> bytes:
+    """Compact JSON bytes, the way the CRMs send them."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: clients reuse one connection
+    server: "_HTTPServer"
+
+    def _serve(self) -> None:
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = Request(
+            method=self.command,
+            path=split.path,
+            query=parse_qs(split.query, keep_blank_values=True) if split.query else {},
+            headers=self.headers,
+            body=body,
+        )
+        try:
+            response = self.server.app.handle(request)
+        except DropConnection:
+            self._reset()
+            return
+        self._write(response)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+    def _write(self, response: Response) -> None:
+        payload = b"" if response.body is None else encode_json(response.body)
+        self.send_response_only(response.status)
+        self.send_header("Date", self.date_time_string())
+        if response.body is not None:
+            self.send_header("Content-Type", JSON_CONTENT_TYPE)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if payload and self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def _reset(self) -> None:
+        # SO_LINGER 0 makes close() send RST: the client sees a connection reset,
+        # the way a dropped load-balancer connection looks
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        """Silenced: logging every request would cost more than serving it."""
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], app: App, tls: ssl.SSLContext | None) -> None:
+        self.app = app
+        self.tls = tls
+        super().__init__(address, _Handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, address = super().get_request()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls is not None:
+            # the handshake happens on first read, in the connection's own thread
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up mid-request are normal under fault injection: stay quiet."""
+
+
+class SandboxServer:
+    """Serves an app on ``host:port`` (port 0 picks a free one); start/stop or use as a context."""
+
+    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None) -> None:
+        self.app = app
+        self._httpd = _HTTPServer((host, port), app, tls)
+        self._thread: threading.Thread | None = None
+        self.scheme = "https" if tls is not None else "http"
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """``scheme://host:port`` without a trailing slash (what SDKs take as ``host``)."""
+        return f"{self.scheme}://{self._httpd.server_address[0]}:{self.port}"
+
+    def start(self) -> "SandboxServer":
+        """Serve in a daemon thread and return at once."""
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="sandbox-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until :meth:`stop` is called from another one."""
+        self._httpd.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> "SandboxServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

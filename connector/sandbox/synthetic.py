@@ -1,0 +1,357 @@
+"""Deterministic synthetic people for every sandbox, benchmark and the demo.
+
+CRM-agnostic: people come out as canonical :class:`~connector.model.Lead` objects
+(properties named as in DESIGN.md 4.3) with canonical activities, plus the owners
+(sales reps and a queue) they are assigned to. Each CRM sandbox renders them into
+its own records. Same ``seed`` and ``now``: same people, on every machine.
+
+The mix is meant to look like a real B2B funnel: most people are cold, a warm and
+an engaged middle, a small minority of hot leads with buying intent (demo requests,
+contact-sales forms, pricing pages, meetings), and the usual noise: students,
+competitors, job seekers, free-mail addresses and unsubscribers.
+"""
+
+from __future__ import annotations
+
+import random
+from itertools import accumulate
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from connector.model import Activity, Lead
+
+#: the website of the (fictional) company whose funnel the data describes
+SITE = "https://www.northbeam.example"
+#: email domains of the competitors in the data (a disqualifier for scoring rules)
+COMPETITOR_DOMAINS = ("rivalstack.example", "leadforge.example")
+FREE_MAIL_DOMAINS = ("gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "gmx.de", "icloud.com", "proton.me")
+STUDENT_DOMAINS = ("student.uni-example.edu", "mail.college-example.edu", "uni-example.ac.uk")
+
+SEGMENTS = ("cold", "warm", "engaged", "hot", "customer", "student", "competitor")
+_SEGMENT_WEIGHTS = (52, 22, 12, 6, 3, 3, 2)
+
+_FIRST_NAMES = (
+    "Ana", "Ben", "Chloe", "David", "Elena", "Farah", "Gabriel", "Hana", "Ivan", "Julia", "Kenji", "Laura",
+    "Mateo", "Nina", "Oliver", "Priya", "Quentin", "Rosa", "Samuel", "Tara", "Umar", "Valeria", "William",
+    "Ximena", "Yusuf", "Zoe", "Amara", "Bruno", "Carmen", "Dmitri", "Emeka", "Fatima", "Giulia", "Hugo",
+    "Ingrid", "Jonas", "Kavya", "Liam", "Mei", "Noah", "Olga", "Pedro", "Rahul", "Sofia", "Tomás", "Aoife",
+    "Björn", "Chen", "Leila", "Marta", "Nikos", "Renée", "Sven", "Yara", "Zeynep", "Lucas", "Emma", "Jakob",
+)
+_LAST_NAMES = (
+    "Garcia", "Smith", "Müller", "Rossi", "Kim", "Nguyen", "Patel", "Okafor", "Silva", "Novak", "Jensen",
+    "Dubois", "Tanaka", "Kowalski", "Haddad", "Fischer", "Lopez", "Brown", "Wang", "Singh", "Ivanova",
+    "Costa", "O'Brien", "Andersson", "Moreau", "Schmidt", "Yilmaz", "Khan", "Ferrari", "Hughes", "Sato",
+    "Mendes", "Larsen", "Nowak", "Weber", "Papadopoulos", "Cohen", "Reyes", "Hoffmann", "Chatterjee",
+    "Walker", "Bianchi", "Lindqvist", "Ortiz", "Murphy", "Fernández", "Ahmed", "Becker", "Park", "Horvat",
+)
+_NAME_HEADS = (
+    "North", "Blue", "Bright", "Iron", "Silver", "Green", "Rapid", "Clear", "Summit", "Harbor", "Vertex",
+    "Nimbus", "Atlas", "Cobalt", "Quantum", "Pioneer", "Maple", "Granite", "Lumen", "Orbit", "Polar", "Cedar",
+)
+_NAME_MIDS = ("", "", "Bay", "Peak", "Line", "Point", "Stone", "Field", "Gate", "Wave", "Ridge")
+_NAME_TAILS = (
+    "Labs", "Systems", "Analytics", "Logistics", "Health", "Robotics", "Foods", "Energy", "Capital", "Works",
+    "Media", "Retail", "Bank", "Insurance", "Manufacturing", "Software", "Networks", "Studio", "Partners",
+)
+_LEGAL_FORMS = {"DE": " GmbH", "GB": " Ltd", "US": " Inc.", "FR": " SA", "NL": " B.V.", "SE": " AB", "ES": " S.L."}
+_INDUSTRIES = (
+    ("Software", 18), ("Financial Services", 10), ("Healthcare", 8), ("Manufacturing", 9), ("Retail", 8),
+    ("Education", 4), ("Logistics", 6), ("Media", 5), ("Energy", 4), ("Consulting", 7), ("Telecommunications", 4),
+    ("Insurance", 4), ("Government", 3), ("Non-Profit", 2), ("Hospitality", 3), ("Real Estate", 3),
+)
+_COUNTRIES = (
+    ("US", 30), ("GB", 10), ("DE", 10), ("FR", 6), ("NL", 4), ("CA", 5), ("AU", 4), ("IN", 6), ("BR", 4),
+    ("ES", 3), ("IT", 3), ("SE", 2), ("JP", 3), ("SG", 2), ("MX", 2), ("PL", 2), ("ZA", 1), ("NG", 1), ("AE", 2),
+)
+# (title, seniority) with a weight: many individual contributors, few executives
+_TITLES = (
+    ("CEO", "executive", 2), ("CTO", "executive", 2), ("CFO", "executive", 1), ("COO", "executive", 1),
+    ("CMO", "executive", 1), ("Chief Revenue Officer", "executive", 1), ("Founder", "executive", 2),
+    ("VP Engineering", "vp", 2), ("VP Sales", "vp", 2), ("VP Marketing", "vp", 2), ("VP Operations", "vp", 1),
+    ("Director of IT", "director", 3), ("Director of Marketing", "director", 3), ("Head of Sales Operations", "director", 2),
+    ("Head of Data", "director", 2), ("Director of Finance", "director", 2),
+    ("Engineering Manager", "manager", 4), ("Marketing Manager", "manager", 5), ("RevOps Manager", "manager", 3),
+    ("IT Manager", "manager", 4), ("Product Manager", "manager", 4), ("Sales Manager", "manager", 3),
+    ("Software Engineer", "individual", 8), ("Data Analyst", "individual", 5), ("Marketing Specialist", "individual", 5),
+    ("Account Executive", "individual", 4), ("Sales Development Representative", "individual", 3),
+    ("Consultant", "individual", 3), ("Operations Coordinator", "individual", 3), ("Office Manager", "individual", 2),
+    ("Intern", "entry", 2), ("Assistant", "entry", 2),
+)
+_LEAD_SOURCES = (
+    ("organic_search", 30), ("direct_traffic", 15), ("paid_search", 12), ("email_marketing", 10),
+    ("social_media", 9), ("referrals", 10), ("paid_social", 6), ("offline", 5), ("other_campaigns", 3),
+)
+_CONTENT = ("The RevOps Playbook (ebook)", "State of Lead Scoring 2026 (report)", "Pipeline Hygiene Checklist",
+            "ROI Calculator", "Buyer's Guide to Sales Automation")
+_WEBINARS = ("Webinar: Speed to Lead", "Webinar: Scoring that Sales Trusts", "Webinar: Q3 Product Tour")
+_BLOG_PAGES = ("/blog/lead-scoring-101", "/blog/mql-vs-sql", "/blog/speed-to-lead", "/product", "/integrations",
+               "/customers", "/docs/getting-started", "/blog/revops-metrics")
+_BUDGETS = ("< $10k", "$10k-$50k", "$50k-$100k", "> $100k")
+_TIMELINES = ("this quarter", "next quarter", "this year", "just researching")
+_NEEDS = ("replace spreadsheets", "faster lead routing", "better MQL quality", "consolidate tools")
+_LEAD_STATUS = (("NEW", 30), ("OPEN", 25), ("IN_PROGRESS", 8), ("ATTEMPTED_TO_CONTACT", 10), ("CONNECTED", 6),
+                ("BAD_TIMING", 5), ("UNQUALIFIED", 4), (None, 12))
+_OWNER_NAMES = (("Maya", "Lindgren"), ("Tom", "Okoye"), ("Sara", "Beck"), ("Diego", "Alvarez"),
+                ("Hannah", "Park"), ("Victor", "Mensah"), ("Lena", "Vogel"), ("Ravi", "Iyer"))
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """A CRM user who can own records: a sales rep, or a queue (no user behind it)."""
+
+    id: str
+    first_name: str
+    last_name: str
+    email: str
+    kind: str  # "person" | "queue"
+    team: str
+    user_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Company:
+    name: str
+    domain: str
+    size: int
+    industry: str
+    country: str
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One synthetic person: the canonical lead, when they entered the CRM, and their segment."""
+
+    lead: Lead
+    created_at: datetime
+    segment: str
+
+    @property
+    def hot(self) -> bool:
+        """Showed buying intent (demo request, contact sales, meeting)."""
+        return self.segment == "hot"
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    """Everything a sandbox needs to seed a portal: owners and people."""
+
+    owners: tuple[Owner, ...]
+    people: tuple[Person, ...]
+
+
+def generate_owners(seed: int) -> tuple[Owner, ...]:
+    """Six to eight sales reps in two teams, plus one inbound queue."""
+    rng = random.Random(f"owners-{seed}")
+    count = rng.randint(6, 8)
+    owners = []
+    for i, (first, last) in enumerate(_OWNER_NAMES[:count]):
+        owner_id = str(41000000 + rng.randint(100000, 999999))
+        email = f"{_ascii(first).lower()}.{_ascii(last).lower()}@northbeam.example"
+        team = "Inbound Sales" if i % 2 == 0 else "Enterprise Sales"
+        owners.append(Owner(owner_id, first, last, email, "person", team, 9000000 + rng.randint(100000, 999999)))
+    owners.append(Owner(str(42000000 + rng.randint(100000, 999999)), "Inbound", "Queue", "", "queue", "Inbound Sales", None))
+    return tuple(owners)
+
+
+def generate(n: int, seed: int, now: datetime) -> Population:
+    """Owners plus ``n`` people, all derived from ``seed``; activity never later than ``now``."""
+    owners = generate_owners(seed)
+    return Population(owners, tuple(generate_people(n, seed, now, owners)))
+
+
+def generate_people(n: int, seed: int, now: datetime, owners: tuple[Owner, ...] | None = None) -> list[Person]:
+    """``n`` deterministic people (see the module docstring for the mix)."""
+    rng = random.Random(seed)
+    if owners is None:
+        owners = generate_owners(seed)
+    companies = _companies(rng, min(max(12, n // 6), 4000))
+    company_weights = [1.0 / (i + 1) ** 0.7 for i in range(len(companies))]  # a few big accounts, a long tail
+    segments = rng.choices(SEGMENTS, _SEGMENT_WEIGHTS, k=n)
+    picked = rng.choices(companies, company_weights, k=n)
+    maker = _PersonMaker(rng, now.astimezone(timezone.utc), owners)
+    return [maker.make(i, segment, company) for i, (segment, company) in enumerate(zip(segments, picked))]
+
+
+def _ascii(text: str) -> str:
+    if text.isascii():
+        return text.replace("'", "")
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().replace("'", "")
+
+
+def _weighted(pairs: tuple[tuple[Any, int], ...]) -> tuple[list[Any], list[int]]:
+    """Values and cumulative weights (``choices`` recomputes them on every call otherwise)."""
+    return [p[0] for p in pairs], list(accumulate(p[1] for p in pairs))
+
+
+def _companies(rng: random.Random, count: int) -> list[Company]:
+    industries, industry_w = _weighted(_INDUSTRIES)
+    countries, country_w = _weighted(_COUNTRIES)
+    seen: set[str] = set()
+    out = []
+    while len(out) < count:
+        brand = f"{rng.choice(_NAME_HEADS)}{rng.choice(_NAME_MIDS).lower()} {rng.choice(_NAME_TAILS)}"
+        if brand in seen:
+            brand = f"{brand} {len(out)}"  # only once the name space runs out
+        seen.add(brand)
+        country = rng.choices(countries, cum_weights=country_w)[0]
+        # log-uniform from 2 to 50,000 employees: many small companies, some enterprises
+        size = int(round(10 ** rng.uniform(0.3, 4.7)))
+        name = brand + (_LEGAL_FORMS.get(country, "") if rng.random() < 0.4 else "")
+        domain = brand.lower().replace(" ", "") + rng.choice((".com", ".io", ".net", ".co"))
+        out.append(Company(name, domain, size, rng.choices(industries, cum_weights=industry_w)[0], country))
+    return out
+
+
+class _PersonMaker:
+    """Makes one person at a time; keeps shared lookups out of the per-person path."""
+
+    def __init__(self, rng: random.Random, now: datetime, owners: tuple[Owner, ...]) -> None:
+        self.rng = rng
+        self.now = now
+        self.now_ts = now.timestamp()
+        self.reps = [o for o in owners if o.kind == "person"]
+        self.queue = next((o for o in owners if o.kind == "queue"), None)
+        self.titles, self.title_w = _weighted(tuple((t[:2], t[2]) for t in _TITLES))
+        # _TITLES lists managers and above first
+        self.senior_titles = sum(1 for t in _TITLES if t[1] not in ("individual", "entry"))
+        self.sources, self.source_w = _weighted(_LEAD_SOURCES)
+        self.statuses, self.status_w = _weighted(_LEAD_STATUS)
+        self.used_emails: set[str] = set()
+
+    def make(self, index: int, segment: str, company: Company) -> Person:
+        rng = self.rng
+        first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
+        age_days = rng.uniform(1, 540) if segment != "hot" else rng.uniform(1, 120)
+        created = datetime.fromtimestamp(self.now_ts - age_days * 86400, tz=timezone.utc)
+        (title, seniority), = rng.choices(self.titles, cum_weights=self.title_w)
+        if segment == "hot" and seniority in ("individual", "entry") and rng.random() < 0.5:
+            # people who ask for a demo skew towards those who can buy
+            senior = self.senior_titles
+            (title, seniority), = rng.choices(self.titles[:senior], cum_weights=self.title_w[:senior])
+        company_name, size, industry, country = company.name, company.size, company.industry, company.country
+        domain = company.domain
+        if segment == "student":
+            title, domain, company_name, size, industry = "Student", rng.choice(STUDENT_DOMAINS), "University", None, "Education"
+        elif segment == "competitor":
+            domain = rng.choice(COMPETITOR_DOMAINS)
+            company_name, size, industry = domain.split(".")[0].title(), 400, "Software"
+        elif rng.random() < 0.22:  # people who sign up with a personal address
+            domain = rng.choice(FREE_MAIL_DOMAINS)
+        email = self._email(first, last, domain)
+        activities = self._activities(segment, created)
+        stage, status = self._stage(segment, activities)
+        owner = self._owner(segment, stage)
+        asked = segment in ("hot", "customer") or (segment == "engaged" and rng.random() < 0.3)
+        properties: dict[str, Any] = {
+            "email": email,
+            "first_name": first,
+            "last_name": last,
+            "job_title": title if rng.random() > 0.06 else None,  # some never told us
+            "company": company_name,
+            "company_size": size if rng.random() > 0.15 else None,
+            "industry": industry,
+            "country": country,
+            "lead_source": rng.choices(self.sources, cum_weights=self.source_w)[0],
+            "lifecycle_stage": stage,
+            "lead_status": status,
+            "owner_id": owner,
+            "budget": rng.choice(_BUDGETS) if asked and rng.random() < 0.6 else None,
+            "timeline": rng.choice(_TIMELINES) if asked and rng.random() < 0.7 else None,
+            "need": rng.choice(_NEEDS) if asked and rng.random() < 0.5 else None,
+        }
+        lead = Lead(id=f"p{index + 1:06d}", properties=properties, activities=tuple(activities))
+        return Person(lead=lead, created_at=created, segment=segment)
+
+    def _email(self, first: str, last: str, domain: str) -> str:
+        local = f"{_ascii(first)}.{_ascii(last)}".lower()
+        email = f"{local}@{domain}"
+        suffix = 1
+        while email in self.used_emails:
+            suffix += 1
+            email = f"{local}{suffix}@{domain}"
+        self.used_emails.add(email)
+        return email
+
+    def _at(self, created: datetime, recent_days: float | None = None) -> datetime:
+        """A moment between ``created`` and now, within the last ``recent_days`` if given."""
+        span = self.now_ts - created.timestamp()
+        if recent_days is not None:
+            span = min(span, recent_days * 86400)
+        return datetime.fromtimestamp(self.now_ts - self.rng.uniform(0, span), tz=timezone.utc)
+
+    def _activities(self, segment: str, created: datetime) -> list[Activity]:
+        rng, at = self.rng, self._at
+        out: list[Activity] = []
+        level = {"cold": 0, "student": 1, "competitor": 2, "warm": 1, "engaged": 2, "hot": 3, "customer": 2}[segment]
+        views = (rng.randint(0, 3), rng.randint(3, 15), rng.randint(10, 40), rng.randint(15, 60))[level]
+        if views:
+            out.append(Activity("page_view", at(created), count=views, url=SITE + rng.choice(_BLOG_PAGES)))
+            out.append(Activity("site_visit", at(created), count=max(1, views // rng.randint(2, 4))))
+        if segment == "cold" and rng.random() < 0.08:  # a job seeker, not a buyer
+            out.append(Activity("page_view", at(created), count=rng.randint(1, 4), url=SITE + "/careers"))
+        opens = (rng.randint(0, 2), rng.randint(2, 8), rng.randint(5, 20), rng.randint(6, 25))[level]
+        if opens:
+            out.append(Activity("email_open", at(created), count=opens))
+            clicks = rng.randint(0, max(0, opens // 3))
+            if clicks:
+                out.append(Activity("email_click", at(created), count=clicks))
+        if level >= 1 and rng.random() < 0.45:
+            out.append(Activity("newsletter_signup", at(created), name="Newsletter subscription"))
+        if level >= 1 and rng.random() < 0.4 + 0.2 * level:
+            for _ in range(rng.randint(1, level + 1)):
+                out.append(Activity("content_download", at(created), name=rng.choice(_CONTENT)))
+        if level >= 2 and rng.random() < 0.5:
+            webinar = rng.choice(_WEBINARS)
+            registered = at(created)
+            out.append(Activity("webinar_registration", registered, name=webinar))
+            if rng.random() < 0.6:
+                out.append(Activity("webinar_attendance", registered, name=webinar))
+        if segment == "hot":
+            out.extend(self._intent(created))
+        elif segment == "engaged" and rng.random() < 0.2:  # curious about price, not yet asking
+            out.append(Activity("page_view", at(created, 30), count=1, url=SITE + "/pricing"))
+        if segment == "customer":
+            out.append(Activity("meeting_booked", at(created), name="Quarterly business review"))
+        if segment in ("cold", "warm") and rng.random() < 0.06:
+            out.append(Activity("unsubscribe", at(created)))
+        return out
+
+    def _intent(self, created: datetime) -> list[Activity]:
+        """What makes a lead hot: recent pricing views and a hand raised."""
+        rng, at = self.rng, self._at
+        out = [Activity("page_view", at(created, 14), count=rng.randint(1, 6), url=SITE + "/pricing")]
+        form = rng.choices(("Request a demo", "Contact sales", "Start free trial"), cum_weights=(5, 8, 10))[0]
+        raised = at(created, 10)
+        out.append(Activity("form_submission", raised, name=form))
+        if form == "Start free trial":
+            out.append(Activity("trial_signup", raised, name="Free trial"))
+        if rng.random() < 0.45:
+            out.append(Activity("meeting_booked", at(created, 7), name="Discovery call"))
+        if rng.random() < 0.35:
+            out.append(Activity("call", at(created, 7), name="Intro call"))
+        if rng.random() < 0.15:
+            out.append(Activity("chat", at(created, 7), name="Pricing question"))
+        return out
+
+    def _stage(self, segment: str, activities: list[Activity]) -> tuple[str, str | None]:
+        rng = self.rng
+        if segment == "customer":
+            return "customer", None
+        if segment == "hot" and rng.random() < 0.3:
+            return rng.choice(("mql", "sql")), rng.choice(("OPEN", "IN_PROGRESS", "CONNECTED"))
+        if len(activities) == 1 and activities[0].type == "newsletter_signup":
+            return "subscriber", None
+        if segment == "engaged" and rng.random() < 0.15:
+            return "mql", rng.choice(("OPEN", "ATTEMPTED_TO_CONTACT"))
+        return "lead", rng.choices(self.statuses, cum_weights=self.status_w)[0]
+
+    def _owner(self, segment: str, stage: str) -> str | None:
+        rng = self.rng
+        roll = rng.random()
+        if stage in ("sql", "opportunity", "customer") or roll < 0.68:
+            return rng.choice(self.reps).id
+        if roll < 0.8 and self.queue is not None:
+            return self.queue.id
+        return None
