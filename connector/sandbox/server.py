@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
+#: how often the accept loop checks for a stop request (stop() waits up to this long)
+_POLL_S = 0.05
 
 
 class HttpError(Exception):
@@ -131,7 +133,7 @@ class Router:
                 if want is None:
                     if not got:
                         break
-                    values.append(got)
+                    values.append(unquote(got) if "%" in got else got)
                 elif want != got:
                     break
             else:
@@ -237,13 +239,15 @@ class SandboxServer:
 
     def start(self) -> "SandboxServer":
         """Serve in a daemon thread and return at once."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="sandbox-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(_POLL_S,), name="sandbox-http", daemon=True
+        )
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until :meth:`stop` is called from another one."""
-        self._httpd.serve_forever()
+        self._httpd.serve_forever(_POLL_S)
 
     def stop(self) -> None:
         """Stop serving and close the listening socket."""

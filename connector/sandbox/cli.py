@@ -1,0 +1,70 @@
+"""``handoff sandbox ...``: run a local CRM emulator until SIGTERM or Ctrl-C.
+
+The first line on stdout is ``LISTENING <base-url>`` so scripts can wait for it.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+import typer
+
+from connector.sandbox.hubspot import DEFAULT_TOKEN, HubSpotConfig, HubSpotSandbox
+from connector.sandbox.server import SandboxServer
+
+app = typer.Typer(help="Local CRM emulators for trying rules, tests, benchmarks and the demo.", no_args_is_help=True)
+
+
+@app.callback()
+def _group() -> None:
+    """Local CRM emulators (each serves until SIGTERM or Ctrl-C)."""
+
+
+def serve_until_signalled(server: SandboxServer) -> None:
+    """Start ``server``, announce it, block until SIGTERM/SIGINT, then stop it cleanly."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    server.start()
+    print(f"LISTENING {server.base_url}", flush=True)
+    try:
+        while not stop.wait(timeout=0.5):  # a timed wait keeps the main thread responsive to signals
+            pass
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@app.command()
+def hubspot(
+    port: int = typer.Option(0, help="TCP port on 127.0.0.1 (0 picks a free one)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    token: str = typer.Option(DEFAULT_TOKEN, help="The only private-app token the portal accepts."),
+    contacts: int = typer.Option(200, min=0, help="Synthetic contacts to seed."),
+    seed: int = typer.Option(1, help="Seed of the synthetic data (same seed, same portal)."),
+    rate_per_10s: int = typer.Option(100, "--rate-per-10s", min=0, help="Rolling 10-second budget (0: off)."),
+    search_rate_per_s: int = typer.Option(5, "--search-rate-per-s", min=0, help="Search calls per second (0: off)."),
+    search_lag_ms: int = typer.Option(0, "--search-lag-ms", min=0, help="How long writes take to reach search."),
+    daily_limit: int = typer.Option(0, "--daily-limit", min=0, help="Calls per UTC day (0: off)."),
+) -> None:
+    """A HubSpot CRM v3 portal with synthetic contacts, owners and engagement."""
+    config = HubSpotConfig(
+        token=token,
+        contacts=contacts,
+        seed=seed,
+        rate_per_10s=rate_per_10s,
+        search_rate_per_s=search_rate_per_s,
+        daily_limit=daily_limit,
+        search_lag_ms=search_lag_ms,
+    )
+    serve_until_signalled(HubSpotSandbox(config).server(host, port))
+
+
+if __name__ == "__main__":
+    app()
