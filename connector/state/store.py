@@ -67,6 +67,7 @@ class TaskEntry:
     record_id: str
     status: str
     spec: TaskSpec
+    updated_at: datetime
     crm_task_id: str | None = None
     attempts: int = 0
     last_error: str | None = None
@@ -390,8 +391,8 @@ def _record_from_row(row: Any) -> RecordState:
 
 
 def _task_from_row(row: Any) -> TaskEntry:
-    return TaskEntry(row.key, row.record_id, row.status, task_from_json(row.spec), row.crm_task_id,
-                     row.attempts, row.last_error)
+    return TaskEntry(row.key, row.record_id, row.status, task_from_json(row.spec), _utc(row.updated_at),
+                     row.crm_task_id, row.attempts, row.last_error)
 
 
 def _make_engine(url: str) -> Engine:

@@ -1,0 +1,105 @@
+"""What the sync loop needs from a CRM, in canonical terms.
+
+An adapter translates and transports; SDK objects never leave ``crm/``. Every
+method either returns canonical data or raises one of ``crm.errors``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterator, Mapping, Protocol, Sequence
+
+from connector.model import Activity, CrmState, TaskSpec
+from connector.planner import RecordPlan
+
+
+@dataclass(frozen=True)
+class Pulled:
+    """One record as read from the CRM: canonical properties and state, plus the adapter's counters."""
+
+    record_id: str
+    properties: Mapping[str, Any]
+    crm_state: CrmState
+    modified_at: datetime
+    #: adapter-private snapshot (engagement counters, seen engagement ids) kept for the next read
+    counters: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A record that could not be read into canonical form, and why."""
+
+    record_id: str | None
+    reason: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PulledPage:
+    records: Sequence[Pulled]
+    quarantined: Sequence[Quarantined] = ()
+    #: where a full scan resumes after this page (list-API paging token)
+    resume: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    record_id: str
+    error: str | None = None
+    #: True when trying again later may succeed (rate limits, outages, locks)
+    retryable: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    key: str
+    crm_task_id: str | None = None
+    error: str | None = None
+    retryable: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What a record did since the last read, and the counters to remember for next time."""
+
+    activities: Sequence[Activity]
+    counters: Mapping[str, Any]
+
+
+class CrmAdapter(Protocol):
+    """The contract every CRM adapter fulfils."""
+
+    name: str
+
+    def start(self) -> None:
+        """Check access, read the stage order, create Handoff's fields if missing, look up owners."""
+
+    def changed_since(self, since: datetime, until: datetime) -> Iterator[PulledPage]:
+        """Records modified in [since, until], oldest first, each exactly once per call."""
+
+    def scan(self, resume: str | None) -> Iterator[PulledPage]:
+        """Every record, page by page, from ``resume`` (a previous page's token) or the start."""
+
+    def read(self, record_ids: Sequence[str]) -> list[Pulled]:
+        """Specific records by id (missing ones are left out)."""
+
+    def activities(self, records: Sequence[Pulled], previous: Mapping[str, Mapping[str, Any]]) -> dict[str, Delta]:
+        """New activities per record since the counters in ``previous`` (record id -> counters)."""
+
+    def write(self, plans: Sequence[RecordPlan]) -> list[WriteOutcome]:
+        """Apply property and stage changes; one outcome per plan."""
+
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[TaskOutcome]:
+        """Create rep tasks; one outcome per task."""
+
+    def existing_tasks(self, tasks: Sequence[TaskSpec]) -> dict[str, str]:
+        """Which of these tasks already exist in the CRM: idempotency key -> CRM task id."""

@@ -1,0 +1,148 @@
+"""Calls to HubSpot through hubspot-api-client, with our budget, retries and error types.
+
+The SDK builds URLs, query strings and auth headers. We ask it for the raw
+response (``_preload_content=False``) and read the JSON ourselves: that gives us
+the rate-limit headers on every call and spares the SDK's slow model parsing.
+The SDK's own urllib3 retries are off: they skip POSTs and raise the wrong
+exception when exhausted, and tenacity does it better.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import hubspot
+import structlog
+import urllib3
+
+from connector.crm.errors import (
+    AuthenticationFailed,
+    MissingScopes,
+    QuotaExhausted,
+    RateLimited,
+    RecordRejected,
+    Retryable,
+)
+from connector.crm.ratelimit import ApiBudget, read_hubspot_headers
+from connector.crm.retry import RetryPolicy
+
+log = structlog.get_logger("handoff.hubspot")
+
+#: wait after HubSpot's 10-second rolling window is exceeded, when it gives no Retry-After
+TEN_SECONDLY_WAIT = 10.0
+SECONDLY_WAIT = 1.0
+
+
+class HubSpotApi:
+    """One authenticated HubSpot connection: SDK API objects built once, shared by all threads."""
+
+    def __init__(self, token: str, base_url: str, budget: ApiBudget, retry: RetryPolicy,
+                 on_response: Callable[[int], None] | None = None):
+        client = hubspot.HubSpot(access_token=token, host=base_url, retry=False)
+        crm = client.crm
+        # every attribute access builds a new ApiClient and connection pool: take them once
+        self.contacts_basic = crm.contacts.basic_api
+        self.contacts_batch = crm.contacts.batch_api
+        self.contacts_search = crm.contacts.search_api
+        self.tasks_batch = crm.objects.tasks.batch_api
+        self.tasks_search = crm.objects.tasks.search_api
+        self.objects_batch = {
+            "meetings": crm.objects.meetings.batch_api,
+            "calls": crm.objects.calls.batch_api,
+            "emails": crm.objects.emails.batch_api,
+        }
+        self.associations = crm.associations.v4.batch_api
+        self.properties = crm.properties.core_api
+        self.groups = crm.properties.groups_api
+        self.owners = crm.owners.owners_api
+        self.budget = budget
+        self._retry = retry
+        self._on_response = on_response
+
+    def call(self, method: Callable[..., Any], *args: Any, search: bool = False, **kwargs: Any) -> tuple[int, Any]:
+        """Run one SDK method under the budget with retries; returns (status, parsed JSON body)."""
+
+        def once() -> tuple[int, Any]:
+            self.budget.acquire(search=search)
+            try:
+                response = method(*args, _preload_content=False, **kwargs)
+            except urllib3.exceptions.HTTPError as exc:
+                self._count(0)
+                raise Retryable(f"connection to HubSpot failed ({type(exc).__name__})") from None
+            except Exception as exc:  # noqa: BLE001 - each SDK package has its own ApiException class
+                if not hasattr(exc, "status"):
+                    raise
+                self._count(int(exc.status or 0))
+                raise self._translate(exc, search) from None
+            try:
+                body = response.data
+            except urllib3.exceptions.HTTPError as exc:
+                self._count(0)
+                raise Retryable(f"HubSpot closed the connection mid-response ({type(exc).__name__})") from None
+            finally:
+                response.release_conn()
+            self._count(response.status)
+            self.budget.observe(read_hubspot_headers(response.headers))
+            try:
+                return response.status, json.loads(body) if body else None
+            except ValueError:
+                raise Retryable(f"HubSpot answered {response.status} with a body that is not JSON") from None
+
+        return self._retry.call(once, on_retry=self._log_retry)
+
+    def _count(self, status: int) -> None:
+        if self._on_response is not None:
+            self._on_response(status)
+
+    @staticmethod
+    def _log_retry(error: Retryable, wait: float) -> None:
+        log.warning("retrying", error=str(error), wait_seconds=round(wait, 2))
+
+    def _translate(self, exc: Any, search: bool) -> Exception:
+        status = int(exc.status or 0)
+        body = _json(exc.body)
+        message = body.get("message") if isinstance(body, dict) else None
+        detail = f"HubSpot {status}: {message or exc.reason or 'no message'}"
+        if status == 401:
+            return AuthenticationFailed(
+                "HubSpot rejected the access token (401 INVALID_AUTHENTICATION): check HUBSPOT_ACCESS_TOKEN")
+        if status == 403:
+            return MissingScopes(_required_scopes(body))
+        if status == 429:
+            policy = body.get("policyName") if isinstance(body, dict) else None
+            if policy == "DAILY":
+                return QuotaExhausted("HubSpot's daily API limit is spent for this account; the run resumes tomorrow")
+            retry_after = _seconds(exc.headers.get("Retry-After") if exc.headers else None)
+            wait = retry_after if retry_after is not None else (SECONDLY_WAIT if search else TEN_SECONDLY_WAIT)
+            self.budget.backoff(wait, search=search)
+            return RateLimited(detail, retry_after=0.0)  # the budget already holds every caller back
+        if status == 0 or status == 423 or status >= 500:
+            return Retryable(detail)
+        return RecordRejected(detail)
+
+
+def _json(body: Any) -> Any:
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    try:
+        return json.loads(body) if body else {}
+    except ValueError:
+        return {}
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _required_scopes(body: Any) -> list[str]:
+    scopes: list[str] = []
+    if isinstance(body, dict):
+        for error in body.get("errors") or []:
+            context = error.get("context") or {}
+            for key in ("requiredGranularScopes", "requiredScopes"):
+                scopes.extend(s for s in context.get(key, []) if s not in scopes)
+    return scopes
