@@ -45,6 +45,10 @@ class SandboxApp:
         """The reply to a call chosen to fail with ``status`` by the fault injector."""
         return Response(status, {"message": "injected fault"})
 
+    def label(self, template: str, params: dict[str, str]) -> str:
+        """The path part of a call's stats label; a CRM may name some parameters' values."""
+        return template
+
     def reset(self, options: dict[str, Any]) -> None:
         """Return the CRM's data to its starting state (``options`` come from the request body)."""
 
@@ -68,15 +72,14 @@ class SandboxApp:
         self.stats.record(request.label, response.status)
         return response
 
-    @staticmethod
-    def _resolve(request: Request, router: Router) -> Handler | None:
+    def _resolve(self, request: Request, router: Router) -> Handler | None:
         try:
             handler, params, template = router.match(request.method, request.path)
         except RouteNotFound:
             request.label = f"{request.method} (no route)"
             return None
         request.params = params
-        request.label = f"{request.method} {template}"
+        request.label = f"{request.method} {self.label(template, params)}"
         return handler
 
     @staticmethod

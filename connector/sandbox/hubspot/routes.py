@@ -44,12 +44,11 @@ def _body(request: Request) -> Any:
 
 
 def _object(request: Request, param: str = "objectType") -> ObjectType:
-    """The object type a path names; refines the stats label to the canonical name."""
+    """The object type a path names (plural, singular, type id, any case)."""
     raw = request.params[param]
     otype = find_object_type(raw)
     if otype is None:
         raise errors.validation(f"Unable to infer object type from: {raw}")
-    request.label = request.label.replace("{" + param + "}", otype.name, 1)
     return otype
 
 

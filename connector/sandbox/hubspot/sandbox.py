@@ -138,6 +138,14 @@ class HubSpotSandbox(SandboxApp):
         response.headers.setdefault(errors.CORRELATION_HEADER, errors.correlation_id())
         return response
 
+    def label(self, template: str, params: dict[str, str]) -> str:
+        """Stats count calls per object type: ``{objectType}`` becomes ``contacts``, ``tasks``..."""
+        for name in ("objectType", "fromObjectType", "toObjectType"):
+            otype = find_object_type(params[name]) if name in params else None
+            if otype is not None:
+                template = template.replace("{" + name + "}", otype.name, 1)
+        return template
+
     def fault_response(self, request: Request, status: int) -> Response:
         if status == 429:
             refusal = self.limits.ten_secondly_refusal({})  # the body a real refusal has
