@@ -7,16 +7,23 @@ import sys
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Iterator, Optional, TextIO
+from typing import Callable, Iterator, Optional, TextIO
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from connector.config_file import ConfigError
-from connector.model import InvalidLead, Lead, Qualification, lead_from_json, parse_time
+from connector.crm.errors import StopRun
+from connector.model import Decision, InvalidLead, Lead, Qualification, lead_from_json, parse_time
+from connector.report import CsvPlanSink, dry_run_path
 from connector.rulesfile import DEFAULT_RULES_PATH, Ruleset, load_rules
+from connector.runtime import Runtime, build, utc_now
 from connector.scoring.engine import score as score_lead
+from connector.settings import Settings, load_settings
+from connector.state import StateError
+from connector.sync import RunReport
 
 app = typer.Typer(
     name="handoff",
@@ -28,6 +35,7 @@ app = typer.Typer(
 
 EXIT_SKIPPED = 1
 EXIT_CONFIG = 2
+EXIT_STOPPED = 3
 #: the bundled example leads are dated relative to this moment
 EXAMPLES_PATH = Path("config/examples/leads.jsonl")
 EXAMPLES_AS_OF = "2026-11-22T12:00:00Z"
@@ -141,10 +149,28 @@ def score(
 
 
 @app.command("check-config")
-def check_config(rules: Path = RulesOption) -> None:
-    """Validate the rules file: one line per problem, non-zero exit if any."""
-    ruleset = _load(rules)
-    typer.echo(f"{rules}: ok (rules version {ruleset.version})")
+def check_config(rules: Optional[Path] = typer.Option(None, "--rules", help="rules file (default: HANDOFF_RULES)")) -> None:
+    """Validate the environment and the rules file: one line per problem, non-zero exit if any."""
+    problems: list[str] = []
+    settings: Settings | None = None
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        problems += [str(p) for p in exc.problems]
+    rules_path = rules or (settings.handoff_rules if settings else DEFAULT_RULES_PATH)
+    ruleset: Ruleset | None = None
+    try:
+        ruleset = load_rules(rules_path)
+    except ConfigError as exc:
+        problems += [str(p) for p in exc.problems]
+    if settings is not None and settings.handoff_crm == "hubspot" and settings.hubspot_access_token is None:
+        problems.append("environment: HUBSPOT_ACCESS_TOKEN: required when HANDOFF_CRM=hubspot "
+                        "(or set HUBSPOT_ACCESS_TOKEN_FILE)")
+    if problems:
+        raise _fail(problems)
+    assert ruleset is not None and settings is not None
+    typer.echo(f"{rules_path}: ok (rules version {ruleset.version})")
+    typer.echo(f"environment: ok (CRM {settings.handoff_crm} at {settings.hubspot_api_base})")
 
 
 @app.command()
@@ -163,6 +189,134 @@ def demo(rules: Path = RulesOption) -> None:
     console.print("  ".join(f"{stage}: {n}" for stage, n in counts.items()))
     if problems:
         raise _fail(problems, EXIT_SKIPPED)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise _fail([str(p) for p in exc.problems]) from None
+
+
+def _runtime(settings: Settings) -> Runtime:
+    """Build and start the runtime; every failure is one clear line and an exit code."""
+    try:
+        runtime = build(settings)
+        runtime.adapter.start()
+        return runtime
+    except ConfigError as exc:
+        raise _fail([str(p) for p in exc.problems]) from None
+    except StateError as exc:
+        raise _fail([str(exc)]) from None
+    except StopRun as exc:
+        raise _fail([f"stopped: {exc}"], EXIT_STOPPED) from None
+
+
+def _report(report: RunReport, as_json: bool, extra: dict[str, object] | None = None) -> None:
+    data = {**report.to_json(), **(extra or {})}
+    if as_json:
+        typer.echo(json.dumps(data, sort_keys=True))
+        return
+    stages = ", ".join(f"{n} to {s}" for s, n in sorted(report.stages.items())) or "none"
+    line = (f"{report.kind}{' (dry run)' if report.dry_run else ''} {report.status}: read {report.read}, "
+            f"changed {report.changed}, written {report.written}, stage moves: {stages}, "
+            f"tasks created {report.tasks_created}, failed writes {report.write_failures}, "
+            f"dead letters {report.dead_lettered}, quarantined {report.quarantined}")
+    typer.echo(line)
+    for key, value in (extra or {}).items():
+        typer.echo(f"{key}: {value}")
+
+
+def _run_once(kind: str, dry_run: bool, as_json: bool, run: Callable[[Runtime, CsvPlanSink | None], RunReport]) -> None:
+    settings = _settings()
+    runtime = _runtime(settings)
+    extra: dict[str, object] = {}
+    try:
+        if dry_run:
+            path = dry_run_path(settings.handoff_report_dir, kind, utc_now().strftime("%Y%m%dT%H%M%SZ"))
+            with path.open("w", newline="", encoding="utf-8") as stream:
+                sink = CsvPlanSink(stream)
+                report = run(runtime, sink)
+            extra = {"plan_csv": str(path), "planned_rows": sink.rows}
+        else:
+            report = run(runtime, None)
+    except StopRun as exc:
+        raise _fail([f"stopped: {exc}"], EXIT_STOPPED) from None
+    finally:
+        runtime.close()
+    _report(report, as_json, extra)
+    if report.dead_lettered or report.quarantined:
+        raise typer.Exit(EXIT_SKIPPED)
+
+
+@app.command()
+def sync(
+    once: bool = typer.Option(True, "--once", help="run one incremental cycle (the daemon is `handoff run`)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="write nothing; put the planned changes in a CSV"),
+    as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),
+) -> None:
+    """One incremental cycle against the CRM, then a run summary."""
+    _run_once("sync", dry_run, as_json, lambda rt, sink: rt.sync.sync_once(dry_run=dry_run, sink=sink))
+
+
+@app.command()
+def backfill(
+    since: Optional[str] = typer.Option(None, "--since", help="only contacts modified since this date (ISO-8601)"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="stop after this many contacts"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="write nothing; put the planned changes in a CSV"),
+    as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),
+) -> None:
+    """Rescore every contact (resumable: a killed backfill continues where it stopped)."""
+    start = _moment(since) if since else None
+
+    def run(rt: Runtime, sink: CsvPlanSink | None) -> RunReport:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=Console(stderr=True), disable=as_json, transient=True) as progress:
+            task = progress.add_task("backfill: 0 contacts", total=None)
+            return rt.sync.backfill(since=start, limit=limit, dry_run=dry_run, sink=sink,
+                                    progress=lambda n: progress.update(task, description=f"backfill: {n} contacts"))
+
+    _run_once("backfill", dry_run, as_json, run)
+
+
+@app.command()
+def explain(record_id: str = typer.Argument(..., help="the CRM record id")) -> None:
+    """How one CRM record scores right now, and what Handoff would do with it."""
+    settings = _settings()
+    runtime = _runtime(settings)
+    try:
+        found = runtime.sync.explain(record_id)
+    finally:
+        runtime.close()
+    if found is None:
+        raise _fail([f"no record {record_id} in the CRM"], EXIT_SKIPPED)
+    record, _, q, decision = found
+    print_explanation(Console(), record.crm_state.name or record_id, q, decision)
+
+
+def print_explanation(console: Console, who: str, q: Qualification, decision: Decision) -> None:
+    """The score breakdown a RevOps admin reads: every reason with its points, then the decision."""
+    status = "disqualified" if q.disqualified else q.stage.value
+    console.print(f"[bold]{who}[/] (record {q.id}): score {q.score} = fit {q.fit} + engagement {q.engagement}, "
+                  f"grade {q.grade}, {status}, rules {q.rules_version}")
+    table = Table(show_header=True, box=None, pad_edge=False)
+    table.add_column("points", justify="right")
+    table.add_column("kind")
+    table.add_column("reason")
+    for reason in q.reasons:
+        table.add_row(f"{reason.points:+.0f}" if reason.points else "", reason.kind, reason.text)
+    console.print(table)
+    if q.missing:
+        console.print(f"still unknown: {', '.join(q.missing)}")
+    action = f"move to {decision.target_stage.value}" if decision.target_stage else "no stage change"
+    if decision.reset_stage:
+        action = f"recycle: back to {decision.target_stage.value if decision.target_stage else 'nurture'}"
+    console.print(f"decision: {action}" + "".join(f"; {n}" for n in decision.notes))
+    if decision.task is not None:
+        task = decision.task
+        console.print(f"task for owner {task.owner_id or 'unassigned'}, {task.priority.value}, due "
+                      f"{task.due_at:%Y-%m-%d %H:%M} UTC: {task.subject}")
+        console.print(task.body, style="dim")
 
 
 def main() -> None:

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     handoff_safety_lag_seconds: float = Field(10, ge=0, description="the cursor never passes run start minus this")
     handoff_trailing_pass_seconds: float = Field(3600, ge=0, description="how far back the late-index pass looks")
     handoff_max_write_attempts: int = Field(5, ge=1, description="failed writes retried this often, then dead-lettered")
+    handoff_task_settle_seconds: float = Field(
+        120, ge=0, description="a task whose creation went unanswered is searched for this long before a retry"
+    )
     handoff_score_step: int = Field(5, ge=1, description="score changes smaller than this alone cause no write")
     handoff_log_format: Literal["auto", "json", "console"] = "auto"
     handoff_report_dir: Path = Path("handoff-reports")

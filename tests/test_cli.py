@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -77,10 +78,39 @@ def test_a_missing_input_file_is_one_clear_line(runner, tmp_path):
     assert result.stderr.strip() == f"{tmp_path / 'nope.jsonl'}: cannot read: No such file or directory"
 
 
-def test_check_config_accepts_the_default_rules(runner):
-    result = invoke(runner, ["check-config", "--rules", str(DEFAULT_RULES)])
-    assert result.exit_code == 0
+TOKEN_ENV = {"HUBSPOT_ACCESS_TOKEN": "pat-na1-secret-value"}
+
+
+def test_check_config_accepts_the_default_rules_and_environment(runner):
+    result = invoke(runner, ["check-config", "--rules", str(DEFAULT_RULES)], env=TOKEN_ENV)
+    assert result.exit_code == 0, result.output
     assert "ok (rules version 2026.11-b2b-saas-1)" in result.stdout
+    assert "pat-na1-secret-value" not in result.output
+
+
+def test_check_config_names_each_bad_environment_variable(runner):
+    env = {"HUBSPOT_ACCESS_TOKEN": "", "HANDOFF_API_BUDGET": "1.5", "HANDOFF_CRM": "pipedrive"}
+    result = invoke(runner, ["check-config", "--rules", str(DEFAULT_RULES)], env=env)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert any(line.startswith("environment: HANDOFF_API_BUDGET: Input should be less than or equal to 1") for line in lines)
+    assert any(line.startswith("environment: HANDOFF_CRM: Input should be 'hubspot' or 'salesforce'") for line in lines)
+
+
+def test_check_config_reads_the_token_from_a_file(runner, tmp_path):
+    secret = tmp_path / "token"
+    secret.write_text("pat-from-file\n")
+    env = {"HUBSPOT_ACCESS_TOKEN": None, "HUBSPOT_ACCESS_TOKEN_FILE": str(secret)}
+    result = invoke(runner, ["check-config", "--rules", str(DEFAULT_RULES)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "pat-from-file" not in result.output
+
+
+def test_check_config_without_a_token_says_which_variable_to_set(runner):
+    result = invoke(runner, ["check-config", "--rules", str(DEFAULT_RULES)],
+                    env={"HUBSPOT_ACCESS_TOKEN": None, "HUBSPOT_ACCESS_TOKEN_FILE": None})
+    assert result.exit_code == 2
+    assert "HUBSPOT_ACCESS_TOKEN: required when HANDOFF_CRM=hubspot" in result.stderr
 
 
 def test_a_broken_rules_file_stops_score_with_one_line_per_problem(runner, tmp_path):
@@ -105,6 +135,7 @@ def test_demo_scores_the_bundled_examples(runner, monkeypatch):
 
 def test_python_dash_m_connector_runs_the_cli():
     result = subprocess.run([sys.executable, "-m", "connector", "check-config", "--rules", str(DEFAULT_RULES)],
-                            capture_output=True, text=True, cwd=REPO, timeout=60)
+                            capture_output=True, text=True, cwd=REPO, timeout=60,
+                            env={**os.environ, **TOKEN_ENV})
     assert result.returncode == 0, result.stderr
     assert "ok" in result.stdout

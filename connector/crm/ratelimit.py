@@ -81,7 +81,7 @@ class ApiBudget:
     """Handoff's share of a CRM connection's limits, for every thread of this process."""
 
     def __init__(self, share: float, general: RollingWindow, search: RollingWindow | None = None,
-                 search_capacity: int | None = None):
+                 search_capacity: int | None = None, general_capacity: int | None = None):
         self.share = share
         self.general = general
         self.search = search or general
@@ -91,6 +91,8 @@ class ApiBudget:
         self._lock = threading.Lock()
         if search is not None and search_capacity:
             search.resize(self._our_share(search_capacity))
+        if general_capacity:
+            general.resize(self._our_share(general_capacity))
 
     def _our_share(self, capacity: int) -> int:
         return max(1, math.floor(capacity * self.share))
