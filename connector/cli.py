@@ -198,11 +198,11 @@ def _settings() -> Settings:
         raise _fail([str(p) for p in exc.problems]) from None
 
 
-def _runtime(settings: Settings) -> Runtime:
+def _runtime(settings: Settings, dry_run: bool = False) -> Runtime:
     """Build and start the runtime; every failure is one clear line and an exit code."""
     try:
         runtime = build(settings)
-        runtime.adapter.start()
+        runtime.adapter.start(create_missing=not dry_run)
         return runtime
     except ConfigError as exc:
         raise _fail([str(p) for p in exc.problems]) from None
@@ -229,7 +229,7 @@ def _report(report: RunReport, as_json: bool, extra: dict[str, object] | None = 
 
 def _run_once(kind: str, dry_run: bool, as_json: bool, run: Callable[[Runtime, CsvPlanSink | None], RunReport]) -> None:
     settings = _settings()
-    runtime = _runtime(settings)
+    runtime = _runtime(settings, dry_run)
     extra: dict[str, object] = {}
     try:
         if dry_run:
@@ -283,7 +283,7 @@ def backfill(
 def explain(record_id: str = typer.Argument(..., help="the CRM record id")) -> None:
     """How one CRM record scores right now, and what Handoff would do with it."""
     settings = _settings()
-    runtime = _runtime(settings)
+    runtime = _runtime(settings, dry_run=True)
     try:
         found = runtime.sync.explain(record_id)
     finally:

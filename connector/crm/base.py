@@ -80,7 +80,7 @@ class CrmAdapter(Protocol):
 
     name: str
 
-    def start(self) -> None:
+    def start(self, create_missing: bool = True) -> None:
         """Check access, read the stage order, create Handoff's fields if missing, look up owners."""
 
     def changed_since(self, since: datetime, until: datetime) -> Iterator[PulledPage]:

@@ -54,8 +54,11 @@ class HubSpotAdapter:
 
     # ------------------------------------------------------------ start-up
 
-    def start(self) -> None:
-        """Read the stage order, create Handoff's properties if missing, look up owners."""
+    def start(self, create_missing: bool = True) -> None:
+        """Read the stage order, create Handoff's properties if missing, look up owners.
+
+        A dry run passes ``create_missing=False``: it must not write even a property definition.
+        """
         _, body = self.api.call(self.api.properties.get_all, "contacts", archived=False)
         existing = {p["name"]: p for p in body.get("results", [])}
         stage_property = existing.get("lifecyclestage")
@@ -67,7 +70,8 @@ class HubSpotAdapter:
         if missing_stages:
             raise StopRun("the portal's lifecycle stages lack " + ", ".join(s.value for s in missing_stages)
                           + ": Handoff needs lead, marketingqualifiedlead and salesqualifiedlead")
-        self._ensure_properties(existing)
+        if create_missing:
+            self._ensure_properties(existing)
         wanted = [*mapping.CANONICAL_PROPERTIES.values(), *mapping.OTHER_PROPERTIES, *mapping.COUNTER_PROPERTIES,
                   *SALES_ACTIVITY_MARKERS]
         # reading a property the portal lacks is harmless but noisy; custom BANT fields may not exist
