@@ -60,8 +60,20 @@ class HubSpotLimits:
         self.daily.reset()
 
     def admit(self, is_search: bool) -> dict[str, str]:
-        """Spend one call; the rate-limit headers for the reply, or HttpError(429)."""
+        """Spend one call; the rate-limit headers for the reply, or HttpError(429).
+
+        The daily budget is spent first: a call refused by a short window still counts
+        towards the day, and its 429 carries the daily headers (as recorded).
+        """
         headers: dict[str, str] = {}
+        if self.daily.limit:
+            admitted, left = self.daily.acquire()
+            headers["X-HubSpot-RateLimit-Daily"] = str(self.daily.limit)
+            headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(left)
+            if not admitted:
+                if is_search:
+                    raise _search_refusal(headers)
+                raise _refusal("DAILY", DAILY_MESSAGE, headers, requestId=correlation_id())
         if is_search:
             admitted, _ = self.search.acquire()
             if not admitted:
@@ -73,14 +85,6 @@ class HubSpotLimits:
                 raise self.ten_secondly_refusal(headers)
         else:
             self.ten_secondly.acquire()  # still counted, for the stats' peak
-        if self.daily.limit:
-            admitted, left = self.daily.acquire()
-            headers["X-HubSpot-RateLimit-Daily"] = str(self.daily.limit)
-            headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(left)
-            if not admitted:
-                if is_search:
-                    raise _search_refusal(headers)
-                raise _refusal("DAILY", DAILY_MESSAGE, headers, requestId=correlation_id())
         return headers
 
     def _interval_headers(self, headers: dict[str, str], remaining: int) -> None:

@@ -398,6 +398,8 @@ class Portal:
                     echo[name] = old
                     continue
             echo[name] = value
+            if otype is CONTACTS and name == "email" and value:
+                echo["hs_email_domain"] = value.rpartition("@")[2]  # echoed even when the email is unchanged
             if value == old or (value == "" and old is None):
                 continue
             if value == "":
@@ -408,17 +410,16 @@ class Portal:
                 history = history or {}
                 entries = history.get(name) or ([(old, record.created, SOURCE_IMPORT)] if old is not None else [])
                 history[name] = [*entries, (value, now, source)]
-            self._side_effects(otype, name, value, props, echo, now)
+            self._side_effects(otype, name, value, props, now)
         return props, echo, history
 
     @staticmethod
-    def _side_effects(otype: ObjectType, name: str, value: str, props: dict[str, str], echo: dict[str, str], now: str) -> None:
+    def _side_effects(otype: ObjectType, name: str, value: str, props: dict[str, str], now: str) -> None:
         """Properties HubSpot derives from a written one."""
         if otype is CONTACTS:
             if name == "email":
-                domain = value.rpartition("@")[2] if value else ""
-                if domain:
-                    props["hs_email_domain"] = echo["hs_email_domain"] = domain
+                if value:
+                    props["hs_email_domain"] = value.rpartition("@")[2]
                 else:
                     props.pop("hs_email_domain", None)
             elif name == "lifecyclestage" and value:
