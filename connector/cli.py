@@ -16,8 +16,8 @@ from rich.table import Table
 
 from connector.config_file import ConfigError
 from connector.crm.errors import StopRun
-from connector.model import Decision, InvalidLead, Lead, Qualification, lead_from_json, parse_time
-from connector.report import CsvPlanSink, dry_run_path
+from connector.model import InvalidLead, Lead, Qualification, lead_from_json, parse_time
+from connector.report import CsvPlanSink, dry_run_path, print_explanation
 from connector.rulesfile import DEFAULT_RULES_PATH, Ruleset, load_rules
 from connector.runtime import Runtime, build, utc_now
 from connector.scoring.engine import score as score_lead
@@ -174,21 +174,16 @@ def check_config(rules: Optional[Path] = typer.Option(None, "--rules", help="rul
 
 
 @app.command()
-def demo(rules: Path = RulesOption) -> None:
-    """Score the bundled example leads and show who qualifies and why."""
-    ruleset = _load(rules)
-    moment = parse_time(EXAMPLES_AS_OF)
-    problems: list[str] = []
-    with EXAMPLES_PATH.open(encoding="utf-8") as stream:
-        rows = [(lead, score_lead(lead, ruleset.compiled, moment)) for lead in read_leads(stream, str(EXAMPLES_PATH), problems)]
-    console = _console()
-    console.print(f"[bold]Handoff[/] scoring {len(rows)} example leads as of {EXAMPLES_AS_OF} with rules {ruleset.version}")
-    console.print(_table(rows))
-    counts = {stage: sum(1 for _, q in rows if (("disqualified" if q.disqualified else q.stage.value) == stage))
-              for stage in ("sql", "mql", "lead", "disqualified")}
-    console.print("  ".join(f"{stage}: {n}" for stage, n in counts.items()))
-    if problems:
-        raise _fail(problems, EXIT_SKIPPED)
+def demo(
+    rules: Path = RulesOption,
+    contacts: int = typer.Option(400, "--contacts", min=20, help="synthetic contacts in the sandbox portal"),
+    seed: int = typer.Option(7, "--seed", help="seed of the synthetic portal"),
+) -> None:
+    """The whole product against the built-in HubSpot sandbox: backfill, live cycles, funnel, explanations."""
+    _load(rules)
+    from connector.demo import run_demo  # the sandbox is only imported for the demo
+
+    run_demo(rules, contacts=contacts, seed=seed)
 
 
 def _settings() -> Settings:
@@ -294,29 +289,9 @@ def explain(record_id: str = typer.Argument(..., help="the CRM record id")) -> N
     print_explanation(Console(), record.crm_state.name or record_id, q, decision)
 
 
-def print_explanation(console: Console, who: str, q: Qualification, decision: Decision) -> None:
-    """The score breakdown a RevOps admin reads: every reason with its points, then the decision."""
-    status = "disqualified" if q.disqualified else q.stage.value
-    console.print(f"[bold]{who}[/] (record {q.id}): score {q.score} = fit {q.fit} + engagement {q.engagement}, "
-                  f"grade {q.grade}, {status}, rules {q.rules_version}")
-    table = Table(show_header=True, box=None, pad_edge=False)
-    table.add_column("points", justify="right")
-    table.add_column("kind")
-    table.add_column("reason")
-    for reason in q.reasons:
-        table.add_row(f"{reason.points:+.0f}" if reason.points else "", reason.kind, reason.text)
-    console.print(table)
-    if q.missing:
-        console.print(f"still unknown: {', '.join(q.missing)}")
-    action = f"move to {decision.target_stage.value}" if decision.target_stage else "no stage change"
-    if decision.reset_stage:
-        action = f"recycle: back to {decision.target_stage.value if decision.target_stage else 'nurture'}"
-    console.print(f"decision: {action}" + "".join(f"; {n}" for n in decision.notes))
-    if decision.task is not None:
-        task = decision.task
-        console.print(f"task for owner {task.owner_id or 'unassigned'}, {task.priority.value}, due "
-                      f"{task.due_at:%Y-%m-%d %H:%M} UTC: {task.subject}")
-        console.print(task.body, style="dim")
+from connector.sandbox.cli import app as sandbox_app  # noqa: E402 - mounted after the commands above
+
+app.add_typer(sandbox_app, name="sandbox")
 
 
 def main() -> None:

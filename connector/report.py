@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 from typing import IO
 
+from rich.console import Console
+from rich.table import Table
+
 from connector.crm.base import Pulled
 from connector.model import Decision, Qualification, format_time
 from connector.planner import RecordPlan
@@ -60,3 +63,28 @@ def dry_run_path(directory: Path, kind: str, stamp: str) -> Path:
     """``<dir>/dry-run-<kind>-<UTC stamp>.csv``, creating the directory."""
     directory.mkdir(parents=True, exist_ok=True)
     return directory / f"dry-run-{kind}-{stamp}.csv"
+
+
+def print_explanation(console: Console, who: str, q: Qualification, decision: Decision) -> None:
+    """The score breakdown a RevOps admin reads: every reason with its points, then the decision."""
+    status = "disqualified" if q.disqualified else q.stage.value
+    console.print(f"[bold]{who}[/] (record {q.id}): score {q.score} = fit {q.fit} + engagement {q.engagement}, "
+                  f"grade {q.grade}, {status}, rules {q.rules_version}")
+    table = Table(show_header=True, box=None, pad_edge=False)
+    table.add_column("points", justify="right")
+    table.add_column("kind")
+    table.add_column("reason")
+    for reason in q.reasons:
+        table.add_row(f"{reason.points:+.0f}" if reason.points else "", reason.kind, reason.text)
+    console.print(table)
+    if q.missing:
+        console.print(f"still unknown: {', '.join(q.missing)}")
+    action = f"move to {decision.target_stage.value}" if decision.target_stage else "no stage change"
+    if decision.reset_stage:
+        action = f"recycle: back to {decision.target_stage.value if decision.target_stage else 'nurture'}"
+    console.print(f"decision: {action}" + "".join(f"; {n}" for n in decision.notes))
+    if decision.task is not None:
+        task = decision.task
+        console.print(f"task for owner {task.owner_id or 'unassigned'}, {task.priority.value}, due "
+                      f"{task.due_at:%Y-%m-%d %H:%M} UTC: {task.subject}")
+        console.print(task.body, style="dim")
