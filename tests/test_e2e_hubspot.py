@@ -195,3 +195,25 @@ def test_a_cycle_that_fails_outright_is_redone_by_the_next_one(deployment):
     deployment.cycle()
     assert deployment.contact(contact)["lifecyclestage"] == "salesqualifiedlead"
     assert len(deployment.tasks_of(contact)) == 1
+
+
+def test_the_decay_sweep_shows_a_cooling_mql_without_reading_the_crm(deployment):
+    contact = deployment.seed()
+    deployment.activity(contact, "content_download", name="Lead Scoring Playbook")
+    deployment.activity(contact, "webinar_registration", name="RevOps Benchmarks 2026")
+    deployment.activity(contact, "email_click", count=3)
+    deployment.cycle()
+    warm = deployment.contact(contact)
+    assert (warm["lifecyclestage"], warm["handoff_status"]) == ("marketingqualifiedlead", "mql")
+    deployment.cycle()
+    quiet = deployment.runtime.sync.sweep()
+    assert quiet.written == 0  # hours of decay stay below the reporting step
+    deployment.later(60 * 24 * 90)
+    reads_before = sum(sum(v.values()) for k, v in deployment.sandbox.stats()["calls"].items() if "search" in k)
+    report = deployment.runtime.sync.sweep()
+    assert report.written == 1
+    cooled = deployment.contact(contact)
+    assert int(cooled["handoff_score"]) < int(warm["handoff_score"]) - 5
+    assert cooled["handoff_status"] == "lead"
+    assert cooled["lifecyclestage"] == "marketingqualifiedlead"  # the stage never moves back by itself
+    assert sum(sum(v.values()) for k, v in deployment.sandbox.stats()["calls"].items() if "search" in k) == reads_before
