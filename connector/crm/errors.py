@@ -38,10 +38,7 @@ class AuthenticationFailed(StopRun):
 class MissingScopes(StopRun):
     def __init__(self, scopes: list[str]):
         self.scopes = scopes
-        super().__init__(
-            "the CRM token lacks scopes this call needs; grant the private app: " + ", ".join(scopes)
-            if scopes else "the CRM token lacks a scope this call needs (see README for the list to grant)"
-        )
+        super().__init__("the CRM token lacks scopes Handoff needs (403); grant the app: " + ", ".join(scopes))
 
 
 class QuotaExhausted(StopRun):

@@ -27,14 +27,6 @@ SEEN_KEEP = 500
 #: contact properties that move when a meeting, call or email is logged
 SALES_ACTIVITY_MARKERS = ("hs_last_sales_activity_timestamp", "notes_last_updated", "notes_last_contacted")
 TASK_REF = re.compile(r"Handoff ref: (handoff:\S+)")
-#: OAuth scopes a private app needs (README lists them too)
-REQUIRED_SCOPES = (
-    "crm.objects.contacts.read",
-    "crm.objects.contacts.write",
-    "crm.schemas.contacts.read",
-    "crm.schemas.contacts.write",
-    "crm.objects.owners.read",
-)
 
 
 def _ms(moment: datetime) -> str:

@@ -29,6 +29,14 @@ from connector.crm.retry import RetryPolicy
 
 log = structlog.get_logger("handoff.hubspot")
 
+#: the scopes Handoff's private app needs (README lists them too); named when HubSpot does not say
+REQUIRED_SCOPES = (
+    "crm.objects.contacts.read",
+    "crm.objects.contacts.write",
+    "crm.schemas.contacts.read",
+    "crm.schemas.contacts.write",
+    "crm.objects.owners.read",
+)
 #: wait after HubSpot's 10-second rolling window is exceeded, when it gives no Retry-After
 TEN_SECONDLY_WAIT = 10.0
 SECONDLY_WAIT = 1.0
@@ -108,7 +116,7 @@ class HubSpotApi:
             return AuthenticationFailed(
                 "HubSpot rejected the access token (401 INVALID_AUTHENTICATION): check HUBSPOT_ACCESS_TOKEN")
         if status == 403:
-            return MissingScopes(_required_scopes(body))
+            return MissingScopes(_required_scopes(body) or list(REQUIRED_SCOPES))
         if status == 429:
             policy = body.get("policyName") if isinstance(body, dict) else None
             if policy == "DAILY":
