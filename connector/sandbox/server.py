@@ -9,6 +9,7 @@ it over HTTP/1.1 keep-alive on a stdlib ``ThreadingHTTPServer``, in a background
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import ssl
@@ -21,8 +22,8 @@ from typing import Any, Callable, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
-#: how often the accept loop checks for a stop request (stop() waits up to this long)
-_POLL_S = 0.05
+#: how often the accept loop checks for a stop request when nothing wakes it
+_POLL_S = 0.5
 
 
 class HttpError(Exception):
@@ -245,17 +246,21 @@ class SandboxServer:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until :meth:`stop` is called from another one."""
-        self._httpd.serve_forever(_POLL_S)
-
     def stop(self) -> None:
-        """Stop serving and close the listening socket."""
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        """Stop serving and close the listening socket (open keep-alive connections die with
+        their daemon threads)."""
         if self._thread is not None:
+            stopper = threading.Thread(target=self._httpd.shutdown, daemon=True)
+            stopper.start()
+            # the accept loop reads the stop flag only when its poll ends; a connection
+            # wakes it at once, so stopping costs milliseconds, not a poll interval
+            while stopper.is_alive():
+                with contextlib.suppress(OSError):
+                    socket.create_connection(self._httpd.server_address[:2], timeout=1).close()
+                stopper.join(0.005)
             self._thread.join(timeout=5)
             self._thread = None
+        self._httpd.server_close()
 
     def __enter__(self) -> "SandboxServer":
         return self.start()

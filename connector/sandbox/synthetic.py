@@ -174,6 +174,12 @@ def generate_people(n: int, seed: int, now: datetime, owners: tuple[Owner, ...] 
     return [maker.make(i, segment, company) for i, (segment, company) in enumerate(zip(segments, picked))]
 
 
+def _moment(epoch_s: float) -> datetime:
+    """A UTC datetime with whole milliseconds, like CRM timestamps (exact, no float rounding)."""
+    ms = int(epoch_s * 1000)
+    return datetime.fromtimestamp(ms // 1000, tz=timezone.utc).replace(microsecond=ms % 1000 * 1000)
+
+
 def _ascii(text: str) -> str:
     if text.isascii():
         return text.replace("'", "")
@@ -224,7 +230,7 @@ class _PersonMaker:
         rng = self.rng
         first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
         age_days = rng.uniform(1, 540) if segment != "hot" else rng.uniform(1, 120)
-        created = datetime.fromtimestamp(self.now_ts - age_days * 86400, tz=timezone.utc)
+        created = _moment(self.now_ts - age_days * 86400)
         (title, seniority), = rng.choices(self.titles, cum_weights=self.title_w)
         if segment == "hot" and seniority in ("individual", "entry") and rng.random() < 0.5:
             # people who ask for a demo skew towards those who can buy
@@ -279,7 +285,7 @@ class _PersonMaker:
         span = self.now_ts - created.timestamp()
         if recent_days is not None:
             span = min(span, recent_days * 86400)
-        return datetime.fromtimestamp(self.now_ts - self.rng.uniform(0, span), tz=timezone.utc)
+        return _moment(max(self.now_ts - self.rng.uniform(0, span), created.timestamp()))
 
     def _activities(self, segment: str, created: datetime) -> list[Activity]:
         rng, at = self.rng, self._at

@@ -11,6 +11,7 @@ is how a short page that still carries ``paging.next`` happens).
 
 from __future__ import annotations
 
+import operator as op
 import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -109,8 +110,14 @@ def _groups(portal: Portal, otype: ObjectType, catalog: dict[str, PropertyDef], 
     if total > MAX_FILTERS:
         raise errors.validation(f"Too many filters: {total} (at most {MAX_FILTERS} in all groups)")
     compiled = [group for group in compiled if group]
+    # the common shapes get a direct predicate: search scans every indexed record
     if not compiled:
         return lambda record: True
+    if len(compiled) == 1:
+        (only,) = compiled
+        if len(only) == 1:
+            return only[0]
+        return lambda record: all(f(record) for f in only)
     return lambda record: any(all(f(record) for f in group) for group in compiled)
 
 
@@ -156,33 +163,39 @@ def _filter(portal: Portal, otype: ObjectType, catalog: dict[str, PropertyDef], 
 
         def member(record: Record) -> bool:
             value = record.props.get(name)
-            hit = value is not None and key(value) in wanted
+            hit = value is not None and (value if key is None else key(value)) in wanted
             return hit if positive else not hit
 
         return member
     operand = _operand(prop, spec.get("value"))
+    if key is None:
+        key = _same
     if operator == "BETWEEN":
         high = _operand(prop, spec.get("highValue"))
         return lambda record: (v := record.props.get(name)) is not None and operand <= key(v) <= high
     if operator == "NEQ":
         return lambda record: (v := record.props.get(name)) is None or key(v) != operand
-    compare = {
-        "EQ": lambda a, b: a == b,
-        "LT": lambda a, b: a < b,
-        "LTE": lambda a, b: a <= b,
-        "GT": lambda a, b: a > b,
-        "GTE": lambda a, b: a >= b,
-    }[operator]
+    if operator == "EQ" and key is _same:
+        return lambda record: record.props.get(name) == operand
+    compare = _COMPARISONS[operator]
     return lambda record: (v := record.props.get(name)) is not None and compare(key(v), operand)
 
 
-def _comparable(prop: PropertyDef) -> Callable[[str], Any]:
-    """How stored values of ``prop`` compare (stored dates are ISO, so strings order them)."""
+_COMPARISONS = {"EQ": op.eq, "LT": op.lt, "LTE": op.le, "GT": op.gt, "GTE": op.ge}
+
+
+def _same(value: str) -> str:
+    return value
+
+
+def _comparable(prop: PropertyDef) -> Callable[[str], Any] | None:
+    """How stored values of ``prop`` compare; None: as stored (stored dates are ISO-8601
+    with milliseconds and Z, so comparing the strings orders them in time)."""
     if prop.type == "number":
         return float
     if prop.type == "string" or prop.type == "phone_number":
         return str.lower
-    return str
+    return None
 
 
 def _operand(prop: PropertyDef, raw: Any, lowercase: bool = True) -> Any:
@@ -245,23 +258,24 @@ def _free_text(query: str) -> Predicate:
 
 
 def _sort(records: list[Record], otype: ObjectType, catalog: dict[str, PropertyDef], sorts: Any) -> None:
-    records.sort(key=lambda r: int(r.id))
     if not isinstance(sorts, list):
         raise errors.validation("sorts must be a list")
-    if not sorts:
-        name, descending = otype.created_property, False
+    if not sorts:  # oldest created first; ids break ties
+        created = otype.created_property
+        records.sort(key=lambda r: (r.props.get(created, ""), int(r.id)))
+        return
+    first = sorts[0]  # HubSpot applies one sort rule only
+    if isinstance(first, str):
+        name, descending = first.lstrip("-"), first.startswith("-")
+    elif isinstance(first, dict) and isinstance(first.get("propertyName"), str):
+        name, descending = first["propertyName"], str(first.get("direction", "ASCENDING")).upper() == "DESCENDING"
     else:
-        first = sorts[0]  # HubSpot applies one sort rule only
-        if isinstance(first, str):
-            name, descending = first.lstrip("-"), first.startswith("-")
-        elif isinstance(first, dict) and isinstance(first.get("propertyName"), str):
-            name, descending = first["propertyName"], str(first.get("direction", "ASCENDING")).upper() == "DESCENDING"
-        else:
-            raise errors.validation("a sort needs a propertyName")
+        raise errors.validation("a sort needs a propertyName")
     prop = catalog.get(name)
     if prop is None:
         raise errors.validation(f"Cannot sort by {name!r}: no such property")
-    key = _comparable(prop)
+    key = _comparable(prop) or _same
+    records.sort(key=lambda r: int(r.id))
     present = [r for r in records if name in r.props]
     missing = [r for r in records if name not in r.props]
     present.sort(key=lambda r: key(r.props[name]), reverse=descending)  # stable: ids break ties
