@@ -484,6 +484,7 @@ class InvalidValue(ValueError):
 
 _DIGITS = re.compile(r"-?\d+")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CANONICAL_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 
 
 def _from_epoch_ms(value: str) -> datetime:
@@ -547,6 +548,8 @@ def normalize(prop: PropertyDef, raw: Any, owner_ids: frozenset[str] | set[str])
                 raise InvalidValue("INVALID_OPTION", f"{part} was not one of the allowed options: [{allowed}]")
         return value
     if kind == "datetime":
+        if _CANONICAL_DATETIME.fullmatch(value):
+            return value  # already as HubSpot stores it: skip the parse and re-format
         moment = _parse_datetime(value)
         if moment is None:
             raise InvalidValue("INVALID_LONG", f"{value} was not a valid long.")
