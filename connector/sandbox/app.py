@@ -12,7 +12,15 @@ from typing import Any
 
 from connector.sandbox.clock import Clock, system_clock
 from connector.sandbox.faults import FaultInjector, Faults
-from connector.sandbox.server import DropConnection, Handler, HttpError, Request, Response, RouteNotFound, Router
+from connector.sandbox.server import (
+    DropConnection,
+    Handler,
+    HttpError,
+    Request,
+    Response,
+    RouteNotFound,
+    Router,
+)
 from connector.sandbox.stats import DROPPED, Stats
 
 CONTROL_PREFIX = "/_sandbox/"

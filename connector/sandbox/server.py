@@ -228,6 +228,7 @@ class SandboxServer:
         self._httpd = _HTTPServer((host, port), app, tls)
         self._thread: threading.Thread | None = None
         self.scheme = "https" if tls is not None else "http"
+        self.host = host
 
     @property
     def port(self) -> int:
@@ -236,7 +237,7 @@ class SandboxServer:
     @property
     def base_url(self) -> str:
         """``scheme://host:port`` without a trailing slash (what SDKs take as ``host``)."""
-        return f"{self.scheme}://{self._httpd.server_address[0]}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def start(self) -> "SandboxServer":
         """Serve in a daemon thread and return at once."""
@@ -256,7 +257,7 @@ class SandboxServer:
             # wakes it at once, so stopping costs milliseconds, not a poll interval
             while stopper.is_alive():
                 with contextlib.suppress(OSError):
-                    socket.create_connection(self._httpd.server_address[:2], timeout=1).close()
+                    socket.create_connection((self.host, self.port), timeout=1).close()
                 stopper.join(0.005)
             self._thread.join(timeout=5)
             self._thread = None

@@ -14,10 +14,10 @@ competitors, job seekers, free-mail addresses and unsubscribers.
 from __future__ import annotations
 
 import random
-from itertools import accumulate
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import accumulate
 from typing import Any
 
 from connector.model import Activity, Lead
@@ -195,7 +195,7 @@ def _companies(rng: random.Random, count: int) -> list[Company]:
     industries, industry_w = _weighted(_INDUSTRIES)
     countries, country_w = _weighted(_COUNTRIES)
     seen: set[str] = set()
-    out = []
+    out: list[Company] = []
     while len(out) < count:
         brand = f"{rng.choice(_NAME_HEADS)}{rng.choice(_NAME_MIDS).lower()} {rng.choice(_NAME_TAILS)}"
         if brand in seen:
@@ -236,7 +236,8 @@ class _PersonMaker:
             # people who ask for a demo skew towards those who can buy
             senior = self.senior_titles
             (title, seniority), = rng.choices(self.titles[:senior], cum_weights=self.title_w[:senior])
-        company_name, size, industry, country = company.name, company.size, company.industry, company.country
+        company_name, industry, country = company.name, company.industry, company.country
+        size: int | None = company.size
         domain = company.domain
         if segment == "student":
             title, domain, company_name, size, industry = "Student", rng.choice(STUDENT_DOMAINS), "University", None, "Education"

@@ -7,7 +7,11 @@ import re
 import urllib.request
 
 import pytest
-from hubspot.crm.contacts import ApiException, SimplePublicObjectInput, SimplePublicObjectInputForCreate
+from hubspot.crm.contacts import (
+    ApiException,
+    SimplePublicObjectInput,
+    SimplePublicObjectInputForCreate,
+)
 from hubspot.crm.contacts.exceptions import NotFoundException
 
 ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")

@@ -6,11 +6,11 @@ import time
 
 import pytest
 import urllib3
+from conftest import SANDBOX_START
 from hubspot.crm.contacts import ApiException
 
 from connector.sandbox.clock import ManualClock
 from connector.sandbox.hubspot import HubSpotConfig, HubSpotSandbox
-from conftest import SANDBOX_START
 
 
 def _contact(sandbox, contact_id):

@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 import urllib3
 from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest
+from hubspot.crm.contacts import SimplePublicObjectInput
+from hubspot.crm.objects.emails import BatchReadInputSimplePublicObjectId
+from hubspot.crm.objects.tasks import ApiException as TaskApiException
 from hubspot.crm.objects.tasks import (
     BatchInputSimplePublicObjectBatchInputForCreate,
     PublicObjectSearchRequest,
     SimplePublicObjectInputForCreate,
 )
-from hubspot.crm.contacts import SimplePublicObjectInput
-from hubspot.crm.objects.emails import BatchReadInputSimplePublicObjectId
-from hubspot.crm.objects.tasks import ApiException as TaskApiException
-from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
 from hubspot.crm.properties import ApiException as PropertyApiException
+from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
 
 TASK_TO_CONTACT = 204
 

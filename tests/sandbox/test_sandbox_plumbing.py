@@ -8,13 +8,19 @@ import ssl
 
 import pytest
 import trustme
+from conftest import SANDBOX_START
 
 from connector.sandbox.app import SandboxApp
 from connector.sandbox.clock import ManualClock
 from connector.sandbox.faults import FaultInjector, Faults
 from connector.sandbox.ratelimit import DailyBudget, RollingWindow
-from connector.sandbox.server import Request, Response, RouteNotFound, Router, SandboxServer
-from conftest import SANDBOX_START
+from connector.sandbox.server import (
+    Request,
+    Response,
+    RouteNotFound,
+    Router,
+    SandboxServer,
+)
 
 
 def _handler(name):

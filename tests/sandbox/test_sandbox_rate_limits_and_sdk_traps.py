@@ -7,7 +7,11 @@ import json
 import hubspot
 import pytest
 import urllib3
-from hubspot.crm.contacts import ApiException, PublicObjectSearchRequest, SimplePublicObjectInput
+from hubspot.crm.contacts import (
+    ApiException,
+    PublicObjectSearchRequest,
+    SimplePublicObjectInput,
+)
 from hubspot.crm.contacts.exceptions import ServiceException, UnauthorizedException
 from urllib3.util.retry import Retry
 

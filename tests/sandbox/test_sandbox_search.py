@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from hubspot.crm.contacts import ApiException, PublicObjectSearchRequest, SimplePublicObjectInput
+from hubspot.crm.contacts import (
+    ApiException,
+    PublicObjectSearchRequest,
+    SimplePublicObjectInput,
+)
 
 
 def _search(client, *groups, sorts=None, limit=100, after=None, properties=("email",), query=None):

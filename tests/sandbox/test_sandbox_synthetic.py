@@ -12,7 +12,12 @@ from connector.model import ACTIVITY_TYPES, Stage, lead_from_json
 from connector.sandbox.clock import ManualClock
 from connector.sandbox.hubspot import HubSpotConfig, HubSpotSandbox
 from connector.sandbox.hubspot.render import render_person
-from connector.sandbox.synthetic import COMPETITOR_DOMAINS, FREE_MAIL_DOMAINS, generate, generate_people
+from connector.sandbox.synthetic import (
+    COMPETITOR_DOMAINS,
+    FREE_MAIL_DOMAINS,
+    generate,
+    generate_people,
+)
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 CANONICAL = {"email", "first_name", "last_name", "job_title", "company", "company_size", "industry", "country",

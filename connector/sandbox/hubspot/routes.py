@@ -7,7 +7,7 @@ create 201, batch create 201/207, batch read/update/upsert 200/207, archive 204.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 from connector.sandbox.hubspot import errors
 from connector.sandbox.hubspot.objects import (
@@ -17,10 +17,28 @@ from connector.sandbox.hubspot.objects import (
     ObjectType,
     find_object_type,
 )
-from connector.sandbox.hubspot.properties import FIELD_TYPES, TYPES, custom_property, updated_property, PropertyGroup
+from connector.sandbox.hubspot.properties import (
+    FIELD_TYPES,
+    TYPES,
+    PropertyGroup,
+    custom_property,
+    updated_property,
+)
 from connector.sandbox.hubspot.search import MAX_BODY_CHARS, search
-from connector.sandbox.hubspot.store import Conflict, InvalidAssociation, Portal, Record, WriteRejected
-from connector.sandbox.hubspot.wire import batch_json, echo_json, owner_json, property_names, record_json
+from connector.sandbox.hubspot.store import (
+    Conflict,
+    InvalidAssociation,
+    Portal,
+    Record,
+    WriteRejected,
+)
+from connector.sandbox.hubspot.wire import (
+    batch_json,
+    echo_json,
+    owner_json,
+    property_names,
+    record_json,
+)
 from connector.sandbox.server import Request, Response, Router
 
 MAX_BATCH = 100
@@ -75,7 +93,8 @@ def _write_error(problem: WriteRejected | Conflict, trace: str | None) -> dict[s
     return errors.batch_error("VALIDATION_ERROR", errors.property_message(problem.errors), context)
 
 
-def _raise_for(problem: WriteRejected | Conflict | InvalidAssociation) -> None:
+def _raise_for(problem: WriteRejected | Conflict | InvalidAssociation) -> NoReturn:
+    """Answer a refused single write the way HubSpot does."""
     if isinstance(problem, Conflict):
         raise errors.error(409, "CONFLICT", problem.message)
     if isinstance(problem, WriteRejected):

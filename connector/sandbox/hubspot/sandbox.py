@@ -19,14 +19,25 @@ from connector.model import Activity
 from connector.sandbox.app import SandboxApp
 from connector.sandbox.clock import Clock, system_clock
 from connector.sandbox.hubspot import errors
+from connector.sandbox.hubspot.control import register_control
 from connector.sandbox.hubspot.limits import HubSpotLimits, LimitSettings
 from connector.sandbox.hubspot.objects import CONTACTS, OBJECT_TYPES, find_object_type
-from connector.sandbox.hubspot.control import register_control
-from connector.sandbox.hubspot.render import activity_from_json, apply_activity, render_person
+from connector.sandbox.hubspot.render import (
+    activity_from_json,
+    apply_activity,
+    render_person,
+)
 from connector.sandbox.hubspot.routes import HubSpotRoutes
 from connector.sandbox.hubspot.store import PORTAL_ID, Portal, Record
 from connector.sandbox.hubspot.wire import owner_json, record_json
-from connector.sandbox.server import HttpError, Request, Response, Router, SandboxServer
+from connector.sandbox.server import (
+    Handler,
+    HttpError,
+    Request,
+    Response,
+    Router,
+    SandboxServer,
+)
 from connector.sandbox.synthetic import Person, generate
 
 DEFAULT_TOKEN = "sandbox-token"
@@ -120,7 +131,7 @@ class HubSpotSandbox(SandboxApp):
 
     # -- the API pipeline -------------------------------------------------------------------
 
-    def serve(self, request: Request, handler: Any) -> Response:
+    def serve(self, request: Request, handler: Handler | None) -> Response:
         if request.headers.get("Authorization") != self._auth:
             cid = errors.correlation_id()
             body = {"status": "error", "message": errors.AUTH_MESSAGE, "correlationId": cid,

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from connector.sandbox.hubspot import errors
 from connector.sandbox.hubspot.objects import ObjectType, find_object_type
-from connector.sandbox.hubspot.properties import PropertyDef, normalize, InvalidValue
+from connector.sandbox.hubspot.properties import InvalidValue, PropertyDef, normalize
 from connector.sandbox.hubspot.store import Portal, Record
 from connector.sandbox.hubspot.wire import property_names, record_json
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import heapq
 import threading
-from datetime import datetime, timezone
 from bisect import bisect_left, insort
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator
 
 from connector.model import format_time
