@@ -219,6 +219,15 @@ def _record_identity(group: str, object_label: str) -> list[PropertyDef]:
     ]
 
 
+def _activity_common(group: str, object_label: str) -> list[PropertyDef]:
+    """What every logged activity (call, meeting, email, note) has: when, who, identity."""
+    return [
+        _p("hs_timestamp", "Activity date", "datetime", "date", group),
+        _owner(group, "Activity assigned to"),
+        *_record_identity(group, object_label),
+    ]
+
+
 def _contact_properties() -> list[PropertyDef]:
     info, sales, analytics = "contactinformation", "sales_properties", "analyticsinformation"
     conversion, email, deals = "conversioninformation", "emailinformation", "deal_information"
@@ -326,9 +335,7 @@ def _call_properties() -> list[PropertyDef]:
         ),
         _p("hs_call_duration", "Call duration", "number", "number", group),
         _text("hs_call_disposition", "Call outcome", group),
-        _p("hs_timestamp", "Activity date", "datetime", "date", group),
-        _owner(group, "Activity assigned to"),
-        *_record_identity(group, "Call"),
+        *_activity_common(group, "Call"),
     ]
 
 
@@ -348,9 +355,7 @@ def _meeting_properties() -> list[PropertyDef]:
             (("SCHEDULED", "Scheduled"), ("COMPLETED", "Completed"), ("RESCHEDULED", "Rescheduled"),
              ("NO_SHOW", "No Show"), ("CANCELED", "Canceled")),
         ),
-        _p("hs_timestamp", "Activity date", "datetime", "date", group),
-        _owner(group, "Activity assigned to"),
-        *_record_identity(group, "Meeting"),
+        *_activity_common(group, "Meeting"),
     ]
 
 
@@ -372,9 +377,7 @@ def _email_properties() -> list[PropertyDef]:
             group,
             ((s, s.title()) for s in ("BOUNCED", "FAILED", "SCHEDULED", "SENDING", "SENT")),
         ),
-        _p("hs_timestamp", "Activity date", "datetime", "date", group),
-        _owner(group, "Activity assigned to"),
-        *_record_identity(group, "Email"),
+        *_activity_common(group, "Email"),
     ]
 
 
@@ -382,9 +385,7 @@ def _note_properties() -> list[PropertyDef]:
     group = "note"
     return [
         _p("hs_note_body", "Note body", "string", "html", group),
-        _p("hs_timestamp", "Activity date", "datetime", "date", group),
-        _owner(group, "Activity assigned to"),
-        *_record_identity(group, "Note"),
+        *_activity_common(group, "Note"),
     ]
 
 

@@ -93,6 +93,16 @@ def _write_error(problem: WriteRejected | Conflict, trace: str | None) -> dict[s
     return errors.batch_error("VALIDATION_ERROR", errors.property_message(problem.errors), context)
 
 
+def _missing_ids_error(otype: ObjectType, missing: list[str]) -> dict[str, Any]:
+    """The batch element HubSpot sends for ids it could not find."""
+    return errors.batch_error(
+        "OBJECT_NOT_FOUND",
+        f"Could not get some {otype.fully_qualified_name} objects, they may be deleted or not exist. "
+        "Check that ids are valid.",
+        {"ids": missing},
+    )
+
+
 def _raise_for(problem: WriteRejected | Conflict | InvalidAssociation) -> NoReturn:
     """Answer a refused single write the way HubSpot does."""
     if isinstance(problem, Conflict):
@@ -307,14 +317,7 @@ class HubSpotRoutes:
                 missing.append(key)
             else:
                 results.append(record_json(record, names, history, self.portal))
-        errs = []
-        if missing:
-            errs.append(errors.batch_error(
-                "OBJECT_NOT_FOUND",
-                f"Could not get some {otype.fully_qualified_name} objects, they may be deleted or not exist. "
-                "Check that ids are valid.",
-                {"ids": missing},
-            ))
+        errs = [_missing_ids_error(otype, missing)] if missing else []
         return self._batch_reply(results, errs, started, 200)
 
     def _batch_reply(self, results: list[dict[str, Any]], errs: list[dict[str, Any]], started: str, ok: int) -> Response:
@@ -365,12 +368,7 @@ class HubSpotRoutes:
                 continue
             results.append(echo_json(updated, echo))
         if missing:
-            errs.append(errors.batch_error(
-                "OBJECT_NOT_FOUND",
-                f"Could not get some {otype.fully_qualified_name} objects, they may be deleted or not exist. "
-                "Check that ids are valid.",
-                {"ids": missing},
-            ))
+            errs.append(_missing_ids_error(otype, missing))
         return self._batch_reply(results, errs, started, 200)
 
     def batch_upsert(self, request: Request) -> Response:
