@@ -24,8 +24,8 @@ from connector.model import Activity, Lead
 
 #: the website of the (fictional) company whose funnel the data describes
 SITE = "https://www.northbeam.example"
-#: email domains of the competitors in the data (a disqualifier for scoring rules)
-COMPETITOR_DOMAINS = ("rivalstack.example", "leadforge.example")
+#: email domains of the competitors in the data: the ones config/scoring.yaml disqualifies
+COMPETITOR_DOMAINS = ("rivalcrm.com", "leadforge.io", "pipelinely.com")
 FREE_MAIL_DOMAINS = ("gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "gmx.de", "icloud.com", "proton.me")
 STUDENT_DOMAINS = ("student.uni-example.edu", "mail.college-example.edu", "uni-example.ac.uk")
 
