@@ -29,11 +29,6 @@ class ManualClock:
             self._now += seconds
             return self._now
 
-    def set(self, moment: datetime | float) -> None:
-        """Jump to ``moment`` (tests may also go backwards)."""
-        with self._lock:
-            self._now = moment.timestamp() if isinstance(moment, datetime) else float(moment)
-
     def datetime(self) -> datetime:
         """The current time as an aware UTC datetime."""
         return datetime.fromtimestamp(self._now, tz=timezone.utc)

@@ -61,7 +61,6 @@ EMAILS = _engagement("emails", "0-49", "email", 60000001)
 NOTES = _engagement("notes", "0-46", "note", 70000001)
 
 OBJECT_TYPES: tuple[ObjectType, ...] = (CONTACTS, TASKS, CALLS, MEETINGS, EMAILS, NOTES)
-ENGAGEMENT_TYPES: tuple[ObjectType, ...] = (TASKS, CALLS, MEETINGS, EMAILS, NOTES)
 
 # HubSpot accepts the plural, the singular, the type id and any letter case ("CONTACT")
 _ALIASES: dict[str, ObjectType] = {}

@@ -13,7 +13,7 @@ import threading
 from bisect import bisect_left, insort
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from connector.model import format_time
 from connector.sandbox.clock import Clock
@@ -439,8 +439,3 @@ class Portal:
         self._sequence += 1
         visible_at = self.clock() + (0.0 if at_once else self.search_lag_s)
         heapq.heappush(collection.pending, (visible_at, self._sequence, record.id, record))
-
-    def iter_links(self) -> Iterator[tuple[tuple[str, str], dict[str, dict[str, list[int]]]]]:
-        """Every record's associations (for the dump)."""
-        with self.lock:
-            yield from list(self._links.items())
