@@ -125,12 +125,13 @@ def test_a_broken_rules_file_stops_score_with_one_line_per_problem(runner, tmp_p
     assert result.stdout == ""
 
 
-def test_demo_scores_the_bundled_examples(runner, monkeypatch):
-    monkeypatch.chdir(REPO)
-    result = invoke(runner, ["demo"])
+def test_the_bundled_examples_score_as_a_table(runner):
+    examples = REPO / "config" / "examples" / "leads.jsonl"
+    result = invoke(runner, ["score", "--rules", str(DEFAULT_RULES), *NOW, "--format", "table", str(examples)])
     assert result.exit_code == 0, result.output
     assert "Requested a demo 2 days ago" in result.stdout
     assert "Works at a competitor (rivalcrm.com)" in result.stdout
+    assert len(examples.read_text().splitlines()) >= 30
 
 
 def test_python_dash_m_connector_runs_the_cli():
