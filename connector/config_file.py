@@ -48,17 +48,23 @@ def dotted(location: Iterable[Any]) -> str:
     return out
 
 
-def _line_index(node: yaml.Node, prefix: Location, index: dict[Location, int]) -> None:
+def _line_index(node: yaml.Node, prefix: Location, index: dict[Location, int],
+                duplicates: list[tuple[Location, int, int]]) -> None:
     index[prefix] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        first_seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
             key = key_node.value
-            _line_index(value_node, (*prefix, key), index)
+            line = key_node.start_mark.line + 1
+            if key in first_seen:
+                duplicates.append(((*prefix, key), line, first_seen[key]))
+            first_seen.setdefault(key, line)
+            _line_index(value_node, (*prefix, key), index, duplicates)
             # the key's own line, so "unknown key" points at the key
-            index[(*prefix, key)] = key_node.start_mark.line + 1
+            index[(*prefix, key)] = line
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _line_index(item, (*prefix, i), index)
+            _line_index(item, (*prefix, i), index, duplicates)
 
 
 def _line_for(location: Location, index: dict[Location, int]) -> int | None:
@@ -127,8 +133,13 @@ def load_model(
     if not isinstance(data, dict):
         raise ConfigError([ConfigProblem(name, 1, "", "the top level must be a mapping of sections")])
     index: dict[Location, int] = {}
+    duplicates: list[tuple[Location, int, int]] = []
     if root is not None:
-        _line_index(root, (), index)
+        _line_index(root, (), index, duplicates)
+    if duplicates:
+        # YAML keeps the last of two equal keys: the first value would vanish without a word
+        raise ConfigError([ConfigProblem(name, line, dotted(loc), f"given twice (first on line {first})")
+                           for loc, line, first in duplicates])
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
@@ -145,8 +156,11 @@ def load_model(
 
 
 def _dedupe(problems: list[ConfigProblem]) -> list[ConfigProblem]:
-    # a value failing every branch of a union yields one error per branch; one line is enough
+    # a value failing every branch of a union yields one error per branch: keep one line per
+    # field, and drop a field's line when a more precise one (an item inside it) explains it
     seen: dict[tuple[int | None, str], ConfigProblem] = {}
     for problem in problems:
         seen.setdefault((problem.line, problem.field), problem)
-    return list(seen.values())
+    fields = {p.field for p in seen.values()}
+    return [p for p in seen.values()
+            if not any(other.startswith((p.field + "[", p.field + ".")) for other in fields if p.field)]

@@ -109,7 +109,6 @@ def test_the_order_of_activities_does_not_change_the_numbers(lead):
     assert numbers(score(reversed_activities(lead), RULES, NOW)) == numbers(score(lead, RULES, NOW))
 
 
-@pytest.mark.xfail(strict=True, reason="reason texts follow the order activities arrive in, not their times")
 @pytest.mark.parametrize(
     "history",
     [

@@ -121,7 +121,6 @@ def test_an_empty_file_loads_the_defaults(yaml_text):
     assert ruleset.version.startswith("sha-")
 
 
-@pytest.mark.xfail(strict=True, reason="PyYAML keeps the last of two equal keys: the first `rules:` list is dropped silently")
 def test_a_key_given_twice_is_reported_at_the_second_one():
     problem = one_problem(
         """\
@@ -171,7 +170,6 @@ def test_an_unknown_activity_type_is_named_with_the_known_ones():
     assert "(got 'page_veiw')" in problem.message and "'page_view'" in problem.message
 
 
-@pytest.mark.xfail(strict=True, reason="a bad item in a type list also yields the str branch's error: two lines")
 def test_an_unknown_activity_type_in_a_list_is_one_line_at_the_item():
     problem = one_problem(
         """\
@@ -298,7 +296,6 @@ def test_an_unknown_reason_placeholder_lists_the_ones_allowed(reason, allowed):
     assert re.fullmatch(r"unknown placeholder \{\w+\} in reason; use one of " + re.escape(allowed), problem.message)
 
 
-@pytest.mark.xfail(strict=True, reason="template errors come from the rule's model validator: field and line are the rule's")
 def test_an_unknown_reason_placeholder_points_at_the_reason_line():
     problem = one_problem(
         """\
@@ -357,7 +354,6 @@ def test_an_unquoted_no_in_a_string_list_says_to_quote_it(yaml_text, field):
     assert "got False" in problem.message and "quote the value" in problem.message
 
 
-@pytest.mark.xfail(strict=True, reason="one_of accepts numbers, so YAML's false for NO becomes 0.0 and Norway never matches")
 def test_an_unquoted_no_in_a_one_of_list_says_to_quote_it():
     problem = one_problem(
         """\

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import string
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping
@@ -36,7 +37,7 @@ _NAMED_INTERESTS = frozenset(
     {"content_download", "webinar_registration", "webinar_attendance", "form_submission", "newsletter_signup"}
 )
 _MAX_INTERESTS = 5
-_REASON_ORDER = {"disqualifier": 0, "signal": 1}
+_MAX_ROUTES = 100_000
 
 PropertyPredicate = Callable[[Mapping[str, Any], str], bool]
 ActivityPredicate = Callable[[Activity], bool]
@@ -57,7 +58,7 @@ def email_domain(properties: Mapping[str, Any], field_name: str = "email") -> st
 
 
 def _is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+    return value is None or (value.__class__ is str and (value == "" or value.isspace()))
 
 
 def _as_number(value: Any) -> float | None:
@@ -73,11 +74,16 @@ def _as_number(value: Any) -> float | None:
     return None
 
 
+_NUMERIC_START = frozenset("0123456789+-.")
+
+
 def _norm(value: Any) -> Any:
     """Compare strings case- and space-insensitively and numbers numerically."""
     if isinstance(value, str):
-        number = _as_number(value)
-        return number if number is not None else value.strip().lower()
+        text = value.strip()
+        # only try a number when it could be one: raising ValueError per word is slow
+        number = _as_number(text) if text[:1] in _NUMERIC_START else None
+        return number if number is not None else text.lower()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return value
@@ -90,10 +96,12 @@ def _property_predicate(test: PropertyTest, lists: Mapping[str, list[str]]) -> P
 
         def in_domains(props: Mapping[str, Any], domain: str) -> bool:
             value = domain if field_name == "email" else email_domain(props, field_name)
-            if not value:
-                return False
-            # subdomains count: mail.rival.com belongs to rival.com
-            return value in domains or any(value.endswith("." + d) for d in domains)
+            # subdomains count: mail.rival.com belongs to rival.com, so try each parent domain
+            while value:
+                if value in domains:
+                    return True
+                value = value.partition(".")[2]
+            return False
 
         return in_domains
     if test.present is not None:
@@ -101,7 +109,8 @@ def _property_predicate(test: PropertyTest, lists: Mapping[str, list[str]]) -> P
         return lambda props, _d: (not _is_blank(props.get(field_name))) == want
     if test.matches is not None:
         pattern = re.compile(test.matches, re.IGNORECASE)
-        return lambda props, _d: not _is_blank(v := props.get(field_name)) and pattern.search(str(v)) is not None
+        search = pattern.search
+        return lambda props, _d: (v := props.get(field_name)) is not None and v != "" and search(str(v)) is not None
     if test.one_of is not None:
         options = frozenset(_norm(o) for o in (lists[test.one_of] if isinstance(test.one_of, str) else test.one_of))
         return lambda props, _d: _norm(props.get(field_name)) in options
@@ -161,6 +170,16 @@ class _ActivityRule:
     min_count: int = 1
     min_grade: str | None = None
     fast_track: bool = False
+    placeholders: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        used = frozenset(name for _, name, _, _ in string.Formatter().parse(self.template) if name)
+        object.__setattr__(self, "placeholders", used)
+
+
+def _rank(activity: Activity) -> tuple[str, str, int]:
+    # breaks ties between activities at the same moment, so list order never shows in the words
+    return (activity.name or "", activity.url or "", activity.count)
 
 
 @dataclass(slots=True)
@@ -173,8 +192,19 @@ class _Tally:
     def add(self, activity: Activity, at: float, points: float) -> None:
         self.points += points
         self.count += activity.count
-        if at > self.latest:
+        if at > self.latest or (at == self.latest and _rank(activity) > _rank(self.latest_activity)):  # type: ignore[arg-type]
             self.latest, self.latest_activity = at, activity
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """Which rules one kind of activity (type, url, name) falls under; computed once, then cached."""
+
+    engagement: _ActivityRule | None
+    negative: tuple[_ActivityRule, ...]
+    signals: tuple[_ActivityRule, ...]
+    disqualifier: _ActivityRule | None
+    interest: bool
 
 
 @dataclass(frozen=True)
@@ -191,6 +221,24 @@ class CompiledRules:
     disqualifier_activities: Mapping[str, tuple[_ActivityRule, ...]]
     signals: Mapping[str, tuple[_ActivityRule, ...]]
     bant: tuple[tuple[str, str], ...] = field(default=())
+    #: routes by (type, url, name): pages and forms repeat across leads, so matching is done once
+    _routes: dict[tuple[str, str | None, str | None], _Route] = field(default_factory=dict, repr=False)
+
+    def route(self, activity: Activity) -> _Route:
+        key = (activity.type, activity.url, activity.name)
+        found = self._routes.get(key)
+        if found is None:
+            if len(self._routes) >= _MAX_ROUTES:
+                self._routes.clear()  # bounded: unbounded URL variety must not grow memory forever
+            kind = activity.type
+            found = self._routes[key] = _Route(
+                engagement=_first_match(self.engagement.get(kind, ()), activity),
+                negative=tuple(r for r in self.negative_activities.get(kind, ()) if r.test is None or r.test(activity)),
+                signals=tuple(r for r in self.signals.get(kind, ()) if r.test is None or r.test(activity)),
+                disqualifier=_first_match(self.disqualifier_activities.get(kind, ()), activity),
+                interest=kind in _NAMED_INTERESTS and bool(activity.name),
+            )
+        return found
 
 
 def compile_rules(rules: ScoringRules, version: str) -> CompiledRules:
@@ -254,15 +302,23 @@ def _property_reason(rule: _PropertyRule, props: Mapping[str, Any], domain: str)
 
 def _activity_reason(rule: _ActivityRule, tally: _Tally, now_ts: float) -> str:
     latest = tally.latest_activity
-    return rule.template.format(
-        count=tally.count,
-        s="" if tally.count == 1 else "s",
-        ago=(since := ago(now_ts - tally.latest)),
-        when=since if tally.count == 1 else f"latest {since}",
-        name=(latest.name if latest and latest.name else ""),
-        url=(latest.url if latest and latest.url else ""),
-        window=window(rule.within_seconds / _DAY) if rule.within_seconds != math.inf else "",
-    )
+    used = rule.placeholders
+    values: dict[str, Any] = {}
+    if "count" in used:
+        values["count"] = tally.count
+    if "s" in used:
+        values["s"] = "" if tally.count == 1 else "s"
+    if "ago" in used or "when" in used:
+        since = ago(now_ts - tally.latest)
+        values["ago"] = since
+        values["when"] = since if tally.count == 1 else f"latest {since}"
+    if "name" in used:
+        values["name"] = latest.name if latest and latest.name else ""
+    if "url" in used:
+        values["url"] = latest.url if latest and latest.url else ""
+    if "window" in used:
+        values["window"] = window(rule.within_seconds / _DAY) if rule.within_seconds != math.inf else ""
+    return rule.template.format_map(values)
 
 
 def _first_match(rules: tuple[_ActivityRule, ...], activity: Activity) -> _ActivityRule | None:
@@ -278,13 +334,14 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
     props = lead.properties
     domain = email_domain(props)
     now_ts = now.timestamp()
-    reasons: list[Reason] = []
+    # (order, -|points|, text, points, kind): tuples sort in C, and Reasons are built once, in order
+    reasons: list[tuple[int, float, str, float, str]] = []
     disqualified_reason: str | None = None
 
     for rule in rules.disqualifier_properties:
         if rule.test(props, domain):
             disqualified_reason = _property_reason(rule, props, domain)
-            reasons.append(Reason(disqualified_reason, 0.0, "disqualifier"))
+            reasons.append((0, -0.0, disqualified_reason, 0.0, "disqualifier"))
             break
 
     fit_positive = 0.0
@@ -295,54 +352,57 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
                 fit_positive += rule.points
             else:
                 fit_negative += rule.points
-            reasons.append(Reason(_property_reason(rule, props, domain), rule.points, "fit"))
+            reasons.append((2, -abs(rule.points), _property_reason(rule, props, domain), rule.points, "fit"))
     for rule in rules.negative_properties:
         if rule.test(props, domain):
             fit_negative += rule.points
-            reasons.append(Reason(_property_reason(rule, props, domain), rule.points, "negative"))
+            reasons.append((2, -abs(rule.points), _property_reason(rule, props, domain), rule.points, "negative"))
     fit = min(fit_positive, source.fit.cap) + fit_negative
     grade = _grade(fit, source.fit.grades)
 
     engagement_tallies: dict[_ActivityRule, _Tally] = {}
     negative_tallies: dict[_ActivityRule, _Tally] = {}
     signal_tallies: dict[_ActivityRule, _Tally] = {}
+    disqualifier_tally: _Tally | None = None
+    disqualifier_rule: _ActivityRule | None = None
     interests: dict[str, float] = {}
+    routes = rules._routes
+    route_of = rules.route
+    exp = math.exp
     for activity in lead.activities:
-        kind = activity.type
+        route = routes.get((activity.type, activity.url, activity.name)) or route_of(activity)
         at = activity.at.timestamp()
         age = now_ts - at
         if age < 0:
             # a clock skewed into the future counts as now, never as more than now
             age, at = 0.0, now_ts
-        engagement_rules = rules.engagement.get(kind)
-        if engagement_rules:
-            rule = _first_match(engagement_rules, activity)
-            if rule is not None:
-                tally = engagement_tallies.get(rule)
-                if tally is None:
-                    tally = engagement_tallies[rule] = _Tally()
-                tally.add(activity, at, rule.points * activity.count * math.exp(-rule.decay * age))
-        for rule in rules.negative_activities.get(kind, ()):
-            if rule.test is None or rule.test(activity):
-                tally = negative_tallies.get(rule)
-                if tally is None:
-                    tally = negative_tallies[rule] = _Tally()
-                tally.add(activity, at, rule.points * activity.count * math.exp(-rule.decay * age))
-        for rule in rules.signals.get(kind, ()):
-            if age <= rule.within_seconds and (rule.test is None or rule.test(activity)):
+        count = activity.count
+        rule = route.engagement
+        if rule is not None:
+            tally = engagement_tallies.get(rule)
+            if tally is None:
+                tally = engagement_tallies[rule] = _Tally()
+            tally.add(activity, at, rule.points * count * exp(-rule.decay * age) if rule.points else 0.0)
+        for rule in route.negative:
+            tally = negative_tallies.get(rule)
+            if tally is None:
+                tally = negative_tallies[rule] = _Tally()
+            tally.add(activity, at, rule.points * count * exp(-rule.decay * age))
+        for rule in route.signals:
+            if age <= rule.within_seconds:
                 tally = signal_tallies.get(rule)
                 if tally is None:
                     tally = signal_tallies[rule] = _Tally()
                 tally.add(activity, at, 0.0)
-        if disqualified_reason is None and kind in rules.disqualifier_activities:
-            rule = _first_match(rules.disqualifier_activities[kind], activity)
-            if rule is not None and activity.count > 0:
-                tally = _Tally()
-                tally.add(activity, at, 0.0)
-                disqualified_reason = _activity_reason(rule, tally, now_ts)
-                reasons.append(Reason(disqualified_reason, 0.0, "disqualifier"))
-        if kind in _NAMED_INTERESTS and activity.name and activity.count > 0 and at > interests.get(activity.name, -math.inf):
-            interests[activity.name] = at
+        if route.disqualifier is not None and count > 0 and disqualified_reason is None:
+            if disqualifier_tally is None:
+                disqualifier_tally, disqualifier_rule = _Tally(), route.disqualifier
+            disqualifier_tally.add(activity, at, 0.0)
+        if route.interest and count > 0 and at > interests.get(activity.name, -math.inf):  # type: ignore[arg-type]
+            interests[activity.name] = at  # type: ignore[index]
+    if disqualifier_tally is not None and disqualifier_rule is not None:
+        disqualified_reason = _activity_reason(disqualifier_rule, disqualifier_tally, now_ts)
+        reasons.append((0, -0.0, disqualified_reason, 0.0, "disqualifier"))
 
     signals: list[str] = []
     signal_points = 0.0
@@ -366,19 +426,19 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
         if key in fired:
             folded[key] = folded.get(key, 0.0) + points
         elif abs(points) >= _MIN_REASON_POINTS:
-            reasons.append(Reason(_activity_reason(rule, tally, now_ts), points, "engagement"))
+            reasons.append((2, -abs(points), _activity_reason(rule, tally, now_ts), points, "engagement"))
     engagement_negative = 0.0
     for rule, tally in negative_tallies.items():
         points = tally.points if rule.cap is None else max(tally.points, rule.cap)
         engagement_negative += points
         if abs(points) >= _MIN_REASON_POINTS:
-            reasons.append(Reason(_activity_reason(rule, tally, now_ts), points, "negative"))
+            reasons.append((2, -abs(points), _activity_reason(rule, tally, now_ts), points, "negative"))
     engagement = min(engagement_positive, source.engagement.cap) + engagement_negative
     for rule, tally in sorted(signal_tallies.items(), key=lambda item: item[0].index):
         if rule.name in signals:
             key = id(tally.latest_activity)
             points = rule.points + (folded.pop(key, 0.0) if fired.get(key, (None,))[0] is rule else 0.0)
-            reasons.append(Reason(_activity_reason(rule, tally, now_ts), points, "signal"))
+            reasons.append((1, -abs(points), _activity_reason(rule, tally, now_ts), points, "signal"))
 
     total = max(0, round(fit + engagement + signal_points))
     thresholds = source.thresholds
@@ -394,9 +454,9 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
             return Stage.MQL
         return Stage.LEAD
 
-    reasons.sort(key=lambda r: (_REASON_ORDER.get(r.kind, 2), -abs(r.points)))
+    reasons.sort()
     missing = tuple(name for name, field_name in rules.bant if _is_blank(props.get(field_name)))
-    latest_interests = sorted(interests, key=interests.__getitem__, reverse=True)[:_MAX_INTERESTS]
+    latest_interests = sorted(interests, key=lambda name: (-interests[name], name))[:_MAX_INTERESTS]
     return Qualification(
         id=lead.id,
         score=total,
@@ -408,7 +468,7 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
         disqualified=disqualified,
         disqualified_reason=disqualified_reason,
         signals=tuple(signals),
-        reasons=tuple(reasons),
+        reasons=tuple(Reason(text, points, kind) for _, _, text, points, kind in reasons),
         missing=missing,
         interests=tuple(latest_interests),
         rules_version=rules.version,

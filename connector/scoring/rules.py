@@ -71,6 +71,16 @@ class PropertyTest(StrictModel):
 
     _validate_matches = field_validator("matches")(_compile_regex)
 
+    @field_validator("one_of", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any) -> Any:
+        # YAML reads NO, yes, off... as booleans; a country list would silently lose Norway
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, bool):
+                    raise ValueError(f"got {item}: YAML reads yes/no/on/off as true/false, so quote the value")
+        return value
+
     def operators(self) -> list[str]:
         ops = [op for op in ("equals", "one_of", "matches", "domain_in", "present") if getattr(self, op) is not None]
         if self.min is not None or self.max is not None:
@@ -114,10 +124,14 @@ class FitRule(PropertyTest):
     points: float
     reason: str | None = None
 
+    @field_validator("reason")
+    @classmethod
+    def _template(cls, reason: str | None) -> str | None:
+        return _check_template(reason, PROPERTY_PLACEHOLDERS)
+
     @model_validator(mode="after")
     def _one_operator(self) -> FitRule:
         self.check_property_test()
-        _check_template(self.reason, PROPERTY_PLACEHOLDERS)
         return self
 
 
@@ -149,11 +163,15 @@ class EngagementRule(ActivityTest):
     half_life_days: float | None = Field(None, gt=0)
     reason: str | None = None
 
+    @field_validator("reason")
+    @classmethod
+    def _template(cls, reason: str | None) -> str | None:
+        return _check_template(reason, ACTIVITY_PLACEHOLDERS)
+
     @model_validator(mode="after")
     def _needs_type(self) -> EngagementRule:
         if not self.types():
             raise ValueError("an engagement rule needs a type")
-        _check_template(self.reason, ACTIVITY_PLACEHOLDERS)
         return self
 
 
@@ -174,11 +192,15 @@ class Signal(ActivityTest):
     points: float = 0
     reason: str | None = None
 
+    @field_validator("reason")
+    @classmethod
+    def _template(cls, reason: str | None) -> str | None:
+        return _check_template(reason, ACTIVITY_PLACEHOLDERS)
+
     @model_validator(mode="after")
     def _needs_type(self) -> Signal:
         if not self.types():
             raise ValueError("a signal needs a type")
-        _check_template(self.reason, ACTIVITY_PLACEHOLDERS)
         return self
 
 
@@ -186,15 +208,18 @@ class _PropertyOrActivityRule(PropertyTest, ActivityTest):
     name: str
     reason: str | None = None
 
+    @field_validator("reason")
+    @classmethod
+    def _template(cls, reason: str | None, info: ValidationInfo) -> str | None:
+        is_activity = info.data.get("type") is not None
+        return _check_template(reason, ACTIVITY_PLACEHOLDERS if is_activity else PROPERTY_PLACEHOLDERS)
+
     def check_kind(self) -> None:
         is_activity = self.type is not None
         if is_activity == self.is_property_test():
             raise ValueError("a rule tests either a property (field + operator) or activities (type), not both")
-        if is_activity:
-            _check_template(self.reason, ACTIVITY_PLACEHOLDERS)
-        else:
+        if not is_activity:
             self.check_property_test()
-            _check_template(self.reason, PROPERTY_PLACEHOLDERS)
 
 
 class NegativeRule(_PropertyOrActivityRule):
