@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 ACTIVITY_TYPES: frozenset[str] = frozenset(
     {
@@ -83,7 +83,7 @@ def parse_time(value: str | datetime) -> datetime:
     if isinstance(value, datetime):
         moment = value
     else:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+        moment = datetime.fromisoformat(value)  # Python 3.11+ reads "Z" itself
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
@@ -103,6 +103,11 @@ class Activity:
     count: int = 1
     name: str | None = None
     url: str | None = None
+    #: ``at`` in epoch seconds, worked out once: scoring reads it for every activity of every lead
+    ts: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ts", self.at.timestamp())
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type, "at": format_time(self.at)}
@@ -177,8 +182,7 @@ def _activity_from_json(index: int, raw: Any) -> Activity:
     return Activity(type=kind, at=moment, count=count, name=name, url=url)
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
+class Reason(NamedTuple):
     """One contribution to a score, in words a rep understands, with its points."""
 
     text: str

@@ -38,6 +38,7 @@ _NAMED_INTERESTS = frozenset(
 )
 _MAX_INTERESTS = 5
 _MAX_ROUTES = 100_000
+_new_tuple = tuple.__new__
 
 PropertyPredicate = Callable[[Mapping[str, Any], str], bool]
 ActivityPredicate = Callable[[Activity], bool]
@@ -196,15 +197,10 @@ class _Tally:
             self.latest, self.latest_activity = at, activity
 
 
-@dataclass(frozen=True, slots=True)
-class _Route:
-    """Which rules one kind of activity (type, url, name) falls under; computed once, then cached."""
-
-    engagement: _ActivityRule | None
-    negative: tuple[_ActivityRule, ...]
-    signals: tuple[_ActivityRule, ...]
-    disqualifier: _ActivityRule | None
-    interest: bool
+#: which rules one kind of activity (type, url, name) falls under, computed once, then cached:
+#: (engagement rule, negative rules, signal rules, disqualifier rule, names an interest).
+#: A plain tuple because the scoring loop unpacks one per activity.
+_Route = tuple[Any, tuple[Any, ...], tuple[Any, ...], Any, bool]
 
 
 @dataclass(frozen=True)
@@ -223,6 +219,8 @@ class CompiledRules:
     bant: tuple[tuple[str, str], ...] = field(default=())
     #: routes by (type, url, name): pages and forms repeat across leads, so matching is done once
     _routes: dict[tuple[str, str | None, str | None], _Route] = field(default_factory=dict, repr=False)
+    #: formatted activity reasons: formatting is the dearest part of a reason
+    _texts: dict[tuple[Any, ...], str] = field(default_factory=dict, repr=False)
 
     def route(self, activity: Activity) -> _Route:
         key = (activity.type, activity.url, activity.name)
@@ -231,12 +229,12 @@ class CompiledRules:
             if len(self._routes) >= _MAX_ROUTES:
                 self._routes.clear()  # bounded: unbounded URL variety must not grow memory forever
             kind = activity.type
-            found = self._routes[key] = _Route(
-                engagement=_first_match(self.engagement.get(kind, ()), activity),
-                negative=tuple(r for r in self.negative_activities.get(kind, ()) if r.test is None or r.test(activity)),
-                signals=tuple(r for r in self.signals.get(kind, ()) if r.test is None or r.test(activity)),
-                disqualifier=_first_match(self.disqualifier_activities.get(kind, ()), activity),
-                interest=kind in _NAMED_INTERESTS and bool(activity.name),
+            found = self._routes[key] = (
+                _first_match(self.engagement.get(kind, ()), activity),
+                tuple(r for r in self.negative_activities.get(kind, ()) if r.test is None or r.test(activity)),
+                tuple(r for r in self.signals.get(kind, ()) if r.test is None or r.test(activity)),
+                _first_match(self.disqualifier_activities.get(kind, ()), activity),
+                kind in _NAMED_INTERESTS and bool(activity.name),
             )
         return found
 
@@ -300,7 +298,20 @@ def _property_reason(rule: _PropertyRule, props: Mapping[str, Any], domain: str)
     return rule.template.format(value="" if value is None else value, domain=domain, field=rule.field)
 
 
-def _activity_reason(rule: _ActivityRule, tally: _Tally, now_ts: float) -> str:
+def _activity_reason(rule: _ActivityRule, tally: _Tally, now_ts: float, texts: dict[tuple[Any, ...], str]) -> str:
+    """The reason's words; the same rule, count, age and name always give the same words, so they are cached."""
+    latest = tally.latest_activity
+    since = ago(now_ts - tally.latest)
+    key = (rule, tally.count, since, latest.name if latest else None, latest.url if latest else None)
+    text = texts.get(key)
+    if text is None:
+        if len(texts) >= _MAX_ROUTES:
+            texts.clear()
+        text = texts[key] = _format_reason(rule, tally, since)
+    return text
+
+
+def _format_reason(rule: _ActivityRule, tally: _Tally, since: str) -> str:
     latest = tally.latest_activity
     used = rule.placeholders
     values: dict[str, Any] = {}
@@ -309,7 +320,6 @@ def _activity_reason(rule: _ActivityRule, tally: _Tally, now_ts: float) -> str:
     if "s" in used:
         values["s"] = "" if tally.count == 1 else "s"
     if "ago" in used or "when" in used:
-        since = ago(now_ts - tally.latest)
         values["ago"] = since
         values["when"] = since if tally.count == 1 else f"latest {since}"
     if "name" in used:
@@ -319,6 +329,10 @@ def _activity_reason(rule: _ActivityRule, tally: _Tally, now_ts: float) -> str:
     if "window" in used:
         values["window"] = window(rule.within_seconds / _DAY) if rule.within_seconds != math.inf else ""
     return rule.template.format_map(values)
+
+
+def _by_rule_index(item: tuple[_ActivityRule, _Tally]) -> int:
+    return item[0].index
 
 
 def _first_match(rules: tuple[_ActivityRule, ...], activity: Activity) -> _ActivityRule | None:
@@ -367,53 +381,62 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
     disqualifier_rule: _ActivityRule | None = None
     interests: dict[str, float] = {}
     routes = rules._routes
+    texts = rules._texts
     route_of = rules.route
     exp = math.exp
     for activity in lead.activities:
-        route = routes.get((activity.type, activity.url, activity.name)) or route_of(activity)
-        at = activity.at.timestamp()
+        rule, negative, signal_rules, disqualifier, interest = (
+            routes.get((activity.type, activity.url, activity.name)) or route_of(activity))
+        at = activity.ts
         age = now_ts - at
         if age < 0:
             # a clock skewed into the future counts as now, never as more than now
             age, at = 0.0, now_ts
         count = activity.count
-        rule = route.engagement
         if rule is not None:
+            points = rule.points * count * exp(-rule.decay * age) if rule.points else 0.0
             tally = engagement_tallies.get(rule)
             if tally is None:
-                tally = engagement_tallies[rule] = _Tally()
-            tally.add(activity, at, rule.points * count * exp(-rule.decay * age) if rule.points else 0.0)
-        for rule in route.negative:
+                engagement_tallies[rule] = _Tally(points, count, at, activity)
+            else:  # _Tally.add, inlined: this is the hottest line of a backtest
+                tally.points += points
+                tally.count += count
+                if at > tally.latest or (at == tally.latest and _rank(activity) > _rank(tally.latest_activity)):  # type: ignore[arg-type]
+                    tally.latest, tally.latest_activity = at, activity
+        for rule in negative:
             tally = negative_tallies.get(rule)
             if tally is None:
                 tally = negative_tallies[rule] = _Tally()
             tally.add(activity, at, rule.points * count * exp(-rule.decay * age))
-        for rule in route.signals:
+        for rule in signal_rules:
             if age <= rule.within_seconds:
                 tally = signal_tallies.get(rule)
                 if tally is None:
                     tally = signal_tallies[rule] = _Tally()
                 tally.add(activity, at, 0.0)
-        if route.disqualifier is not None and count > 0 and disqualified_reason is None:
+        if disqualifier is not None and count > 0 and disqualified_reason is None:
             if disqualifier_tally is None:
-                disqualifier_tally, disqualifier_rule = _Tally(), route.disqualifier
+                disqualifier_tally, disqualifier_rule = _Tally(), disqualifier
             disqualifier_tally.add(activity, at, 0.0)
-        if route.interest and count > 0 and at > interests.get(activity.name, -math.inf):  # type: ignore[arg-type]
+        if interest and count > 0 and at > interests.get(activity.name, -math.inf):  # type: ignore[arg-type]
             interests[activity.name] = at  # type: ignore[index]
     if disqualifier_tally is not None and disqualifier_rule is not None:
-        disqualified_reason = _activity_reason(disqualifier_rule, disqualifier_tally, now_ts)
+        disqualified_reason = _activity_reason(disqualifier_rule, disqualifier_tally, now_ts, texts)
         reasons.append((0, -0.0, disqualified_reason, 0.0, "disqualifier"))
 
     signals: list[str] = []
     signal_points = 0.0
     fast_track = False
     fired: dict[int, tuple[_ActivityRule, _Tally]] = {}
-    for rule, tally in sorted(signal_tallies.items(), key=lambda item: item[0].index):
+    firing: list[tuple[_ActivityRule, _Tally]] = []
+    for rule, tally in (sorted(signal_tallies.items(), key=_by_rule_index) if len(signal_tallies) > 1
+                        else signal_tallies.items()):
         if tally.count >= rule.min_count and (rule.min_grade is None or grade <= rule.min_grade):
             signals.append(rule.name)
             signal_points += rule.points
             fast_track = fast_track or rule.fast_track
             fired.setdefault(id(tally.latest_activity), (rule, tally))
+            firing.append((rule, tally))
 
     # An engagement rule whose latest activity is the one a signal already names adds
     # its points to the signal's reason instead of repeating the same event in words.
@@ -426,19 +449,18 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
         if key in fired:
             folded[key] = folded.get(key, 0.0) + points
         elif abs(points) >= _MIN_REASON_POINTS:
-            reasons.append((2, -abs(points), _activity_reason(rule, tally, now_ts), points, "engagement"))
+            reasons.append((2, -abs(points), _activity_reason(rule, tally, now_ts, texts), points, "engagement"))
     engagement_negative = 0.0
     for rule, tally in negative_tallies.items():
         points = tally.points if rule.cap is None else max(tally.points, rule.cap)
         engagement_negative += points
         if abs(points) >= _MIN_REASON_POINTS:
-            reasons.append((2, -abs(points), _activity_reason(rule, tally, now_ts), points, "negative"))
+            reasons.append((2, -abs(points), _activity_reason(rule, tally, now_ts, texts), points, "negative"))
     engagement = min(engagement_positive, source.engagement.cap) + engagement_negative
-    for rule, tally in sorted(signal_tallies.items(), key=lambda item: item[0].index):
-        if rule.name in signals:
-            key = id(tally.latest_activity)
-            points = rule.points + (folded.pop(key, 0.0) if fired.get(key, (None,))[0] is rule else 0.0)
-            reasons.append((1, -abs(points), _activity_reason(rule, tally, now_ts), points, "signal"))
+    for rule, tally in firing:
+        key = id(tally.latest_activity)
+        points = rule.points + (folded.pop(key, 0.0) if fired.get(key, (None,))[0] is rule else 0.0)
+        reasons.append((1, -abs(points), _activity_reason(rule, tally, now_ts, texts), points, "signal"))
 
     total = max(0, round(fit + engagement + signal_points))
     thresholds = source.thresholds
@@ -455,7 +477,7 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
         return Stage.LEAD
 
     reasons.sort()
-    missing = tuple(name for name, field_name in rules.bant if _is_blank(props.get(field_name)))
+    missing = tuple([name for name, field_name in rules.bant if _is_blank(props.get(field_name))])
     latest_interests = sorted(interests, key=lambda name: (-interests[name], name))[:_MAX_INTERESTS]
     return Qualification(
         id=lead.id,
@@ -468,7 +490,8 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
         disqualified=disqualified,
         disqualified_reason=disqualified_reason,
         signals=tuple(signals),
-        reasons=tuple(Reason(text, points, kind) for _, _, text, points, kind in reasons),
+        # tuple.__new__ skips NamedTuple's Python-level constructor: a dozen reasons per lead add up
+        reasons=tuple([_new_tuple(Reason, entry[2:]) for entry in reasons]),
         missing=missing,
         interests=tuple(latest_interests),
         rules_version=rules.version,
