@@ -1,0 +1,332 @@
+"""The daemon as an operator and a probe see it: schedule, stop, health, readiness, metrics.
+
+Nothing here sleeps to wait: tests wait on events the scheduler or the run
+functions raise, with a timeout only as a safety net.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import threading
+from typing import Any, Callable, Iterator
+
+import httpx
+import pytest
+from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES, JobEvent
+from apscheduler.schedulers.background import BackgroundScheduler
+from structlog.testing import capture_logs
+
+from connector.crm.errors import AuthenticationFailed
+from connector.daemon import SWEEP, SYNC, Daemon, run_daemon
+from connector.metrics import CONTENT_TYPE, Metrics
+from connector.settings import Settings, load_settings
+
+SAFETY = 5.0  # seconds; only reached when a test is about to fail
+FAST = 0.02  # an interval that fires again long before a blocked run is released
+NEVER = 3600.0
+
+
+def settings(sync: float = NEVER, sweep: float = NEVER, port: int = 0) -> Settings:
+    return load_settings(handoff_sync_interval=sync, handoff_sweep_interval=sweep, handoff_http_port=port)
+
+
+def idle(_stop: threading.Event) -> None:
+    return None
+
+
+class SchedulerEvents:
+    """Counts the scheduler's job events so a test can wait for the n-th one."""
+
+    def __init__(self, scheduler: BackgroundScheduler):
+        self._seen: list[tuple[int, str]] = []
+        self._cond = threading.Condition()
+        scheduler.add_listener(self._on_event, EVENT_JOB_EXECUTED | EVENT_JOB_MAX_INSTANCES)
+
+    def _on_event(self, event: JobEvent) -> None:
+        with self._cond:
+            self._seen.append((event.code, event.job_id))
+            self._cond.notify_all()
+
+    def wait(self, code: int, job_id: str, count: int = 1) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self._seen.count((code, job_id)) >= count, SAFETY)
+
+
+class Harness:
+    """A started daemon with its scheduler's events; stopped at teardown if the test did not."""
+
+    def __init__(self, daemon: Daemon, events: SchedulerEvents):
+        self.daemon = daemon
+        self.events = events
+        self.exit_code: int | None = None
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(f"http://127.0.0.1:{self.daemon.port}{path}", timeout=SAFETY)
+
+    def ran(self, job_id: str, count: int = 1) -> bool:
+        return self.events.wait(EVENT_JOB_EXECUTED, job_id, count)
+
+    def stop(self) -> int:
+        self.daemon.request_stop()
+        self.exit_code = self.daemon.wait()
+        return self.exit_code
+
+
+@pytest.fixture
+def start() -> Iterator[Callable[..., Harness]]:
+    harnesses: list[Harness] = []
+
+    def _start(
+        sync_once: Callable[[threading.Event], Any] = idle,
+        sweep: Callable[[threading.Event], Any] = idle,
+        startup: Callable[[], Any] = lambda: None,
+        config: Settings | None = None,
+        **extra: Any,
+    ) -> Harness:
+        scheduler = BackgroundScheduler(timezone="UTC")
+        events = SchedulerEvents(scheduler)
+        daemon = Daemon(config or settings(), sync_once=sync_once, sweep=sweep, startup=startup,
+                        metrics=Metrics(), scheduler=scheduler, **extra)
+        daemon.start()
+        harness = Harness(daemon, events)
+        harnesses.append(harness)
+        return harness
+
+    yield _start
+    for harness in harnesses:
+        if harness.exit_code is None:
+            harness.stop()
+
+
+class Concurrency:
+    """Records how many calls were inside at once."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.inside = 0
+        self.most = 0
+        self.calls = 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self.calls += 1
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._lock:
+            self.inside -= 1
+
+
+class WatchedLock:
+    """A lock that tells when someone had to wait for it."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.contended = threading.Event()
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            self.contended.set()
+            self._lock.acquire()
+
+    def __exit__(self, *_exc: object) -> None:
+        self._lock.release()
+
+
+def sample(metrics_text: str, name: str) -> float:
+    """The value of the sample line starting with ``name`` (labels included)."""
+    for line in metrics_text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in /metrics:\n{metrics_text}")
+
+
+def test_the_first_sync_runs_at_once_and_its_report_reaches_metrics(start):
+    ticks = iter([100.0, 102.5])
+    h = start(sync_once=lambda stop: {"read": 3, "written": 2}, clock=lambda: next(ticks))
+    assert h.ran(SYNC)
+    response = h.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == CONTENT_TYPE
+    text = response.text
+    assert sample(text, 'handoff_sync_runs_total{kind="sync",status="ok"}') == 1
+    assert sample(text, "handoff_records_read_total") == 3
+    assert sample(text, "handoff_records_written_total") == 2
+    assert sample(text, 'handoff_run_duration_seconds_sum{kind="sync"}') == pytest.approx(2.5)
+    assert sample(text, 'handoff_last_success_timestamp_seconds{kind="sync"}') > 0
+
+
+def test_a_sync_still_running_when_its_interval_fires_again_is_not_started_twice(start):
+    release = threading.Event()
+    seen = Concurrency()
+
+    def slow_sync(stop):
+        with seen:
+            release.wait(SAFETY)
+
+    h = start(sync_once=slow_sync, config=settings(sync=FAST))
+    assert h.events.wait(EVENT_JOB_MAX_INSTANCES, SYNC), "the scheduler never fired while the sync ran"
+    assert (seen.calls, seen.inside) == (1, 1)
+    release.set()
+    assert h.ran(SYNC, count=3)
+    assert seen.calls >= 3
+    assert seen.most == 1
+
+
+def test_the_sweep_waits_for_a_running_sync_and_runs_after_it(start):
+    release = threading.Event()
+    order: list[str] = []
+    lock = WatchedLock()
+
+    def sync(stop):
+        order.append("sync begins")
+        release.wait(SAFETY)
+        order.append("sync ends")
+
+    h = start(sync_once=sync, sweep=lambda stop: order.append("sweep"), config=settings(sweep=FAST), run_lock=lock)
+    assert lock.contended.wait(SAFETY), "the sweep never tried to run during the sync"
+    assert order == ["sync begins"]
+    release.set()
+    assert h.ran(SWEEP)
+    assert order[:3] == ["sync begins", "sync ends", "sweep"]
+
+
+def test_stop_lets_the_running_batch_finish_then_exits_0_without_another_run(start):
+    batches_begun: list[int] = []
+    batches_done: list[int] = []
+    in_second_batch = threading.Event()
+    calls = Concurrency()
+
+    def sync(stop):
+        with calls:
+            for batch in range(1, 100):
+                if stop.is_set():
+                    return {"read": len(batches_done)}
+                batches_begun.append(batch)
+                if batch == 2:
+                    in_second_batch.set()
+                    assert stop.wait(SAFETY)  # the stop arrives while this batch is under way
+                batches_done.append(batch)
+
+    h = start(sync_once=sync, config=settings(sync=FAST))
+    assert in_second_batch.wait(SAFETY)
+    assert h.stop() == 0
+    assert batches_begun == batches_done == [1, 2]
+    assert calls.calls == 1
+    assert h.daemon.health()[0] == 503
+    assert b'handoff_sync_runs_total{kind="sync",status="interrupted"} 1.0' in h.daemon.metrics.render()
+
+
+def test_sigterm_stops_run_daemon_after_the_current_batch_and_restores_the_handlers():
+    before = signal.getsignal(signal.SIGTERM)
+    batches_done: list[int] = []
+
+    def sync(stop):
+        for batch in range(1, 100):
+            if stop.is_set():
+                return None
+            if batch == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+                assert stop.wait(SAFETY)
+            batches_done.append(batch)
+
+    code = run_daemon(settings(), sync_once=sync, sweep=idle, startup=lambda: None, metrics=Metrics())
+    assert code == 0
+    assert batches_done == [1, 2]
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert signal.set_wakeup_fd(-1) == -1  # the wakeup fd was handed back too
+
+
+def test_run_daemon_exits_1_when_the_http_port_is_taken():
+    with socket.create_server(("0.0.0.0", 0)) as taken:
+        port = taken.getsockname()[1]
+        with capture_logs() as logs:
+            code = run_daemon(settings(port=port), sync_once=idle, sweep=idle, startup=lambda: None, metrics=Metrics())
+    assert code == 1
+    assert logs[-1]["event"] == "cannot listen for health and metrics"
+    assert logs[-1]["port"] == port
+
+
+def test_healthz_is_200_while_the_scheduler_runs(start):
+    h = start()
+    response = h.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_is_503_until_startup_succeeds_and_no_run_starts_before(start):
+    startup_may_succeed = threading.Event()
+    synced = threading.Event()
+
+    def startup():
+        if not startup_may_succeed.is_set():
+            raise AuthenticationFailed("HubSpot rejected the access token")
+
+    h = start(sync_once=lambda stop: synced.set(), startup=startup, config=settings(sync=FAST))
+    assert h.ran(SYNC)
+    response = h.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "not ready", "reason": "startup stopped: HubSpot rejected the access token"}
+    assert not synced.is_set()
+    startup_may_succeed.set()
+    assert synced.wait(SAFETY)
+    assert h.get("/readyz").status_code == 200
+
+
+def test_stop_run_in_a_sync_is_one_log_line_makes_readyz_503_and_the_next_interval_retries(start):
+    second_call = threading.Event()
+    finish_second = threading.Event()
+    calls = Concurrency()
+
+    def sync(stop):
+        with calls:
+            if calls.calls == 1:
+                raise AuthenticationFailed("HubSpot rejected the access token\n(401)")
+            second_call.set()
+            finish_second.wait(SAFETY)
+
+    with capture_logs() as logs:
+        h = start(sync_once=sync, config=settings(sync=FAST))
+        assert h.ran(SYNC)
+        response = h.get("/readyz")
+        assert response.status_code == 503
+        assert response.text.count("\n") == 1
+        assert response.json()["reason"] == "last sync stopped: HubSpot rejected the access token (401)"
+        assert second_call.wait(SAFETY)
+        finish_second.set()
+        assert h.ran(SYNC, count=2)
+        assert h.get("/readyz").status_code == 200
+    stopped = [entry for entry in logs if entry["event"] == "sync stopped"]
+    assert len(stopped) == 1
+    assert stopped[0]["reason"] == "HubSpot rejected the access token (401)"
+    assert b'handoff_sync_runs_total{kind="sync",status="stopped"} 1.0' in h.daemon.metrics.render()
+
+
+def test_an_unexpected_error_is_a_one_line_summary_counted_as_failed_and_readiness_stays(start):
+    def sync(stop):
+        raise ValueError("no stage named 'customer'")
+
+    with capture_logs() as logs:
+        h = start(sync_once=sync)
+        assert h.ran(SYNC)
+    failed = [entry for entry in logs if entry["event"] == "sync failed"]
+    assert len(failed) == 1
+    assert failed[0]["error"].startswith("ValueError: no stage named 'customer' (at ")
+    assert failed[0]["error"].endswith(f"{__file__}:{sync.__code__.co_firstlineno + 1})")
+    assert "exc_info" not in failed[0] and "exception" not in failed[0]
+    assert b'handoff_sync_runs_total{kind="sync",status="failed"} 1.0' in h.daemon.metrics.render()
+    assert h.get("/readyz").status_code == 200
+
+
+def test_readyz_body_is_one_line_of_json(start):
+    h = start()
+    assert h.ran(SYNC)
+    response = h.get("/readyz")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.text.count("\n") == 1
+    assert json.loads(response.text) == {"status": "ready"}
