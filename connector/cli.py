@@ -16,6 +16,9 @@ from rich.table import Table
 
 from connector.config_file import ConfigError
 from connector.crm.errors import StopRun
+from connector.daemon import run_daemon
+from connector.logs import configure_logging
+from connector.metrics import Metrics
 from connector.model import InvalidLead, Lead, Qualification, lead_from_json, parse_time
 from connector.report import CsvPlanSink, dry_run_path, print_explanation
 from connector.rulesfile import DEFAULT_RULES_PATH, Ruleset, load_rules
@@ -42,6 +45,16 @@ EXAMPLES_AS_OF = "2026-11-22T12:00:00Z"
 
 RulesOption = typer.Option(DEFAULT_RULES_PATH, "--rules", envvar="HANDOFF_RULES", help="rules file")
 NowOption = typer.Option(None, "--now", help="score as of this ISO-8601 time (default: now)")
+
+
+@app.callback()
+def _configure(ctx: typer.Context) -> None:
+    """Logs go to stderr as JSON lines, or for a person at a terminal, in colour."""
+    try:
+        fmt = load_settings().handoff_log_format
+    except ConfigError:
+        fmt = "auto"  # the command itself reports bad settings, one line each
+    configure_logging(fmt)
 
 
 class OutputFormat(str, Enum):
@@ -242,6 +255,38 @@ def _run_once(kind: str, dry_run: bool, as_json: bool, run: Callable[[Runtime, C
     _report(report, as_json, extra)
     if report.dead_lettered or report.quarantined:
         raise typer.Exit(EXIT_SKIPPED)
+
+
+@app.command()
+def run() -> None:
+    """The daemon: incremental syncs and the decay sweep on a schedule, health and metrics over HTTP."""
+    settings = _settings()
+    metrics = Metrics()
+    try:
+        runtime = build(settings, metrics=metrics)
+    except ConfigError as exc:
+        raise _fail([str(p) for p in exc.problems]) from None
+    except StateError as exc:
+        raise _fail([str(exc)]) from None
+
+    def publish(report: RunReport) -> dict[str, int]:
+        for stage, count in report.tasks_by_stage.items():
+            metrics.task_created(stage, count)
+        if report.kind == "sweep" and report.status == "ok":
+            metrics.leads_by_stage(dict(report.levels))
+        return report.counts()
+
+    try:
+        code = run_daemon(
+            settings,
+            sync_once=lambda stop: publish(runtime.sync.sync_once(stop=stop)),
+            sweep=lambda stop: publish(runtime.sync.sweep(stop=stop)),
+            startup=runtime.adapter.start,
+            metrics=metrics,
+        )
+    finally:
+        runtime.close()
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -8,6 +8,7 @@ HTTP, the rules file, the SQLite state store, the same sync code.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections import Counter
 from datetime import datetime, timezone
@@ -16,6 +17,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from connector.logs import APP_LOGGER
 from connector.model import Stage
 from connector.report import print_explanation
 from connector.runtime import Runtime, build, hubspot_adapter
@@ -32,6 +34,8 @@ STAGE_ORDER = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedle
 def run_demo(rules: Path, contacts: int = 400, seed: int = 7, console: Console | None = None) -> dict[str, int]:
     """Run the demo and print it; returns the funnel counts (for tests)."""
     console = console or Console()
+    # the demo narrates; the daemon's info lines would only interleave with it
+    logging.getLogger(APP_LOGGER).setLevel(logging.WARNING)
     clock = ManualClock(datetime.now(timezone.utc).replace(microsecond=0))
     sandbox = HubSpotSandbox(HubSpotConfig(contacts=contacts, seed=seed), clock=clock)
     with tempfile.TemporaryDirectory(prefix="handoff-demo-") as workdir, sandbox.server() as server:

@@ -13,6 +13,7 @@ from connector.crm.hubspot.adapter import HubSpotAdapter
 from connector.crm.hubspot.transport import HubSpotApi
 from connector.crm.ratelimit import ApiBudget, RollingWindow
 from connector.crm.retry import RetryPolicy
+from connector.metrics import Metrics
 from connector.rulesfile import Ruleset, load_rules
 from connector.settings import Settings
 from connector.state import Store
@@ -53,8 +54,7 @@ def sync_options(settings: Settings) -> SyncOptions:
 
 
 def hubspot_adapter(settings: Settings, sleep: Callable[[float], None] = time.sleep,
-                    monotonic: Callable[[], float] = time.monotonic,
-                    on_response: Callable[[int], None] | None = None) -> HubSpotAdapter:
+                    monotonic: Callable[[], float] = time.monotonic, metrics: Metrics | None = None) -> HubSpotAdapter:
     """A HubSpot adapter with its own shared budget and retry policy."""
     if settings.hubspot_access_token is None:
         raise ConfigError([ConfigProblem("environment", None, "HUBSPOT_ACCESS_TOKEN",
@@ -65,20 +65,21 @@ def hubspot_adapter(settings: Settings, sleep: Callable[[float], None] = time.sl
         RollingWindow(HUBSPOT_SEARCH_PER_SECOND, 1.0, clock=monotonic, sleep=sleep),
         search_capacity=HUBSPOT_SEARCH_PER_SECOND,
         general_capacity=HUBSPOT_TEN_SECONDLY,
+        on_wait=metrics.waited if metrics else None,
     )
     api = HubSpotApi(settings.hubspot_access_token.get_secret_value(), settings.hubspot_api_base, budget,
-                     RetryPolicy(sleep=sleep), on_response=on_response)
+                     RetryPolicy(sleep=sleep), on_response=metrics.crm_request if metrics else None)
     return HubSpotAdapter(api)
 
 
 def build(settings: Settings, clock: Callable[[], datetime] = utc_now, adapter: CrmAdapter | None = None,
-          on_response: Callable[[int], None] | None = None) -> Runtime:
+          metrics: Metrics | None = None) -> Runtime:
     """Load the rules, open the store and connect the adapter (not yet started)."""
     ruleset = load_rules(settings.handoff_rules)
     if adapter is None:
         if settings.handoff_crm != "hubspot":
             raise ConfigError([ConfigProblem("environment", None, "HANDOFF_CRM",
                                              f"{settings.handoff_crm!r} is not supported yet (use hubspot)")])
-        adapter = hubspot_adapter(settings, on_response=on_response)
+        adapter = hubspot_adapter(settings, metrics=metrics)
     store = Store(settings.handoff_state_url.get_secret_value(), adapter.name, clock)
     return Runtime(settings, ruleset, adapter, store, Sync(adapter, store, ruleset, sync_options(settings), clock))

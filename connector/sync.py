@@ -26,7 +26,7 @@ from connector.planner import RecordPlan, after_write, plan_record
 from connector.rulesfile import Ruleset
 from connector.state import PendingWrite, RecordState, Store, TaskEntry
 
-log = structlog.get_logger("handoff.sync")
+log = structlog.get_logger(__name__)
 
 CURSOR = "contacts"
 TRAILING_CURSOR = "contacts.trailing"
@@ -64,6 +64,9 @@ class RunReport:
     tasks_created: int = 0
     tasks_reconciled: int = 0
     stages: Counter[str] = field(default_factory=Counter)
+    tasks_by_stage: Counter[str] = field(default_factory=Counter)
+    #: Handoff's qualification level of every record scored (the sweep sees them all)
+    levels: Counter[str] = field(default_factory=Counter)
     status: str = "ok"
     error: str | None = None
 
@@ -75,6 +78,12 @@ class RunReport:
             "tasks_created": self.tasks_created, "tasks_reconciled": self.tasks_reconciled,
             "stages": dict(self.stages),
         }
+
+    def counts(self) -> dict[str, int]:
+        """The numbers the daemon's metrics and summary line take."""
+        return {"read": self.read, "written": self.written, "write_failures": self.write_failures,
+                "dead_letters": self.dead_lettered, "quarantined": self.quarantined,
+                "tasks_created": self.tasks_created, "changed": self.changed}
 
 
 class PlanSink(Protocol):
@@ -137,7 +146,6 @@ class Sync:
             self.store.finish_run(run_id, report.status, report.to_json())
             raise
         self.store.finish_run(run_id, report.status, report.to_json())
-        log.info(f"{report.kind} finished", **report.to_json())
         return report
 
     def _sync(self, report: RunReport, dry_run: bool, stop: threading.Event | None, sink: PlanSink | None) -> None:
@@ -266,6 +274,7 @@ class Sync:
             for e in evaluated
         ]
         for e, plan, source in zip(evaluated, plans, sources):
+            report.levels[e.decision.properties.get("status") or "untouched"] += 1
             if not plan.is_empty:
                 report.changed += 1
             if plan.stage is not None:
@@ -329,10 +338,12 @@ class Sync:
     def _create_tasks(self, tasks: list[TaskSpec], report: RunReport) -> None:
         if not tasks:
             return
+        stages = {t.key: t.stage.value for t in tasks}
         for outcome in self.adapter.create_tasks(tasks):
             if outcome.ok:
                 self.store.mark_task_created(outcome.key, outcome.crm_task_id or "")
                 report.tasks_created += 1
+                report.tasks_by_stage[stages[outcome.key]] += 1
             else:
                 self._task_failed(outcome.key, outcome.error or "failed", outcome.retryable, report)
 

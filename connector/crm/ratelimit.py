@@ -81,8 +81,10 @@ class ApiBudget:
     """Handoff's share of a CRM connection's limits, for every thread of this process."""
 
     def __init__(self, share: float, general: RollingWindow, search: RollingWindow | None = None,
-                 search_capacity: int | None = None, general_capacity: int | None = None):
+                 search_capacity: int | None = None, general_capacity: int | None = None,
+                 on_wait: Callable[[float], None] | None = None):
         self.share = share
+        self._on_wait = on_wait
         self.general = general
         self.search = search or general
         self._search_capacity = search_capacity
@@ -107,7 +109,9 @@ class ApiBudget:
                     f"{self._daily_floor:.0f} are kept for the portal's other integrations "
                     f"(HANDOFF_API_BUDGET={self.share:g})"
                 )
-        (self.search if search else self.general).acquire()
+        waited = (self.search if search else self.general).acquire()
+        if waited and self._on_wait is not None:
+            self._on_wait(waited)
 
     def observe(self, reading: QuotaReading) -> None:
         """Fit the windows to what the CRM reports; Handoff takes only its share."""

@@ -15,7 +15,7 @@ from connector.crm.hubspot.transport import HubSpotApi
 from connector.model import Activity, Stage, TaskSpec, format_time, parse_time
 from connector.planner import RecordPlan
 
-log = structlog.get_logger("handoff.hubspot")
+log = structlog.get_logger(__name__)
 
 SEARCH_LIMIT = 200
 LIST_LIMIT = 100

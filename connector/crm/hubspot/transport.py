@@ -27,7 +27,7 @@ from connector.crm.errors import (
 from connector.crm.ratelimit import ApiBudget, read_hubspot_headers
 from connector.crm.retry import RetryPolicy
 
-log = structlog.get_logger("handoff.hubspot")
+log = structlog.get_logger(__name__)
 
 #: the scopes Handoff's private app needs (README lists them too); named when HubSpot does not say
 REQUIRED_SCOPES = (
