@@ -24,7 +24,7 @@ from connector.report import CsvPlanSink, dry_run_path, print_explanation
 from connector.rulesfile import DEFAULT_RULES_PATH, Ruleset, load_rules
 from connector.runtime import Runtime, build, utc_now
 from connector.scoring.engine import score as score_lead
-from connector.settings import Settings, load_settings
+from connector.settings import Settings, crm_credential_problems, load_settings
 from connector.state import StateError
 from connector.sync import RunReport
 
@@ -176,14 +176,14 @@ def check_config(rules: Optional[Path] = typer.Option(None, "--rules", help="rul
         ruleset = load_rules(rules_path)
     except ConfigError as exc:
         problems += [str(p) for p in exc.problems]
-    if settings is not None and settings.handoff_crm == "hubspot" and settings.hubspot_access_token is None:
-        problems.append("environment: HUBSPOT_ACCESS_TOKEN: required when HANDOFF_CRM=hubspot "
-                        "(or set HUBSPOT_ACCESS_TOKEN_FILE)")
+    if settings is not None:
+        problems += [str(p) for p in crm_credential_problems(settings)]
     if problems:
         raise _fail(problems)
     assert ruleset is not None and settings is not None
     typer.echo(f"{rules_path}: ok (rules version {ruleset.version})")
-    typer.echo(f"environment: ok (CRM {settings.handoff_crm} at {settings.hubspot_api_base})")
+    where = settings.hubspot_api_base if settings.handoff_crm == "hubspot" else settings.salesforce_instance_url
+    typer.echo(f"environment: ok (CRM {settings.handoff_crm} at {where or settings.salesforce_domain + ' login'})")
 
 
 @app.command()
@@ -268,6 +268,8 @@ def run() -> None:
         raise _fail([str(p) for p in exc.problems]) from None
     except StateError as exc:
         raise _fail([str(exc)]) from None
+    except StopRun as exc:
+        raise _fail([f"stopped: {exc}"], EXIT_STOPPED) from None
 
     def publish(report: RunReport) -> dict[str, int]:
         for stage, count in report.tasks_by_stage.items():

@@ -7,15 +7,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from connector.config_file import ConfigError, ConfigProblem
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+
+from connector.config_file import ConfigError
 from connector.crm.base import CrmAdapter
 from connector.crm.hubspot.adapter import HubSpotAdapter
 from connector.crm.hubspot.transport import HubSpotApi
 from connector.crm.ratelimit import ApiBudget, RollingWindow
+from connector.crm.errors import StopRun
 from connector.crm.retry import RetryPolicy
+from connector.crm.salesforce.adapter import SalesforceAdapter
+from connector.crm.salesforce.mapping import StageField
+from connector.crm.salesforce.transport import SalesforceApi
 from connector.metrics import Metrics
 from connector.rulesfile import Ruleset, load_rules
-from connector.settings import Settings
+from connector.settings import Settings, crm_credential_problems
 from connector.state import Store
 from connector.sync import Sync, SyncOptions
 
@@ -53,12 +61,59 @@ def sync_options(settings: Settings) -> SyncOptions:
     )
 
 
+#: Salesforce has no short-window limit; this only smooths bursts. The daily quota is the real budget.
+SALESFORCE_TEN_SECONDLY = 250
+
+
+def salesforce_adapter(settings: Settings, sleep: Callable[[float], None] = time.sleep,
+                       monotonic: Callable[[], float] = time.monotonic,
+                       metrics: Metrics | None = None) -> SalesforceAdapter:
+    """A Salesforce adapter with its own budget, fed by Sforce-Limit-Info, and retry policy."""
+    problems = crm_credential_problems(settings)
+    if problems:
+        raise ConfigError(problems)
+    session = requests.Session()
+    if settings.salesforce_ca_bundle is not None:
+        session.verify = str(settings.salesforce_ca_bundle)
+    try:
+        client = _salesforce_client(settings, session)
+    except SalesforceAuthenticationFailed as exc:
+        raise StopRun(f"Salesforce login failed: {exc.code}") from None
+    except requests.exceptions.RequestException as exc:
+        raise StopRun(f"cannot reach Salesforce to log in ({type(exc).__name__})") from None
+    budget = ApiBudget(
+        settings.handoff_api_budget,
+        RollingWindow(SALESFORCE_TEN_SECONDLY, 10.0, clock=monotonic, sleep=sleep),
+        general_capacity=SALESFORCE_TEN_SECONDLY,
+        on_wait=metrics.waited if metrics else None,
+    )
+    api = SalesforceApi(client, budget, RetryPolicy(sleep=sleep), on_response=metrics.crm_request if metrics else None)
+    stage = StageField(settings.handoff_salesforce_stage_field, dict(settings.handoff_salesforce_stage_values))
+    return SalesforceAdapter(api, stage)
+
+
+def _salesforce_client(settings: Settings, session: requests.Session) -> Salesforce:
+    common = {"version": settings.salesforce_api_version, "session": session}
+    if settings.salesforce_session_id is not None:
+        return Salesforce(session_id=settings.salesforce_session_id.get_secret_value(),
+                          instance_url=settings.salesforce_instance_url, **common)
+    if settings.salesforce_consumer_key:
+        return Salesforce(username=settings.salesforce_username, consumer_key=settings.salesforce_consumer_key,
+                          privatekey_file=str(settings.salesforce_private_key_file), domain=settings.salesforce_domain,
+                          **common)
+    return Salesforce(username=settings.salesforce_username,
+                      password=settings.salesforce_password.get_secret_value() if settings.salesforce_password else "",
+                      security_token=(settings.salesforce_security_token.get_secret_value()
+                                      if settings.salesforce_security_token else ""),
+                      domain=settings.salesforce_domain, **common)
+
+
 def hubspot_adapter(settings: Settings, sleep: Callable[[float], None] = time.sleep,
                     monotonic: Callable[[], float] = time.monotonic, metrics: Metrics | None = None) -> HubSpotAdapter:
     """A HubSpot adapter with its own shared budget and retry policy."""
-    if settings.hubspot_access_token is None:
-        raise ConfigError([ConfigProblem("environment", None, "HUBSPOT_ACCESS_TOKEN",
-                                         "required when HANDOFF_CRM=hubspot (or set HUBSPOT_ACCESS_TOKEN_FILE)")])
+    problems = crm_credential_problems(settings)
+    if problems:
+        raise ConfigError(problems)
     budget = ApiBudget(
         settings.handoff_api_budget,
         RollingWindow(HUBSPOT_TEN_SECONDLY, 10.0, clock=monotonic, sleep=sleep),
@@ -77,9 +132,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now, adapter: 
     """Load the rules, open the store and connect the adapter (not yet started)."""
     ruleset = load_rules(settings.handoff_rules)
     if adapter is None:
-        if settings.handoff_crm != "hubspot":
-            raise ConfigError([ConfigProblem("environment", None, "HANDOFF_CRM",
-                                             f"{settings.handoff_crm!r} is not supported yet (use hubspot)")])
-        adapter = hubspot_adapter(settings, metrics=metrics)
+        make = salesforce_adapter if settings.handoff_crm == "salesforce" else hubspot_adapter
+        adapter = make(settings, metrics=metrics)
     store = Store(settings.handoff_state_url.get_secret_value(), adapter.name, clock)
     return Runtime(settings, ruleset, adapter, store, Sync(adapter, store, ruleset, sync_options(settings), clock))

@@ -53,6 +53,22 @@ class Settings(BaseSettings):
     hubspot_access_token: SecretStr | None = None
     hubspot_api_base: str = "https://api.hubapi.com"
 
+    salesforce_instance_url: str | None = None
+    salesforce_session_id: SecretStr | None = None
+    salesforce_username: str | None = None
+    salesforce_password: SecretStr | None = None
+    salesforce_security_token: SecretStr | None = None
+    salesforce_consumer_key: str | None = None
+    salesforce_private_key_file: Path | None = None
+    salesforce_domain: str = Field("login", description="login, or test for a Salesforce sandbox org")
+    salesforce_ca_bundle: Path | None = Field(None, description="CA bundle for an org behind a private CA")
+    salesforce_api_version: str = "59.0"
+    handoff_salesforce_stage_field: str = "Lifecycle_Stage__c"
+    handoff_salesforce_stage_values: dict[Literal["lead", "mql", "sql"], str] = Field(
+        default_factory=lambda: {"lead": "Lead", "mql": "MQL", "sql": "SQL"},
+        description='JSON, e.g. {"lead": "Lead", "mql": "MQL", "sql": "SQL"}',
+    )
+
     handoff_sync_interval: float = Field(60, gt=0, description="seconds between incremental syncs")
     handoff_sweep_interval: float = Field(3600, gt=0, description="seconds between decay sweeps")
     handoff_http_port: int = Field(8080, ge=0, le=65535)
@@ -83,6 +99,31 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, FileSecretsSource(settings_cls))
+
+
+def crm_credential_problems(settings: Settings) -> list[ConfigProblem]:
+    """What is missing to reach the chosen CRM, one problem per variable to set."""
+    def need(name: str, why: str) -> ConfigProblem:
+        return ConfigProblem("environment", None, name, why)
+
+    if settings.handoff_crm == "hubspot":
+        if settings.hubspot_access_token is None:
+            return [need("HUBSPOT_ACCESS_TOKEN", "required when HANDOFF_CRM=hubspot (or set HUBSPOT_ACCESS_TOKEN_FILE)")]
+        return []
+    problems = []
+    if settings.salesforce_session_id is not None:
+        if not settings.salesforce_instance_url:
+            problems.append(need("SALESFORCE_INSTANCE_URL", "required with SALESFORCE_SESSION_ID"))
+    elif settings.salesforce_username and (settings.salesforce_password or settings.salesforce_consumer_key):
+        if settings.salesforce_consumer_key and settings.salesforce_private_key_file is None:
+            problems.append(need("SALESFORCE_PRIVATE_KEY_FILE", "required with SALESFORCE_CONSUMER_KEY (JWT login)"))
+    else:
+        problems.append(need("SALESFORCE_SESSION_ID", "set it with SALESFORCE_INSTANCE_URL, or SALESFORCE_USERNAME "
+                             "with SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN, or SALESFORCE_USERNAME with "
+                             "SALESFORCE_CONSUMER_KEY and SALESFORCE_PRIVATE_KEY_FILE (JWT)"))
+    if settings.salesforce_ca_bundle is not None and not settings.salesforce_ca_bundle.is_file():
+        problems.append(need("SALESFORCE_CA_BUNDLE", f"no such file: {settings.salesforce_ca_bundle}"))
+    return problems
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -61,6 +61,7 @@ class RunReport:
     write_failures: int = 0
     dead_lettered: int = 0
     retried: int = 0
+    skipped: int = 0
     tasks_created: int = 0
     tasks_reconciled: int = 0
     stages: Counter[str] = field(default_factory=Counter)
@@ -74,7 +75,7 @@ class RunReport:
         return {
             "kind": self.kind, "dry_run": self.dry_run, "status": self.status, "error": self.error,
             "read": self.read, "quarantined": self.quarantined, "changed": self.changed, "written": self.written,
-            "write_failures": self.write_failures, "dead_lettered": self.dead_lettered, "retried": self.retried,
+            "write_failures": self.write_failures, "dead_lettered": self.dead_lettered, "retried": self.retried, "skipped": self.skipped,
             "tasks_created": self.tasks_created, "tasks_reconciled": self.tasks_reconciled,
             "stages": dict(self.stages),
         }
@@ -308,6 +309,11 @@ class Sync:
                 landed.append(state)
                 dropped.append(plan.record_id)
                 report.written += 1
+                continue
+            if outcome.skipped:
+                dropped.append(plan.record_id)
+                report.skipped += 1
+                log.info("write skipped", record=plan.record_id, reason=outcome.error)
                 continue
             report.write_failures += 1
             tries = (attempts or {}).get(plan.record_id, 0) + 1

@@ -49,6 +49,8 @@ class WriteOutcome:
     error: str | None = None
     #: True when trying again later may succeed (rate limits, outages, locks)
     retryable: bool = False
+    #: the record moved out of Handoff's hands meanwhile (e.g. a lead converted): nothing to retry
+    skipped: bool = False
 
     @property
     def ok(self) -> bool:

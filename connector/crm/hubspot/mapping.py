@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
+from connector.crm.naming import conversion_type
 from connector.model import Activity, CrmState, Stage, parse_time
 
 #: lifecyclestage internal values HubSpot ships, in their default order
@@ -80,14 +81,6 @@ HANDOFF_PROPERTIES: dict[str, tuple[str, str, str, str, tuple[str, ...]]] = {
     "sql_at": ("handoff_sql_at", "Handoff: became SQL", "datetime", "date", ()),
 }
 
-# Conversion (form) names HubSpot keeps are free text; these patterns type them.
-_CONVERSION_TYPES = (
-    (re.compile(r"newsletter|subscri", re.I), "newsletter_signup"),
-    (re.compile(r"webinar|register", re.I), "webinar_registration"),
-    (re.compile(r"download|e-?book|guide|whitepaper|white paper|report|playbook|template|checklist", re.I),
-     "content_download"),
-    (re.compile(r"free trial|start (a |your )?trial|trial sign", re.I), "trial_signup"),
-)
 _EMPLOYEES = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)|\+)?\s*$")
 
 
@@ -160,14 +153,6 @@ def crm_state(props: Mapping[str, str | None], stages: StageMap) -> CrmState:
 def counters_of(props: Mapping[str, str | None]) -> dict[str, str]:
     """The counter snapshot to keep for the next delta."""
     return {name: value for name in COUNTER_PROPERTIES if (value := props.get(name)) not in (None, "")}
-
-
-def conversion_type(name: str) -> str:
-    """The canonical activity a conversion (form) name stands for; a plain form when unsure."""
-    for pattern, kind in _CONVERSION_TYPES:
-        if pattern.search(name):
-            return kind
-    return "form_submission"
 
 
 def _int(value: str | None) -> int:
