@@ -290,3 +290,12 @@ def test_a_perfect_fit_without_engagement_is_not_an_mql():
     q = run(job_title="CTO", budget="100k", timeline="this quarter")
     assert q.score >= 40 and q.grade == "A"
     assert q.stage is Stage.LEAD
+
+
+def test_equals_true_matches_checkboxes_as_crms_send_them_but_not_the_number_one():
+    rules = rules_from("fit: {rules: [{name: flag, field: opted_in, equals: true, points: 7}]}")
+    assert run(rules=rules, opted_in=True).fit == 7
+    assert run(rules=rules, opted_in="true").fit == 7  # HubSpot's wire format
+    assert run(rules=rules, opted_in=1).fit == 0
+    assert run(rules=rules, opted_in="false").fit == 0
+    assert run(rules=rules, opted_in=True).fit == 7  # a cached answer for 1 must not leak to True

@@ -78,10 +78,22 @@ def _as_number(value: Any) -> float | None:
 _NUMERIC_START = frozenset("0123456789+-.")
 
 
+_BOOLEAN_WORDS = {"true": True, "false": False}
+
+
 def _norm(value: Any) -> Any:
-    """Compare strings case- and space-insensitively and numbers numerically."""
+    """Compare strings case- and space-insensitively, numbers numerically, booleans as booleans.
+
+    CRMs send checkboxes as "true"/"false" (HubSpot) or as JSON booleans (Salesforce);
+    both must match ``equals: true``, and 1 must not (in Python, True == 1).
+    """
+    if isinstance(value, bool):
+        return ("bool", value)
     if isinstance(value, str):
         text = value.strip()
+        word = _BOOLEAN_WORDS.get(text.lower())
+        if word is not None:
+            return ("bool", word)
         # only try a number when it could be one: raising ValueError per word is slow
         number = _as_number(text) if text[:1] in _NUMERIC_START else None
         return number if number is not None else text.lower()
@@ -209,8 +221,10 @@ class CompiledRules:
 
     source: ScoringRules
     version: str
-    fit: tuple[_PropertyRule, ...]
-    negative_properties: tuple[_PropertyRule, ...]
+    #: fit and negative property rules grouped by the field they read (their results cache by value)
+    property_groups: tuple[tuple[str, tuple[_PropertyRule, ...]], ...]
+    #: rules whose words also use the email domain while reading another field: never cached
+    uncached_properties: tuple[_PropertyRule, ...]
     disqualifier_properties: tuple[_PropertyRule, ...]
     engagement: Mapping[str, tuple[_ActivityRule, ...]]
     negative_activities: Mapping[str, tuple[_ActivityRule, ...]]
@@ -221,6 +235,39 @@ class CompiledRules:
     _routes: dict[tuple[str, str | None, str | None], _Route] = field(default_factory=dict, repr=False)
     #: formatted activity reasons: formatting is the dearest part of a reason
     _texts: dict[tuple[Any, ...], str] = field(default_factory=dict, repr=False)
+    _property_cache: dict[tuple[str, type, Any], tuple[tuple[int, float, str, float, str], ...]] = field(
+        default_factory=dict, repr=False)
+
+    def property_hits(self, props: Mapping[str, Any], domain: str) -> list[tuple[int, float, str, float, str]]:
+        """The fit and negative property rules this lead matches, as reason entries.
+
+        Each rule only looks at its own field (and, for email, the domain in it), and
+        titles, sizes, industries and domains repeat across leads: the result for a
+        field's value is computed once.
+        """
+        hits: list[tuple[int, float, str, float, str]] = []
+        cache = self._property_cache
+        for field_name, group in self.property_groups:
+            value = props.get(field_name)
+            key = (field_name, value.__class__, value)  # the class too: True == 1 must not share an entry
+            try:
+                found = cache.get(key)
+            except TypeError:  # an unhashable value (a list): nothing to cache
+                found, key = None, None
+            if found is None:
+                found = tuple(
+                    (2, -abs(rule.points), _property_reason(rule, props, domain), rule.points, rule.kind)
+                    for rule in group if rule.test(props, domain)
+                )
+                if key is not None:
+                    if len(cache) >= _MAX_ROUTES:
+                        cache.clear()
+                    cache[key] = found
+            hits.extend(found)
+        for rule in self.uncached_properties:
+            if rule.test(props, domain):
+                hits.append((2, -abs(rule.points), _property_reason(rule, props, domain), rule.points, rule.kind))
+        return hits
 
     def route(self, activity: Activity) -> _Route:
         key = (activity.type, activity.url, activity.name)
@@ -272,11 +319,13 @@ def compile_rules(rules: ScoringRules, version: str) -> CompiledRules:
 
     negative = list(enumerate(rules.negative))
     disqualifiers = list(enumerate(rules.disqualifiers))
+    property_rules = [*(prop(r, "fit", r.points) for r in rules.fit.rules),
+                      *(prop(r, "negative", r.points) for _, r in negative if r.type is None)]
     return CompiledRules(
         source=rules,
         version=version,
-        fit=tuple(prop(r, "fit", r.points) for r in rules.fit.rules),
-        negative_properties=tuple(prop(r, "negative", r.points) for _, r in negative if r.type is None),
+        property_groups=_by_field([r for r in property_rules if _cacheable(r)]),
+        uncached_properties=tuple(r for r in property_rules if not _cacheable(r)),
         disqualifier_properties=tuple(prop(r, "disqualifier", 0.0) for _, r in disqualifiers if r.type is None),
         engagement=by_type([(r, act(i, r, "engagement")) for i, r in enumerate(rules.engagement.rules)]),
         negative_activities=by_type([(r, act(i, r, "negative")) for i, r in negative if r.type is not None]),
@@ -284,6 +333,18 @@ def compile_rules(rules: ScoringRules, version: str) -> CompiledRules:
         signals=by_type([(r, act(i, r, "signal")) for i, r in enumerate(rules.signals)]),
         bant=tuple(rules.bant.items()),
     )
+
+
+def _cacheable(rule: _PropertyRule) -> bool:
+    # the words of a rule on another field that mention {domain} depend on the email too
+    return rule.field == "email" or "{domain}" not in rule.template
+
+
+def _by_field(rules: list[_PropertyRule]) -> tuple[tuple[str, tuple[_PropertyRule, ...]], ...]:
+    groups: dict[str, list[_PropertyRule]] = {}
+    for rule in rules:
+        groups.setdefault(rule.field, []).append(rule)
+    return tuple((name, tuple(group)) for name, group in groups.items())
 
 
 def _grade(fit: float, grades: Mapping[str, float]) -> str:
@@ -360,17 +421,13 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
 
     fit_positive = 0.0
     fit_negative = 0.0
-    for rule in rules.fit:
-        if rule.test(props, domain):
-            if rule.points >= 0:
-                fit_positive += rule.points
-            else:
-                fit_negative += rule.points
-            reasons.append((2, -abs(rule.points), _property_reason(rule, props, domain), rule.points, "fit"))
-    for rule in rules.negative_properties:
-        if rule.test(props, domain):
-            fit_negative += rule.points
-            reasons.append((2, -abs(rule.points), _property_reason(rule, props, domain), rule.points, "negative"))
+    for hit in rules.property_hits(props, domain):
+        points = hit[3]
+        if hit[4] == "fit" and points >= 0:
+            fit_positive += points
+        else:
+            fit_negative += points
+        reasons.append(hit)
     fit = min(fit_positive, source.fit.cap) + fit_negative
     grade = _grade(fit, source.fit.grades)
 
