@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -206,18 +207,25 @@ def _settings() -> Settings:
         raise _fail([str(p) for p in exc.problems]) from None
 
 
-def _runtime(settings: Settings, dry_run: bool = False) -> Runtime:
-    """Build and start the runtime; every failure is one clear line and an exit code."""
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """Configuration, state and CRM stops end the command with one clear line and an exit code."""
     try:
-        runtime = build(settings)
-        runtime.adapter.start(create_missing=not dry_run)
-        return runtime
+        yield
     except ConfigError as exc:
         raise _fail([str(p) for p in exc.problems]) from None
     except StateError as exc:
         raise _fail([str(exc)]) from None
     except StopRun as exc:
         raise _fail([f"stopped: {exc}"], EXIT_STOPPED) from None
+
+
+def _runtime(settings: Settings, dry_run: bool = False) -> Runtime:
+    """Build and start the runtime."""
+    with _one_line_errors():
+        runtime = build(settings)
+        runtime.adapter.start(create_missing=not dry_run)
+    return runtime
 
 
 def _report(report: RunReport, as_json: bool, extra: dict[str, object] | None = None) -> None:
@@ -240,16 +248,15 @@ def _run_once(kind: str, dry_run: bool, as_json: bool, run: Callable[[Runtime, C
     runtime = _runtime(settings, dry_run)
     extra: dict[str, object] = {}
     try:
-        if dry_run:
-            path = dry_run_path(settings.handoff_report_dir, kind, utc_now().strftime("%Y%m%dT%H%M%SZ"))
-            with path.open("w", newline="", encoding="utf-8") as stream:
-                sink = CsvPlanSink(stream)
-                report = run(runtime, sink)
-            extra = {"plan_csv": str(path), "planned_rows": sink.rows}
-        else:
-            report = run(runtime, None)
-    except StopRun as exc:
-        raise _fail([f"stopped: {exc}"], EXIT_STOPPED) from None
+        with _one_line_errors():
+            if dry_run:
+                path = dry_run_path(settings.handoff_report_dir, kind, utc_now().strftime("%Y%m%dT%H%M%SZ"))
+                with path.open("w", newline="", encoding="utf-8") as stream:
+                    sink = CsvPlanSink(stream)
+                    report = run(runtime, sink)
+                extra = {"plan_csv": str(path), "planned_rows": sink.rows}
+            else:
+                report = run(runtime, None)
     finally:
         runtime.close()
     _report(report, as_json, extra)
@@ -262,14 +269,8 @@ def run() -> None:
     """The daemon: incremental syncs and the decay sweep on a schedule, health and metrics over HTTP."""
     settings = _settings()
     metrics = Metrics()
-    try:
+    with _one_line_errors():
         runtime = build(settings, metrics=metrics)
-    except ConfigError as exc:
-        raise _fail([str(p) for p in exc.problems]) from None
-    except StateError as exc:
-        raise _fail([str(exc)]) from None
-    except StopRun as exc:
-        raise _fail([f"stopped: {exc}"], EXIT_STOPPED) from None
 
     def publish(report: RunReport) -> dict[str, int]:
         for stage, count in report.tasks_by_stage.items():

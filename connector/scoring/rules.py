@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -154,13 +154,11 @@ class FitSection(StrictModel):
         return grades
 
 
-class EngagementRule(ActivityTest):
-    """Points per occurrence of matching activity, decaying with age."""
+class _ActivityRule(ActivityTest):
+    """A named rule on activities; it must say which activity types it is about."""
 
+    kind_label: ClassVar[str] = "an activity rule"
     name: str
-    points: float
-    cap: float | None = Field(None, gt=0)
-    half_life_days: float | None = Field(None, gt=0)
     reason: str | None = None
 
     @field_validator("reason")
@@ -169,10 +167,19 @@ class EngagementRule(ActivityTest):
         return _check_template(reason, ACTIVITY_PLACEHOLDERS)
 
     @model_validator(mode="after")
-    def _needs_type(self) -> EngagementRule:
+    def _needs_type(self) -> _ActivityRule:
         if not self.types():
-            raise ValueError("an engagement rule needs a type")
+            raise ValueError(f"{self.kind_label} needs a type")
         return self
+
+
+class EngagementRule(_ActivityRule):
+    """Points per occurrence of matching activity, decaying with age."""
+
+    kind_label: ClassVar[str] = "an engagement rule"
+    points: float
+    cap: float | None = Field(None, gt=0)
+    half_life_days: float | None = Field(None, gt=0)
 
 
 class EngagementSection(StrictModel):
@@ -181,27 +188,15 @@ class EngagementSection(StrictModel):
     rules: list[EngagementRule] = Field(default_factory=list)
 
 
-class Signal(ActivityTest):
+class Signal(_ActivityRule):
     """A buying-intent pattern: at least ``min_count`` matches within ``within_days``."""
 
-    name: str
+    kind_label: ClassVar[str] = "a signal"
     min_count: int = Field(1, ge=1)
     within_days: float = Field(30, gt=0)
     min_grade: Grade | None = Field(None, description="only counts for leads with this fit grade or better")
     fast_track: bool = Field(True, description="makes the lead an SQL by itself")
     points: float = 0
-    reason: str | None = None
-
-    @field_validator("reason")
-    @classmethod
-    def _template(cls, reason: str | None) -> str | None:
-        return _check_template(reason, ACTIVITY_PLACEHOLDERS)
-
-    @model_validator(mode="after")
-    def _needs_type(self) -> Signal:
-        if not self.types():
-            raise ValueError("a signal needs a type")
-        return self
 
 
 class _PropertyOrActivityRule(PropertyTest, ActivityTest):
