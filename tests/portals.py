@@ -1,0 +1,107 @@
+"""Test drivers for the CRM sandboxes: the same end-to-end tests speak to HubSpot and Salesforce.
+
+A portal seeds leads, adds activity and acts as a rep, all in canonical terms,
+and reads back what a rep would see: the stage, Handoff's fields, the tasks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from builders import DEFAULT_RULES
+from connector.model import parse_time
+from connector.sandbox.clock import ManualClock
+from connector.settings import Settings
+
+
+@dataclass(frozen=True)
+class TaskView:
+    priority: str  # HIGH | MEDIUM | LOW
+    owner_id: str | None
+    subject: str
+    body: str
+    due_at: datetime
+
+
+GOOD_FIT = {"first_name": "Ana", "last_name": "Ruiz", "email": "ana@acme.io", "job_title": "VP Engineering",
+            "company": "Acme", "company_size": 250, "industry": "Software", "country": "DE"}
+
+
+class HubSpotPortal:
+    """The HubSpot sandbox, driven in canonical terms."""
+
+    crm = "hubspot"
+    recycle_status = "BAD_TIMING"
+    reject_status = "UNQUALIFIED"
+    #: HubSpot only moves a stage back after a clear: two requests
+    recycle_writes = 2
+    writes_counted = ("POST /crm/v3/objects/contacts/batch/update", "POST /crm/v3/objects/tasks/batch/create",
+                      "POST /crm/v3/properties/contacts", "POST /crm/v3/properties/contacts/groups",
+                      "PATCH /crm/v3/objects/contacts/{contactId}")
+    update_call = "POST /crm/v3/objects/contacts/batch/update"
+    _stages = {"lead": "lead", "mql": "marketingqualifiedlead", "sql": "salesqualifiedlead",
+               "opportunity": "opportunity"}
+    _fields = {"first_name": "firstname", "last_name": "lastname", "email": "email", "job_title": "jobtitle",
+               "company": "company", "industry": "industry", "country": "country"}
+    _sizes = ((5, "1-5"), (25, "5-25"), (50, "25-50"), (100, "50-100"), (500, "100-500"), (1000, "500-1000"))
+
+    def __init__(self, handle: Any):
+        self.handle = handle
+        self.app = handle.app
+        self.clock: ManualClock = handle.clock
+
+    def settings(self, tmp_path: Path) -> Settings:
+        return Settings(handoff_crm="hubspot", hubspot_access_token=self.handle.token,
+                        hubspot_api_base=self.handle.base_url, handoff_state_url=f"sqlite:///{tmp_path / 'state.sqlite'}",
+                        handoff_rules=DEFAULT_RULES, handoff_task_settle_seconds=0)
+
+    def owner(self) -> str:
+        return next(o["id"] for o in self.app.dump()["owners"] if o["type"] == "PERSON")
+
+    def seed(self, status: str = "NEW", **canonical: Any) -> str:
+        values = {**GOOD_FIT, **canonical}
+        props = {self._fields[k]: str(v) for k, v in values.items() if k in self._fields}
+        props["numemployees"] = next((b for top, b in self._sizes if values["company_size"] <= top), "1000+")
+        props.update({"lifecyclestage": "lead", "hs_lead_status": status, "hubspot_owner_id": self.owner()})
+        return self.handle.seed_contacts(props)[0]
+
+    def activity(self, record_id: str, type: str, **fields: Any) -> None:
+        at = fields.pop("at", self.clock.datetime())
+        self.app.add_activities([{"contactId": record_id, "type": type, "at": at.isoformat(), **fields}])
+
+    def rep_sets_status(self, record_id: str, status: str) -> None:
+        self.app.touch(record_id, {"hs_lead_status": status})
+
+    def rep_sets_stage(self, record_id: str, stage: str) -> None:
+        self.app.touch(record_id, {"lifecyclestage": self._stages[stage]})
+
+    def _props(self, record_id: str) -> dict[str, Any]:
+        return next(c for c in self.app.dump()["contacts"] if c["id"] == record_id)["properties"]
+
+    def stage(self, record_id: str) -> str | None:
+        value = self._props(record_id).get("lifecyclestage")
+        return next((k for k, v in self._stages.items() if v == value), value)
+
+    def handoff(self, record_id: str) -> dict[str, Any]:
+        props = self._props(record_id)
+        keys = ("score", "fit_grade", "status", "reasons", "rules_version", "mql_at", "sql_at")
+        return {k: props.get(f"handoff_{k}") for k in keys}
+
+    def tasks(self, record_id: str) -> list[TaskView]:
+        dump = self.app.dump()
+        return [TaskView(t["properties"]["hs_task_priority"], t["properties"].get("hubspot_owner_id"),
+                         t["properties"]["hs_task_subject"], t["properties"]["hs_task_body"],
+                         parse_time(t["properties"]["hs_timestamp"]))
+                for t in dump["tasks"] if record_id in t["associations"].get("contacts", [])]
+
+    def calls(self, label: str) -> int:
+        return sum(self.handle.stats()["calls"].get(label, {}).values())
+
+    def writes(self) -> int:
+        return sum(self.calls(label) for label in self.writes_counted)
+
+    def set_faults(self, **faults: Any) -> None:
+        self.handle.control("POST", "/_sandbox/faults", faults)
