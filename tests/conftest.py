@@ -4,6 +4,9 @@
 - ``hubspot_sandbox``: a running :class:`SandboxHandle` (empty portal plus owners, rate limits
   OFF so tests with a frozen clock never trip them; turn them on with ``configure``).
 - ``hubspot_client``: a real ``hubspot.HubSpot`` client pointed at it.
+- ``salesforce_sandbox``: a running :class:`SalesforceHandle` (HTTPS with a throwaway CA; an org
+  with users and the inbound queue but no people; the daily allocation at 15,000).
+- ``salesforce_client``: a real ``simple_salesforce.Salesforce`` (API 59.0) pointed at it.
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ from typing import Any, Iterator
 
 import hubspot
 import pytest
+import requests
+from simple_salesforce import Salesforce
 
 from connector.sandbox.clock import ManualClock
 from connector.sandbox.hubspot import HubSpotConfig, HubSpotSandbox
+from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
 from connector.sandbox.server import SandboxServer
 
 SANDBOX_START = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -83,3 +89,94 @@ def hubspot_sandbox(sandbox_clock: ManualClock) -> Iterator[SandboxHandle]:
 @pytest.fixture
 def hubspot_client(hubspot_sandbox: SandboxHandle) -> hubspot.HubSpot:
     return hubspot_sandbox.client()
+
+
+@dataclass
+class SalesforceHandle:
+    """A running Salesforce sandbox: its app (Python control API), server, clock, CA bundle and helpers."""
+
+    app: SalesforceSandbox
+    server: SandboxServer
+    clock: ManualClock
+
+    @property
+    def base_url(self) -> str:
+        """``https://127.0.0.1:<port>``: simple-salesforce's ``instance_url``."""
+        return self.server.base_url
+
+    @property
+    def token(self) -> str:
+        return self.app.config.token
+
+    @property
+    def ca_path(self) -> str:
+        """The CA bundle (PEM) that verifies the sandbox's certificate."""
+        return str(self.app.ca_path)
+
+    def session(self) -> requests.Session:
+        """A requests session that trusts the sandbox's CA.
+
+        ``trust_env`` is off because requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` from the
+        environment override ``session.verify`` when the call itself passes no ``verify``
+        (simple-salesforce never does)."""
+        session = requests.Session()
+        session.verify = self.ca_path
+        session.trust_env = False
+        return session
+
+    def client(self, version: str = "59.0", token: str | None = None) -> Salesforce:
+        """A real simple-salesforce client on this sandbox (``token`` overrides the session id)."""
+        return Salesforce(session_id=token or self.token, instance_url=self.base_url, version=version,
+                          session=self.session())
+
+    def seed_leads(self, *fields: dict[str, Any]) -> list[str]:
+        """Seed Leads (Salesforce field names, read-only ones allowed); returns their ids."""
+        return self.app.seed_leads(*fields)
+
+    def seed_contacts(self, *fields: dict[str, Any]) -> list[str]:
+        """Seed Contacts; returns their ids."""
+        return self.app.seed_records({"sobject": "Contact", "properties": f} for f in fields)
+
+    def add_activities(self, *items: dict[str, Any]) -> list[dict[str, str]]:
+        """Canonical activities (``leadId``/``contactId``, ``type``, ``at``...) or raw ``{"sobject", "fields"}``."""
+        return self.app.add_activities(items)
+
+    def touch(self, record_id: str, **fields: Any) -> dict[str, Any]:
+        """Change a record as a rep would; its field values after the change."""
+        return dict(self.app.touch(record_id, fields).values)
+
+    def record(self, record_id: str) -> dict[str, Any]:
+        """Every field of one record, as stored (deleted records too)."""
+        found = self.app.org.get(record_id)
+        assert found is not None, f"no record {record_id}"
+        return dict(found.values)
+
+    def dump(self) -> dict[str, list[dict[str, Any]]]:
+        return self.app.dump()
+
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        """``daily_limit``, ``lock_error_rate``, ``assignment_rule``."""
+        return self.app.configure(**settings)
+
+    def stats(self) -> dict[str, Any]:
+        return self.app.stats.snapshot()
+
+    def control(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """Call the control API over HTTPS: (status, decoded JSON body)."""
+        reply = self.session().request(method, self.base_url + path, json=body, timeout=10)
+        return reply.status_code, reply.json() if reply.content else None
+
+
+@pytest.fixture
+def salesforce_sandbox(sandbox_clock: ManualClock) -> Iterator[SalesforceHandle]:
+    app = SalesforceSandbox(SalesforceConfig(contacts=0, seed=1), clock=sandbox_clock)
+    try:
+        with app.server() as server:
+            yield SalesforceHandle(app, server, sandbox_clock)
+    finally:
+        app.close()
+
+
+@pytest.fixture
+def salesforce_client(salesforce_sandbox: SalesforceHandle) -> Salesforce:
+    return salesforce_sandbox.client()

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from itertools import accumulate
 from typing import Any
 
-from connector.model import Activity, Lead
+from connector.model import Activity, Lead, lead_from_json
 
 #: the website of the (fictional) company whose funnel the data describes
 SITE = "https://www.northbeam.example"
@@ -159,6 +159,12 @@ def generate(n: int, seed: int, now: datetime) -> Population:
     """Owners plus ``n`` people, all derived from ``seed``; activity never later than ``now``."""
     owners = generate_owners(seed)
     return Population(owners, tuple(generate_people(n, seed, now, owners)))
+
+
+def activity_from_json(data: Any) -> Activity:
+    """A canonical activity from a control API's JSON (DESIGN.md 4.3 shape), for any sandbox."""
+    # one parser for the canonical shape, with its field-by-field messages
+    return lead_from_json({"id": "x", "activities": [data]}).activities[0]
 
 
 def generate_people(n: int, seed: int, now: datetime, owners: tuple[Owner, ...] | None = None) -> list[Person]:

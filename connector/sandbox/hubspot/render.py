@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from connector.model import Activity, format_time, lead_from_json
+from connector.model import Activity, format_time
 from connector.sandbox.hubspot.objects import CALLS, EMAILS, MEETINGS, NOTES, ObjectType
 from connector.sandbox.synthetic import Person
 
@@ -209,9 +208,3 @@ def _sales_email(person: Person, owner_id: str) -> Engagement:
         "hs_email_status": "SENT",
         "hubspot_owner_id": owner_id,
     })
-
-
-def activity_from_json(data: Any) -> Activity:
-    """A canonical activity from the control API's JSON (DESIGN.md 4.3 shape)."""
-    # one parser for the canonical shape, with its field-by-field messages
-    return lead_from_json({"id": "x", "activities": [data]}).activities[0]

@@ -22,11 +22,7 @@ from connector.sandbox.hubspot import errors
 from connector.sandbox.hubspot.control import register_control
 from connector.sandbox.hubspot.limits import HubSpotLimits, LimitSettings
 from connector.sandbox.hubspot.objects import CONTACTS, OBJECT_TYPES, find_object_type
-from connector.sandbox.hubspot.render import (
-    activity_from_json,
-    apply_activity,
-    render_person,
-)
+from connector.sandbox.hubspot.render import apply_activity, render_person
 from connector.sandbox.hubspot.routes import HubSpotRoutes
 from connector.sandbox.hubspot.store import PORTAL_ID, Portal, Record
 from connector.sandbox.hubspot.wire import owner_json, record_json
@@ -38,7 +34,7 @@ from connector.sandbox.server import (
     Router,
     SandboxServer,
 )
-from connector.sandbox.synthetic import Person, generate
+from connector.sandbox.synthetic import Person, activity_from_json, generate
 
 DEFAULT_TOKEN = "sandbox-token"
 

@@ -1,0 +1,56 @@
+"""Salesforce record ids: 15 case-sensitive characters plus a 3-character case checksum.
+
+Layout of the 15: key prefix (3, the object type), pod (2), a reserved ``0``, and a
+9-digit base-62 record number. The 18-character form appends one character per
+5-character chunk telling which of its letters are upper case, so the id survives
+case-insensitive systems; REST always answers with 18 characters.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+#: the sandbox org's pod, as in ``00Q8d...``
+_POD = "8d"
+
+
+def checksum(id15: str) -> str:
+    """The three characters that make a 15-character id an 18-character one."""
+    out = []
+    for start in (0, 5, 10):
+        bits = sum(1 << i for i, char in enumerate(id15[start:start + 5]) if "A" <= char <= "Z")
+        out.append(_SUFFIX[bits])
+    return "".join(out)
+
+
+def normalize(value: str) -> str | None:
+    """The 18-character form of a well-formed 15- or 18-character id, else None."""
+    if not value.isascii() or not value.isalnum():
+        return None
+    if len(value) == 15:
+        return value + checksum(value)
+    if len(value) == 18 and value[15:].upper() == checksum(value[:15]):
+        return value[:15] + checksum(value[:15])
+    return None
+
+
+class IdFactory:
+    """Hands out fresh ids per key prefix; thread-safe and deterministic for one org."""
+
+    def __init__(self, start: int = 0) -> None:
+        self._counter = itertools.count(start + 1)
+        self._lock = threading.Lock()
+
+    def new(self, prefix: str) -> str:
+        """A fresh 18-character id with ``prefix``."""
+        with self._lock:
+            number = next(self._counter)
+        digits = []
+        for _ in range(9):
+            number, digit = divmod(number, 62)
+            digits.append(_BASE62[digit])
+        id15 = f"{prefix}{_POD}0{''.join(reversed(digits))}"
+        return id15 + checksum(id15)

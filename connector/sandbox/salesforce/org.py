@@ -1,0 +1,369 @@
+"""The sandbox org's records and Salesforce's write rules.
+
+Every write goes through :meth:`Org.create` / :meth:`Org.update` / :meth:`Org.delete`,
+which check the fields against the schema, fill in what Salesforce derives
+(names, ``IsClosed``, ``HasResponded``, the compound ``Address``...) and stamp
+``LastModifiedDate`` and ``SystemModstamp``. ``system=True`` marks writes by the
+org itself (seeding, a rep in the UI, automation): read-only fields may be set
+and the converted-lead lock does not apply.
+
+Realism choices (see also the package docstring):
+- creating or changing a Task, Event or CampaignMember never bumps its Lead's or
+  Contact's ``SystemModstamp``; a completed Task or an Event moves the person's
+  ``LastActivityDate`` forward *without* a modstamp bump (it is a roll-up, not an edit);
+- deleting a Lead or Contact deletes its campaign memberships and activities too
+  (cascade), all of them visible to ``queryAll`` with ``IsDeleted = true``.
+
+A :meth:`Org.transaction` journals every change so an allOrNone collection can be
+rolled back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Iterator
+
+from connector.sandbox.clock import Clock
+from connector.sandbox.salesforce import ids
+from connector.sandbox.salesforce.errors import RecordError
+from connector.sandbox.salesforce.schema import CONVERTED_STATUS, MEMBER_STATUSES, Field, Schema, SObject
+from connector.sandbox.salesforce.values import coerce, parse_datetime, sf_date, sf_datetime
+
+MEMBERSHIP = "CampaignId+person"
+_ADDRESS_PARTS = ("City", "Country", "GeocodeAccuracy", "Latitude", "Longitude", "PostalCode", "State", "Street")
+
+
+@dataclass(slots=True)
+class Record:
+    """One record: every field of its sObject, by canonical name, in wire form."""
+
+    sobject: SObject
+    values: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.values["Id"])
+
+    @property
+    def deleted(self) -> bool:
+        return bool(self.values.get("IsDeleted"))
+
+
+class Org:
+    """All records of the sandbox org, guarded by one re-entrant lock."""
+
+    def __init__(self, schema: Schema, clock: Clock, id_factory: ids.IdFactory) -> None:
+        self.schema = schema
+        self.clock = clock
+        self.ids = id_factory
+        self.lock = threading.RLock()
+        self._records: dict[str, dict[str, Record]] = {name: {} for name in schema.objects}
+        self._by_id: dict[str, Record] = {}
+        #: (object, unique field) -> value -> id, for uniqueness and upsert lookups; a campaign
+        #: membership is unique per campaign and person, kept under the pseudo-field MEMBERSHIP
+        self._unique: dict[tuple[str, str], dict[Any, str]] = {
+            (o.name, f.name): {} for o in schema.objects.values() for f in o.fields if f.unique
+        }
+        self._unique[("CampaignMember", MEMBERSHIP)] = {}
+        #: queue id -> object types it may own (Salesforce's QueueSobject rows)
+        self.queue_objects: dict[str, frozenset[str]] = {}
+        #: the user behind API calls: default owner and Created/LastModifiedById
+        self.api_user_id: str | None = None
+        self._journal: list[tuple[str, dict[str, Any] | None]] | None = None
+
+    # -- reading -----------------------------------------------------------------------
+
+    def get(self, record_id: str) -> Record | None:
+        """A record by 15- or 18-character id (deleted ones too)."""
+        full = ids.normalize(record_id)
+        return self._by_id.get(full) if full else None
+
+    def records(self, sobject: SObject, include_deleted: bool = False) -> list[Record]:
+        """Records of one type in creation order."""
+        with self.lock:
+            rows = list(self._records[sobject.name.lower()].values())
+        return rows if include_deleted else [r for r in rows if not r.deleted]
+
+    def find(self, sobject: SObject, field: Field, value: Any) -> list[Record]:
+        """Live records whose ``field`` equals ``value`` (an external id or Id lookup)."""
+        with self.lock:
+            if field.name == "Id":
+                record = self.get(str(value))
+                return [record] if record and record.sobject is sobject and not record.deleted else []
+            index = self._unique.get((sobject.name, field.name))
+            if index is not None:
+                found = index.get(value)
+                return [self._by_id[found]] if found else []
+            return [r for r in self.records(sobject) if r.values.get(field.name) == value]
+
+    def membership(self, campaign_id: str, person_id: str) -> Record | None:
+        """The live CampaignMember of a Lead or Contact in a campaign, if any."""
+        with self.lock:
+            found = self._unique[("CampaignMember", MEMBERSHIP)].get((campaign_id, person_id))
+            return self._by_id[found] if found else None
+
+    # -- writing -----------------------------------------------------------------------
+
+    def create(self, sobject: SObject, incoming: dict[str, Any], *, system: bool = False,
+               record_id: str | None = None) -> Record:
+        """A new record from ``incoming`` field values (RecordError if Salesforce would refuse it)."""
+        with self.lock:
+            given = self._checked(sobject, incoming, creating=True, system=system)
+            now = sf_datetime(self.clock())
+            values = {f.name: self._default(f) for f in sobject.fields}
+            new_id = self._new_id(sobject, record_id)
+            values.update(Id=new_id, CreatedDate=now, LastModifiedDate=now, SystemModstamp=now)
+            for name in ("CreatedById", "LastModifiedById"):
+                if name in values:
+                    values[name] = self.api_user_id
+            if "OwnerId" in values:
+                values["OwnerId"] = self.api_user_id
+            values.update(given)
+            missing = [f.name for f in sobject.fields if f.required and values.get(f.name) in (None, "")]
+            if missing:
+                raise RecordError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]",
+                                  missing)
+            record = Record(sobject, values)
+            self._derive(record, given, created=True)
+            self._check_rules(record)
+            self._store(record, None)
+            self._roll_up_activity(record)
+            return record
+
+    def update(self, record: Record, incoming: dict[str, Any], *, system: bool = False) -> Record:
+        """Change ``record`` in place; every write moves LastModifiedDate and SystemModstamp."""
+        with self.lock:
+            if record.deleted:
+                raise RecordError("ENTITY_IS_DELETED", "entity is deleted")
+            if not system and record.values.get("IsConverted"):
+                raise RecordError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
+            given = self._checked(record.sobject, incoming, creating=False, system=system)
+            before = dict(record.values)
+            candidate = Record(record.sobject, {**record.values, **given})
+            now = sf_datetime(self.clock())
+            candidate.values.update({k: now for k in ("LastModifiedDate", "SystemModstamp") if k not in given})
+            if "LastModifiedById" in candidate.values and not system:
+                candidate.values["LastModifiedById"] = self.api_user_id
+            self._derive(candidate, given, created=False)
+            self._check_rules(candidate)
+            self._unstore_unique(record)
+            record.values = candidate.values
+            self._store(record, before)
+            self._roll_up_activity(record)
+            return record
+
+    def delete(self, record: Record) -> None:
+        """Soft delete (to the Recycle Bin): hidden from ``query``, seen by ``queryAll``."""
+        with self.lock:
+            if record.deleted:
+                raise RecordError("ENTITY_IS_DELETED", "entity is deleted")
+            before = dict(record.values)
+            now = sf_datetime(self.clock())
+            self._unstore_unique(record)
+            record.values.update(IsDeleted=True, LastModifiedDate=now, SystemModstamp=now)
+            self._store(record, before)
+            if record.sobject.name in ("Lead", "Contact"):
+                for child in self._children_of(record):
+                    self.delete(child)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Journal every change inside; an exception restores the org as it was, then propagates."""
+        with self.lock:
+            self._journal = []
+            try:
+                yield
+            except BaseException:
+                self._rollback()
+                raise
+            finally:
+                self._journal = None
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _new_id(self, sobject: SObject, record_id: str | None) -> str:
+        if record_id is None:
+            return self.ids.new(sobject.prefix)
+        full = ids.normalize(record_id)
+        if full is None or not full.startswith(sobject.prefix) or full in self._by_id:
+            raise ValueError(f"not a free {sobject.name} id: {record_id!r}")
+        return full
+
+    @staticmethod
+    def _default(field: Field) -> Any:
+        if field.type == "boolean":
+            return False
+        return field.default
+
+    def _checked(self, sobject: SObject, incoming: dict[str, Any], *, creating: bool, system: bool) -> dict[str, Any]:
+        """Incoming values by canonical name, coerced; unknown and read-only fields refused."""
+        out: dict[str, Any] = {}
+        for key, value in incoming.items():
+            if key == "attributes":
+                continue
+            field = sobject.field(key)
+            if field is None:
+                raise RecordError("INVALID_FIELD", f"No such column '{key}' on sobject of type {sobject.name}")
+            if field.calculated or field.name == "Id":
+                if system:
+                    continue  # derived below, whatever a seed says
+                raise _read_only(field)
+            if not system and not (field.createable if creating else field.updateable):
+                raise _read_only(field)
+            wire = coerce(field, value)
+            if field.type == "reference" and wire is not None:
+                wire = self._reference(sobject, field, wire, system)
+            out[field.name] = wire
+        return out
+
+    def _reference(self, sobject: SObject, field: Field, value: str, system: bool) -> str:
+        full = ids.normalize(value)
+        if full is None:
+            raise RecordError("MALFORMED_ID", f"{field.label}: id value of incorrect type: {value}", [field.name])
+        target = self.schema.of_id(full)
+        if target is None:
+            if system:
+                return full  # a seed may point at objects the sandbox does not model (Account...)
+            raise RecordError("FIELD_INTEGRITY_EXCEPTION", f"{field.label}: id value of incorrect type: {full}",
+                              [field.name])
+        if target.name not in field.reference_to or (
+                target.name == "Group" and sobject.name not in self.queue_objects.get(full, frozenset())):
+            # a queue can own only the object types it lists (QueueSobject)
+            raise RecordError("FIELD_INTEGRITY_EXCEPTION", f"{field.label}: id value of incorrect type: {full}",
+                              [field.name])
+        referenced = self._by_id.get(full)
+        if referenced is None or referenced.deleted:
+            raise RecordError("INVALID_CROSS_REFERENCE_KEY", f"{field.label}: invalid cross reference id",
+                              [field.name])
+        return full
+
+    def _derive(self, record: Record, given: dict[str, Any], created: bool) -> None:
+        """Fill in the fields Salesforce computes from the others."""
+        values, kind = record.values, record.sobject.name
+        if "Name" in values and kind in ("Lead", "Contact", "User"):
+            values["Name"] = " ".join(p for p in (values.get("FirstName"), values.get("LastName")) if p)
+        if kind == "Lead":
+            values["PhotoUrl"] = f"/services/images/photo/{values['Id']}"
+            parts = {p: values.get(p) for p in _ADDRESS_PARTS}
+            values["Address"] = ({p[0].lower() + p[1:]: v for p, v in parts.items()}
+                                 if any(v is not None for v in parts.values()) else None)
+            if values.get("IsConverted") and "Status" not in given:
+                values["Status"] = CONVERTED_STATUS
+        elif kind == "Task":
+            values["IsClosed"] = values.get("Status") == "Completed"
+            values["IsHighPriority"] = values.get("Priority") == "High"
+            if values["IsClosed"] and values.get("CompletedDateTime") is None:
+                values["CompletedDateTime"] = values["LastModifiedDate"]
+            if created and values.get("TaskSubtype") is None:
+                values["TaskSubtype"] = "Call" if values.get("Type") == "Call" else "Task"
+        elif kind == "Event":
+            self._derive_event(values)
+        elif kind == "CampaignMember":
+            values["HasResponded"] = MEMBER_STATUSES.get(values.get("Status") or "", False)
+            if values["HasResponded"] and values.get("FirstRespondedDate") is None:
+                values["FirstRespondedDate"] = values["LastModifiedDate"][:10]
+
+    @staticmethod
+    def _derive_event(values: dict[str, Any]) -> None:
+        start = values.get("StartDateTime") or values.get("ActivityDateTime")
+        if start is None:
+            raise RecordError("REQUIRED_FIELD_MISSING", "Required fields are missing: [StartDateTime]",
+                              ["StartDateTime"])
+        begin = parse_datetime(start)
+        assert begin is not None  # stored values are always well-formed
+        end = parse_datetime(values["EndDateTime"]) if values.get("EndDateTime") else None
+        if end is None:
+            end = begin + timedelta(minutes=values.get("DurationInMinutes") or 30)
+        if end < begin:
+            raise RecordError("FIELD_INTEGRITY_EXCEPTION", "End Date Time: End time must be after start time",
+                              ["EndDateTime"])
+        values.update(StartDateTime=start, ActivityDateTime=start, ActivityDate=start[:10],
+                      EndDateTime=sf_datetime(end), DurationInMinutes=int((end - begin).total_seconds() // 60))
+        if values.get("EventSubtype") is None:
+            values["EventSubtype"] = "Event"
+
+    def _check_rules(self, record: Record) -> None:
+        """Cross-record rules: unique values, one membership per person and campaign."""
+        if record.sobject.name == "CampaignMember" and _unique_value(record, MEMBERSHIP) is None:
+            raise RecordError("REQUIRED_FIELD_MISSING", "Required fields are missing: [LeadId, ContactId]",
+                              ["LeadId", "ContactId"])
+        for (kind, name), index in self._unique.items():
+            value = _unique_value(record, name) if kind == record.sobject.name else None
+            if value is None or index.get(value, record.id) == record.id:
+                continue
+            if name == MEMBERSHIP:
+                raise RecordError("DUPLICATE_VALUE", "Already a campaign member.")
+            raise RecordError("DUPLICATE_VALUE", f"duplicate value found: {name} duplicates value on record "
+                                                 f"with id: {index[value]}", [name])
+
+    def _roll_up_activity(self, record: Record) -> None:
+        """A completed Task or an Event moves its person's LastActivityDate (no modstamp bump)."""
+        values = record.values
+        if record.sobject.name not in ("Task", "Event") or record.deleted or not values.get("WhoId"):
+            return
+        if record.sobject.name == "Task" and not values.get("IsClosed"):
+            return
+        day = values.get("ActivityDate") or sf_date(parse_datetime(values["LastModifiedDate"]) or self.clock())
+        person = self._by_id.get(values["WhoId"])
+        if person is not None and (person.values.get("LastActivityDate") or "") < day:
+            self._journal_before(person)
+            person.values["LastActivityDate"] = day
+
+    def _children_of(self, person: Record) -> list[Record]:
+        pid = person.id
+        out = [m for m in self.records(self.schema.objects["campaignmember"])
+               if pid in (m.values.get("LeadId"), m.values.get("ContactId"))]
+        for kind in ("task", "event"):
+            out.extend(a for a in self.records(self.schema.objects[kind]) if a.values.get("WhoId") == pid)
+        return out
+
+    def _store(self, record: Record, before: dict[str, Any] | None) -> None:
+        if self._journal is not None:
+            self._journal.append((record.id, before))
+        self._records[record.sobject.name.lower()][record.id] = record
+        self._by_id[record.id] = record
+        if not record.deleted:
+            for (kind, name), index in self._unique.items():
+                value = _unique_value(record, name) if kind == record.sobject.name else None
+                if value is not None:
+                    index[value] = record.id
+
+    def _unstore_unique(self, record: Record) -> None:
+        for (kind, name), index in self._unique.items():
+            value = _unique_value(record, name) if kind == record.sobject.name else None
+            if value is not None and index.get(value) == record.id:
+                del index[value]
+
+    def _journal_before(self, record: Record) -> None:
+        if self._journal is not None:
+            self._journal.append((record.id, dict(record.values)))
+
+    def _rollback(self) -> None:
+        journal, self._journal = self._journal or [], None  # restoring is not itself journalled
+        for record_id, before in reversed(journal):
+            record = self._by_id[record_id]
+            self._unstore_unique(record)
+            if before is None:
+                del self._by_id[record_id]
+                del self._records[record.sobject.name.lower()][record_id]
+            else:
+                record.values = before
+                self._store(record, None)
+
+
+def _unique_value(record: Record, name: str) -> Any:
+    """The value ``record`` holds under a unique index (None: not indexed)."""
+    values = record.values
+    if name == MEMBERSHIP:
+        person = values.get("LeadId") or values.get("ContactId")
+        return (values.get("CampaignId"), person) if person else None
+    return values.get(name)
+
+
+def _read_only(field: Field) -> RecordError:
+    return RecordError("INVALID_FIELD_FOR_INSERT_UPDATE",
+                       f"Unable to create/update fields: {field.name}. Please check the security settings of this "
+                       "field and verify that it is read/write for your profile or permission set.", [field.name])

@@ -1,0 +1,372 @@
+"""Running a parsed SOQL query against the org, and the query cursors behind ``nextRecordsUrl``.
+
+Names are resolved against the schema here (INVALID_FIELD for unknown ones, with
+Salesforce's wording), literals are checked against field types (a quoted datetime
+is refused, as in a real org), and the result is materialised at query time: later
+pages of a cursor show the records as they were when the query ran.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from connector.sandbox.salesforce import ids
+from connector.sandbox.salesforce.org import Org, Record
+from connector.sandbox.salesforce.schema import NAME_FIELDS, Field, SObject
+from connector.sandbox.salesforce.soql import (
+    Comparison,
+    Condition,
+    FieldRef,
+    Junction,
+    Literal,
+    Query,
+    SoqlError,
+    parse,
+)
+from connector.sandbox.salesforce.values import sf_datetime
+
+DEFAULT_PAGE = 2000
+MIN_PAGE = 200
+#: how long a query locator stays valid (API 56.0+)
+LOCATOR_TTL_S = 2 * 86400
+_MAX_CURSORS = 1000
+_UNFILTERABLE = ("address",)
+_NAME_TYPES = {"Id": "id", "Name": "string", "Type": "picklist", "Email": "email", "IsActive": "boolean",
+               "FirstName": "string", "LastName": "string", "Alias": "string"}
+_LITERAL_FOR = {"string": ("string",), "boolean": ("boolean",), "number": ("number",), "datetime": ("datetime",),
+                "date": ("date",)}
+_TYPE_NAMES = {"string": "string", "boolean": "boolean", "number": "double", "datetime": "dateTime", "date": "date"}
+
+
+def _family(kind: str) -> str:
+    """Which literal kind a field type compares with."""
+    if kind in ("id", "reference", "string", "textarea", "email", "phone", "url", "picklist"):
+        return "string"
+    if kind in ("int", "double", "currency", "percent"):
+        return "number"
+    return kind
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One selected or filtered path: a field of the object, or of a record it references."""
+
+    field: Field  # the field on the queried object (the reference field for a relationship path)
+    target: str | None  # None, or the field name read on the referenced record
+    target_type: str
+    relationship: str | None  # the relationship's name as answered (``Owner``, ``Campaign``)
+    polymorphic: bool
+
+    @property
+    def type(self) -> str:
+        return self.target_type
+
+
+@dataclass(slots=True)
+class Compiled:
+    sobject: SObject
+    columns: list[tuple[FieldRef, Column]]
+    count: bool
+    where: Callable[[Record], bool] | None
+    order: list[tuple[Column, bool, bool]]
+    limit: int | None
+
+
+class QueryEngine:
+    """Compiles and runs queries against one org."""
+
+    def __init__(self, org: Org) -> None:
+        self.org = org
+
+    def run(self, soql: str, include_deleted: bool, version: str) -> tuple[int, list[dict[str, Any]]]:
+        """(totalSize, rendered records) of a query; SoqlError if Salesforce would refuse it."""
+        compiled = self.compile(parse(soql))
+        with self.org.lock:
+            rows = self.org.records(compiled.sobject, include_deleted)
+            if compiled.where is not None:
+                rows = [r for r in rows if compiled.where(r)]
+            for column, descending, nulls_last in reversed(compiled.order):
+                rows.sort(key=self._sort_key(column, descending, nulls_last), reverse=descending)
+            if compiled.limit is not None:
+                rows = rows[:compiled.limit]
+            if compiled.count:
+                return len(rows), []
+            return len(rows), [self._render(r, compiled.columns, version) for r in rows]
+
+    # -- compiling ---------------------------------------------------------------------
+
+    def compile(self, query: Query) -> Compiled:
+        sobject = self.org.schema.get(query.sobject)
+        if sobject is None:
+            raise SoqlError("INVALID_TYPE", f"sObject type '{query.sobject}' is not supported. If you are attempting "
+                                            "to use a custom object, be sure to append the '__c' after the entity "
+                                            "name. Please reference your WSDL or the describe call for the "
+                                            "appropriate names.", query.sobject_pos)
+        columns: list[tuple[FieldRef, Column]] = []
+        seen: set[str] = set()
+        for ref in query.fields:
+            key = ref.text.lower()
+            if key in seen:
+                raise SoqlError("MALFORMED_QUERY", f"duplicate field selected: {ref.text}", ref.pos)
+            seen.add(key)
+            columns.append((ref, self.column(sobject, ref)))
+        where = self._condition(sobject, query.where) if query.where is not None else None
+        order = []
+        for item in query.order:
+            column = self.column(sobject, item.field)
+            if column.type in _UNFILTERABLE or _long_text(column):
+                raise SoqlError("INVALID_FIELD", f"field '{item.field.text}' can not be sorted in a query call",
+                                item.field.pos)
+            order.append((column, item.descending, item.nulls_last))
+        return Compiled(sobject, columns, query.count, where, order, query.limit)
+
+    def column(self, sobject: SObject, ref: FieldRef) -> Column:
+        """Resolve ``Field`` or ``Relationship.Field`` on ``sobject``."""
+        if len(ref.path) == 1:
+            field = sobject.field(ref.path[0])
+            if field is None:
+                raise _no_column(ref.path[0], sobject.name, ref.pos)
+            return Column(field, None, field.type, None, False)
+        if len(ref.path) > 2:
+            raise SoqlError("MALFORMED_QUERY", "the sandbox answers one relationship level only", ref.pos)
+        link = sobject.relationship(ref.path[0])
+        if link is None:
+            raise SoqlError("INVALID_FIELD", f"Didn't understand relationship '{ref.path[0]}' in field path. If you "
+                                             "are attempting to use a custom relationship, be sure to append the "
+                                             "'__r' after the custom relationship name. Please reference your WSDL "
+                                             "or the describe call for the appropriate names.", ref.pos)
+        if len(link.reference_to) > 1:
+            name = next((n for n in NAME_FIELDS if n.lower() == ref.path[1].lower()), None)
+            if name is None:
+                raise _no_column(ref.path[1], "Name", ref.pos)
+            return Column(link, name, _NAME_TYPES[name], link.relationship, True)
+        target = self.org.schema.get(link.reference_to[0])
+        if target is None:
+            raise SoqlError("MALFORMED_QUERY", f"the sandbox does not model {link.reference_to[0]}", ref.pos)
+        field = target.field(ref.path[1])
+        if field is None:
+            raise _no_column(ref.path[1], target.name, ref.pos)
+        return Column(link, field.name, field.type, link.relationship, False)
+
+    def _condition(self, sobject: SObject, condition: Condition) -> Callable[[Record], bool]:
+        if isinstance(condition, Junction):
+            parts = [self._condition(sobject, p) for p in condition.parts]
+            if condition.op == "AND":
+                return lambda r: all(p(r) for p in parts)
+            return lambda r: any(p(r) for p in parts)
+        if not isinstance(condition, Comparison):
+            inner = self._condition(sobject, condition.part)
+            return lambda r: not inner(r)
+        column = self.column(sobject, condition.field)
+        if column.type in _UNFILTERABLE or _long_text(column):
+            raise SoqlError("INVALID_FIELD", f"field '{condition.field.text}' can not be filtered in query call",
+                            condition.field.pos)
+        literals = condition.value if isinstance(condition.value, tuple) else (condition.value,)
+        wanted = [self._operand(column, condition.field, literal) for literal in literals]
+        read = self._reader(column)
+        family = _family(column.type)
+        fold = (lambda v: v) if column.type in ("id", "reference") else _fold
+        return _predicate(condition.op, read, [fold(w) if w is not None and family == "string" else w
+                                               for w in wanted], fold if family == "string" else (lambda v: v),
+                          family, condition.field)
+
+    def _operand(self, column: Column, ref: FieldRef, literal: Literal) -> Any:
+        """The literal as a stored value of the column's type, or INVALID_FIELD like Salesforce."""
+        if literal.kind == "null":
+            return None
+        family = _family(column.type)
+        if literal.kind not in _LITERAL_FOR.get(family, (family,)):
+            quoted = "should be enclosed in quotes" if family == "string" else "should not be enclosed in quotes"
+            raise SoqlError("INVALID_FIELD", f"value of filter criterion for field '{ref.text}' must be of type "
+                                             f"{_TYPE_NAMES.get(family, family)} and {quoted}", literal.pos)
+        if literal.kind == "datetime":
+            return sf_datetime(literal.value)
+        if column.type in ("id", "reference"):
+            full = ids.normalize(literal.value)
+            if full is None:
+                raise SoqlError("INVALID_QUERY_FILTER_OPERATOR", f"invalid ID field: {literal.value}", literal.pos)
+            return full
+        return literal.value
+
+    def _reader(self, column: Column) -> Callable[[Record], Any]:
+        name = column.field.name
+        if column.target is None:
+            return lambda r: r.values.get(name)
+        target, org, polymorphic = column.target, self.org, column.polymorphic
+
+        def read(record: Record) -> Any:
+            ref = record.values.get(name)
+            linked = org.get(ref) if ref else None
+            if linked is None:
+                return None
+            return name_value(linked, target) if polymorphic else linked.values.get(target)
+
+        return read
+
+    def _sort_key(self, column: Column, descending: bool, nulls_last: bool) -> Callable[[Record], tuple[int, Any]]:
+        read = self._reader(column)
+        fold = _fold if _family(column.type) == "string" and column.type not in ("id", "reference") else None
+        # nulls sort as a rank of their own; reverse=True flips the ranks too, so pre-flip them
+        null_rank = (0 if nulls_last else 1) if descending else (1 if nulls_last else 0)
+
+        def key(record: Record) -> tuple[int, Any]:
+            value = read(record)
+            if value is None:
+                return null_rank, 0
+            return 1 - null_rank, fold(value) if fold else value
+
+        return key
+
+    # -- rendering ---------------------------------------------------------------------
+
+    def _render(self, record: Record, columns: list[tuple[FieldRef, Column]], version: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"attributes": attributes(record, version)}
+        for _ref, column in columns:
+            if column.target is None:
+                out[column.field.name] = record.values.get(column.field.name)
+                continue
+            rel = column.relationship or ""
+            if rel in out and out[rel] is None:
+                continue
+            if rel not in out:
+                ref_id = record.values.get(column.field.name)
+                linked = self.org.get(ref_id) if ref_id else None
+                if linked is None:
+                    out[rel] = None
+                    continue
+                kind = "Name" if column.polymorphic else linked.sobject.name
+                out[rel] = {"attributes": {"type": kind, "url": _url(linked, version)}}
+            linked = self.org.get(record.values[column.field.name])
+            assert linked is not None
+            out[rel][column.target] = (name_value(linked, column.target or "") if column.polymorphic
+                                       else linked.values.get(column.target or ""))
+        return out
+
+
+def attributes(record: Record, version: str) -> dict[str, str]:
+    """The ``attributes`` every record carries."""
+    return {"type": record.sobject.name, "url": _url(record, version)}
+
+
+def _url(record: Record, version: str) -> str:
+    return f"/services/data/{version}/sobjects/{record.sobject.name}/{record.id}"
+
+
+def name_value(record: Record, name: str) -> Any:
+    """A field of the polymorphic ``Name`` entity (what ``Owner.X``/``Who.X`` read)."""
+    if name == "Type":
+        return record.values.get("Type") if record.sobject.name == "Group" else record.sobject.name
+    if name == "IsActive" and "IsActive" not in record.values:
+        return True
+    return record.values.get(name)
+
+
+def _fold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _long_text(column: Column) -> bool:
+    return column.target is None and column.field.type == "textarea" and column.field.length > 255
+
+
+def _no_column(name: str, entity: str, pos: int) -> SoqlError:
+    return SoqlError("INVALID_FIELD", f"No such column '{name}' on entity '{entity}'. If you are attempting to use "
+                                      "a custom field, be sure to append the '__c' after the custom field name. "
+                                      "Please reference your WSDL or the describe call for the appropriate names.",
+                     pos)
+
+
+def _like(pattern: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            parts.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        parts.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
+        i += 1
+    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+
+
+def _predicate(op: str, read: Callable[[Record], Any], wanted: list[Any], fold: Callable[[Any], Any],
+               family: str, ref: FieldRef) -> Callable[[Record], bool]:
+    if op == "LIKE":
+        if family != "string":
+            raise SoqlError("INVALID_QUERY_FILTER_OPERATOR", f"invalid operator on {family} field: LIKE", ref.pos)
+        pattern = _like(str(wanted[0]))
+        return lambda r: (v := read(r)) is not None and pattern.fullmatch(str(v)) is not None
+    if op in ("IN", "NOT IN"):
+        members = set(wanted)
+        if op == "IN":
+            return lambda r: fold(read(r)) in members
+        return lambda r: fold(read(r)) not in members
+    value = wanted[0]
+    if op == "=":
+        return lambda r: fold(read(r)) == value
+    if op == "!=":
+        return lambda r: fold(read(r)) != value
+    if family == "boolean":
+        raise SoqlError("INVALID_QUERY_FILTER_OPERATOR", f"invalid operator on boolean field: {op}", ref.pos)
+    if value is None:
+        return lambda r: False
+    compare: Callable[[Any, Any], bool] = {
+        "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+    }[op]
+
+    def ordered(record: Record) -> bool:
+        got = read(record)
+        return got is not None and compare(fold(got), value)
+
+    return ordered
+
+
+@dataclass(slots=True)
+class _Cursor:
+    records: list[dict[str, Any]]
+    page: int
+    expires: float
+
+
+class Cursors:
+    """Materialised query results, paged by ``<locator>-<offset>``."""
+
+    def __init__(self, id_factory: ids.IdFactory, clock: Callable[[], float]) -> None:
+        self._ids = id_factory
+        self._clock = clock
+        self._open: OrderedDict[str, _Cursor] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def page(self, total: int, records: list[dict[str, Any]], page_size: int, version: str) -> dict[str, Any]:
+        """The first page of a result; a cursor is kept only when there is more."""
+        if len(records) <= page_size:
+            return {"totalSize": total, "done": True, "records": records}
+        locator = self._ids.new("01g")
+        with self._lock:
+            self._open[locator] = _Cursor(records, page_size, self._clock() + LOCATOR_TTL_S)
+            while len(self._open) > _MAX_CURSORS:
+                self._open.popitem(last=False)
+        return self._slice(locator, self._open[locator], 0, version)
+
+    def more(self, token: str, version: str) -> dict[str, Any]:
+        """A later page, from the last segment of a ``nextRecordsUrl``; KeyError if invalid or expired."""
+        locator, _, offset = token.rpartition("-")
+        with self._lock:
+            cursor = self._open.get(locator)
+        if cursor is None or not offset.isdigit() or cursor.expires < self._clock():
+            raise KeyError(token)
+        return self._slice(locator, cursor, int(offset), version)
+
+    @staticmethod
+    def _slice(locator: str, cursor: _Cursor, offset: int, version: str) -> dict[str, Any]:
+        end = offset + cursor.page
+        body: dict[str, Any] = {"totalSize": len(cursor.records), "done": end >= len(cursor.records)}
+        if not body["done"]:
+            body["nextRecordsUrl"] = f"/services/data/{version}/query/{locator}-{end}"
+        body["records"] = cursor.records[offset:end]
+        return body

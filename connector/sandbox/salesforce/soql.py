@@ -1,0 +1,333 @@
+"""A SOQL subset: the tokenizer and parser (names are resolved later, against the schema).
+
+Supported::
+
+    SELECT COUNT() | field[, field...]        -- fields may be Relationship.Field
+    FROM Object
+    [WHERE condition]                         -- =, !=, <>, <, <=, >, >=, [NOT] IN (...), LIKE;
+                                              -- AND / OR / NOT with parentheses; mixing AND and OR
+                                              -- without parentheses is an error, as in SOQL
+    [ORDER BY field [ASC|DESC] [NULLS FIRST|LAST][, ...]]
+    [LIMIT n]
+
+Literals: 'quoted strings' (with backslash escapes), numbers, true/false/null,
+unquoted datetimes (``2026-11-20T12:00:00Z``, ``+00:00``, ``.000+0000``) and dates
+(``2026-11-20``). Everything else (subqueries, aggregates, GROUP BY, OFFSET, date
+literals such as TODAY, a datetime whose ``+`` arrived as a space...) is a
+MALFORMED_QUERY: the sandbox never answers a query it does not fully understand.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from connector.sandbox.salesforce.values import is_date, parse_datetime
+
+_TOKEN = re.compile(r"""
+    (?P<space>\s+)
+  | (?P<string>'(?:[^'\\]|\\.)*')
+  | (?P<datetime>\d{4}-\d{2}-\d{2}T[0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)
+  | (?P<date>\d{4}-\d{2}-\d{2})
+  | (?P<number>-?\d+(?:\.\d+)?)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
+  | (?P<op><=|>=|!=|<>|=|<|>)
+  | (?P<punct>[(),])
+""", re.VERBOSE)
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "'": "'", '"': '"', "\\": "\\",
+            "%": "\\%", "_": "\\_"}  # \% and \_ stay escaped: they only mean something to LIKE
+_COMPARISONS = {"=", "!=", "<>", "<", "<=", ">", ">="}
+
+
+class SoqlError(Exception):
+    """A query Salesforce would refuse: ``code`` (MALFORMED_QUERY, INVALID_FIELD...) at ``pos``."""
+
+    def __init__(self, code: str, text: str, pos: int | None = None) -> None:
+        super().__init__(text)
+        self.code = code
+        self.text = text
+        self.pos = pos
+
+    def message(self, soql: str) -> str:
+        """Salesforce's message: the query, a caret under the problem, its row and column."""
+        if not self.pos:
+            return self.text
+        row = soql.count("\n", 0, self.pos) + 1
+        line_start = soql.rfind("\n", 0, self.pos) + 1
+        line_end = soql.find("\n", self.pos)
+        line = soql[line_start:line_end if line_end >= 0 else len(soql)]
+        column = self.pos - line_start
+        return f"\n{line}\n{' ' * column}^\nERROR at Row:{row}:Column:{column + 1}\n{self.text}"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str  # string datetime date number name op punct eof
+    text: str
+    pos: int
+
+    @property
+    def word(self) -> str:
+        """The upper-cased text of a name token (keywords are case-insensitive)."""
+        return self.text.upper() if self.kind == "name" else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    kind: str  # string number datetime date boolean null
+    value: Any
+    pos: int
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRef:
+    path: tuple[str, ...]
+    pos: int
+
+    @property
+    def text(self) -> str:
+        return ".".join(self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    field: FieldRef
+    op: str  # = != < <= > >= IN NOT IN LIKE
+    value: Literal | tuple[Literal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Junction:
+    op: str  # AND | OR
+    parts: tuple["Condition", ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Negation:
+    part: "Condition"
+
+
+Condition = Union[Comparison, Junction, Negation]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderItem:
+    field: FieldRef
+    descending: bool
+    nulls_last: bool
+
+
+@dataclass(slots=True)
+class Query:
+    """A parsed query; names are still as written."""
+
+    sobject: str
+    sobject_pos: int
+    fields: list[FieldRef] = field(default_factory=list)
+    count: bool = False
+    where: Condition | None = None
+    order: list[OrderItem] = field(default_factory=list)
+    limit: int | None = None
+
+
+def tokenize(soql: str) -> list[Token]:
+    """Tokens of a query, ending with an ``eof`` token."""
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(soql):
+        match = _TOKEN.match(soql, pos)
+        if match is None:
+            raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{soql[pos]}'", pos)
+        kind = match.lastgroup or ""
+        if kind != "space":
+            tokens.append(Token(kind, match.group(), pos))
+        pos = match.end()
+    tokens.append(Token("eof", "<EOF>", len(soql)))
+    return tokens
+
+
+def parse(soql: str) -> Query:
+    """Parse a query of the supported subset, or raise SoqlError(MALFORMED_QUERY)."""
+    return _Parser(tokenize(soql)).query()
+
+
+class _Parser:
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.at = 0
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def peek(self, ahead: int = 0) -> Token:
+        return self.tokens[min(self.at + ahead, len(self.tokens) - 1)]
+
+    def take(self) -> Token:
+        token = self.peek()
+        self.at += 1
+        return token
+
+    def unexpected(self, token: Token | None = None) -> SoqlError:
+        token = token or self.peek()
+        return SoqlError("MALFORMED_QUERY", f"unexpected token: '{token.text}'", token.pos)
+
+    def keyword(self, *words: str) -> bool:
+        """Consume the keyword(s) if next, in order."""
+        if all(self.peek(i).word == w for i, w in enumerate(words)):
+            self.at += len(words)
+            return True
+        return False
+
+    def expect(self, *words: str) -> None:
+        for word in words:
+            if not self.keyword(word):
+                raise self.unexpected()
+
+    def punct(self, char: str) -> bool:
+        if self.peek().kind == "punct" and self.peek().text == char:
+            self.at += 1
+            return True
+        return False
+
+    def expect_punct(self, char: str) -> None:
+        if not self.punct(char):
+            raise self.unexpected()
+
+    # -- grammar -----------------------------------------------------------------------
+
+    def query(self) -> Query:
+        self.expect("SELECT")
+        fields: list[FieldRef] = []
+        count = False
+        if self.peek().word == "COUNT" and self.peek(1).text == "(":
+            self.at += 2
+            self.expect_punct(")")
+            count = True
+        else:
+            fields.append(self.field_ref())
+            while self.punct(","):
+                fields.append(self.field_ref())
+        self.expect("FROM")
+        name = self.take()
+        if name.kind != "name" or "." in name.text:
+            raise self.unexpected(name)
+        query = Query(name.text, name.pos, fields, count)
+        if self.keyword("WHERE"):
+            query.where = self.condition()
+        if self.keyword("ORDER", "BY"):
+            query.order.append(self.order_item())
+            while self.punct(","):
+                query.order.append(self.order_item())
+        if self.keyword("LIMIT"):
+            token = self.take()
+            if token.kind != "number" or not token.text.isdigit():
+                raise self.unexpected(token)
+            query.limit = int(token.text)
+        if self.peek().kind != "eof":
+            raise self.unexpected()
+        return query
+
+    def field_ref(self) -> FieldRef:
+        token = self.take()
+        if token.kind != "name" or token.word in ("FROM", "SELECT", "WHERE"):
+            raise self.unexpected(token)
+        return FieldRef(tuple(token.text.split(".")), token.pos)
+
+    def order_item(self) -> OrderItem:
+        ref = self.field_ref()
+        descending = self.keyword("DESC")
+        if not descending:
+            self.keyword("ASC")
+        nulls_last = descending
+        if self.keyword("NULLS"):
+            if self.keyword("LAST"):
+                nulls_last = True
+            else:
+                self.expect("FIRST")
+                nulls_last = False
+        return OrderItem(ref, descending, nulls_last)
+
+    def condition(self) -> Condition:
+        first = self.unary()
+        joiner = self.peek().word
+        if joiner not in ("AND", "OR"):
+            return first
+        parts = [first]
+        while self.keyword(joiner):
+            parts.append(self.unary())
+        if self.peek().word in ("AND", "OR"):
+            raise self.unexpected()  # SOQL wants parentheses when AND and OR meet
+        return Junction(joiner, tuple(parts))
+
+    def unary(self) -> Condition:
+        if self.keyword("NOT"):
+            return Negation(self.unary())
+        if self.punct("("):
+            inner = self.condition()
+            self.expect_punct(")")
+            return inner
+        return self.comparison()
+
+    def comparison(self) -> Comparison:
+        ref = self.field_ref()
+        token = self.peek()
+        if token.kind == "op" and token.text in _COMPARISONS:
+            self.at += 1
+            return Comparison(ref, "!=" if token.text == "<>" else token.text, self.literal())
+        if self.keyword("NOT", "IN"):
+            return Comparison(ref, "NOT IN", self.literal_list())
+        if self.keyword("IN"):
+            return Comparison(ref, "IN", self.literal_list())
+        if self.keyword("LIKE"):
+            value = self.literal()
+            if value.kind != "string":
+                raise SoqlError("MALFORMED_QUERY", "LIKE needs a quoted pattern", value.pos)
+            return Comparison(ref, "LIKE", value)
+        raise self.unexpected()
+
+    def literal_list(self) -> tuple[Literal, ...]:
+        self.expect_punct("(")
+        values = [self.literal()]
+        while self.punct(","):
+            values.append(self.literal())
+        self.expect_punct(")")
+        return tuple(values)
+
+    def literal(self) -> Literal:
+        token = self.take()
+        if token.kind == "string":
+            return Literal("string", _unquote(token.text), token.pos)
+        if token.kind == "number":
+            number = float(token.text)
+            return Literal("number", int(number) if number.is_integer() and "." not in token.text else number,
+                           token.pos)
+        if token.kind == "datetime":
+            moment = parse_datetime(token.text)
+            if moment is None:  # no zone, or a '+' that arrived as a space
+                raise self.unexpected(token)
+            return Literal("datetime", moment, token.pos)
+        if token.kind == "date" and is_date(token.text):
+            return Literal("date", token.text, token.pos)
+        if token.word in ("TRUE", "FALSE"):
+            return Literal("boolean", token.word == "TRUE", token.pos)
+        if token.word == "NULL":
+            return Literal("null", None, token.pos)
+        raise self.unexpected(token)
+
+
+def _unquote(text: str) -> str:
+    body = text[1:-1]
+    if "\\" not in body:
+        return body
+    out: list[str] = []
+    chars = iter(body)
+    for char in chars:
+        if char == "\\":
+            escaped = next(chars, "")
+            if escaped not in _ESCAPES:
+                raise SoqlError("MALFORMED_QUERY", f"Invalid string literal '{text}'. Illegal character sequence "
+                                                   f"'\\{escaped}' in string literal.")
+            out.append(_ESCAPES[escaped])
+        else:
+            out.append(char)
+    return "".join(out)
