@@ -179,7 +179,8 @@ class _Handler(BaseHTTPRequestHandler):
         payload = b"" if response.body is None else encode_json(response.body)
         self.send_response_only(response.status)
         self.send_header("Date", self.date_time_string())
-        if response.body is not None:
+        if response.body is not None and "Content-Type" not in response.headers:
+            # a sandbox may spell it the way its CRM does (Salesforce: charset=UTF-8)
             self.send_header("Content-Type", JSON_CONTENT_TYPE)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in response.headers.items():

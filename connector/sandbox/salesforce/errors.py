@@ -29,8 +29,11 @@ class RecordError(Exception):
         self.fields = fields or []
 
     def single(self, status: int = 400) -> HttpError:
-        """As the reply to a single-record call."""
-        return HttpError(status, [{"message": self.message, "errorCode": self.code, "fields": self.fields}])
+        """As the reply to a single-record call (``fields`` only when the error names some)."""
+        body: dict[str, Any] = {"message": self.message, "errorCode": self.code}
+        if self.fields:
+            body["fields"] = self.fields
+        return HttpError(status, [body])
 
     def item(self) -> dict[str, Any]:
         """As one failed item of a collection reply."""

@@ -51,6 +51,8 @@ _FAULTS = {
     503: ("SERVER_UNAVAILABLE", "Server temporarily unavailable: injected fault"),
 }
 _SETTINGS = ("daily_limit", "lock_error_rate", "assignment_rule")
+#: how Salesforce labels its JSON replies
+CONTENT_TYPE = "application/json;charset=UTF-8"
 
 
 @dataclass(slots=True)
@@ -157,6 +159,12 @@ class SalesforceSandbox(SandboxApp):
     # -- the API pipeline ---------------------------------------------------------------------
 
     def serve(self, request: Request, handler: Handler | None) -> Response:
+        response = self._answer(request, handler)
+        if response.body is not None:
+            response.headers["Content-Type"] = CONTENT_TYPE
+        return response
+
+    def _answer(self, request: Request, handler: Handler | None) -> Response:
         if request.headers.get("Authorization") != self._auth:
             return Response(401, [{"message": errors.SESSION_MESSAGE, "errorCode": "INVALID_SESSION_ID"}],
                             self.allocation.header())
@@ -189,12 +197,12 @@ class SalesforceSandbox(SandboxApp):
         return template.replace("{sobject}", sobject.name) if sobject is not None else template
 
     def fault_response(self, request: Request, status: int) -> Response:
+        headers = {**self.allocation.header(), "Content-Type": CONTENT_TYPE}
         if status == 403:
-            refusal = exceeded()
-            return Response(403, refusal.body, self.allocation.header())
+            return Response(403, exceeded().body, headers)
         code, message = _FAULTS.get(status, ("SERVER_UNAVAILABLE" if status >= 500 else "INVALID_REQUEST",
                                              f"Injected fault: HTTP {status}"))
-        return Response(status, [{"message": message, "errorCode": code}], self.allocation.header())
+        return Response(status, [{"message": message, "errorCode": code}], headers)
 
     # -- seeding and changing data (the control API calls these) --------------------------------
 
