@@ -1,6 +1,7 @@
 """``handoff sandbox ...``: run a local CRM emulator until SIGTERM or Ctrl-C.
 
-The first line on stdout is ``LISTENING <base-url>`` so scripts can wait for it.
+The first line on stdout is ``LISTENING <base-url>`` so scripts can wait for it; the
+Salesforce sandbox serves HTTPS and adds `` ca=<path>``, the CA bundle clients must trust.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from types import FrameType
 import typer
 
 from connector.sandbox.hubspot import DEFAULT_TOKEN, HubSpotConfig, HubSpotSandbox
+from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
+from connector.sandbox.salesforce.sandbox import DEFAULT_DAILY_LIMIT
 from connector.sandbox.server import SandboxServer
 
 app = typer.Typer(help="Local CRM emulators for trying rules, tests, benchmarks and the demo.", no_args_is_help=True)
@@ -22,8 +25,8 @@ def _group() -> None:
     """Local CRM emulators (each serves until SIGTERM or Ctrl-C)."""
 
 
-def serve_until_signalled(server: SandboxServer) -> None:
-    """Start ``server``, announce it, block until SIGTERM/SIGINT, then stop it cleanly."""
+def serve_until_signalled(server: SandboxServer, announce_extra: str = "") -> None:
+    """Start ``server``, announce it (plus ``announce_extra``), block until SIGTERM/SIGINT, then stop it."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -31,7 +34,7 @@ def serve_until_signalled(server: SandboxServer) -> None:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     server.start()
-    print(f"LISTENING {server.base_url}", flush=True)
+    print(f"LISTENING {server.base_url}{announce_extra}", flush=True)
     try:
         while not stop.wait(timeout=0.5):  # a timed wait keeps the main thread responsive to signals
             pass
@@ -64,6 +67,36 @@ def hubspot(
         search_lag_ms=search_lag_ms,
     )
     serve_until_signalled(HubSpotSandbox(config).server(host, port))
+
+
+@app.command()
+def salesforce(
+    port: int = typer.Option(0, help="TCP port on 127.0.0.1 (0 picks a free one)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    token: str = typer.Option(DEFAULT_TOKEN, help="The only session id the org accepts (Authorization: Bearer)."),
+    contacts: int = typer.Option(200, min=0, help="Synthetic people to seed (mostly Leads, some Contacts)."),
+    seed: int = typer.Option(1, help="Seed of the synthetic data (same seed, same org)."),
+    rate_per_10s: int = typer.Option(0, "--rate-per-10s", min=0,
+                                     help="Accepted for symmetry with hubspot; Salesforce has no short window."),
+    daily_limit: int = typer.Option(DEFAULT_DAILY_LIMIT, "--daily-limit", min=1,
+                                    help="API requests per rolling 24 hours (Sforce-Limit-Info's maximum)."),
+    lock_error_rate: float = typer.Option(0.0, "--lock-error-rate", min=0.0, max=1.0,
+                                          help="Share of collection items failing with UNABLE_TO_LOCK_ROW."),
+    custom_fields: bool = typer.Option(True, "--custom-fields/--no-custom-fields",
+                                       help="Create the Handoff custom fields (off shows the adapter's start-up error)."),
+    assignment_rule: bool = typer.Option(True, "--assignment-rule/--no-assignment-rule",
+                                         help="Reassign Leads written without Sforce-Auto-Assign: FALSE."),
+) -> None:
+    """A Salesforce org over HTTPS (throwaway CA) with synthetic leads, campaigns and activities."""
+    config = SalesforceConfig(token=token, contacts=contacts, seed=seed, daily_limit=daily_limit,
+                              custom_fields=custom_fields, lock_error_rate=lock_error_rate,
+                              assignment_rule=assignment_rule)
+    sandbox = SalesforceSandbox(config)
+    server = sandbox.server(host, port)
+    try:
+        serve_until_signalled(server, f" ca={sandbox.ca_path}")
+    finally:
+        sandbox.close()
 
 
 if __name__ == "__main__":
