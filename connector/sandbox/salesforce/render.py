@@ -31,7 +31,7 @@ from typing import Any
 
 from connector.model import Activity
 from connector.sandbox.salesforce.org import Org, Record
-from connector.sandbox.salesforce.schema import MEMBER_STATUSES
+from connector.sandbox.salesforce.schema import CONVERTED_STATUS, MEMBER_STATUSES
 from connector.sandbox.salesforce.values import sf_date, sf_datetime
 from connector.sandbox.synthetic import Owner, Person
 
@@ -122,7 +122,8 @@ class Renderer:
             fields = {**self._person_fields(props, contact=False), **stamp,
                       "OwnerId": self.directory.owner(props.get("owner_id"))}
             if contact is not None:
-                fields.update(IsConverted=True, ConvertedContactId=contact.id, OwnerId=contact.values["OwnerId"],
+                fields.update(IsConverted=True, Status=CONVERTED_STATUS, ConvertedContactId=contact.id,
+                              OwnerId=contact.values["OwnerId"],
                               ConvertedDate=sf_date(person.created_at + timedelta(days=3)),
                               ConvertedAccountId=self.org.ids.new("001"))
             lead = self.org.create(schema["lead"], fields, system=True)
