@@ -100,8 +100,18 @@ def test_upsert_by_external_id_creates_then_updates(salesforce_sandbox, salesfor
     assert [(r["Priority"], r["Handoff_Key__c"], r["IsClosed"]) for r in rows] == [("High", "sql-ada-1", False)]
     reply = salesforce_client.Task.upsert("Handoff_Key__c/sql-ada-1", task, raw_response=True)
     assert reply.json() == {"id": rows[0]["Id"], "success": True, "errors": [], "created": False}
+    assert salesforce_client.Task.get_by_custom_id("Handoff_Key__c", "sql-ada-1")["Id"] == rows[0]["Id"]
     with pytest.raises(SalesforceResourceNotFound):
         tasks.upsert("Subject/Call Ada", task)  # not an external id field
+
+
+def test_collection_delete_answers_per_id(salesforce_sandbox, salesforce_client):
+    lead = _lead(salesforce_sandbox)
+    results = salesforce_client.restful("composite/sobjects", method="DELETE",
+                                        params={"ids": f"{lead},00Q8d0000000000AAA", "allOrNone": "false"})
+    assert results[0] == {"id": lead, "success": True, "errors": []}
+    assert results[1]["errors"][0]["statusCode"] == "INVALID_CROSS_REFERENCE_KEY"
+    assert salesforce_sandbox.record(lead)["IsDeleted"] is True
 
 
 def test_upsert_collection_reports_created_per_item(salesforce_sandbox, salesforce_client):
