@@ -73,8 +73,8 @@ def salesforce_adapter(settings: Settings, sleep: Callable[[float], None] = time
     if problems:
         raise ConfigError(problems)
     session = requests.Session()
-    if settings.salesforce_ca_bundle is not None:
-        session.verify = str(settings.salesforce_ca_bundle)
+    verify: str | bool = str(settings.salesforce_ca_bundle) if settings.salesforce_ca_bundle else True
+    session.verify = verify  # for the login flows; REST calls pass it themselves
     try:
         client = _salesforce_client(settings, session)
     except SalesforceAuthenticationFailed as exc:
@@ -87,7 +87,8 @@ def salesforce_adapter(settings: Settings, sleep: Callable[[float], None] = time
         general_capacity=SALESFORCE_TEN_SECONDLY,
         on_wait=metrics.waited if metrics else None,
     )
-    api = SalesforceApi(client, budget, RetryPolicy(sleep=sleep), on_response=metrics.crm_request if metrics else None)
+    api = SalesforceApi(client, budget, RetryPolicy(sleep=sleep), on_response=metrics.crm_request if metrics else None,
+                        verify=verify)
     stage = StageField(settings.handoff_salesforce_stage_field, dict(settings.handoff_salesforce_stage_values))
     return SalesforceAdapter(api, stage)
 

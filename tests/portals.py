@@ -105,3 +105,92 @@ class HubSpotPortal:
 
     def set_faults(self, **faults: Any) -> None:
         self.handle.control("POST", "/_sandbox/faults", faults)
+
+
+class SalesforcePortal:
+    """The Salesforce sandbox, driven in canonical terms."""
+
+    crm = "salesforce"
+    recycle_status = "Recycled"
+    reject_status = "Closed - Not Converted"
+    #: a custom picklist has no forward-only rule: a recycle is one write
+    recycle_writes = 1
+    update_call = "PATCH /services/data/{version}/composite/sobjects"
+    writes_counted = (update_call, "PATCH /services/data/{version}/composite/sobjects/{sobject}/{field}",
+                      "POST /services/data/{version}/composite/sobjects",
+                      "PATCH /services/data/{version}/sobjects/{sobject}/{id}")
+    _stages = {"Lead": "lead", "MQL": "mql", "SQL": "sql"}
+    _priorities = {"High": "HIGH", "Normal": "MEDIUM", "Low": "LOW"}
+
+    def __init__(self, handle: Any):
+        self.handle = handle
+        self.app = handle.app
+        self.clock: ManualClock = handle.clock
+
+    def settings(self, tmp_path: Path) -> Settings:
+        return Settings(handoff_crm="salesforce", salesforce_instance_url=self.handle.base_url,
+                        salesforce_session_id=self.handle.token, salesforce_ca_bundle=Path(self.handle.ca_path),
+                        handoff_state_url=f"sqlite:///{tmp_path / 'state.sqlite'}", handoff_rules=DEFAULT_RULES,
+                        handoff_task_settle_seconds=0)
+
+    def owner(self) -> str:
+        return self.app.directory.reps[0]
+
+    def seed(self, status: str = "Open - Not Contacted", **canonical: Any) -> str:
+        values = {**GOOD_FIT, **canonical}
+        return self.handle.seed_leads({
+            "FirstName": values["first_name"], "LastName": values["last_name"], "Email": values["email"],
+            "Title": values["job_title"], "Company": values["company"], "NumberOfEmployees": values["company_size"],
+            "Industry": values["industry"], "Country": values["country"], "Status": status,
+            "OwnerId": self.owner(), "Lifecycle_Stage__c": "Lead",
+        })[0]
+
+    def activity(self, record_id: str, type: str, **fields: Any) -> None:
+        at = fields.pop("at", self.clock.datetime())
+        self.handle.add_activities({"leadId": record_id, "type": type, "at": at.isoformat(), **fields})
+
+    def rep_sets_status(self, record_id: str, status: str) -> None:
+        self.handle.touch(record_id, Status=status)
+
+    def rep_sets_stage(self, record_id: str, stage: str) -> None:
+        assert stage == "opportunity", "beyond SQL a Salesforce lead is converted"
+        self.handle.touch(record_id, IsConverted=True, Status="Closed - Converted")
+
+    def stage(self, record_id: str) -> str | None:
+        record = self.handle.record(record_id)
+        if record.get("IsConverted"):
+            return "opportunity"
+        return self._stages.get(record.get("Lifecycle_Stage__c"), record.get("Lifecycle_Stage__c"))
+
+    def handoff(self, record_id: str) -> dict[str, Any]:
+        record = self.handle.record(record_id)
+        names = {"score": "Handoff_Score__c", "fit_grade": "Handoff_Fit_Grade__c", "status": "Handoff_Status__c",
+                 "reasons": "Handoff_Reasons__c", "rules_version": "Handoff_Rules_Version__c",
+                 "mql_at": "Handoff_MQL_At__c", "sql_at": "Handoff_SQL_At__c"}
+        return {k: _sf_value(record.get(v)) for k, v in names.items()}
+
+    def tasks(self, record_id: str) -> list[TaskView]:
+        return [TaskView(self._priorities[t["Priority"]], t.get("OwnerId"), t["Subject"], t.get("Description") or "",
+                         _sf_time(t["ReminderDateTime"]))
+                for t in self.handle.dump()["Task"]
+                if t.get("WhoId") == record_id and t.get("Handoff_Key__c") and not t.get("IsDeleted")]
+
+    def calls(self, label: str) -> int:
+        return sum(self.handle.stats()["calls"].get(label, {}).values())
+
+    def writes(self) -> int:
+        return sum(self.calls(label) for label in self.writes_counted)
+
+    def set_faults(self, **faults: Any) -> None:
+        self.handle.control("POST", "/_sandbox/faults", faults)
+
+
+def _sf_time(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def _sf_value(value: Any) -> Any:
+    # datetimes read back in Salesforce's +0000 form; the tests compare them as ISO times
+    if isinstance(value, str) and len(value) == 28 and value[10] == "T":
+        return _sf_time(value).isoformat()
+    return value

@@ -35,8 +35,10 @@ class SalesforceApi:
     """One authenticated Salesforce connection, shared by all threads."""
 
     def __init__(self, client: Salesforce, budget: ApiBudget, retry: RetryPolicy,
-                 on_response: Callable[[int | str], None] | None = None):
+                 on_response: Callable[[int | str], None] | None = None, verify: str | bool = True):
         self.client = client
+        # passed on every call: requests lets REQUESTS_CA_BUNDLE override a session's own verify
+        self._verify = verify
         self.budget = budget
         self._retry = retry
         self._on_response = on_response
@@ -47,7 +49,7 @@ class SalesforceApi:
         def once() -> Any:
             self.budget.acquire()
             try:
-                result = self.client.restful(path, method=method, timeout=TIMEOUT, **kwargs)
+                result = self.client.restful(path, method=method, timeout=TIMEOUT, verify=self._verify, **kwargs)
             except SalesforceError as exc:
                 self._count(exc.status)
                 self._observe()
