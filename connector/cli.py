@@ -190,14 +190,17 @@ def check_config(rules: Optional[Path] = typer.Option(None, "--rules", help="rul
 @app.command()
 def demo(
     rules: Path = RulesOption,
-    contacts: int = typer.Option(400, "--contacts", min=20, help="synthetic contacts in the sandbox portal"),
-    seed: int = typer.Option(7, "--seed", help="seed of the synthetic portal"),
+    crm: str = typer.Option("hubspot", "--crm", envvar="HANDOFF_CRM", help="hubspot or salesforce"),
+    contacts: int = typer.Option(400, "--contacts", min=20, help="synthetic people in the sandbox"),
+    seed: int = typer.Option(7, "--seed", help="seed of the synthetic data"),
 ) -> None:
-    """The whole product against the built-in HubSpot sandbox: backfill, live cycles, funnel, explanations."""
+    """The whole product against a built-in CRM sandbox: backfill, live cycles, funnel, explanations."""
     _load(rules)
-    from connector.demo import run_demo  # the sandbox is only imported for the demo
+    if crm not in ("hubspot", "salesforce"):
+        raise _fail([f"--crm / HANDOFF_CRM: {crm!r} is not hubspot or salesforce"])
+    from connector.demo import run_demo  # the sandboxes are only imported for the demo
 
-    run_demo(rules, contacts=contacts, seed=seed)
+    run_demo(rules, crm=crm, contacts=contacts, seed=seed)
 
 
 def _settings() -> Settings:

@@ -1,4 +1,4 @@
-"""``handoff demo``: the whole product against the built-in HubSpot sandbox, in under a minute.
+"""``handoff demo``: the whole product against a built-in CRM sandbox, in seconds.
 
 The sandbox runs in-process on a simulated clock that Handoff shares, so an
 "hour later" between cycles takes no time and rate limits are honoured
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -20,70 +20,71 @@ from rich.table import Table
 from connector.logs import APP_LOGGER
 from connector.model import Stage
 from connector.report import print_explanation
-from connector.runtime import Runtime, build, hubspot_adapter
+from connector.runtime import Runtime, build, hubspot_adapter, salesforce_adapter
 from connector.sandbox.clock import ManualClock
 from connector.sandbox.hubspot import HubSpotConfig, HubSpotSandbox
-from connector.settings import Settings
+from connector.sandbox.portals import HubSpotPortal, SalesforcePortal
+from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
 from connector.sync import RunReport
 
 HOUR = 3600.0
-STAGE_ORDER = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer",
-               "evangelist", "other")
+CRM_NAMES = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
+STAGE_ORDER = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist", "other")
 
 
-def run_demo(rules: Path, contacts: int = 400, seed: int = 7, console: Console | None = None) -> dict[str, int]:
-    """Run the demo and print it; returns the funnel counts (for tests)."""
+def run_demo(rules: Path, crm: str = "hubspot", contacts: int = 400, seed: int = 7,
+             console: Console | None = None) -> dict[str, int]:
+    """Run the demo against the chosen CRM's sandbox and print it; returns the funnel counts (for tests)."""
     console = console or Console()
     # the demo narrates; the daemon's info lines would only interleave with it
     logging.getLogger(APP_LOGGER).setLevel(logging.WARNING)
     clock = ManualClock(datetime.now(timezone.utc).replace(microsecond=0))
-    sandbox = HubSpotSandbox(HubSpotConfig(contacts=contacts, seed=seed), clock=clock)
+    if crm == "salesforce":
+        sandbox: Any = SalesforceSandbox(SalesforceConfig(contacts=contacts, seed=seed), clock=clock)
+        portal_type: Any = SalesforcePortal
+        make_adapter: Any = salesforce_adapter
+    else:
+        sandbox, portal_type, make_adapter = HubSpotSandbox(HubSpotConfig(contacts=contacts, seed=seed), clock=clock), \
+            HubSpotPortal, hubspot_adapter
     with tempfile.TemporaryDirectory(prefix="handoff-demo-") as workdir, sandbox.server() as server:
-        settings = Settings(
-            hubspot_access_token=sandbox.config.token, hubspot_api_base=server.base_url,
-            handoff_state_url=f"sqlite:///{Path(workdir) / 'state.sqlite'}", handoff_rules=rules,
-            handoff_task_settle_seconds=0,
-        )
-        adapter = hubspot_adapter(settings, sleep=clock.advance, monotonic=clock)
+        portal = portal_type(sandbox, server.base_url, clock)
+        settings = portal.settings(f"sqlite:///{Path(workdir) / 'state.sqlite'}", rules)
+        adapter = make_adapter(settings, sleep=clock.advance, monotonic=clock)
         runtime = build(settings, clock=clock.datetime, adapter=adapter)
         try:
-            console.rule("[bold]Handoff demo[/]: the HubSpot sandbox, seeded with "
-                         f"{contacts} synthetic contacts (seed {seed})")
+            console.rule(f"[bold]Handoff demo[/]: the {CRM_NAMES[crm]} sandbox, seeded with "
+                         f"{contacts} synthetic people (seed {seed})")
             adapter.start()
             console.print(f"state store: {settings.handoff_state_url.get_secret_value()}, "
                           f"rules {runtime.ruleset.version}")
-            _step(console, "1. Backfill: score every contact and write the results", runtime.sync.backfill())
+            _step(console, "1. Backfill: score every lead and write the results", runtime.sync.backfill())
 
             clock.advance(HOUR)
             requester = _quiet_good_fit(runtime)
-            sandbox.add_activities([{"contactId": requester, "type": "form_submission", "name": "Request a demo",
-                                     "at": clock.datetime().isoformat()}])
+            portal.activity(requester, "form_submission", name="Request a demo")
             clock.advance(HOUR)
-            _step(console, f"2. An hour later contact {requester} requests a demo: incremental sync",
+            _step(console, f"2. An hour later {requester} requests a demo: incremental sync",
                   runtime.sync.sync_once())
 
             recycled = _promoted_sql(runtime, exclude=requester)
-            sandbox.touch(recycled, {"hs_lead_status": "BAD_TIMING"})
+            portal.rep_sets_status(recycled, portal.recycle_status)
             clock.advance(HOUR)
-            _step(console, f"3. A rep marks SQL contact {recycled} 'bad timing': incremental sync",
+            _step(console, f"3. A rep sets SQL {recycled} to '{portal.recycle_status}': incremental sync",
                   runtime.sync.sync_once())
 
             clock.advance(6 * HOUR)
             _step(console, "4. Six hours on, the hourly decay sweep", runtime.sync.sweep())
 
-            funnel = _funnel(sandbox)
-            _print_funnel(console, funnel, runtime)
+            funnel = _print_funnel(console, portal, runtime)
             console.rule("Two leads, explained")
             for record_id in (requester, _an_mql(runtime)):
                 found = runtime.sync.explain(record_id)
                 if found is not None:
                     record, _, q, decision = found
                     print_explanation(console, record.crm_state.name or record_id, q, decision)
-                    tasks = [t for t in sandbox.dump()["tasks"] if record_id in t["associations"].get("contacts", [])]
-                    for task in tasks:
-                        props = task["properties"]
-                        console.print(f"[green]task in HubSpot[/] ({props.get('hs_task_priority')}, due "
-                                      f"{props.get('hs_timestamp')}): {props.get('hs_task_subject')}")
+                    for task in portal.tasks(record_id):
+                        console.print(f"[green]task in {CRM_NAMES[crm]}[/] ({task.priority}, due "
+                                      f"{task.due_at:%Y-%m-%d %H:%M} UTC): {task.subject}")
                     console.print()
             return funnel
         finally:
@@ -123,24 +124,18 @@ def _an_mql(runtime: Runtime) -> str:
     return next(iter(next(runtime.store.iter_records()))).record_id
 
 
-def _funnel(sandbox: HubSpotSandbox) -> dict[str, int]:
-    contacts = sandbox.dump()["contacts"]
-    stages = Counter(c["properties"].get("lifecyclestage") or "(none)" for c in contacts)
-    qualified = Counter(c["properties"].get("handoff_status") for c in contacts)
-    return {**{f"stage:{k}": v for k, v in stages.items()}, **{f"handoff:{k}": v for k, v in qualified.items() if k}}
-
-
-def _print_funnel(console: Console, funnel: dict[str, int], runtime: Runtime) -> None:
-    console.rule("Funnel in HubSpot")
+def _print_funnel(console: Console, portal: Any, runtime: Runtime) -> dict[str, int]:
+    stages, qualified = portal.funnel(), portal.qualification()
+    console.rule("Funnel in the CRM")
     table = Table(box=None)
     table.add_column("lifecycle stage")
-    table.add_column("contacts", justify="right")
+    table.add_column("leads", justify="right")
     for stage in (*STAGE_ORDER, "(none)"):
-        if funnel.get(f"stage:{stage}"):
-            table.add_row(stage, str(funnel[f"stage:{stage}"]))
+        if stages.get(stage):
+            table.add_row(stage, str(stages[stage]))
     console.print(table)
-    mql, sql = funnel.get("handoff:mql", 0), funnel.get("handoff:sql", 0)
+    mql, sql = qualified.get("mql", 0), qualified.get("sql", 0)
     rate = f"{sql / (mql + sql):.0%}" if mql + sql else "n/a"
-    console.print(f"Handoff qualification now: {mql} MQL, {sql} SQL, "
-                  f"{funnel.get('handoff:disqualified', 0)} disqualified; MQL->SQL conversion {rate}; "
-                  f"rep tasks created {runtime.store.count_tasks('created')}")
+    console.print(f"Handoff qualification now: {mql} MQL, {sql} SQL, {qualified.get('disqualified', 0)} "
+                  f"disqualified; MQL->SQL conversion {rate}; rep tasks created {runtime.store.count_tasks('created')}")
+    return {**{f"stage:{k}": v for k, v in stages.items()}, **{f"handoff:{k}": v for k, v in qualified.items()}}

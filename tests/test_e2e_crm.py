@@ -13,7 +13,8 @@ import pytest
 from connector.business_time import Duration, add_duration
 from connector.model import parse_time
 from connector.runtime import Runtime, build, hubspot_adapter, salesforce_adapter
-from portals import HubSpotPortal, SalesforcePortal
+from builders import DEFAULT_RULES
+from connector.sandbox.portals import HubSpotPortal, SalesforcePortal
 
 
 class Deployment:
@@ -42,13 +43,14 @@ PORTALS = {"hubspot": (HubSpotPortal, "hubspot_sandbox", hubspot_adapter),
 @pytest.fixture(params=sorted(PORTALS))
 def portal(request):
     driver, sandbox, _ = PORTALS[request.param]
-    return driver(request.getfixturevalue(sandbox))
+    handle = request.getfixturevalue(sandbox)
+    return driver(handle.app, handle.base_url, handle.clock)
 
 
 @pytest.fixture
 def deployment(portal, tmp_path):
     clock = portal.clock
-    settings = portal.settings(tmp_path)
+    settings = portal.settings(f"sqlite:///{tmp_path / 'state.sqlite'}", DEFAULT_RULES)
     adapter = PORTALS[portal.crm][2](settings, sleep=clock.advance, monotonic=clock)
     runtime = build(settings, clock=clock.datetime, adapter=adapter)
     adapter.start()

@@ -1,4 +1,4 @@
-"""Test drivers for the CRM sandboxes: the same end-to-end tests speak to HubSpot and Salesforce.
+"""Drivers for the CRM sandboxes: the demo and the end-to-end tests speak to either CRM the same way.
 
 A portal seeds leads, adds activity and acts as a rep, all in canonical terms,
 and reads back what a rep would see: the stage, Handoff's fields, the tasks.
@@ -6,14 +6,17 @@ and reads back what a rep would see: the stage, Handoff's fields, the tasks.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from builders import DEFAULT_RULES
 from connector.model import parse_time
 from connector.sandbox.clock import ManualClock
+from connector.sandbox.faults import Faults
+from connector.sandbox.hubspot import HubSpotSandbox
+from connector.sandbox.salesforce import SalesforceSandbox
 from connector.settings import Settings
 
 
@@ -48,15 +51,16 @@ class HubSpotPortal:
                "company": "company", "industry": "industry", "country": "country"}
     _sizes = ((5, "1-5"), (25, "5-25"), (50, "25-50"), (100, "50-100"), (500, "100-500"), (1000, "500-1000"))
 
-    def __init__(self, handle: Any):
-        self.handle = handle
-        self.app = handle.app
-        self.clock: ManualClock = handle.clock
+    def __init__(self, app: HubSpotSandbox, base_url: str, clock: ManualClock):
+        self.app = app
+        self.base_url = base_url
+        self.clock = clock
 
-    def settings(self, tmp_path: Path) -> Settings:
-        return Settings(handoff_crm="hubspot", hubspot_access_token=self.handle.token,
-                        hubspot_api_base=self.handle.base_url, handoff_state_url=f"sqlite:///{tmp_path / 'state.sqlite'}",
-                        handoff_rules=DEFAULT_RULES, handoff_task_settle_seconds=0)
+    def settings(self, state_url: str, rules: Path) -> Settings:
+        """Handoff's settings for this portal (tasks re-created at once: the sandbox indexes without lag)."""
+        return Settings(handoff_crm="hubspot", hubspot_access_token=self.app.config.token,
+                        hubspot_api_base=self.base_url, handoff_state_url=state_url, handoff_rules=rules,
+                        handoff_task_settle_seconds=0)
 
     def owner(self) -> str:
         return next(o["id"] for o in self.app.dump()["owners"] if o["type"] == "PERSON")
@@ -66,7 +70,7 @@ class HubSpotPortal:
         props = {self._fields[k]: str(v) for k, v in values.items() if k in self._fields}
         props["numemployees"] = next((b for top, b in self._sizes if values["company_size"] <= top), "1000+")
         props.update({"lifecyclestage": "lead", "hs_lead_status": status, "hubspot_owner_id": self.owner()})
-        return self.handle.seed_contacts(props)[0]
+        return self.app.seed_contacts([{"properties": props}])[0]
 
     def activity(self, record_id: str, type: str, **fields: Any) -> None:
         at = fields.pop("at", self.clock.datetime())
@@ -97,14 +101,22 @@ class HubSpotPortal:
                          parse_time(t["properties"]["hs_timestamp"]))
                 for t in dump["tasks"] if record_id in t["associations"].get("contacts", [])]
 
+    def funnel(self) -> Counter[str]:
+        """Contacts per lifecycle stage (canonical names where Handoff has one)."""
+        return Counter(self.stage(c["id"]) or "(none)" for c in self.app.dump()["contacts"])
+
+    def qualification(self) -> Counter[str]:
+        """Contacts per Handoff qualification (lead, mql, sql, disqualified)."""
+        return Counter(c["properties"].get("handoff_status") or "(unscored)" for c in self.app.dump()["contacts"])
+
     def calls(self, label: str) -> int:
-        return sum(self.handle.stats()["calls"].get(label, {}).values())
+        return sum(self.app.stats.snapshot()["calls"].get(label, {}).values())
 
     def writes(self) -> int:
         return sum(self.calls(label) for label in self.writes_counted)
 
     def set_faults(self, **faults: Any) -> None:
-        self.handle.control("POST", "/_sandbox/faults", faults)
+        self.app.faults.configure(Faults.from_json(faults))
 
 
 class SalesforcePortal:
@@ -122,23 +134,23 @@ class SalesforcePortal:
     _stages = {"Lead": "lead", "MQL": "mql", "SQL": "sql"}
     _priorities = {"High": "HIGH", "Normal": "MEDIUM", "Low": "LOW"}
 
-    def __init__(self, handle: Any):
-        self.handle = handle
-        self.app = handle.app
-        self.clock: ManualClock = handle.clock
+    def __init__(self, app: SalesforceSandbox, base_url: str, clock: ManualClock):
+        self.app = app
+        self.base_url = base_url
+        self.clock = clock
 
-    def settings(self, tmp_path: Path) -> Settings:
-        return Settings(handoff_crm="salesforce", salesforce_instance_url=self.handle.base_url,
-                        salesforce_session_id=self.handle.token, salesforce_ca_bundle=Path(self.handle.ca_path),
-                        handoff_state_url=f"sqlite:///{tmp_path / 'state.sqlite'}", handoff_rules=DEFAULT_RULES,
-                        handoff_task_settle_seconds=0)
+    def settings(self, state_url: str, rules: Path) -> Settings:
+        """Handoff's settings for this org, trusting the sandbox's throwaway CA."""
+        return Settings(handoff_crm="salesforce", salesforce_instance_url=self.base_url,
+                        salesforce_session_id=self.app.config.token, salesforce_ca_bundle=Path(self.app.ca_path),
+                        handoff_state_url=state_url, handoff_rules=rules, handoff_task_settle_seconds=0)
 
     def owner(self) -> str:
         return self.app.directory.reps[0]
 
     def seed(self, status: str = "Open - Not Contacted", **canonical: Any) -> str:
         values = {**GOOD_FIT, **canonical}
-        return self.handle.seed_leads({
+        return self.app.seed_leads({
             "FirstName": values["first_name"], "LastName": values["last_name"], "Email": values["email"],
             "Title": values["job_title"], "Company": values["company"], "NumberOfEmployees": values["company_size"],
             "Industry": values["industry"], "Country": values["country"], "Status": status,
@@ -147,23 +159,28 @@ class SalesforcePortal:
 
     def activity(self, record_id: str, type: str, **fields: Any) -> None:
         at = fields.pop("at", self.clock.datetime())
-        self.handle.add_activities({"leadId": record_id, "type": type, "at": at.isoformat(), **fields})
+        self.app.add_activities([{"leadId": record_id, "type": type, "at": at.isoformat(), **fields}])
 
     def rep_sets_status(self, record_id: str, status: str) -> None:
-        self.handle.touch(record_id, Status=status)
+        self.app.touch(record_id, {"Status": status})
 
     def rep_sets_stage(self, record_id: str, stage: str) -> None:
         assert stage == "opportunity", "beyond SQL a Salesforce lead is converted"
-        self.handle.touch(record_id, IsConverted=True, Status="Closed - Converted")
+        self.app.touch(record_id, {"IsConverted": True, "Status": "Closed - Converted"})
+
+    def _record(self, record_id: str) -> dict[str, Any]:
+        found = self.app.org.get(record_id)
+        assert found is not None, f"no record {record_id}"
+        return dict(found.values)
 
     def stage(self, record_id: str) -> str | None:
-        record = self.handle.record(record_id)
+        record = self._record(record_id)
         if record.get("IsConverted"):
             return "opportunity"
         return self._stages.get(record.get("Lifecycle_Stage__c"), record.get("Lifecycle_Stage__c"))
 
     def handoff(self, record_id: str) -> dict[str, Any]:
-        record = self.handle.record(record_id)
+        record = self._record(record_id)
         names = {"score": "Handoff_Score__c", "fit_grade": "Handoff_Fit_Grade__c", "status": "Handoff_Status__c",
                  "reasons": "Handoff_Reasons__c", "rules_version": "Handoff_Rules_Version__c",
                  "mql_at": "Handoff_MQL_At__c", "sql_at": "Handoff_SQL_At__c"}
@@ -172,17 +189,26 @@ class SalesforcePortal:
     def tasks(self, record_id: str) -> list[TaskView]:
         return [TaskView(self._priorities[t["Priority"]], t.get("OwnerId"), t["Subject"], t.get("Description") or "",
                          _sf_time(t["ReminderDateTime"]))
-                for t in self.handle.dump()["Task"]
+                for t in self.app.dump()["Task"]
                 if t.get("WhoId") == record_id and t.get("Handoff_Key__c") and not t.get("IsDeleted")]
 
+    def funnel(self) -> Counter[str]:
+        """Leads per lifecycle stage; converted leads count as opportunity."""
+        return Counter(self.stage(r["Id"]) or "(none)" for r in self.app.dump()["Lead"] if not r.get("IsDeleted"))
+
+    def qualification(self) -> Counter[str]:
+        """Leads per Handoff qualification (lead, mql, sql, disqualified)."""
+        return Counter(r.get("Handoff_Status__c") or "(unscored)" for r in self.app.dump()["Lead"]
+                       if not r.get("IsDeleted"))
+
     def calls(self, label: str) -> int:
-        return sum(self.handle.stats()["calls"].get(label, {}).values())
+        return sum(self.app.stats.snapshot()["calls"].get(label, {}).values())
 
     def writes(self) -> int:
         return sum(self.calls(label) for label in self.writes_counted)
 
     def set_faults(self, **faults: Any) -> None:
-        self.handle.control("POST", "/_sandbox/faults", faults)
+        self.app.faults.configure(Faults.from_json(faults))
 
 
 def _sf_time(value: str) -> datetime:
