@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from connector.business_time import Duration, add_duration
+from connector.crm.errors import QuotaExhausted
 from connector.model import parse_time
 from connector.runtime import Runtime, build, hubspot_adapter, salesforce_adapter
 from builders import DEFAULT_RULES
@@ -190,3 +191,26 @@ def test_the_decay_sweep_shows_a_cooling_mql_without_reading_the_crm(deployment)
     assert float(cooled["score"]) < float(warm["score"]) - 5
     assert cooled["status"] == "lead"
     assert portal.stage(lead) == "mql"  # the stage never moves back by itself
+
+
+def test_the_owner_never_changes_because_of_handoffs_writes(deployment):
+    portal = deployment.portal
+    lead = portal.seed()
+    owner = portal.owner_of(lead)
+    portal.activity(lead, "form_submission", name="Request a demo")
+    deployment.cycle()
+    portal.rep_sets_status(lead, portal.recycle_status)
+    deployment.cycle()
+    assert portal.stage(lead) == "lead"  # two rounds of writes landed...
+    assert portal.owner_of(lead) == owner  # ...and no assignment rule moved the lead
+
+
+def test_a_run_stops_cleanly_before_the_daily_quota_other_integrations_need(deployment):
+    portal = deployment.portal
+    lead = portal.seed()
+    portal.activity(lead, "form_submission", name="Request a demo")
+    portal.leave_daily_calls(4)  # far below the half of the day's quota Handoff may use
+    with pytest.raises(QuotaExhausted, match="kept for the account's other integrations"):
+        deployment.cycle()
+    assert portal.stage(lead) == "lead"
+    assert portal.tasks(lead) == []

@@ -101,7 +101,7 @@ def test_budget_stops_before_eating_the_other_integrations_daily_share(fake):
     budget.observe(QuotaReading(daily_max=250_000, daily_remaining=125_001))
     budget.acquire()
     budget.observe(QuotaReading(daily_remaining=125_000))
-    with pytest.raises(QuotaExhausted, match="125000 are kept for the portal's other integrations"):
+    with pytest.raises(QuotaExhausted, match="125000 are kept for the account's other integrations"):
         budget.acquire()
 
 

@@ -6,6 +6,7 @@ and reads back what a rep would see: the stage, Handoff's fields, the tasks.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,9 @@ from connector.sandbox.faults import Faults
 from connector.sandbox.hubspot import HubSpotSandbox
 from connector.sandbox.salesforce import SalesforceSandbox
 from connector.settings import Settings
+
+
+_HUBSPOT_REF = re.compile(r"Handoff ref: (\S+)")
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,23 @@ class HubSpotPortal:
                          t["properties"]["hs_task_subject"], t["properties"]["hs_task_body"],
                          parse_time(t["properties"]["hs_timestamp"]))
                 for t in dump["tasks"] if record_id in t["associations"].get("contacts", [])]
+
+    def owner_of(self, record_id: str) -> str | None:
+        return self._props(record_id).get("hubspot_owner_id")
+
+    def leave_daily_calls(self, calls: int) -> None:
+        """Let the account make only ``calls`` more API calls today (the daily budget counts from now)."""
+        self.app.configure(daily_limit=calls)
+
+    def outcome(self) -> dict[str, tuple[Any, ...]]:
+        """What reps see of every record: stage, Handoff's qualification and grade."""
+        return {c["id"]: (self.stage(c["id"]), c["properties"].get("handoff_status"),
+                          c["properties"].get("handoff_fit_grade")) for c in self.app.dump()["contacts"]}
+
+    def task_keys(self) -> Counter[str]:
+        """Every Handoff task by its idempotency key (a key counted twice is a duplicate task)."""
+        return Counter(m.group(1) for t in self.app.dump()["tasks"]
+                       if (m := _HUBSPOT_REF.search(t["properties"].get("hs_task_body") or "")))
 
     def funnel(self) -> Counter[str]:
         """Contacts per lifecycle stage (canonical names where Handoff has one)."""
@@ -191,6 +212,23 @@ class SalesforcePortal:
                          _sf_time(t["ReminderDateTime"]))
                 for t in self.app.dump()["Task"]
                 if t.get("WhoId") == record_id and t.get("Handoff_Key__c") and not t.get("IsDeleted")]
+
+    def owner_of(self, record_id: str) -> str | None:
+        return self._record(record_id).get("OwnerId")
+
+    def leave_daily_calls(self, calls: int) -> None:
+        """Let the org make only ``calls`` more API calls in this rolling day."""
+        self.app.configure(daily_limit=self.app.stats.snapshot()["total"] + calls)
+
+    def outcome(self) -> dict[str, tuple[Any, ...]]:
+        """What reps see of every lead: stage, Handoff's qualification and grade."""
+        return {r["Id"]: (self.stage(r["Id"]), r.get("Handoff_Status__c"), r.get("Handoff_Fit_Grade__c"))
+                for r in self.app.dump()["Lead"] if not r.get("IsDeleted")}
+
+    def task_keys(self) -> Counter[str]:
+        """Every Handoff task by its idempotency key (a key counted twice is a duplicate task)."""
+        return Counter(t["Handoff_Key__c"] for t in self.app.dump()["Task"]
+                       if t.get("Handoff_Key__c") and not t.get("IsDeleted"))
 
     def funnel(self) -> Counter[str]:
         """Leads per lifecycle stage; converted leads count as opportunity."""
