@@ -1,0 +1,150 @@
+"""What only Salesforce has: admin-made fields, queues, converted leads, row locks, campaign responses."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from builders import DEFAULT_RULES, NOW
+from connector.crm.errors import QuotaExhausted, StopRun
+from connector.crm.salesforce.mapping import campaign_activity, task_activity
+from connector.lifecycle import Owners
+from connector.model import Stage
+from connector.planner import RecordPlan
+from connector.rulesfile import Ruleset
+from connector.runtime import build, salesforce_adapter
+from connector.sandbox.clock import ManualClock
+from connector.sandbox.portals import SalesforcePortal
+from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
+
+
+@pytest.fixture
+def org(salesforce_sandbox, tmp_path):
+    portal = SalesforcePortal(salesforce_sandbox.app, salesforce_sandbox.base_url, salesforce_sandbox.clock)
+    settings = portal.settings(f"sqlite:///{tmp_path / 'state.sqlite'}", DEFAULT_RULES)
+    adapter = salesforce_adapter(settings, sleep=portal.clock.advance, monotonic=portal.clock)
+    runtime = build(settings, clock=portal.clock.datetime, adapter=adapter)
+    adapter.start()
+    yield portal, runtime
+    runtime.close()
+
+
+def cycle(portal, runtime):
+    portal.clock.advance(300)
+    return runtime.sync.sync_once()
+
+
+def test_an_org_without_handoffs_fields_stops_with_the_list_to_create(tmp_path):
+    clock = ManualClock(NOW)
+    app = SalesforceSandbox(SalesforceConfig(custom_fields=False), clock=clock)
+    with app.server() as server:
+        portal = SalesforcePortal(app, server.base_url, clock)
+        adapter = salesforce_adapter(portal.settings(f"sqlite:///{tmp_path / 's.sqlite'}", DEFAULT_RULES))
+        with pytest.raises(StopRun) as stopped:
+            adapter.start()
+    message = str(stopped.value)
+    assert message.startswith("the Salesforce org lacks fields Handoff needs")
+    for field in ("Lead.Lifecycle_Stage__c (Picklist: Lead, MQL, SQL)", "Lead.Handoff_Score__c (Number(18, 0))",
+                  "Task.Handoff_Key__c (Text(120), External ID, Unique (case sensitive))"):
+        assert field in message
+
+
+def test_a_queue_owned_lead_gets_its_task_assigned_to_the_fallback_user(org):
+    portal, runtime = org
+    fallback = portal.app.directory.reps[1]
+    policy = runtime.ruleset.policy.model_copy(update={"owners": Owners(fallback=fallback)})
+    file = runtime.ruleset.file.model_copy(update={"lifecycle": policy})
+    runtime.sync.ruleset = Ruleset(runtime.ruleset.path, file, runtime.ruleset.compiled)
+    lead = portal.seed()
+    portal.app.touch(lead, {"OwnerId": portal.app.directory.queue_id})
+    portal.activity(lead, "form_submission", name="Request a demo")
+    report = cycle(portal, runtime)
+    assert report.dead_lettered == 0
+    [task] = portal.tasks(lead)
+    assert task.owner_id == fallback
+    assert portal.owner_of(lead) == portal.app.directory.queue_id  # the lead itself stays with the queue
+
+
+def test_a_lead_converted_after_it_was_read_is_skipped_not_dead_lettered(org):
+    portal, runtime = org
+    lead = portal.seed()
+    portal.rep_sets_stage(lead, "opportunity")
+    [outcome] = runtime.adapter.write([RecordPlan(lead, {"score": "80"}, Stage.SQL)])
+    assert outcome.skipped and "CANNOT_UPDATE_CONVERTED_LEAD" in outcome.error
+    portal.activity(lead, "form_submission", name="Request a demo")
+    report = cycle(portal, runtime)
+    assert report.dead_lettered == 0 and report.written == 0  # converted leads belong to their account
+
+
+def test_row_lock_errors_are_retried_until_every_lead_is_written(org):
+    portal, runtime = org
+    leads = [portal.seed(email=f"p{i}@acme.io") for i in range(12)]
+    for lead in leads:
+        portal.activity(lead, "form_submission", name="Request a demo")
+    portal.app.configure(lock_error_rate=0.5)
+    cycle(portal, runtime)
+    assert runtime.store.pending_writes(), "some writes met a lock and wait for the next cycle"
+    portal.app.configure(lock_error_rate=0.0)
+    cycle(portal, runtime)
+    assert runtime.store.pending_writes() == []
+    assert runtime.store.dead_letters() == []
+    assert all(portal.stage(lead) == "sql" for lead in leads)
+    assert all(len(portal.tasks(lead)) == 1 for lead in leads)
+
+
+def test_request_limit_exceeded_stops_the_run(org):
+    portal, runtime = org
+    portal.seed()
+    portal.set_faults(error_rate=1.0, status=403)
+    with pytest.raises(QuotaExhausted, match="REQUEST_LIMIT_EXCEEDED"):
+        cycle(portal, runtime)
+
+
+def test_a_retried_task_upsert_never_makes_a_second_task(org):
+    portal, runtime = org
+    lead = portal.seed()
+    portal.activity(lead, "form_submission", name="Request a demo")
+    cycle(portal, runtime)
+    [entry] = runtime.store.task_entries([f"handoff:{lead}:sql:0"]).values()
+    again = runtime.adapter.create_tasks([entry.spec])  # as if the first answer had been lost
+    assert again[0].ok
+    assert portal.task_keys() == {f"handoff:{lead}:sql:0": 1}
+
+
+def member(kind: str, name: str, status: str = "Responded", responded: bool = True) -> dict:
+    return {"Id": "00v1", "HasResponded": responded, "Status": status, "CreatedDate": "2026-11-20T10:00:00.000+0000",
+            "FirstRespondedDate": "2026-11-20", "Campaign": {"Name": name, "Type": kind}}
+
+
+@pytest.mark.parametrize(("campaign", "expected"), [
+    (member("Web", "Request a Demo"), ("form_submission", "Request a Demo")),
+    (member("Web", "Contact Sales"), ("form_submission", "Contact Sales")),
+    (member("Web", "Free Trial Sign-up"), ("trial_signup", "Free Trial Sign-up")),
+    (member("Webinar", "RevOps 2026", "Attended"), ("webinar_attendance", "RevOps 2026")),
+    (member("Webinar", "RevOps 2026", "Registered"), ("webinar_registration", "RevOps 2026")),
+    (member("Content", "Download: Lead Scoring Playbook"), ("content_download", "Download: Lead Scoring Playbook")),
+    (member("Email", "Newsletter 2026-11", "Clicked"), ("email_click", "Newsletter 2026-11")),
+])
+def test_campaign_responses_become_activities_by_campaign_type_and_name(campaign, expected):
+    activity = campaign_activity(campaign)
+    assert (activity.type, activity.name) == expected
+    assert activity.at == datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
+
+
+def test_a_campaign_member_who_did_not_respond_is_no_activity():
+    assert campaign_activity(member("Email", "Newsletter", "Sent", responded=False)) is None
+
+
+def test_a_response_recorded_days_after_joining_is_dated_on_the_response_day():
+    late = {**member("Webinar", "RevOps 2026", "Attended"), "FirstRespondedDate": "2026-11-24"}
+    assert campaign_activity(late).at == datetime(2026, 11, 24, tzinfo=timezone.utc)
+
+
+def test_only_completed_calls_count_and_handoffs_own_tasks_never_do():
+    call = {"IsClosed": True, "Type": "Call", "Subject": "Discovery", "CreatedDate": "2026-11-20T10:00:00.000+0000"}
+    assert task_activity(call).type == "call"
+    assert task_activity({**call, "IsClosed": False}) is None
+    assert task_activity({**call, "Type": "Email"}) is None
+    assert task_activity({**call, "Handoff_Key__c": "handoff:1:sql:0"}) is None
+    assert task_activity(call).at == datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
