@@ -149,11 +149,15 @@ class Sync:
         self.store.finish_run(run_id, report.status, report.to_json())
         return report
 
+    def _catch_up(self, report: RunReport) -> None:
+        """Finish what an earlier run left: tasks it meant to create, writes that did not land."""
+        self.reconcile_tasks(report)
+        self.retry_pending(report)
+
     def _sync(self, report: RunReport, dry_run: bool, stop: threading.Event | None, sink: PlanSink | None) -> None:
         started = self.clock()
         if not dry_run:
-            self.reconcile_tasks(report)
-            self.retry_pending(report)
+            self._catch_up(report)
         until = started - self.options.safety_lag
         cursor = self.store.get_cursor(CURSOR)
         since = parse_time(cursor) - self.options.overlap if cursor else EPOCH
@@ -187,8 +191,10 @@ class Sync:
                   stop: threading.Event | None, sink: PlanSink | None,
                   progress: Callable[[int], None] | None) -> None:
         resume = None if dry_run else self.store.get_cursor(BACKFILL_RESUME)
-        if not dry_run and resume is None:
-            self.store.set_cursor(BACKFILL_STARTED, format_time(self.clock()))
+        if not dry_run:
+            self._catch_up(report)
+            if resume is None:
+                self.store.set_cursor(BACKFILL_STARTED, format_time(self.clock()))
         seen = 0
         for page in self.adapter.scan(resume):
             records = [r for r in page.records if since is None or r.modified_at >= since]
@@ -216,6 +222,8 @@ class Sync:
         self.store.clear_cursor(BACKFILL_STARTED)
 
     def _sweep(self, report: RunReport, dry_run: bool, stop: threading.Event | None, sink: PlanSink | None) -> None:
+        if not dry_run:
+            self._catch_up(report)
         now = self.clock()
         for batch in self.store.iter_records():
             evaluated = [self._evaluate(state, state.lead, state.crm_state, state.counters, state.modified_at, now)

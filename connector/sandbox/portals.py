@@ -66,6 +66,11 @@ class HubSpotPortal:
                         hubspot_api_base=self.base_url, handoff_state_url=state_url, handoff_rules=rules,
                         handoff_task_settle_seconds=0)
 
+    def env(self) -> dict[str, str]:
+        """The environment a `handoff` process needs to reach this portal."""
+        return {"HANDOFF_CRM": "hubspot", "HUBSPOT_ACCESS_TOKEN": self.app.config.token,
+                "HUBSPOT_API_BASE": self.base_url}
+
     def owner(self) -> str:
         return next(o["id"] for o in self.app.dump()["owners"] if o["type"] == "PERSON")
 
@@ -165,6 +170,11 @@ class SalesforcePortal:
         return Settings(handoff_crm="salesforce", salesforce_instance_url=self.base_url,
                         salesforce_session_id=self.app.config.token, salesforce_ca_bundle=Path(self.app.ca_path),
                         handoff_state_url=state_url, handoff_rules=rules, handoff_task_settle_seconds=0)
+
+    def env(self) -> dict[str, str]:
+        """The environment a `handoff` process needs to reach this org."""
+        return {"HANDOFF_CRM": "salesforce", "SALESFORCE_INSTANCE_URL": self.base_url,
+                "SALESFORCE_SESSION_ID": self.app.config.token, "SALESFORCE_CA_BUNDLE": str(self.app.ca_path)}
 
     def owner(self) -> str:
         return self.app.directory.reps[0]
