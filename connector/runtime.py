@@ -19,7 +19,7 @@ from connector.crm.ratelimit import ApiBudget, RollingWindow
 from connector.crm.errors import StopRun
 from connector.crm.retry import RetryPolicy
 from connector.crm.salesforce.adapter import SalesforceAdapter
-from connector.crm.salesforce.mapping import StageField
+from connector.crm.salesforce.mapping import PERSON_OBJECTS, StageField
 from connector.crm.salesforce.transport import SalesforceApi
 from connector.metrics import Metrics
 from connector.rulesfile import Ruleset, load_rules
@@ -90,7 +90,7 @@ def salesforce_adapter(settings: Settings, sleep: Callable[[float], None] = time
     api = SalesforceApi(client, budget, RetryPolicy(sleep=sleep), on_response=metrics.crm_request if metrics else None,
                         verify=verify)
     stage = StageField(settings.handoff_salesforce_stage_field, dict(settings.handoff_salesforce_stage_values))
-    return SalesforceAdapter(api, stage)
+    return SalesforceAdapter(api, stage, [PERSON_OBJECTS[name] for name in dict.fromkeys(settings.handoff_salesforce_objects)])
 
 
 def _salesforce_client(settings: Settings, session: requests.Session) -> Salesforce:

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     salesforce_domain: str = Field("login", description="login, or test for a Salesforce sandbox org")
     salesforce_ca_bundle: Path | None = Field(None, description="CA bundle for an org behind a private CA")
     salesforce_api_version: str = "59.0"
+    handoff_salesforce_objects: list[Literal["Lead", "Contact"]] = Field(
+        default_factory=lambda: ["Lead"], description='JSON list: ["Lead"] or ["Lead", "Contact"]'
+    )
     handoff_salesforce_stage_field: str = "Lifecycle_Stage__c"
     handoff_salesforce_stage_values: dict[Literal["lead", "mql", "sql"], str] = Field(
         default_factory=lambda: {"lead": "Lead", "mql": "MQL", "sql": "SQL"},

@@ -148,3 +148,28 @@ def test_only_completed_calls_count_and_handoffs_own_tasks_never_do():
     assert task_activity({**call, "Type": "Email"}) is None
     assert task_activity({**call, "Handoff_Key__c": "handoff:1:sql:0"}) is None
     assert task_activity(call).at == datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
+
+
+def test_contacts_are_scored_too_when_configured(salesforce_sandbox, tmp_path):
+    portal = SalesforcePortal(salesforce_sandbox.app, salesforce_sandbox.base_url, salesforce_sandbox.clock)
+    settings = portal.settings(f"sqlite:///{tmp_path / 'state.sqlite'}", DEFAULT_RULES).model_copy(
+        update={"handoff_salesforce_objects": ["Lead", "Contact"]})
+    adapter = salesforce_adapter(settings, sleep=portal.clock.advance, monotonic=portal.clock)
+    runtime = build(settings, clock=portal.clock.datetime, adapter=adapter)
+    adapter.start()
+    [contact] = salesforce_sandbox.seed_contacts({"FirstName": "Ana", "LastName": "Ruiz", "Email": "ana@acme.io",
+                                                   "Title": "VP Engineering", "MailingCountry": "DE",
+                                                   "OwnerId": portal.owner(), "Lifecycle_Stage__c": "Lead"})
+    lead = portal.seed(email="ben@acme.io")
+    salesforce_sandbox.add_activities({"contactId": contact, "type": "form_submission", "name": "Request a demo",
+                                       "at": portal.clock.datetime().isoformat()})
+    report = cycle(portal, runtime)
+    assert report.read == 2
+    record = salesforce_sandbox.record(contact)
+    assert (record["Lifecycle_Stage__c"], record["Handoff_Status__c"]) == ("SQL", "sql")
+    assert len(portal.tasks(contact)) == 1
+    pages = list(runtime.adapter.scan(None))
+    assert [p.resume.split(":")[0] for p in pages] == ["Lead", "Contact"]
+    assert [r.record_id for p in runtime.adapter.scan(pages[0].resume) for r in p.records] == [contact]
+    assert portal.stage(lead) == "lead"
+    runtime.close()

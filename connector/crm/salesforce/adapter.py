@@ -33,6 +33,10 @@ def _ids(values: Sequence[str]) -> str:
     return ", ".join(mapping.soql_string(v) for v in values)
 
 
+def _next_second(literal: str) -> str:
+    return mapping.soql_time(datetime.fromisoformat(literal.replace("Z", "+00:00")) + timedelta(seconds=1))
+
+
 def _after(last: str) -> str:
     # SOQL rejects an empty id literal, so the first page has no lower bound on Id
     return f"AND Id > {mapping.soql_string(last)} " if last else ""
@@ -43,31 +47,37 @@ class SalesforceAdapter:
 
     name = "salesforce"
 
-    def __init__(self, api: SalesforceApi, stage_field: mapping.StageField | None = None):
+    def __init__(self, api: SalesforceApi, stage_field: mapping.StageField | None = None,
+                 objects: Sequence[mapping.PersonObject] = (mapping.LEAD,)):
         self.api = api
         self.stage_field = stage_field or mapping.StageField()
+        self.objects = tuple(objects)
         self.users: set[str] = set()
-        self._fields: list[str] = []
+        self._fields: dict[str, list[str]] = {}
+
+    def _object_of(self, record_id: str) -> mapping.PersonObject:
+        return next((o for o in self.objects if record_id.startswith(o.prefix)), self.objects[0])
 
     # ------------------------------------------------------------ start-up
 
     def start(self, create_missing: bool = True) -> None:
         """Check that the org has Handoff's fields (Salesforce fields are created by an admin, not by us)."""
-        lead = self.api.call("sobjects/Lead/describe") or {}
-        task = self.api.call("sobjects/Task/describe") or {}
-        lead_fields = {f["name"] for f in lead.get("fields", [])}
-        task_fields = {f["name"] for f in task.get("fields", [])}
-        missing = [f"Lead.{name} ({definition})" for name, _, definition in mapping.HANDOFF_FIELDS.values()
-                   if name not in lead_fields]
-        if self.stage_field.name not in lead_fields:
-            missing.insert(0, f"Lead.{self.stage_field.name} (Picklist: {', '.join(self.stage_field.values.values())})")
+        missing: list[str] = []
+        for person in self.objects:
+            described = {f["name"] for f in (self.api.call(f"sobjects/{person.name}/describe") or {}).get("fields", [])}
+            if self.stage_field.name not in described:
+                missing.append(f"{person.name}.{self.stage_field.name} "
+                               f"(Picklist: {', '.join(self.stage_field.values.values())})")
+            missing += [f"{person.name}.{name} ({definition})" for name, _, definition in mapping.HANDOFF_FIELDS.values()
+                        if name not in described]
+            wanted = [*person.system_fields, *person.fields.values(), self.stage_field.name]
+            self._fields[person.name] = [f for f in dict.fromkeys(wanted) if f in described]
+        task_fields = {f["name"] for f in (self.api.call("sobjects/Task/describe") or {}).get("fields", [])}
         if mapping.TASK_KEY_FIELD not in task_fields:
             missing.append(f"Task.{mapping.TASK_KEY_FIELD} ({mapping.TASK_KEY_DEFINITION})")
         if missing:
             raise StopRun("the Salesforce org lacks fields Handoff needs; create them (README, Salesforce setup): "
                           + "; ".join(missing))
-        wanted = [*mapping.SYSTEM_FIELDS, *mapping.LEAD_FIELDS.values(), self.stage_field.name]
-        self._fields = [f for f in dict.fromkeys(wanted) if f in lead_fields]
         rows = self.api.query_all("SELECT Id FROM User WHERE IsActive = true")
         self.users = {r["Id"] for r in rows}
         log.info("salesforce ready", fields=len(self._fields), users=len(self.users))
@@ -79,30 +89,37 @@ class SalesforceAdapter:
     # ------------------------------------------------------------- reading
 
     def changed_since(self, since: datetime, until: datetime) -> Iterator[PulledPage]:
-        """Leads whose record or whose engagement changed in [since, until], each once.
+        """Leads (and contacts) whose record or whose engagement changed in [since, until], each once.
 
-        Leads are paged by (SystemModstamp, Id) through ``queryAll`` so deletions
-        are seen; a new campaign response or logged call does not touch the Lead
-        itself, so those objects are read for the same window and their leads added.
+        Records are paged by (SystemModstamp, Id) through ``queryAll`` so deletions
+        are seen; a new campaign response or logged call does not touch the record
+        itself, so those objects are read for the same window and their people added.
         """
         upper = mapping.soql_time(until)
         seen: set[str] = set()
-        lower = mapping.soql_time(since)
+        for person in self.objects:
+            yield from self._changed(person, mapping.soql_time(since), upper, seen)
+        extra = [i for i in self._engaged(mapping.soql_time(since), upper) if i not in seen]
+        for chunk in _chunks(extra, IN_CHUNK):
+            yield self._page(self._by_id(chunk))
+
+    def _changed(self, person: mapping.PersonObject, lower: str, upper: str, seen: set[str]) -> Iterator[PulledPage]:
+        select = f"SELECT {', '.join(self._fields[person.name])} FROM {person.name}"
         boundary: str | None = None
         boundary_ids: set[str] = set()
         while True:
             rows = self.api.call("queryAll/", params={"q": (
-                f"SELECT {', '.join(self._fields)} FROM Lead WHERE SystemModstamp >= {lower} "
-                f"AND SystemModstamp <= {upper} ORDER BY SystemModstamp, Id LIMIT {PAGE}")}) or {}
+                f"{select} WHERE SystemModstamp >= {lower} AND SystemModstamp <= {upper} "
+                f"ORDER BY SystemModstamp, Id LIMIT {PAGE}")}) or {}
             records = rows.get("records", [])
             fresh = [r for r in records if r["Id"] not in boundary_ids]
             if not fresh:
                 if len(records) >= PAGE:  # a whole page in one second: drain it by id
-                    yield from self._drain_second(lower, boundary_ids, seen)
-                    lower = mapping.soql_time(datetime.fromisoformat(lower.replace("Z", "+00:00")) + timedelta(seconds=1))
+                    yield from self._drain_second(select, lower, boundary_ids, seen)
+                    lower = _next_second(lower)
                     boundary_ids = set()
                     continue
-                break
+                return
             for row in fresh:
                 second = mapping.soql_time(mapping.parse_sf_time(row["SystemModstamp"]))  # type: ignore[arg-type]
                 if second != boundary:
@@ -111,19 +128,15 @@ class SalesforceAdapter:
                 seen.add(row["Id"])
             yield self._page(fresh)
             if len(records) < PAGE:
-                break
+                return
             lower = boundary  # type: ignore[assignment]
-        extra = [i for i in self._engaged_leads(mapping.soql_time(since), upper) if i not in seen]
-        for chunk in _chunks(extra, IN_CHUNK):
-            yield self._page(self._leads_by_id(chunk))
 
-    def _drain_second(self, second: str, boundary_ids: set[str], seen: set[str]) -> Iterator[PulledPage]:
-        end = mapping.soql_time(datetime.fromisoformat(second.replace("Z", "+00:00")) + timedelta(seconds=1))
+    def _drain_second(self, select: str, second: str, boundary_ids: set[str], seen: set[str]) -> Iterator[PulledPage]:
         last = ""
         while True:
             rows = self.api.call("queryAll/", params={"q": (
-                f"SELECT {', '.join(self._fields)} FROM Lead WHERE SystemModstamp >= {second} "
-                f"AND SystemModstamp < {end} {_after(last)}ORDER BY Id LIMIT {PAGE}")}) or {}
+                f"{select} WHERE SystemModstamp >= {second} AND SystemModstamp < {_next_second(second)} "
+                f"{_after(last)}ORDER BY Id LIMIT {PAGE}")}) or {}
             records = rows.get("records", [])
             if not records:
                 return
@@ -133,41 +146,54 @@ class SalesforceAdapter:
                 yield self._page(fresh)
             last = records[-1]["Id"]
 
-    def _engaged_leads(self, lower: str, upper: str) -> list[str]:
+    def _engaged(self, lower: str, upper: str) -> list[str]:
         window = f"SystemModstamp >= {lower} AND SystemModstamp <= {upper}"
+        prefixes = tuple(o.prefix for o in self.objects)
+        members = ", ".join(o.member_field for o in self.objects)
         ids: dict[str, None] = {}
         for soql in (f"SELECT WhoId FROM Task WHERE {window} AND IsClosed = true",
                      f"SELECT WhoId FROM Event WHERE {window}",
-                     f"SELECT LeadId FROM CampaignMember WHERE {window} AND HasResponded = true"):
+                     f"SELECT {members} FROM CampaignMember WHERE {window} AND HasResponded = true"):
             for row in self.api.query_all(soql):
-                lead_id = row.get("WhoId") or row.get("LeadId")
-                if lead_id and str(lead_id).startswith("00Q"):
-                    ids[lead_id] = None
+                for key in ("WhoId", *(o.member_field for o in self.objects)):
+                    person_id = row.get(key)
+                    if person_id and str(person_id).startswith(prefixes):
+                        ids[person_id] = None
         return list(ids)
 
-    def _leads_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
-        return self.api.query_all(f"SELECT {', '.join(self._fields)} FROM Lead WHERE Id IN ({_ids(ids)})")
+    def _by_id(self, ids: list[str]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for person in self.objects:
+            mine = [i for i in ids if i.startswith(person.prefix)]
+            if mine:
+                rows += self.api.query_all(f"SELECT {', '.join(self._fields[person.name])} FROM {person.name} "
+                                           f"WHERE Id IN ({_ids(mine)})")
+        return rows
 
     def scan(self, resume: str | None) -> Iterator[PulledPage]:
-        """Every live Lead in Id order, resumable from the last Id of a page."""
-        last = resume or ""
-        while True:
-            rows = self.api.call("query/", params={"q": (
-                f"SELECT {', '.join(self._fields)} FROM Lead WHERE IsDeleted = false {_after(last)}"
-                f"ORDER BY Id LIMIT {PAGE}")}) or {}
-            records = rows.get("records", [])
-            if not records:
-                return
-            last = records[-1]["Id"]
-            page = self._page(records)
-            yield PulledPage(page.records, page.quarantined, resume=last)
-            if len(records) < PAGE:
-                return
+        """Every live Lead (then Contact) in Id order, resumable from ``<Object>:<last Id>``."""
+        start_object, _, last = (resume or "").partition(":")
+        names = [o.name for o in self.objects]
+        first = names.index(start_object) if start_object in names else 0
+        for person in self.objects[first:]:
+            last = last if person.name == start_object else ""
+            while True:
+                rows = self.api.call("query/", params={"q": (
+                    f"SELECT {', '.join(self._fields[person.name])} FROM {person.name} WHERE IsDeleted = false "
+                    f"{_after(last)}ORDER BY Id LIMIT {PAGE}")}) or {}
+                records = rows.get("records", [])
+                if not records:
+                    break
+                last = records[-1]["Id"]
+                page = self._page(records)
+                yield PulledPage(page.records, page.quarantined, resume=f"{person.name}:{last}")
+                if len(records) < PAGE:
+                    break
 
     def read(self, record_ids: Sequence[str]) -> list[Pulled]:
         found: list[Pulled] = []
         for chunk in _chunks(list(record_ids), IN_CHUNK):
-            found.extend(self._page(self._leads_by_id(chunk)).records)
+            found.extend(self._page(self._by_id(chunk)).records)
         return found
 
     def _page(self, rows: Sequence[Mapping[str, Any]]) -> PulledPage:
@@ -177,16 +203,17 @@ class SalesforceAdapter:
             if row.get("IsDeleted"):
                 continue  # in the recycle bin: nothing to score, nothing to write
             try:
+                person = self._object_of(row["Id"])
                 records.append(Pulled(
                     record_id=row["Id"],
-                    properties=mapping.canonical_properties(row, self.stage_field),
+                    properties=mapping.canonical_properties(row, self.stage_field, person.fields),
                     crm_state=mapping.crm_state(row, self.stage_field),
                     modified_at=mapping.parse_sf_time(row["SystemModstamp"]),  # type: ignore[arg-type]
                     counters={"opted_out": bool(row.get("HasOptedOutOfEmail"))},
                 ))
             except (KeyError, TypeError, ValueError) as exc:
                 record = {k: v for k, v in row.items() if k != "attributes"}
-                quarantined.append(Quarantined(row.get("Id"), f"unreadable Lead: {type(exc).__name__}: {exc}", record))
+                quarantined.append(Quarantined(row.get("Id"), f"unreadable record: {type(exc).__name__}: {exc}", record))
         return PulledPage(records, quarantined)
 
     def activities(self, records: Sequence[Pulled], previous: Mapping[str, Mapping[str, Any]]) -> dict[str, Delta]:
@@ -203,11 +230,15 @@ class SalesforceAdapter:
                     f"SELECT Id, WhoId, Subject, StartDateTime, CreatedDate FROM Event WHERE WhoId {where} "
                     "AND IsDeleted = false"):
                 found[row["WhoId"]].append((row["Id"], mapping.event_activity(row)))
-            for row in self.api.query_all(
-                    "SELECT Id, LeadId, Status, HasResponded, FirstRespondedDate, CreatedDate, Campaign.Name, "
-                    f"Campaign.Type FROM CampaignMember WHERE LeadId {where} AND HasResponded = true "
-                    "AND IsDeleted = false"):
-                found[row["LeadId"]].append((row["Id"], mapping.campaign_activity(row)))
+            for person in self.objects:
+                mine = [i for i in chunk if i.startswith(person.prefix)]
+                if not mine:
+                    continue
+                for row in self.api.query_all(
+                        f"SELECT Id, {person.member_field}, Status, HasResponded, FirstRespondedDate, CreatedDate, "
+                        f"Campaign.Name, Campaign.Type FROM CampaignMember WHERE {person.member_field} "
+                        f"IN ({_ids(mine)}) AND HasResponded = true AND IsDeleted = false"):
+                    found[row[person.member_field]].append((row["Id"], mapping.campaign_activity(row)))
         deltas: dict[str, Delta] = {}
         for record in records:
             before = previous.get(record.record_id) or {}
@@ -231,7 +262,8 @@ class SalesforceAdapter:
         for chunk in _chunks([p for p in plans if p.has_write], COLLECTION):
             records = []
             for plan in chunk:
-                fields = {"attributes": {"type": "Lead"}, "id": plan.record_id, **mapping.write_values(plan.properties)}
+                fields = {"attributes": {"type": self._object_of(plan.record_id).name}, "id": plan.record_id,
+                          **mapping.write_values(plan.properties)}
                 if plan.stage is not None:
                     fields[self.stage_field.name] = self.stage_field.value(plan.stage)
                 records.append(fields)

@@ -33,8 +33,39 @@ LEAD_FIELDS = {
     "timeline": "Timeline__c",
     "need": "Need__c",
 }
-SYSTEM_FIELDS = ("Id", "IsConverted", "ConvertedContactId", "HasOptedOutOfEmail", "IsDeleted", "SystemModstamp",
-                 "CreatedDate")
+#: canonical property -> Contact field (a contact's company lives on its Account)
+CONTACT_FIELDS = {
+    "email": "Email",
+    "first_name": "FirstName",
+    "last_name": "LastName",
+    "job_title": "Title",
+    "country": "MailingCountry",
+    "lead_source": "LeadSource",
+    "owner_id": "OwnerId",
+    "budget": "Budget__c",
+    "timeline": "Timeline__c",
+    "need": "Need__c",
+}
+
+
+@dataclass(frozen=True)
+class PersonObject:
+    """A Salesforce object Handoff scores: Leads, and optionally Contacts."""
+
+    name: str
+    prefix: str
+    fields: Mapping[str, str]
+    system_fields: tuple[str, ...]
+    #: the CampaignMember field that points at this object
+    member_field: str
+
+
+LEAD = PersonObject("Lead", "00Q", LEAD_FIELDS,
+                    ("Id", "IsConverted", "ConvertedContactId", "HasOptedOutOfEmail", "IsDeleted", "SystemModstamp",
+                     "CreatedDate"), "LeadId")
+CONTACT = PersonObject("Contact", "003", CONTACT_FIELDS,
+                       ("Id", "HasOptedOutOfEmail", "IsDeleted", "SystemModstamp", "CreatedDate"), "ContactId")
+PERSON_OBJECTS = {"Lead": LEAD, "Contact": CONTACT}
 
 #: Handoff's fields: canonical key -> (API name, type, the field definition an admin creates)
 HANDOFF_FIELDS: dict[str, tuple[str, str, str]] = {
@@ -95,10 +126,11 @@ def soql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def canonical_properties(lead: Mapping[str, Any], stage_field: StageField) -> dict[str, Any]:
-    """The canonical lead properties of a Lead (DESIGN.md 4.3)."""
+def canonical_properties(lead: Mapping[str, Any], stage_field: StageField,
+                         fields: Mapping[str, str] = LEAD_FIELDS) -> dict[str, Any]:
+    """The canonical lead properties of a Lead or Contact (DESIGN.md 4.3)."""
     out: dict[str, Any] = {}
-    for canonical, name in LEAD_FIELDS.items():
+    for canonical, name in fields.items():
         value = lead.get(name)
         if value not in (None, ""):
             out[canonical] = value
