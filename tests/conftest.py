@@ -30,13 +30,11 @@ from connector.sandbox.server import SandboxServer
 SANDBOX_START = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 
 
-@dataclass
-class SandboxHandle:
-    """A running sandbox: its app (Python control API), server, clock and HTTP control helpers."""
+class _Handle:
+    """Where a running sandbox of either CRM listens, and the token it accepts."""
 
-    app: HubSpotSandbox
+    app: Any
     server: SandboxServer
-    clock: ManualClock
 
     @property
     def base_url(self) -> str:
@@ -45,6 +43,15 @@ class SandboxHandle:
     @property
     def token(self) -> str:
         return self.app.config.token
+
+
+@dataclass
+class SandboxHandle(_Handle):
+    """A running HubSpot sandbox: its app (Python control API), server, clock and HTTP control helpers."""
+
+    app: HubSpotSandbox
+    server: SandboxServer
+    clock: ManualClock
 
     def client(self, **kwargs: Any) -> hubspot.HubSpot:
         """A real SDK client for this sandbox (``kwargs`` go to ``hubspot.HubSpot``, e.g. ``retry``)."""
@@ -92,21 +99,13 @@ def hubspot_client(hubspot_sandbox: SandboxHandle) -> hubspot.HubSpot:
 
 
 @dataclass
-class SalesforceHandle:
-    """A running Salesforce sandbox: its app (Python control API), server, clock, CA bundle and helpers."""
+class SalesforceHandle(_Handle):
+    """A running Salesforce sandbox: app, server, clock, CA bundle and helpers; ``base_url`` is
+    simple-salesforce's ``instance_url``."""
 
     app: SalesforceSandbox
     server: SandboxServer
     clock: ManualClock
-
-    @property
-    def base_url(self) -> str:
-        """``https://127.0.0.1:<port>``: simple-salesforce's ``instance_url``."""
-        return self.server.base_url
-
-    @property
-    def token(self) -> str:
-        return self.app.config.token
 
     @property
     def ca_path(self) -> str:

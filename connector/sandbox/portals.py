@@ -37,7 +37,28 @@ GOOD_FIT = {"first_name": "Ana", "last_name": "Ruiz", "email": "ana@acme.io", "j
             "company": "Acme", "company_size": 250, "industry": "Software", "country": "DE"}
 
 
-class HubSpotPortal:
+class _Portal:
+    """What both portals share: the sandbox, where it listens, its clock, its call counts and faults."""
+
+    writes_counted: tuple[str, ...] = ()
+
+    def __init__(self, app: Any, base_url: str, clock: ManualClock):
+        self.app = app
+        self.base_url = base_url
+        self.clock = clock
+
+    def calls(self, label: str) -> int:
+        return sum(self.app.stats.snapshot()["calls"].get(label, {}).values())
+
+    def writes(self) -> int:
+        """Write calls so far (what a dry run or a quiet cycle must not make)."""
+        return sum(self.calls(label) for label in self.writes_counted)
+
+    def set_faults(self, **faults: Any) -> None:
+        self.app.faults.configure(Faults.from_json(faults))
+
+
+class HubSpotPortal(_Portal):
     """The HubSpot sandbox, driven in canonical terms."""
 
     crm = "hubspot"
@@ -55,10 +76,7 @@ class HubSpotPortal:
                "company": "company", "industry": "industry", "country": "country"}
     _sizes = ((5, "1-5"), (25, "5-25"), (50, "25-50"), (100, "50-100"), (500, "100-500"), (1000, "500-1000"))
 
-    def __init__(self, app: HubSpotSandbox, base_url: str, clock: ManualClock):
-        self.app = app
-        self.base_url = base_url
-        self.clock = clock
+    app: HubSpotSandbox
 
     def settings(self, state_url: str, rules: Path) -> Settings:
         """Handoff's settings for this portal (tasks re-created at once: the sandbox indexes without lag)."""
@@ -135,17 +153,8 @@ class HubSpotPortal:
         """Contacts per Handoff qualification (lead, mql, sql, disqualified)."""
         return Counter(c["properties"].get("handoff_status") or "(unscored)" for c in self.app.dump()["contacts"])
 
-    def calls(self, label: str) -> int:
-        return sum(self.app.stats.snapshot()["calls"].get(label, {}).values())
 
-    def writes(self) -> int:
-        return sum(self.calls(label) for label in self.writes_counted)
-
-    def set_faults(self, **faults: Any) -> None:
-        self.app.faults.configure(Faults.from_json(faults))
-
-
-class SalesforcePortal:
+class SalesforcePortal(_Portal):
     """The Salesforce sandbox, driven in canonical terms."""
 
     crm = "salesforce"
@@ -160,10 +169,7 @@ class SalesforcePortal:
     _stages = {"Lead": "lead", "MQL": "mql", "SQL": "sql"}
     _priorities = {"High": "HIGH", "Normal": "MEDIUM", "Low": "LOW"}
 
-    def __init__(self, app: SalesforceSandbox, base_url: str, clock: ManualClock):
-        self.app = app
-        self.base_url = base_url
-        self.clock = clock
+    app: SalesforceSandbox
 
     def settings(self, state_url: str, rules: Path) -> Settings:
         """Handoff's settings for this org, trusting the sandbox's throwaway CA."""
@@ -248,15 +254,6 @@ class SalesforcePortal:
         """Leads per Handoff qualification (lead, mql, sql, disqualified)."""
         return Counter(r.get("Handoff_Status__c") or "(unscored)" for r in self.app.dump()["Lead"]
                        if not r.get("IsDeleted"))
-
-    def calls(self, label: str) -> int:
-        return sum(self.app.stats.snapshot()["calls"].get(label, {}).values())
-
-    def writes(self) -> int:
-        return sum(self.calls(label) for label in self.writes_counted)
-
-    def set_faults(self, **faults: Any) -> None:
-        self.app.faults.configure(Faults.from_json(faults))
 
 
 def _sf_time(value: str) -> datetime:

@@ -60,6 +60,13 @@ class Request:
             self._json = json.loads(self.body)
         return self._json
 
+    def json_list(self) -> list[Any]:
+        """The body as a JSON list (seeding takes lists); ValueError otherwise."""
+        body = self.json()
+        if not isinstance(body, list):
+            raise ValueError("expected a JSON list")
+        return body
+
     def first(self, name: str, default: str | None = None) -> str | None:
         """The first value of a query parameter."""
         values = self.query.get(name)

@@ -17,13 +17,6 @@ if TYPE_CHECKING:
     from connector.sandbox.hubspot.sandbox import HubSpotSandbox
 
 
-def _list_body(request: Request) -> list[Any]:
-    body = request.json()
-    if not isinstance(body, list):
-        raise ValueError("expected a JSON list")
-    return body
-
-
 def _refused(problem: Exception) -> Response:
     if isinstance(problem, WriteRejected):
         return Response(400, {"error": "invalid properties", "details": [e.message for e in problem.errors]})
@@ -35,7 +28,7 @@ def register_control(sandbox: "HubSpotSandbox", router: Router) -> None:
 
     def seed_contacts(request: Request) -> Response:
         try:
-            return Response(201, {"ids": sandbox.seed_contacts(_list_body(request))})
+            return Response(201, {"ids": sandbox.seed_contacts(request.json_list())})
         except (WriteRejected, Conflict) as problem:
             return _refused(problem)
 
@@ -53,7 +46,7 @@ def register_control(sandbox: "HubSpotSandbox", router: Router) -> None:
 
     def activities(request: Request) -> Response:
         try:
-            return Response(201, {"created": sandbox.add_activities(_list_body(request))})
+            return Response(201, {"created": sandbox.add_activities(request.json_list())})
         except (WriteRejected, Conflict, InvalidAssociation) as problem:
             return _refused(problem)
 

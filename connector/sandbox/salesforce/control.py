@@ -18,13 +18,6 @@ if TYPE_CHECKING:
     from connector.sandbox.salesforce.sandbox import SalesforceSandbox
 
 
-def _list_body(request: Request) -> list[Any]:
-    body = request.json()
-    if not isinstance(body, list):
-        raise ValueError("expected a JSON list")
-    return body
-
-
 def _guarded(answer: Callable[[Request], Response]) -> Callable[[Request], Response]:
     """Turn refusals into 400/404 replies a script can read."""
 
@@ -43,7 +36,7 @@ def register_control(sandbox: "SalesforceSandbox", router: Router) -> None:
     """Add the Salesforce control routes, bound to ``sandbox``."""
 
     def seed(request: Request) -> Response:
-        return Response(201, {"ids": sandbox.seed_records(_list_body(request))})
+        return Response(201, {"ids": sandbox.seed_records(request.json_list())})
 
     def touch(request: Request) -> Response:
         body = request.json() or {}
@@ -53,7 +46,7 @@ def register_control(sandbox: "SalesforceSandbox", router: Router) -> None:
         return Response(200, sandbox.routes.render(record, sandbox.DUMP_VERSION))
 
     def activities(request: Request) -> Response:
-        return Response(201, {"created": sandbox.add_activities(_list_body(request))})
+        return Response(201, {"created": sandbox.add_activities(request.json_list())})
 
     def settings(request: Request) -> Response:
         body = request.json() or {}
