@@ -261,18 +261,14 @@ class Sync:
     def _evaluate(self, base: RecordState, lead: Lead, crm_state: Any, counters: dict[str, Any],
                   modified_at: datetime | None, now: datetime) -> Evaluated:
         q, d = evaluate(lead, crm_state, base.memory, self.ruleset.compiled, self.ruleset.policy, now)
-        if d.task is not None and not self._assignable(d.task.owner_id):
+        if d.task is not None and not self.adapter.assignable(d.task.owner_id):
             d = replace(d, task=replace(d.task, owner_id=self._fallback_owner(d.task)))
         state = RecordState(base.record_id, lead, crm_state, d.memory, counters, dict(base.written), modified_at)
         return Evaluated(state, base.written, q, d)
 
-    def _assignable(self, owner_id: str | None) -> bool:
-        check = getattr(self.adapter, "assignable", None)
-        return True if check is None else bool(check(owner_id))
-
     def _fallback_owner(self, task: TaskSpec) -> str | None:
         owner = pick_owner(task.record_id, None, self.ruleset.policy.owners)
-        return owner if self._assignable(owner) else None
+        return owner if self.adapter.assignable(owner) else None
 
     def _apply(self, evaluated: list[Evaluated], report: RunReport, dry_run: bool, sink: PlanSink | None,
                sources: Sequence[Pulled | RecordState]) -> None:

@@ -85,6 +85,9 @@ class CrmAdapter(Protocol):
     def start(self, create_missing: bool = True) -> None:
         """Check access, read the stage order, create Handoff's fields if missing, look up owners."""
 
+    def assignable(self, owner_id: str | None) -> bool:
+        """Whether a task can be given to this owner (an active person, not a queue)."""
+
     def changed_since(self, since: datetime, until: datetime) -> Iterator[PulledPage]:
         """Records modified in [since, until], oldest first, each exactly once per call."""
 

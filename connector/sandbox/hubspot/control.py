@@ -7,7 +7,7 @@ Bad input answers 400 with ``{"error": ...}`` (the app turns ValueError/KeyError
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from connector.sandbox.hubspot.store import Conflict, InvalidAssociation, WriteRejected
 from connector.sandbox.hubspot.wire import record_json

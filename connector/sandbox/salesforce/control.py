@@ -9,7 +9,7 @@ answers 400 with ``{"error": ...}``; a record Salesforce would refuse adds its
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from connector.sandbox.salesforce.errors import RecordError
 from connector.sandbox.server import Request, Response, Router
