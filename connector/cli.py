@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Callable, Iterator, Optional, TextIO
@@ -282,6 +282,9 @@ def run() -> None:
             metrics.leads_by_stage(dict(report.levels))
         return report.counts()
 
+    # restarts must not postpone the sweep forever: it is due an interval after the last one
+    last_sweep = runtime.store.last_success("sweep")
+    first_sweep = last_sweep + timedelta(seconds=settings.handoff_sweep_interval) if last_sweep else utc_now()
     try:
         code = run_daemon(
             settings,
@@ -289,6 +292,7 @@ def run() -> None:
             sweep=lambda stop: publish(runtime.sync.sweep(stop=stop)),
             startup=runtime.adapter.start,
             metrics=metrics,
+            first_sweep=first_sweep,
         )
     finally:
         runtime.close()

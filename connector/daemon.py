@@ -68,12 +68,16 @@ class Daemon:
         scheduler: BackgroundScheduler | None = None,
         clock: Callable[[], float] = time.monotonic,
         run_lock: ContextManager[Any] | None = None,
+        first_sweep: datetime | None = None,
     ):
         """``startup`` runs before the first run, and again before each run until it succeeds.
 
         ``clock`` times runs; ``run_lock`` is held by every run (by default a private lock).
+        ``first_sweep`` is when the first decay sweep is due (a time past runs it at once);
+        by default one interval after start.
         """
         self._settings = settings
+        self._first_sweep = first_sweep
         self._runs: dict[str, RunFunction] = {SYNC: sync_once, SWEEP: sweep}
         self._startup = startup
         self.metrics = metrics
@@ -100,8 +104,10 @@ class Daemon:
         every = {"trigger": "interval", "max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         self._scheduler.add_job(self._run, args=[SYNC], id=SYNC, name="incremental sync",
                                 seconds=self._settings.handoff_sync_interval, next_run_time=datetime.now(timezone.utc), **every)
+        # APScheduler reads next_run_time=None as "paused": only pass a time when there is one
+        first = {"next_run_time": self._first_sweep} if self._first_sweep is not None else {}
         self._scheduler.add_job(self._run, args=[SWEEP], id=SWEEP, name="decay sweep",
-                                seconds=self._settings.handoff_sweep_interval, **every)
+                                seconds=self._settings.handoff_sweep_interval, **first, **every)
         log.info("daemon started", port=self.port, sync_interval=self._settings.handoff_sync_interval,
                  sweep_interval=self._settings.handoff_sweep_interval)
         self._scheduler.start()
@@ -215,12 +221,14 @@ def run_daemon(
     startup: Callable[[], Any],
     metrics: Metrics,
     clock: Callable[[], float] = time.monotonic,
+    first_sweep: datetime | None = None,
 ) -> int:
     """Run until SIGTERM or SIGINT, then stop gracefully; returns the process exit code.
 
     Call from the main thread (signal handlers can only be installed there).
     """
-    daemon = Daemon(settings, sync_once=sync_once, sweep=sweep, startup=startup, metrics=metrics, clock=clock)
+    daemon = Daemon(settings, sync_once=sync_once, sweep=sweep, startup=startup, metrics=metrics, clock=clock,
+                    first_sweep=first_sweep)
     # Python runs signal handlers only in the main thread, and only once it wakes up; if the
     # kernel hands SIGTERM to a worker thread, a main thread blocked on a lock never does.
     # The wakeup fd gets the signal number from whichever thread receives it, so the main

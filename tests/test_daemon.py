@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import threading
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
 import httpx
@@ -58,9 +59,10 @@ class SchedulerEvents:
 class Harness:
     """A started daemon with its scheduler's events; stopped at teardown if the test did not."""
 
-    def __init__(self, daemon: Daemon, events: SchedulerEvents):
+    def __init__(self, daemon: Daemon, events: SchedulerEvents, scheduler: BackgroundScheduler):
         self.daemon = daemon
         self.events = events
+        self.scheduler = scheduler
         self.exit_code: int | None = None
 
     def get(self, path: str) -> httpx.Response:
@@ -91,7 +93,7 @@ def start() -> Iterator[Callable[..., Harness]]:
         daemon = Daemon(config or settings(), sync_once=sync_once, sweep=sweep, startup=startup,
                         metrics=Metrics(), scheduler=scheduler, **extra)
         daemon.start()
-        harness = Harness(daemon, events)
+        harness = Harness(daemon, events, scheduler)
         harnesses.append(harness)
         return harness
 
@@ -330,3 +332,18 @@ def test_readyz_body_is_one_line_of_json(start):
     assert response.headers["content-type"] == "application/json"
     assert response.text.count("\n") == 1
     assert json.loads(response.text) == {"status": "ready"}
+
+
+def test_an_overdue_sweep_runs_at_start_so_frequent_restarts_never_starve_it(start):
+    swept = threading.Event()
+    h = start(sweep=lambda stop: swept.set(), first_sweep=datetime.now(timezone.utc) - timedelta(minutes=5))
+    assert h.ran(SWEEP)  # with the default first run (an interval after start) this would wait an hour
+    assert swept.is_set()
+
+
+def test_a_sweep_done_recently_is_not_repeated_at_start(start):
+    sweeps: list[int] = []
+    h = start(sweep=lambda stop: sweeps.append(1), first_sweep=datetime.now(timezone.utc) + timedelta(hours=1))
+    assert h.ran(SYNC)
+    assert h.scheduler.get_job(SWEEP).next_run_time > datetime.now(timezone.utc) + timedelta(minutes=59)
+    assert sweeps == []

@@ -185,3 +185,14 @@ def test_an_unreachable_database_is_one_clear_error_without_the_password(clock):
         Store("postgresql+psycopg://handoff:s3cret@127.0.0.1:1/nowhere", "hubspot", clock)
     assert "s3cret" not in str(caught.value)
     assert "***" in str(caught.value)
+
+
+def test_last_success_is_the_last_real_run_that_ended_well(store, clock):
+    assert store.last_success("sweep") is None
+    for status, dry_run, minutes in (("ok", False, 1), ("failed", False, 2), ("ok", True, 3), ("ok", False, 4),
+                                     ("stopped", False, 5)):
+        clock.now = NOW + timedelta(minutes=minutes)
+        run = store.start_run("sweep", dry_run=dry_run)
+        store.finish_run(run, status, {})
+    store.finish_run(store.start_run("sync", dry_run=False), "ok", {})
+    assert store.last_success("sweep") == NOW + timedelta(minutes=4)

@@ -365,6 +365,17 @@ class Store:
             conn.execute(update(table).where(table.c.id == run_id).values(
                 status=status, finished_at=self._clock(), report=report))
 
+    def last_success(self, kind: str) -> datetime | None:
+        """When the last run of ``kind`` that wrote for real finished well."""
+        table = schema.runs
+        with self._conn() as conn:
+            finished = conn.execute(
+                select(table.c.finished_at).where(table.c.crm == self.crm, table.c.kind == kind,
+                                                  table.c.status == "ok", table.c.dry_run.is_(False))
+                .order_by(table.c.id.desc()).limit(1)
+            ).scalar_one_or_none()
+        return _utc(finished)
+
     def last_runs(self, limit: int = 10) -> list[dict[str, Any]]:
         table = schema.runs
         with self._conn() as conn:
