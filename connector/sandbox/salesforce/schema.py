@@ -124,10 +124,9 @@ def _number(name: str, label: str, kind: str = "double", **extra: object) -> Fie
     return Field(name, kind, label, precision=precision, **extra)  # type: ignore[arg-type]
 
 
-def _audit(owner_label: str = "Owner ID", owner_to: tuple[str, ...] = ("Group", "User")) -> tuple[Field, ...]:
-    """OwnerId plus the audit fields every object carries."""
+def _timestamps() -> tuple[Field, ...]:
+    """The audit fields every object carries: who created and changed it, and when."""
     return (
-        _ref("OwnerId", owner_label, owner_to, "Owner", nillable=False, defaulted=True),
         _system("CreatedDate", "datetime", "Created Date"),
         _system("CreatedById", "reference", "Created By ID", reference_to=("User",), relationship="CreatedBy"),
         _system("LastModifiedDate", "datetime", "Last Modified Date"),
@@ -135,6 +134,11 @@ def _audit(owner_label: str = "Owner ID", owner_to: tuple[str, ...] = ("Group", 
                 relationship="LastModifiedBy"),
         _system("SystemModstamp", "datetime", "System Modstamp"),
     )
+
+
+def _audit(owner_label: str = "Owner ID", owner_to: tuple[str, ...] = ("Group", "User")) -> tuple[Field, ...]:
+    """OwnerId plus the audit fields, for objects that have an owner."""
+    return (_ref("OwnerId", owner_label, owner_to, "Owner", nillable=False, defaulted=True), *_timestamps())
 
 
 def _handoff_fields() -> tuple[Field, ...]:
@@ -340,12 +344,7 @@ def _campaign_member() -> SObject:
         _pick("Status", "Status", tuple(MEMBER_STATUSES), default="Sent"),
         _flag("HasResponded", "Responded", createable=False, updateable=False),
         Field("FirstRespondedDate", "date", "First Responded Date", createable=False, updateable=False),
-        _system("CreatedDate", "datetime", "Created Date"),
-        _system("CreatedById", "reference", "Created By ID", reference_to=("User",), relationship="CreatedBy"),
-        _system("LastModifiedDate", "datetime", "Last Modified Date"),
-        _system("LastModifiedById", "reference", "Last Modified By ID", reference_to=("User",),
-                relationship="LastModifiedBy"),
-        _system("SystemModstamp", "datetime", "System Modstamp"),
+        *_timestamps(),  # a membership has no owner
     )
     return SObject("CampaignMember", "00v", "Campaign Member", "Campaign Members", fields)
 
