@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test clean
+.PHONY: demo test check clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Handoff needs Python 3.11+ (set PYTHON=...)")'
@@ -16,7 +16,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/handoff demo
 
-test: $(STAMP)
+# static checks first: they take seconds and say exactly what is wrong
+check: $(STAMP)
+	$(BIN)/ruff check connector tests scripts
+	$(BIN)/ruff format --check connector tests scripts
+	$(BIN)/lint-imports
+
+test: check
 	$(BIN)/python -m pytest -q
 
 clean:

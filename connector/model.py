@@ -7,9 +7,10 @@ the scoring core and the lifecycle policy only ever see them.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping, NamedTuple
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 ACTIVITY_TYPES: frozenset[str] = frozenset(
     {
@@ -85,13 +86,13 @@ def parse_time(value: str | datetime) -> datetime:
     else:
         moment = datetime.fromisoformat(value)  # Python 3.11+ reads "Z" itself
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def format_time(moment: datetime) -> str:
     """ISO-8601 in UTC with milliseconds and ``Z``, the way both CRMs like it."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,17 +34,25 @@ def _mix(contact_ids: list[str], rng: random.Random) -> tuple[str, str, bytes | 
         return "GET", "/crm/v3/objects/contacts?limit=10&properties=email&archived=false", None
     if roll < 0.8:
         inputs = [{"id": i} for i in rng.sample(contact_ids, 10)]
-        return "POST", "/crm/v3/objects/contacts/batch/read", json.dumps({"properties": ["email"], "inputs": inputs}).encode()
+        return (
+            "POST",
+            "/crm/v3/objects/contacts/batch/read",
+            json.dumps({"properties": ["email"], "inputs": inputs}).encode(),
+        )
     if roll < 0.9:
         body = {"properties": {"hs_lead_status": rng.choice(["OPEN", "IN_PROGRESS", "CONNECTED"])}}
         return "PATCH", f"/crm/v3/objects/contacts/{pick}", json.dumps(body).encode()
-    search = {"filterGroups": [{"filters": [{"propertyName": "lifecyclestage", "operator": "EQ", "value": "lead"}]}],
-              "properties": ["email"], "limit": 10}
+    search = {
+        "filterGroups": [{"filters": [{"propertyName": "lifecyclestage", "operator": "EQ", "value": "lead"}]}],
+        "properties": ["email"],
+        "limit": 10,
+    }
     return "POST", "/crm/v3/objects/contacts/search", json.dumps(search).encode()
 
 
-def _worker(host: str, port: int, contact_ids: list[str], count: int, deadline: float, seed: int,
-            results: list[tuple[int, int]]) -> None:
+def _worker(
+    host: str, port: int, contact_ids: list[str], count: int, deadline: float, seed: int, results: list[tuple[int, int]]
+) -> None:
     rng = random.Random(seed)
     connection = http.client.HTTPConnection(host, port, timeout=10)
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
@@ -69,9 +77,22 @@ def main() -> int:
     args = parser.parse_args()
 
     server = subprocess.Popen(
-        [sys.executable, "-m", "connector.sandbox.cli", "hubspot", "--token", TOKEN, "--contacts", str(args.contacts),
-         "--rate-per-10s", "0", "--search-rate-per-s", "0"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "connector.sandbox.cli",
+            "hubspot",
+            "--token",
+            TOKEN,
+            "--contacts",
+            str(args.contacts),
+            "--rate-per-10s",
+            "0",
+            "--search-rate-per-s",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         line = server.stdout.readline().split()
@@ -89,7 +110,9 @@ def main() -> int:
         started = time.perf_counter()
         deadline = started + args.max_seconds
         threads = [
-            threading.Thread(target=_worker, args=(where.hostname, where.port, contact_ids, per_thread, deadline, i, results))
+            threading.Thread(
+                target=_worker, args=(where.hostname, where.port, contact_ids, per_thread, deadline, i, results)
+            )
             for i in range(args.threads)
         ]
         for thread in threads:
@@ -102,7 +125,9 @@ def main() -> int:
         server.wait(timeout=10)
     done = sum(r[0] for r in results)
     errors = sum(r[1] for r in results)
-    print(f"requests: {done}  errors: {errors}  seconds: {elapsed:.2f}  threads: {args.threads}  contacts: {args.contacts}")
+    print(
+        f"requests: {done}  errors: {errors}  seconds: {elapsed:.2f}  threads: {args.threads}  contacts: {args.contacts}"
+    )
     print(f"requests/s: {done / elapsed:.0f}")
     return 1 if errors else 0
 

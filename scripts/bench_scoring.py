@@ -24,46 +24,97 @@ import os
 import pstats
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
+from connector.config.ruleset import load_rules
 from connector.model import Activity, Lead, lead_from_json
-from connector.rulesfile import load_rules
 from connector.scoring import score
 
 RULES_PATH = Path(__file__).resolve().parents[1] / "config" / "scoring.yaml"
-NOW = datetime(2026, 11, 18, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 TARGET = 20_000
 SITE = "https://vendor.example"
 
-PAGES = ["/pricing", "/pricing/enterprise", "/product", "/features/scoring", "/integrations/hubspot", "/security",
-         "/customers", "/blog/lead-scoring-101", "/blog/revops-metrics", "/docs/api", "/about", "/careers",
-         "/careers/account-executive", "/"]
-FORMS = ["Request a demo", "Contact sales", "Get a quote", "Newsletter signup", "Download the ROI calculator",
-         "Event registration", "Partner application", "Book a demo", "Support request"]
+PAGES = [
+    "/pricing",
+    "/pricing/enterprise",
+    "/product",
+    "/features/scoring",
+    "/integrations/hubspot",
+    "/security",
+    "/customers",
+    "/blog/lead-scoring-101",
+    "/blog/revops-metrics",
+    "/docs/api",
+    "/about",
+    "/careers",
+    "/careers/account-executive",
+    "/",
+]
+FORMS = [
+    "Request a demo",
+    "Contact sales",
+    "Get a quote",
+    "Newsletter signup",
+    "Download the ROI calculator",
+    "Event registration",
+    "Partner application",
+    "Book a demo",
+    "Support request",
+]
 CONTENT = ["Lead Scoring Playbook", "State of RevOps 2026", "MQL to SQL Benchmark Report", "CRM Hygiene Checklist"]
 WEBINARS = ["RevOps 2026", "Speed to Lead Masterclass", "Scoring that Sales Trusts"]
 #: activity types with how often they occur, roughly as a marketing-automation export shows them
 TYPES = {
-    "page_view": 40, "email_open": 15, "email_click": 8, "site_visit": 8, "form_submission": 6,
-    "content_download": 5, "webinar_registration": 3, "webinar_attendance": 3, "newsletter_signup": 2,
-    "chat": 2, "call": 1, "meeting_booked": 1, "trial_signup": 1, "cart_add": 1, "unsubscribe": 0.3,
+    "page_view": 40,
+    "email_open": 15,
+    "email_click": 8,
+    "site_visit": 8,
+    "form_submission": 6,
+    "content_download": 5,
+    "webinar_registration": 3,
+    "webinar_attendance": 3,
+    "newsletter_signup": 2,
+    "chat": 2,
+    "call": 1,
+    "meeting_booked": 1,
+    "trial_signup": 1,
+    "cart_add": 1,
+    "unsubscribe": 0.3,
 }
 BUSINESS = ["acme.io", "northwind.com", "ledgerly.co", "quantdata.de", "globex.example", "initech.com", "umbrella.io"]
 FREE_MAIL = ["gmail.com", "yahoo.com", "outlook.com", "gmx.de"]
 STUDENT = ["stanford.edu", "ox.ac.uk"]
 COMPETITOR = ["rivalcrm.com", "leadforge.io"]
-TITLES = ["CEO", "Founder", "CTO", "VP Engineering", "VP Sales", "Director of Marketing", "Head of RevOps",
-          "Marketing Manager", "Sales Lead", "Software Engineer", "Analyst", "Marketing Intern",
-          "Executive Assistant", "Student", "", "Consultant"]
+TITLES = [
+    "CEO",
+    "Founder",
+    "CTO",
+    "VP Engineering",
+    "VP Sales",
+    "Director of Marketing",
+    "Head of RevOps",
+    "Marketing Manager",
+    "Sales Lead",
+    "Software Engineer",
+    "Analyst",
+    "Marketing Intern",
+    "Executive Assistant",
+    "Student",
+    "",
+    "Consultant",
+]
 INDUSTRIES = ["Software", "SaaS", "Fintech", "Financial Services", "Logistics", "Retail", "Healthcare", "Education"]
 COUNTRIES = ["US", "DE", "GB", "FR", "NL", "NO", "BR", "IN", "AU", "JP"]
 
 
 def synthetic_lead(rng: random.Random, lead_id: int, unique_urls: bool = False) -> Lead:
-    domain = rng.choices([rng.choice(BUSINESS), rng.choice(FREE_MAIL), rng.choice(STUDENT), rng.choice(COMPETITOR)],
-                         weights=[80, 14, 3, 3])[0]
+    domain = rng.choices(
+        [rng.choice(BUSINESS), rng.choice(FREE_MAIL), rng.choice(STUDENT), rng.choice(COMPETITOR)],
+        weights=[80, 14, 3, 3],
+    )[0]
     properties = {
         "email": f"person{lead_id}@{domain}",
         "job_title": rng.choice(TITLES),
@@ -76,8 +127,11 @@ def synthetic_lead(rng: random.Random, lead_id: int, unique_urls: bool = False) 
         "timeline": rng.choice([None, None, "this quarter", "next year"]),
     }
     kinds = rng.choices(list(TYPES), weights=list(TYPES.values()), k=rng.randint(15, 25))
-    return Lead(str(lead_id), properties, tuple(sorted((synthetic_activity(rng, kind, unique_urls) for kind in kinds),
-                                                        key=lambda a: a.at, reverse=True)))
+    return Lead(
+        str(lead_id),
+        properties,
+        tuple(sorted((synthetic_activity(rng, kind, unique_urls) for kind in kinds), key=lambda a: a.at, reverse=True)),
+    )
 
 
 def synthetic_activity(rng: random.Random, kind: str, unique_urls: bool = False) -> Activity:
@@ -115,8 +169,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--distinct", type=int, default=20_000, help="distinct synthetic leads (default 20000)")
     parser.add_argument("--profile", action="store_true", help="also profile score() and print the hot spots")
-    parser.add_argument("--unique-urls", action="store_true",
-                        help="every page view gets its own URL (tracking parameters): the worst case for the rule cache")
+    parser.add_argument(
+        "--unique-urls",
+        action="store_true",
+        help="every page view gets its own URL (tracking parameters): the worst case for the rule cache",
+    )
     args = parser.parse_args()
 
     if hasattr(os, "sched_setaffinity"):
@@ -132,9 +189,11 @@ def main() -> None:
         q = score(lead, rules, NOW)
         stage = "disqualified" if q.disqualified else q.stage.value
         stages[stage] = stages.get(stage, 0) + 1
-    print(f"rules {rules.version}; {size:,} distinct leads, {activities:.1f} activities each, seed {args.seed}"
-          f"{', unique URLs' if args.unique_urls else ''}; "
-          + ", ".join(f"{stage} {n / size:.0%}" for stage, n in sorted(stages.items())))
+    print(
+        f"rules {rules.version}; {size:,} distinct leads, {activities:.1f} activities each, seed {args.seed}"
+        f"{', unique URLs' if args.unique_urls else ''}; "
+        + ", ".join(f"{stage} {n / size:.0%}" for stage, n in sorted(stages.items()))
+    )
 
     rate = timed("score():", args.leads, lambda i: score(pool[i % size], rules, NOW))
     timed("parse JSON + score:", args.leads, lambda i: score(lead_from_json(json.loads(lines[i % size])), rules, NOW))

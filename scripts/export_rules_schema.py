@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from connector.rulesfile import json_schema_text
+from connector.config.ruleset import json_schema_text
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "config" / "scoring.schema.json"
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from connector.config.ruleset import Ruleset, load_rules
 from connector.model import Activity, CrmState, Lead, Memory, Stage
-from connector.rulesfile import Ruleset, load_rules
 
-NOW = datetime(2026, 11, 18, 10, 0, tzinfo=timezone.utc)  # a Wednesday, 11:00 in Berlin
+NOW = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)  # a Wednesday, 11:00 in Berlin
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_RULES = REPO / "config" / "scoring.yaml"
 
@@ -19,8 +19,16 @@ def ago(days: float = 0, hours: float = 0, now: datetime = NOW) -> datetime:
     return now - timedelta(days=days, hours=hours)
 
 
-def activity(type: str, days_ago: float = 0, *, count: int = 1, name: str | None = None, url: str | None = None,
-             hours_ago: float = 0, now: datetime = NOW) -> Activity:
+def activity(
+    type: str,
+    days_ago: float = 0,
+    *,
+    count: int = 1,
+    name: str | None = None,
+    url: str | None = None,
+    hours_ago: float = 0,
+    now: datetime = NOW,
+) -> Activity:
     return Activity(type=type, at=ago(days_ago, hours_ago, now), count=count, name=name, url=url)
 
 
@@ -63,8 +71,13 @@ def default_rules() -> Ruleset:
     return load_rules(DEFAULT_RULES)
 
 
-def crm(stage: Stage | None = Stage.LEAD, status: str | None = "NEW", owner: str | None = "77",
-        name: str | None = "Ana Ruiz", company: str | None = "Acme") -> CrmState:
+def crm(
+    stage: Stage | None = Stage.LEAD,
+    status: str | None = "NEW",
+    owner: str | None = "77",
+    name: str | None = "Ana Ruiz",
+    company: str | None = "Acme",
+) -> CrmState:
     return CrmState(stage=stage, lead_status=status, owner_id=owner, name=name, company=company)
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import hubspot
 import pytest
@@ -27,7 +28,7 @@ from connector.sandbox.hubspot import HubSpotConfig, HubSpotSandbox
 from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
 from connector.sandbox.server import SandboxServer
 
-SANDBOX_START = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+SANDBOX_START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 class _Handle:
@@ -125,8 +126,9 @@ class SalesforceHandle(_Handle):
 
     def client(self, version: str = "59.0", token: str | None = None) -> Salesforce:
         """A real simple-salesforce client on this sandbox (``token`` overrides the session id)."""
-        return Salesforce(session_id=token or self.token, instance_url=self.base_url, version=version,
-                          session=self.session())
+        return Salesforce(
+            session_id=token or self.token, instance_url=self.base_url, version=version, session=self.session()
+        )
 
     def seed_leads(self, *fields: dict[str, Any]) -> list[str]:
         """Seed Leads (Salesforce field names, read-only ones allowed); returns their ids."""

@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from builders import DEFAULT_RULES, REPO
 from typer.testing import CliRunner
 
-from builders import DEFAULT_RULES, REPO
 from connector.cli import app
 
 LEAD = {
@@ -44,12 +44,14 @@ def test_score_writes_one_json_result_per_input_line(runner):
 
 
 def test_malformed_lines_are_reported_with_their_number_and_skipped(runner):
-    lines = "\n".join([
-        json.dumps(LEAD),
-        "{not json",
-        json.dumps({**LEAD, "activities": [{"type": "fax", "at": "2026-11-20T10:00:00Z"}]}),
-        json.dumps({**LEAD, "id": "2"}),
-    ])
+    lines = "\n".join(
+        [
+            json.dumps(LEAD),
+            "{not json",
+            json.dumps({**LEAD, "activities": [{"type": "fax", "at": "2026-11-20T10:00:00Z"}]}),
+            json.dumps({**LEAD, "id": "2"}),
+        ]
+    )
     result = invoke(runner, ["score", "--rules", str(DEFAULT_RULES), *NOW], lines)
     assert result.exit_code == 1
     assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["1001", "2"]
@@ -93,7 +95,9 @@ def test_check_config_names_each_bad_environment_variable(runner):
     result = invoke(runner, ["check-config", "--rules", str(DEFAULT_RULES)], env=env)
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
-    assert any(line.startswith("environment: HANDOFF_API_BUDGET: Input should be less than or equal to 1") for line in lines)
+    assert any(
+        line.startswith("environment: HANDOFF_API_BUDGET: Input should be less than or equal to 1") for line in lines
+    )
     assert any(line.startswith("environment: HANDOFF_CRM: Input should be 'hubspot' or 'salesforce'") for line in lines)
 
 
@@ -107,8 +111,11 @@ def test_check_config_reads_the_token_from_a_file(runner, tmp_path):
 
 
 def test_check_config_without_a_token_says_which_variable_to_set(runner):
-    result = invoke(runner, ["check-config", "--rules", str(DEFAULT_RULES)],
-                    env={"HUBSPOT_ACCESS_TOKEN": None, "HUBSPOT_ACCESS_TOKEN_FILE": None})
+    result = invoke(
+        runner,
+        ["check-config", "--rules", str(DEFAULT_RULES)],
+        env={"HUBSPOT_ACCESS_TOKEN": None, "HUBSPOT_ACCESS_TOKEN_FILE": None},
+    )
     assert result.exit_code == 2
     assert "HUBSPOT_ACCESS_TOKEN: required when HANDOFF_CRM=hubspot" in result.stderr
 
@@ -135,8 +142,13 @@ def test_the_bundled_examples_score_as_a_table(runner):
 
 
 def test_python_dash_m_connector_runs_the_cli():
-    result = subprocess.run([sys.executable, "-m", "connector", "check-config", "--rules", str(DEFAULT_RULES)],
-                            capture_output=True, text=True, cwd=REPO, timeout=60,
-                            env={**os.environ, **TOKEN_ENV})
+    result = subprocess.run(
+        [sys.executable, "-m", "connector", "check-config", "--rules", str(DEFAULT_RULES)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        env={**os.environ, **TOKEN_ENV},
+    )
     assert result.returncode == 0, result.stderr
     assert "ok" in result.stdout

@@ -6,27 +6,54 @@ import csv
 import json
 
 import pytest
+from builders import DEFAULT_RULES
 from typer.testing import CliRunner
 
-from builders import DEFAULT_RULES
 from connector.cli import app
 
-WRITES = ("POST /crm/v3/objects/contacts/batch/update", "POST /crm/v3/objects/tasks/batch/create",
-          "POST /crm/v3/properties/contacts", "POST /crm/v3/properties/contacts/groups")
+WRITES = (
+    "POST /crm/v3/objects/contacts/batch/update",
+    "POST /crm/v3/objects/tasks/batch/create",
+    "POST /crm/v3/properties/contacts",
+    "POST /crm/v3/properties/contacts/groups",
+)
 
 
 @pytest.fixture
 def admin(hubspot_sandbox, tmp_path):
     sandbox = hubspot_sandbox
     owner = next(o["id"] for o in sandbox.app.dump()["owners"] if o["type"] == "PERSON")
-    [contact] = sandbox.seed_contacts({"firstname": "Ana", "lastname": "Ruiz", "email": "ana@acme.io",
-                                       "jobtitle": "VP Engineering", "company": "Acme", "numemployees": "100-500",
-                                       "industry": "Software", "lifecyclestage": "lead", "hubspot_owner_id": owner})
-    sandbox.app.add_activities([{"contactId": contact, "type": "form_submission", "name": "Request a demo",
-                                 "at": sandbox.clock.datetime().isoformat()}])
-    env = {"HUBSPOT_ACCESS_TOKEN": sandbox.token, "HUBSPOT_API_BASE": sandbox.base_url,
-           "HANDOFF_STATE_URL": f"sqlite:///{tmp_path / 'state.sqlite'}", "HANDOFF_RULES": str(DEFAULT_RULES),
-           "HANDOFF_REPORT_DIR": str(tmp_path / "reports"), "HANDOFF_LOG_FORMAT": "json"}
+    [contact] = sandbox.seed_contacts(
+        {
+            "firstname": "Ana",
+            "lastname": "Ruiz",
+            "email": "ana@acme.io",
+            "jobtitle": "VP Engineering",
+            "company": "Acme",
+            "numemployees": "100-500",
+            "industry": "Software",
+            "lifecyclestage": "lead",
+            "hubspot_owner_id": owner,
+        }
+    )
+    sandbox.app.add_activities(
+        [
+            {
+                "contactId": contact,
+                "type": "form_submission",
+                "name": "Request a demo",
+                "at": sandbox.clock.datetime().isoformat(),
+            }
+        ]
+    )
+    env = {
+        "HUBSPOT_ACCESS_TOKEN": sandbox.token,
+        "HUBSPOT_API_BASE": sandbox.base_url,
+        "HANDOFF_STATE_URL": f"sqlite:///{tmp_path / 'state.sqlite'}",
+        "HANDOFF_RULES": str(DEFAULT_RULES),
+        "HANDOFF_REPORT_DIR": str(tmp_path / "reports"),
+        "HANDOFF_LOG_FORMAT": "json",
+    }
 
     def run(*args, **extra_env):
         return CliRunner().invoke(app, list(args), env={**env, **extra_env})

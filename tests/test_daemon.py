@@ -11,8 +11,9 @@ import os
 import signal
 import socket
 import threading
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -20,10 +21,10 @@ from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES, JobE
 from apscheduler.schedulers.background import BackgroundScheduler
 from structlog.testing import capture_logs
 
+from connector.config.settings import Settings, load_settings
 from connector.crm.errors import AuthenticationFailed
-from connector.daemon import SWEEP, SYNC, Daemon, run_daemon
-from connector.metrics import CONTENT_TYPE, Metrics
-from connector.settings import Settings, load_settings
+from connector.ops.daemon import SWEEP, SYNC, Daemon, run_daemon
+from connector.ops.metrics import CONTENT_TYPE, Metrics
 
 SAFETY = 5.0  # seconds; only reached when a test is about to fail
 FAST = 0.02  # an interval that fires again long before a blocked run is released
@@ -90,8 +91,15 @@ def start() -> Iterator[Callable[..., Harness]]:
     ) -> Harness:
         scheduler = BackgroundScheduler(timezone="UTC")
         events = SchedulerEvents(scheduler)
-        daemon = Daemon(config or settings(), sync_once=sync_once, sweep=sweep, startup=startup,
-                        metrics=Metrics(), scheduler=scheduler, **extra)
+        daemon = Daemon(
+            config or settings(),
+            sync_once=sync_once,
+            sweep=sweep,
+            startup=startup,
+            metrics=Metrics(),
+            scheduler=scheduler,
+            **extra,
+        )
         daemon.start()
         harness = Harness(daemon, events, scheduler)
         harnesses.append(harness)
@@ -336,14 +344,14 @@ def test_readyz_body_is_one_line_of_json(start):
 
 def test_an_overdue_sweep_runs_at_start_so_frequent_restarts_never_starve_it(start):
     swept = threading.Event()
-    h = start(sweep=lambda stop: swept.set(), first_sweep=datetime.now(timezone.utc) - timedelta(minutes=5))
+    h = start(sweep=lambda stop: swept.set(), first_sweep=datetime.now(UTC) - timedelta(minutes=5))
     assert h.ran(SWEEP)  # with the default first run (an interval after start) this would wait an hour
     assert swept.is_set()
 
 
 def test_a_sweep_done_recently_is_not_repeated_at_start(start):
     sweeps: list[int] = []
-    h = start(sweep=lambda stop: sweeps.append(1), first_sweep=datetime.now(timezone.utc) + timedelta(hours=1))
+    h = start(sweep=lambda stop: sweeps.append(1), first_sweep=datetime.now(UTC) + timedelta(hours=1))
     assert h.ran(SYNC)
-    assert h.scheduler.get_job(SWEEP).next_run_time > datetime.now(timezone.utc) + timedelta(minutes=59)
+    assert h.scheduler.get_job(SWEEP).next_run_time > datetime.now(UTC) + timedelta(minutes=59)
     assert sweeps == []

@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
-
+from builders import DEFAULT_RULES
 from rich.console import Console
 
-from builders import DEFAULT_RULES
-from connector.demo import run_demo
+from connector.cli.demo import run_demo
 
 
 @pytest.mark.parametrize(("crm", "name"), [("hubspot", "HubSpot"), ("salesforce", "Salesforce")])

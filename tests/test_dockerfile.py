@@ -16,9 +16,10 @@ import sys
 from pathlib import Path
 
 from builders import REPO
-from connector.daemon import Daemon
-from connector.metrics import Metrics
-from connector.settings import load_settings
+
+from connector.config.settings import load_settings
+from connector.ops.daemon import Daemon
+from connector.ops.metrics import Metrics
 
 DOCKERFILE = REPO / "Dockerfile"
 
@@ -53,7 +54,9 @@ def test_hadolint_finds_nothing():
     assert hadolint, "hadolint not found next to the interpreter: install the dev extras (pip install -e '.[dev]')"
     result = subprocess.run(
         [hadolint, "--format", "json", "--failure-threshold", "style", str(DOCKERFILE)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert json.loads(result.stdout or "[]") == [], result.stdout
     assert result.returncode == 0, result.stderr
@@ -100,19 +103,28 @@ def test_the_build_context_holds_exactly_what_the_dockerfile_copies():
 def healthcheck_command() -> list[str]:
     arguments = only("HEALTHCHECK")
     assert "/healthz" in arguments
-    return json.loads(arguments[arguments.index("CMD") + len("CMD"):])
+    return json.loads(arguments[arguments.index("CMD") + len("CMD") :])
 
 
 def run_healthcheck(port: int) -> subprocess.CompletedProcess:
     command = healthcheck_command()
     assert command[0] == "python"
-    return subprocess.run([sys.executable, *command[1:]], env={**os.environ, "HANDOFF_HTTP_PORT": str(port)},
-                          capture_output=True, timeout=30)
+    return subprocess.run(
+        [sys.executable, *command[1:]],
+        env={**os.environ, "HANDOFF_HTTP_PORT": str(port)},
+        capture_output=True,
+        timeout=30,
+    )
 
 
 def test_the_healthcheck_passes_against_a_running_daemon():
-    daemon = Daemon(load_settings(handoff_http_port=0, handoff_sync_interval=3600, handoff_sweep_interval=3600),
-                    sync_once=lambda stop: None, sweep=lambda stop: None, startup=lambda: None, metrics=Metrics())
+    daemon = Daemon(
+        load_settings(handoff_http_port=0, handoff_sync_interval=3600, handoff_sweep_interval=3600),
+        sync_once=lambda stop: None,
+        sweep=lambda stop: None,
+        startup=lambda: None,
+        metrics=Metrics(),
+    )
     daemon.start()
     try:
         result = run_healthcheck(daemon.port)

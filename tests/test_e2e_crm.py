@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from builders import DEFAULT_RULES
 
-from connector.business_time import Duration, add_duration
+from connector.cli.runtime import Runtime, build, hubspot_adapter, salesforce_adapter
 from connector.crm.errors import QuotaExhausted
 from connector.model import parse_time
-from connector.runtime import Runtime, build, hubspot_adapter, salesforce_adapter
-from builders import DEFAULT_RULES
+from connector.policy.business_time import Duration, add_duration
 from connector.sandbox.portals import HubSpotPortal, SalesforcePortal
 
 
@@ -37,8 +37,10 @@ class Deployment:
         return self.runtime.sync.sync_once(**kwargs)
 
 
-PORTALS = {"hubspot": (HubSpotPortal, "hubspot_sandbox", hubspot_adapter),
-           "salesforce": (SalesforcePortal, "salesforce_sandbox", salesforce_adapter)}
+PORTALS = {
+    "hubspot": (HubSpotPortal, "hubspot_sandbox", hubspot_adapter),
+    "salesforce": (SalesforcePortal, "salesforce_sandbox", salesforce_adapter),
+}
 
 
 @pytest.fixture(params=sorted(PORTALS))
@@ -165,7 +167,7 @@ def test_a_cycle_that_fails_outright_is_redone_by_the_next_one(deployment):
     lead = portal.seed()
     portal.activity(lead, "form_submission", name="Request a demo")
     portal.set_faults(error_rate=1.0, status=503)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - any failure will do; the point is the next cycle
         deployment.cycle()
     portal.set_faults(error_rate=0.0)
     deployment.cycle()

@@ -13,8 +13,8 @@ import sys
 from typing import IO, Any
 
 import httpx
-
 from builders import DEFAULT_RULES, REPO
+
 from connector.sandbox.hubspot import HubSpotConfig, HubSpotSandbox
 
 
@@ -33,12 +33,25 @@ def next_event(stream: IO[str], event: str) -> dict[str, Any]:
 def test_the_daemon_syncs_serves_health_and_metrics_and_stops_cleanly_on_sigterm(tmp_path):
     app = HubSpotSandbox(HubSpotConfig(contacts=60, seed=3, rate_per_10s=0, search_rate_per_s=0))
     with app.server() as server:
-        env = {**os.environ, "HUBSPOT_ACCESS_TOKEN": app.config.token, "HUBSPOT_API_BASE": server.base_url,
-               "HANDOFF_STATE_URL": f"sqlite:///{tmp_path / 'state.sqlite'}", "HANDOFF_RULES": str(DEFAULT_RULES),
-               "HANDOFF_HTTP_PORT": "0", "HANDOFF_SYNC_INTERVAL": "3600", "HANDOFF_LOG_FORMAT": "json",
-               "HANDOFF_SAFETY_LAG_SECONDS": "0"}
-        daemon = subprocess.Popen([sys.executable, "-m", "connector", "run"], env=env, cwd=REPO,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        env = {
+            **os.environ,
+            "HUBSPOT_ACCESS_TOKEN": app.config.token,
+            "HUBSPOT_API_BASE": server.base_url,
+            "HANDOFF_STATE_URL": f"sqlite:///{tmp_path / 'state.sqlite'}",
+            "HANDOFF_RULES": str(DEFAULT_RULES),
+            "HANDOFF_HTTP_PORT": "0",
+            "HANDOFF_SYNC_INTERVAL": "3600",
+            "HANDOFF_LOG_FORMAT": "json",
+            "HANDOFF_SAFETY_LAG_SECONDS": "0",
+        }
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "connector", "run"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             port = next_event(daemon.stderr, "daemon started")["port"]
             first = next_event(daemon.stderr, "sync ok")

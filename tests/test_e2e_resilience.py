@@ -7,24 +7,28 @@ import random
 import signal
 import subprocess
 import sys
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
 from builders import DEFAULT_RULES, REPO
+
+from connector.cli.runtime import Runtime, build, hubspot_adapter, salesforce_adapter
 from connector.crm.errors import Retryable
-from connector.runtime import Runtime, build, hubspot_adapter, salesforce_adapter
 from connector.sandbox.clock import ManualClock, system_clock
 from connector.sandbox.hubspot import HubSpotConfig, HubSpotSandbox
 from connector.sandbox.portals import HubSpotPortal, SalesforcePortal
 from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
 
-START = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
-WRITES = {"POST /crm/v3/objects/tasks/batch/create", "POST /crm/v3/objects/contacts/batch/update",
-          "PATCH /services/data/{version}/composite/sobjects",
-          "PATCH /services/data/{version}/composite/sobjects/{sobject}/{field}"}
+START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+WRITES = {
+    "POST /crm/v3/objects/tasks/batch/create",
+    "POST /crm/v3/objects/contacts/batch/update",
+    "PATCH /services/data/{version}/composite/sobjects",
+    "PATCH /services/data/{version}/composite/sobjects/{sobject}/{field}",
+}
 
 
 def hubspot(clock: Any, people: int, seed: int) -> HubSpotSandbox:
@@ -52,12 +56,16 @@ def in_process(crm: str, app: Any, base_url: str, clock: ManualClock, state: Pat
 
 
 @pytest.mark.parametrize("crm", sorted(CRMS))
-@pytest.mark.parametrize("faults", [
-    {"error_rate": 0.3, "status": 429},
-    {"error_rate": 0.3, "status": 503},
-    {"reset_rate": 0.25},
-    {"error_rate": 0.2, "status": 502, "reset_rate": 0.1},
-], ids=["429-storm", "503-storm", "dropped-connections", "mixed"])
+@pytest.mark.parametrize(
+    "faults",
+    [
+        {"error_rate": 0.3, "status": 429},
+        {"error_rate": 0.3, "status": 503},
+        {"reset_rate": 0.25},
+        {"error_rate": 0.2, "status": 502, "reset_rate": 0.1},
+    ],
+    ids=["429-storm", "503-storm", "dropped-connections", "mixed"],
+)
 def test_a_fault_storm_ends_with_every_record_written_or_dead_lettered(tmp_path, crm, faults):
     make = CRMS[crm][0]
     clean_clock, stormy_clock = ManualClock(START), ManualClock(START)
@@ -66,8 +74,9 @@ def test_a_fault_storm_ends_with_every_record_written_or_dead_lettered(tmp_path,
         clean_portal, clean = in_process(crm, clean_app, clean_server.base_url, clean_clock, tmp_path / "clean.sqlite")
         clean_clock.advance(60)
         clean.sync.sync_once()
-        stormy_portal, stormy = in_process(crm, stormy_app, stormy_server.base_url, stormy_clock,
-                                           tmp_path / "stormy.sqlite")
+        stormy_portal, stormy = in_process(
+            crm, stormy_app, stormy_server.base_url, stormy_clock, tmp_path / "stormy.sqlite"
+        )
         stormy_portal.set_faults(**faults)
         completed = failed_cycles = 0
         while completed < 2 and failed_cycles < 20:
@@ -96,11 +105,12 @@ def test_a_fault_storm_ends_with_every_record_written_or_dead_lettered(tmp_path,
 @pytest.mark.parametrize("crm", sorted(CRMS))
 def test_a_backfill_killed_at_random_points_ends_like_an_uninterrupted_run(tmp_path, crm):
     make = CRMS[crm][0]
-    reference_clock = ManualClock(datetime.now(timezone.utc))
+    reference_clock = ManualClock(datetime.now(UTC))
     reference_app = make(reference_clock, 300, 11)
     with reference_app.server() as server:
-        reference, runtime = in_process(crm, reference_app, server.base_url, reference_clock,
-                                        tmp_path / "reference.sqlite")
+        reference, runtime = in_process(
+            crm, reference_app, server.base_url, reference_clock, tmp_path / "reference.sqlite"
+        )
         runtime.sync.backfill()
         runtime.close()
         expected_outcome, expected_keys = reference.outcome(), reference.task_keys()
@@ -126,17 +136,29 @@ def test_a_backfill_killed_at_random_points_ends_like_an_uninterrupted_run(tmp_p
     app.serve = serve_then_maybe_kill
     with app.server() as server:
         portal = CRMS[crm][1](app, server.base_url, system_clock)
-        env = {**os.environ, **portal.env(), "HANDOFF_STATE_URL": f"sqlite:///{tmp_path / 'killed.sqlite'}",
-               "HANDOFF_RULES": str(DEFAULT_RULES), "HANDOFF_TASK_SETTLE_SECONDS": "0",
-               "HANDOFF_LOG_FORMAT": "json", "HANDOFF_REPORT_DIR": str(tmp_path)}
+        env = {
+            **os.environ,
+            **portal.env(),
+            "HANDOFF_STATE_URL": f"sqlite:///{tmp_path / 'killed.sqlite'}",
+            "HANDOFF_RULES": str(DEFAULT_RULES),
+            "HANDOFF_TASK_SETTLE_SECONDS": "0",
+            "HANDOFF_LOG_FORMAT": "json",
+            "HANDOFF_REPORT_DIR": str(tmp_path),
+        }
         kills = 0
         for attempt in range(8):
             # random points inside what a run does (start-up, reads, writes), and once the worst one:
             # right after the CRM applied a write the client will never hear about
             state["kill_on_write"] = attempt == 1
             state["kill_at"] = state["count"] + rng.randint(2, calls_per_run // 2) if attempt in (0, 2) else None
-            process = subprocess.Popen([sys.executable, "-m", "connector", "backfill", "--json"], env=env, cwd=REPO,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "connector", "backfill", "--json"],
+                env=env,
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             state["process"] = process
             _, err = process.communicate(timeout=120)
             if process.returncode == -signal.SIGKILL:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from builders import NOW, activity, crm, default_rules, demo_request, lead, memory, page_view, rules_from
-from connector.lifecycle import Owners, Policy, decide, evaluate, observe, pick_owner, task_key
+
 from connector.model import Memory, Priority, Stage
+from connector.policy.lifecycle import Owners, Policy, decide, evaluate, observe, pick_owner, task_key
 from connector.scoring.engine import score
 
 RULES = default_rules()
@@ -25,6 +25,7 @@ def mql_lead():
 
 
 # ------------------------------------------------------------ promotion
+
 
 def test_demo_request_promotes_to_sql_with_a_high_priority_task_for_the_owner():
     _, d = cycle(lead(demo_request(1)))
@@ -77,6 +78,7 @@ def test_a_lead_below_the_mql_threshold_gets_scores_but_no_stage_or_task():
 
 # ------------------------------------------------------- forward only
 
+
 @pytest.mark.parametrize("stage", [Stage.OPPORTUNITY, Stage.CUSTOMER, Stage.EVANGELIST, Stage.OTHER])
 def test_records_at_opportunity_or_beyond_are_never_touched(stage):
     _, d = cycle(lead(demo_request(1)), crm(stage=stage))
@@ -111,6 +113,7 @@ def test_a_write_that_did_not_land_is_asked_for_again_without_a_second_task():
 
 # -------------------------------------------------- sales decisions win
 
+
 def test_never_promote_a_disqualified_lead():
     q, d = cycle(lead(demo_request(1), email="o@rivalcrm.com"))
     assert q.disqualified
@@ -135,15 +138,18 @@ def test_recycle_opens_a_new_episode_and_sends_the_stage_back_once():
     assert recycled.memory.episode_start == later
     assert q.signals == () and q.stage is Stage.LEAD  # the old demo request no longer counts
     # the next cycle leaves the recycled lead alone: no second reset
-    _, quiet = cycle(lead(demo_request(5)), crm(stage=Stage.LEAD, status="BAD_TIMING"), recycled.memory,
-                     later + timedelta(hours=1))
+    _, quiet = cycle(
+        lead(demo_request(5)), crm(stage=Stage.LEAD, status="BAD_TIMING"), recycled.memory, later + timedelta(hours=1)
+    )
     assert quiet.target_stage is None and not quiet.reset_stage
 
 
 def test_a_recycled_lead_can_qualify_again_in_a_new_episode_with_a_new_task():
     _, promoted = cycle(lead(demo_request(20)))
     recycle_time = NOW + timedelta(days=1)
-    _, recycled = cycle(lead(demo_request(20)), crm(stage=Stage.SQL, status="BAD_TIMING"), promoted.memory, recycle_time)
+    _, recycled = cycle(
+        lead(demo_request(20)), crm(stage=Stage.SQL, status="BAD_TIMING"), promoted.memory, recycle_time
+    )
     back_time = recycle_time + timedelta(days=10)
     fresh = lead(demo_request(20), activity("form_submission", 0, name="Request a demo", now=back_time))
     _, again = cycle(fresh, crm(stage=Stage.LEAD, status="BAD_TIMING"), recycled.memory, back_time)
@@ -206,6 +212,7 @@ def test_a_lead_that_drops_below_the_margin_loses_its_level():
 
 # --------------------------------------------------------------- owners, SLA
 
+
 def test_task_goes_to_the_record_owner():
     assert pick_owner("1", "77", Owners(round_robin=["1", "2"], fallback="9")) == "77"
 
@@ -224,14 +231,25 @@ def test_unowned_leads_go_to_the_fallback_without_a_round_robin_list():
 
 
 def test_sql_due_in_one_business_hour_waits_for_monday_when_it_arrives_on_friday_night():
-    friday_night = datetime(2026, 11, 20, 21, 30, tzinfo=timezone.utc)  # 22:30 Berlin
-    _, d = cycle(lead(demo_request(0, ), id="7"), now=friday_night)
-    assert d.task.due_at == datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # Monday 10:00 Berlin
+    friday_night = datetime(2026, 11, 20, 21, 30, tzinfo=UTC)  # 22:30 Berlin
+    _, d = cycle(
+        lead(
+            demo_request(
+                0,
+            ),
+            id="7",
+        ),
+        now=friday_night,
+    )
+    assert d.task.due_at == datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 10:00 Berlin
 
 
 def test_sla_and_priority_are_configurable_per_stage():
-    policy = POLICY.model_copy(update={"sla": {**POLICY.sla, "sql": POLICY.sla["sql"].model_copy(
-        update={"due": "30m", "priority": Priority.LOW})}})
+    policy = POLICY.model_copy(
+        update={
+            "sla": {**POLICY.sla, "sql": POLICY.sla["sql"].model_copy(update={"due": "30m", "priority": Priority.LOW})}
+        }
+    )
     _, d = cycle(lead(demo_request(1)), policy=policy)
     assert d.task.due_at == NOW + timedelta(minutes=30)
     assert d.task.priority is Priority.LOW

@@ -7,12 +7,12 @@ import json
 import logging
 import re
 import warnings
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import structlog
 
-from connector.logs import configure_logging
+from connector.ops.logs import configure_logging
 
 
 class Terminal(io.StringIO):
@@ -82,11 +82,11 @@ def test_library_warnings_come_out_formatted_and_their_info_chatter_does_not():
     configure_logging("json", stream=out)
     logging.getLogger("sqlalchemy.pool").warning("pool %s overflowed", "main")
     logging.getLogger("urllib3.connectionpool").info("Starting new HTTPS connection")
-    logging.getLogger("connector.sync").info("handoff's own info")
+    logging.getLogger("connector.sync.cycle").info("handoff's own info")
     lines = json_lines(out)
     assert [(x["logger"], x["level"], x["event"]) for x in lines] == [
         ("sqlalchemy.pool", "warning", "pool main overflowed"),
-        ("connector.sync", "info", "handoff's own info"),
+        ("connector.sync.cycle", "info", "handoff's own info"),
     ]
 
 
@@ -95,14 +95,20 @@ def test_python_warnings_are_routed_through_the_log():
     configure_logging("json", stream=out)
     with warnings.catch_warnings():
         warnings.simplefilter("always")  # shown even if the test run turns warnings into errors
-        warnings.warn("Unverified HTTPS request", UserWarning)
+        warnings.warn("Unverified HTTPS request", UserWarning, stacklevel=2)
     [line] = json_lines(out)
     assert line["logger"] == "py.warnings"
     assert line["level"] == "warning"
     assert "Unverified HTTPS request" in line["event"]
 
 
-SECRETS = ["pat-na1-0f1e2d3c-aaaa-bbbb-cccc-123456789abc", "eyJhbGciOi.session.sig", "hunter2", "00Dxx0000001gPL!AQ4AQ", "s3cr3t-pw"]
+SECRETS = [
+    "pat-na1-0f1e2d3c-aaaa-bbbb-cccc-123456789abc",
+    "eyJhbGciOi.session.sig",
+    "hunter2",
+    "00Dxx0000001gPL!AQ4AQ",
+    "s3cr3t-pw",
+]
 
 
 def log_every_kind_of_secret() -> None:

@@ -6,7 +6,7 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from connector.metrics import Metrics, RunStatus
+from connector.ops.metrics import Metrics, RunStatus
 
 EXPOSED = {
     "handoff_sync_runs_total",
@@ -40,7 +40,7 @@ def test_every_documented_metric_is_exposed_once_each_method_has_been_called(met
     metrics.waited(0.5)
     metrics.leads_by_stage({"mql": 1})
     samples = {s.name for family in text_string_to_metric_families(metrics.render().decode()) for s in family.samples}
-    assert EXPOSED <= samples
+    assert samples >= EXPOSED
 
 
 def test_each_metrics_has_its_own_registry_and_the_global_one_stays_clean():

@@ -3,23 +3,40 @@
 from __future__ import annotations
 
 from builders import NOW, crm, default_rules, demo_request, lead
-from connector.lifecycle import evaluate
+
 from connector.model import Decision, Memory, Stage
-from connector.planner import after_write, plan_record
+from connector.policy.lifecycle import evaluate
+from connector.policy.planner import after_write, plan_record
 
 RULES = default_rules()
 
 
 def decision(**properties):
-    base = {"score": "60", "fit_grade": "A", "fit_score": "45", "engagement_score": "15", "status": "mql",
-            "reasons": "- Attended a webinar 2 days ago", "missing_info": "budget", "rules_version": "v1"}
+    base = {
+        "score": "60",
+        "fit_grade": "A",
+        "fit_score": "45",
+        "engagement_score": "15",
+        "status": "mql",
+        "reasons": "- Attended a webinar 2 days ago",
+        "missing_info": "budget",
+        "rules_version": "v1",
+    }
     return Decision("1", None, False, {**base, **properties}, None, Memory())
 
 
 def test_first_write_sends_every_property():
     plan = plan_record(decision(), {}, step=5, task_done=False)
-    assert set(plan.properties) == {"score", "fit_grade", "fit_score", "engagement_score", "status", "reasons",
-                                    "missing_info", "rules_version"}
+    assert set(plan.properties) == {
+        "score",
+        "fit_grade",
+        "fit_score",
+        "engagement_score",
+        "status",
+        "reasons",
+        "missing_info",
+        "rules_version",
+    }
 
 
 def test_nothing_changed_means_an_empty_plan():
@@ -30,14 +47,20 @@ def test_nothing_changed_means_an_empty_plan():
 
 def test_decay_below_the_reporting_step_writes_nothing():
     written = dict(decision().properties)
-    plan = plan_record(decision(score="57", engagement_score="12", reasons="- Attended a webinar 3 days ago"),
-                       written, step=5, task_done=False)
+    plan = plan_record(
+        decision(score="57", engagement_score="12", reasons="- Attended a webinar 3 days ago"),
+        written,
+        step=5,
+        task_done=False,
+    )
     assert plan.is_empty
 
 
 def test_a_score_moving_past_the_step_writes_the_changed_values():
     written = dict(decision().properties)
-    plan = plan_record(decision(score="55", reasons="- Attended a webinar 9 days ago"), written, step=5, task_done=False)
+    plan = plan_record(
+        decision(score="55", reasons="- Attended a webinar 9 days ago"), written, step=5, task_done=False
+    )
     assert plan.properties == {"score": "55", "reasons": "- Attended a webinar 9 days ago"}
 
 

@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 
 import pytest
 import yaml
+from builders import DEFAULT_RULES, GOOD_FIT, NOW, activity, default_rules, rules_from
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
-from builders import DEFAULT_RULES, GOOD_FIT, NOW, activity, default_rules, rules_from
-from connector.lifecycle import decide, evaluate, task_key
+from connector.config.ruleset import load_rules
 from connector.model import ACTIVITY_TYPES, QUALIFICATION_LEVELS, Activity, CrmState, Lead, Memory, Stage
-from connector.rulesfile import load_rules
+from connector.policy.lifecycle import decide, evaluate, task_key
 from connector.scoring import CompiledRules, score
 
 #: example count from the active profile; no deadline, as CI machines vary
@@ -35,10 +35,34 @@ DAY = 86400
 
 # ------------------------------------------------------------------ strategies
 
-URL_PATHS = ("/", "/pricing", "/pricing/enterprise", "/product", "/features/scoring", "/integrations/hubspot",
-             "/security", "/customers", "/blog/lead-scoring", "/docs/api", "/about", "/careers", "/careers/sdr")
-NAMES = ("Request a demo", "Book a demo", "Contact sales", "Talk to sales", "Get a quote", "Pricing calculator",
-         "Lead Scoring Playbook", "RevOps 2026", "Weekly newsletter", "Event signup", "Partner application")
+URL_PATHS = (
+    "/",
+    "/pricing",
+    "/pricing/enterprise",
+    "/product",
+    "/features/scoring",
+    "/integrations/hubspot",
+    "/security",
+    "/customers",
+    "/blog/lead-scoring",
+    "/docs/api",
+    "/about",
+    "/careers",
+    "/careers/sdr",
+)
+NAMES = (
+    "Request a demo",
+    "Book a demo",
+    "Contact sales",
+    "Talk to sales",
+    "Get a quote",
+    "Pricing calculator",
+    "Lead Scoring Playbook",
+    "RevOps 2026",
+    "Weekly newsletter",
+    "Event signup",
+    "Partner application",
+)
 
 urls = st.sampled_from(URL_PATHS).map(lambda path: "https://vendor.example" + path)
 names = st.sampled_from(NAMES) | st.text(max_size=20)
@@ -47,17 +71,30 @@ moments = st.integers(-2 * DAY, 400 * DAY).map(lambda seconds: NOW - timedelta(s
 
 
 def activities(types: st.SearchStrategy[str] = st.sampled_from(sorted(ACTIVITY_TYPES))) -> st.SearchStrategy[Activity]:
-    return st.builds(Activity, type=types, at=moments, count=st.integers(0, 5),
-                     name=st.none() | names, url=st.none() | urls)
+    return st.builds(
+        Activity, type=types, at=moments, count=st.integers(0, 5), name=st.none() | names, url=st.none() | urls
+    )
 
 
 properties = st.fixed_dictionaries(
     {},
     optional={
-        "email": st.sampled_from(["ana@acme.io", "bo@gmail.com", "cy@mail.rivalcrm.com", "di@uni.edu",
-                                  "ed@ox.ac.uk", "no-at-sign", ""]),
-        "job_title": st.sampled_from(["VP Engineering", "CEO", "Head of Sales", "Marketing Manager", "Intern",
-                                      "PhD candidate", "Executive Assistant", ""]) | st.text(max_size=15),
+        "email": st.sampled_from(
+            ["ana@acme.io", "bo@gmail.com", "cy@mail.rivalcrm.com", "di@uni.edu", "ed@ox.ac.uk", "no-at-sign", ""]
+        ),
+        "job_title": st.sampled_from(
+            [
+                "VP Engineering",
+                "CEO",
+                "Head of Sales",
+                "Marketing Manager",
+                "Intern",
+                "PhD candidate",
+                "Executive Assistant",
+                "",
+            ]
+        )
+        | st.text(max_size=15),
         "company_size": st.integers(0, 20000) | st.sampled_from(["250", "1,200", "unknown", ""]),
         "industry": st.sampled_from(["Software", "SaaS", "Logistics", "Retail", ""]),
         "country": st.sampled_from(["DE", "US", "NO", "BR", ""]),
@@ -67,8 +104,9 @@ properties = st.fixed_dictionaries(
     },
 )
 
-leads = st.builds(Lead, id=st.just("1001"), properties=properties,
-                  activities=st.lists(activities(), max_size=25).map(tuple))
+leads = st.builds(
+    Lead, id=st.just("1001"), properties=properties, activities=st.lists(activities(), max_size=25).map(tuple)
+)
 
 
 def is_positive(activity: Activity, rules: CompiledRules) -> bool:
@@ -83,7 +121,7 @@ def is_positive(activity: Activity, rules: CompiledRules) -> bool:
 
 def with_activity(lead: Lead, activity: Activity, position: int = 0) -> Lead:
     position = min(position, len(lead.activities))
-    return replace(lead, activities=lead.activities[:position] + (activity,) + lead.activities[position:])
+    return replace(lead, activities=(*lead.activities[:position], activity, *lead.activities[position:]))
 
 
 # ------------------------------------------------------------ determinism
@@ -126,14 +164,17 @@ def test_the_order_of_activities_does_not_change_the_reasons(history):
 @st.composite
 def rules_documents(draw) -> dict:
     """A small valid rules file with random points and caps; each reason starts with its rule's name."""
-    fit_fields = draw(st.lists(st.sampled_from(["email", "job_title", "company_size", "industry", "country"]),
-                               max_size=5, unique=True))
-    types = draw(st.lists(st.sampled_from(sorted(ACTIVITY_TYPES - {"unsubscribe"})), min_size=1, max_size=6,
-                          unique=True))
+    fit_fields = draw(
+        st.lists(
+            st.sampled_from(["email", "job_title", "company_size", "industry", "country"]), max_size=5, unique=True
+        )
+    )
+    types = draw(
+        st.lists(st.sampled_from(sorted(ACTIVITY_TYPES - {"unsubscribe"})), min_size=1, max_size=6, unique=True)
+    )
     engagement_rules = []
     for kind in types:
-        rule = {"name": f"e_{kind}", "type": kind, "points": draw(st.integers(0, 30)),
-                "reason": f"e_{kind}: {{count}}"}
+        rule = {"name": f"e_{kind}", "type": kind, "points": draw(st.integers(0, 30)), "reason": f"e_{kind}: {{count}}"}
         if cap := draw(st.none() | st.integers(1, 40)):
             rule["cap"] = cap
         if half_life := draw(st.none() | st.integers(1, 365)):
@@ -142,14 +183,26 @@ def rules_documents(draw) -> dict:
     return {
         "fit": {
             "cap": draw(st.integers(1, 80)),
-            "rules": [{"name": f"f_{name}", "field": name, "present": True, "points": draw(st.integers(-20, 40))}
-                      for name in fit_fields],
+            "rules": [
+                {"name": f"f_{name}", "field": name, "present": True, "points": draw(st.integers(-20, 40))}
+                for name in fit_fields
+            ],
         },
-        "engagement": {"cap": draw(st.integers(1, 100)), "half_life_days": draw(st.integers(1, 365)),
-                       "rules": engagement_rules},
-        "negative": [{"name": "n_careers", "type": "page_view", "url_contains": "/careers",
-                      "points": draw(st.integers(-20, -1)), "cap": draw(st.integers(-40, -1)),
-                      "reason": "n_careers: {count}"}],
+        "engagement": {
+            "cap": draw(st.integers(1, 100)),
+            "half_life_days": draw(st.integers(1, 365)),
+            "rules": engagement_rules,
+        },
+        "negative": [
+            {
+                "name": "n_careers",
+                "type": "page_view",
+                "url_contains": "/careers",
+                "points": draw(st.integers(-20, -1)),
+                "cap": draw(st.integers(-40, -1)),
+                "reason": "n_careers: {count}",
+            }
+        ],
     }
 
 
@@ -235,22 +288,24 @@ memories = st.builds(
 )
 
 #: what people do between two cycles: mostly what qualifies leads, sometimes what holds them back
-cycle_activities = st.sampled_from([
-    ("form_submission", "Request a demo", None),
-    ("form_submission", "Contact sales", None),
-    ("form_submission", "Event signup", None),
-    ("page_view", None, "https://vendor.example/pricing"),
-    ("page_view", None, "https://vendor.example/product"),
-    ("page_view", None, "https://vendor.example/careers"),
-    ("content_download", "Lead Scoring Playbook", None),
-    ("webinar_attendance", "RevOps 2026", None),
-    ("email_click", None, None),
-    ("site_visit", None, None),
-    ("trial_signup", None, None),
-    ("meeting_booked", None, None),
-    ("unsubscribe", None, None),
-    None,  # nobody did anything
-])
+cycle_activities = st.sampled_from(
+    [
+        ("form_submission", "Request a demo", None),
+        ("form_submission", "Contact sales", None),
+        ("form_submission", "Event signup", None),
+        ("page_view", None, "https://vendor.example/pricing"),
+        ("page_view", None, "https://vendor.example/product"),
+        ("page_view", None, "https://vendor.example/careers"),
+        ("content_download", "Lead Scoring Playbook", None),
+        ("webinar_attendance", "RevOps 2026", None),
+        ("email_click", None, None),
+        ("site_visit", None, None),
+        ("trial_signup", None, None),
+        ("meeting_booked", None, None),
+        ("unsubscribe", None, None),
+        None,  # nobody did anything
+    ]
+)
 cycles = st.lists(
     st.tuples(st.integers(1, 24 * 7), cycle_activities, st.integers(1, 4), rep_statuses, rep_stage_moves),
     min_size=5,
@@ -301,8 +356,11 @@ def test_a_lead_sales_marked_unqualified_is_never_promoted(lead, stage, status, 
 
 
 @PROPERTY
-@given(properties=st.just(GOOD_FIT) | properties, start=st.sampled_from([None, Stage.SUBSCRIBER, Stage.LEAD, Stage.MQL]),
-       steps=cycles)
+@given(
+    properties=st.just(GOOD_FIT) | properties,
+    start=st.sampled_from([None, Stage.SUBSCRIBER, Stage.LEAD, Stage.MQL]),
+    steps=cycles,
+)
 def test_the_crm_stage_only_moves_back_through_a_recycle_and_each_task_is_created_once(properties, start, steps):
     """Simulate a record over many cycles: reps act now and then, Handoff's decisions are applied to it."""
     crm, mem, now = crm_state(start, "NEW"), Memory(), NOW

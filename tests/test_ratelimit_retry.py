@@ -84,7 +84,9 @@ def test_threads_share_one_window(fake):
 
 def test_budget_takes_its_share_of_the_advertised_limit(fake):
     budget = ApiBudget(0.5, window(fake, 100))
-    budget.observe(read_hubspot_headers({"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}))
+    budget.observe(
+        read_hubspot_headers({"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+    )
     assert budget.general.limit == 95
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from builders import DEFAULT_RULES, REPO, rules_from
 from typer.testing import CliRunner
 
-from builders import DEFAULT_RULES, REPO, rules_from
 from connector.cli import app
-from connector.config_file import ConfigError, ConfigProblem
-from connector.rulesfile import json_schema_text
+from connector.config.files import ConfigError, ConfigProblem
+from connector.config.ruleset import json_schema_text
 
 SCHEMA_FILE = REPO / "config" / "scoring.schema.json"
 #: check-config also validates the environment; a token keeps that quiet
@@ -140,12 +140,22 @@ def test_a_key_given_twice_is_reported_at_the_second_one():
 @pytest.mark.parametrize(
     ("yaml_text", "line", "field"),
     [
-        ("fit:\n  rules:\n    - name: vp\n      field: job_title\n      matches: '(vp'\n      points: 20\n",
-         5, "fit.rules[0].matches"),
-        ("engagement:\n  rules:\n    - name: pricing\n      type: page_view\n      url_matches: '[/pricing'\n"
-         "      points: 5\n", 5, "engagement.rules[0].url_matches"),
-        ("signals:\n  - name: demo\n    type: form_submission\n    name_matches: '*demo'\n",
-         4, "signals[0].name_matches"),
+        (
+            "fit:\n  rules:\n    - name: vp\n      field: job_title\n      matches: '(vp'\n      points: 20\n",
+            5,
+            "fit.rules[0].matches",
+        ),
+        (
+            "engagement:\n  rules:\n    - name: pricing\n      type: page_view\n      url_matches: '[/pricing'\n"
+            "      points: 5\n",
+            5,
+            "engagement.rules[0].url_matches",
+        ),
+        (
+            "signals:\n  - name: demo\n    type: form_submission\n    name_matches: '*demo'\n",
+            4,
+            "signals[0].name_matches",
+        ),
     ],
     ids=["matches", "url_matches", "name_matches"],
 )

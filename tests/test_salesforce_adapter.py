@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from builders import DEFAULT_RULES, NOW
+
+from connector.cli.runtime import build, salesforce_adapter
+from connector.config.ruleset import Ruleset
 from connector.crm.errors import QuotaExhausted, StopRun
 from connector.crm.salesforce.mapping import campaign_activity, task_activity
-from connector.lifecycle import Owners
 from connector.model import Stage
-from connector.planner import RecordPlan
-from connector.rulesfile import Ruleset
-from connector.runtime import build, salesforce_adapter
+from connector.policy.lifecycle import Owners
+from connector.policy.planner import RecordPlan
 from connector.sandbox.clock import ManualClock
 from connector.sandbox.portals import SalesforcePortal
 from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
@@ -45,8 +45,11 @@ def test_an_org_without_handoffs_fields_stops_with_the_list_to_create(tmp_path):
             adapter.start()
     message = str(stopped.value)
     assert message.startswith("the Salesforce org lacks fields Handoff needs")
-    for field in ("Lead.Lifecycle_Stage__c (Picklist: Lead, MQL, SQL)", "Lead.Handoff_Score__c (Number(18, 0))",
-                  "Task.Handoff_Key__c (Text(120), External ID, Unique (case sensitive))"):
+    for field in (
+        "Lead.Lifecycle_Stage__c (Picklist: Lead, MQL, SQL)",
+        "Lead.Handoff_Score__c (Number(18, 0))",
+        "Task.Handoff_Key__c (Text(120), External ID, Unique (case sensitive))",
+    ):
         assert field in message
 
 
@@ -113,23 +116,32 @@ def test_a_retried_task_upsert_never_makes_a_second_task(org):
 
 
 def member(kind: str, name: str, status: str = "Responded", responded: bool = True) -> dict:
-    return {"Id": "00v1", "HasResponded": responded, "Status": status, "CreatedDate": "2026-11-20T10:00:00.000+0000",
-            "FirstRespondedDate": "2026-11-20", "Campaign": {"Name": name, "Type": kind}}
+    return {
+        "Id": "00v1",
+        "HasResponded": responded,
+        "Status": status,
+        "CreatedDate": "2026-11-20T10:00:00.000+0000",
+        "FirstRespondedDate": "2026-11-20",
+        "Campaign": {"Name": name, "Type": kind},
+    }
 
 
-@pytest.mark.parametrize(("campaign", "expected"), [
-    (member("Web", "Request a Demo"), ("form_submission", "Request a Demo")),
-    (member("Web", "Contact Sales"), ("form_submission", "Contact Sales")),
-    (member("Web", "Free Trial Sign-up"), ("trial_signup", "Free Trial Sign-up")),
-    (member("Webinar", "RevOps 2026", "Attended"), ("webinar_attendance", "RevOps 2026")),
-    (member("Webinar", "RevOps 2026", "Registered"), ("webinar_registration", "RevOps 2026")),
-    (member("Content", "Download: Lead Scoring Playbook"), ("content_download", "Download: Lead Scoring Playbook")),
-    (member("Email", "Newsletter 2026-11", "Clicked"), ("email_click", "Newsletter 2026-11")),
-])
+@pytest.mark.parametrize(
+    ("campaign", "expected"),
+    [
+        (member("Web", "Request a Demo"), ("form_submission", "Request a Demo")),
+        (member("Web", "Contact Sales"), ("form_submission", "Contact Sales")),
+        (member("Web", "Free Trial Sign-up"), ("trial_signup", "Free Trial Sign-up")),
+        (member("Webinar", "RevOps 2026", "Attended"), ("webinar_attendance", "RevOps 2026")),
+        (member("Webinar", "RevOps 2026", "Registered"), ("webinar_registration", "RevOps 2026")),
+        (member("Content", "Download: Lead Scoring Playbook"), ("content_download", "Download: Lead Scoring Playbook")),
+        (member("Email", "Newsletter 2026-11", "Clicked"), ("email_click", "Newsletter 2026-11")),
+    ],
+)
 def test_campaign_responses_become_activities_by_campaign_type_and_name(campaign, expected):
     activity = campaign_activity(campaign)
     assert (activity.type, activity.name) == expected
-    assert activity.at == datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
+    assert activity.at == datetime(2026, 11, 20, 10, tzinfo=UTC)
 
 
 def test_a_campaign_member_who_did_not_respond_is_no_activity():
@@ -138,7 +150,7 @@ def test_a_campaign_member_who_did_not_respond_is_no_activity():
 
 def test_a_response_recorded_days_after_joining_is_dated_on_the_response_day():
     late = {**member("Webinar", "RevOps 2026", "Attended"), "FirstRespondedDate": "2026-11-24"}
-    assert campaign_activity(late).at == datetime(2026, 11, 24, tzinfo=timezone.utc)
+    assert campaign_activity(late).at == datetime(2026, 11, 24, tzinfo=UTC)
 
 
 def test_only_completed_calls_count_and_handoffs_own_tasks_never_do():
@@ -147,22 +159,37 @@ def test_only_completed_calls_count_and_handoffs_own_tasks_never_do():
     assert task_activity({**call, "IsClosed": False}) is None
     assert task_activity({**call, "Type": "Email"}) is None
     assert task_activity({**call, "Handoff_Key__c": "handoff:1:sql:0"}) is None
-    assert task_activity(call).at == datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
+    assert task_activity(call).at == datetime(2026, 11, 20, 10, tzinfo=UTC)
 
 
 def test_contacts_are_scored_too_when_configured(salesforce_sandbox, tmp_path):
     portal = SalesforcePortal(salesforce_sandbox.app, salesforce_sandbox.base_url, salesforce_sandbox.clock)
     settings = portal.settings(f"sqlite:///{tmp_path / 'state.sqlite'}", DEFAULT_RULES).model_copy(
-        update={"handoff_salesforce_objects": ["Lead", "Contact"]})
+        update={"handoff_salesforce_objects": ["Lead", "Contact"]}
+    )
     adapter = salesforce_adapter(settings, sleep=portal.clock.advance, monotonic=portal.clock)
     runtime = build(settings, clock=portal.clock.datetime, adapter=adapter)
     adapter.start()
-    [contact] = salesforce_sandbox.seed_contacts({"FirstName": "Ana", "LastName": "Ruiz", "Email": "ana@acme.io",
-                                                   "Title": "VP Engineering", "MailingCountry": "DE",
-                                                   "OwnerId": portal.owner(), "Lifecycle_Stage__c": "Lead"})
+    [contact] = salesforce_sandbox.seed_contacts(
+        {
+            "FirstName": "Ana",
+            "LastName": "Ruiz",
+            "Email": "ana@acme.io",
+            "Title": "VP Engineering",
+            "MailingCountry": "DE",
+            "OwnerId": portal.owner(),
+            "Lifecycle_Stage__c": "Lead",
+        }
+    )
     lead = portal.seed(email="ben@acme.io")
-    salesforce_sandbox.add_activities({"contactId": contact, "type": "form_submission", "name": "Request a demo",
-                                       "at": portal.clock.datetime().isoformat()})
+    salesforce_sandbox.add_activities(
+        {
+            "contactId": contact,
+            "type": "form_submission",
+            "name": "Request a demo",
+            "at": portal.clock.datetime().isoformat(),
+        }
+    )
     report = cycle(portal, runtime)
     assert report.read == 2
     record = salesforce_sandbox.record(contact)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from builders import NOW, activity, default_rules, demo_request, form, lead, page_view, rules_from
+
 from connector.model import Stage
 from connector.scoring.engine import score
 
@@ -29,6 +29,7 @@ def fit_rules(rule_yaml: str, **properties):
 
 
 # ---------------------------------------------------------------- fit rules
+
 
 @pytest.mark.parametrize(
     ("rule", "properties", "expected_fit"),
@@ -152,6 +153,7 @@ def test_reasons_are_ordered_by_contribution():
 
 # ------------------------------------------------------------------ signals
 
+
 def test_demo_request_fast_tracks_to_sql():
     q = run(demo_request(days_ago=2), job_title="Analyst", company_size=None, industry=None, country=None)
     assert q.stage is Stage.SQL
@@ -177,8 +179,14 @@ def test_pricing_signal_ignores_views_older_than_its_window():
 
 
 def test_signal_with_min_grade_ignores_poor_fits():
-    q = run(page_view("/pricing", 1, count=4), email="tom@gmail.com", job_title="Freelancer",
-            company_size=1, industry="Consulting", country="BR")
+    q = run(
+        page_view("/pricing", 1, count=4),
+        email="tom@gmail.com",
+        job_title="Freelancer",
+        company_size=1,
+        industry="Consulting",
+        country="BR",
+    )
     assert q.grade == "D"
     assert "pricing_interest" not in q.signals
     assert q.stage is Stage.LEAD
@@ -207,6 +215,7 @@ def test_a_signal_and_the_engagement_for_the_same_form_make_one_reason():
 
 
 # ------------------------------------------------ negatives and disqualifiers
+
 
 def test_free_mail_scores_down_with_its_domain_named():
     q = run(email="ana@gmail.com")
@@ -248,13 +257,16 @@ thresholds: {mql: 40, mql_min_grade: C, sql: 75, sql_min_grade: B, hysteresis: 5
 """
 
 
-@pytest.mark.parametrize(("clicks", "stage", "hold"), [
-    (9, Stage.LEAD, Stage.MQL),   # 39: below MQL, but within the margin
-    (10, Stage.MQL, Stage.MQL),   # 40
-    (44, Stage.MQL, Stage.SQL),   # 74: within the SQL margin
-    (45, Stage.SQL, Stage.SQL),   # 75
-    (4, Stage.LEAD, Stage.LEAD),  # 34: below the margin
-])
+@pytest.mark.parametrize(
+    ("clicks", "stage", "hold"),
+    [
+        (9, Stage.LEAD, Stage.MQL),  # 39: below MQL, but within the margin
+        (10, Stage.MQL, Stage.MQL),  # 40
+        (44, Stage.MQL, Stage.SQL),  # 74: within the SQL margin
+        (45, Stage.SQL, Stage.SQL),  # 75
+        (4, Stage.LEAD, Stage.LEAD),  # 34: below the margin
+    ],
+)
 def test_score_thresholds_set_the_level_and_the_hold_level(clicks, stage, hold):
     q = run(activity("email_click", 0, count=clicks), rules=rules_from(THRESHOLDS))
     assert (q.stage, q.hold_stage) == (stage, hold)
@@ -269,6 +281,7 @@ def test_sql_by_score_needs_the_minimum_grade():
 
 # ----------------------------------------------------------------- version
 
+
 def test_declared_version_is_stamped_on_every_result():
     assert run().rules_version == "2026.11-b2b-saas-1"
 
@@ -281,8 +294,11 @@ def test_without_a_version_the_result_carries_a_hash_of_the_file():
 
 
 def test_interests_list_what_they_engaged_with_most_recent_first():
-    q = run(activity("content_download", 5, name="Playbook"), activity("webinar_attendance", 1, name="Forecasting Live"),
-            activity("content_download", 9, name="Playbook"))
+    q = run(
+        activity("content_download", 5, name="Playbook"),
+        activity("webinar_attendance", 1, name="Forecasting Live"),
+        activity("content_download", 9, name="Playbook"),
+    )
     assert q.interests == ("Forecasting Live", "Playbook")
 
 

@@ -7,9 +7,9 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from builders import NOW, crm, demo_request, lead
 from sqlalchemy import create_engine, text
 
-from builders import NOW, crm, demo_request, lead
 from connector.model import Memory, Priority, Stage, TaskSpec
 from connector.state import PendingWrite, RecordState, StateError, Store
 from connector.state.schema import SCHEMA_VERSION
@@ -35,7 +35,7 @@ def store_url(request, tmp_path):
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema_name}"'))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         admin.dispose()
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL at {PG_URL} is required in CI: {exc}")
@@ -59,12 +59,20 @@ def store(store_url, clock):
 
 
 def task(key="handoff:1:sql:0", record_id="1"):
-    return TaskSpec(key=key, record_id=record_id, stage=Stage.SQL, owner_id="77", subject="s", body="b",
-                    due_at=NOW + timedelta(hours=1), priority=Priority.HIGH)
+    return TaskSpec(
+        key=key,
+        record_id=record_id,
+        stage=Stage.SQL,
+        owner_id="77",
+        subject="s",
+        body="b",
+        due_at=NOW + timedelta(hours=1),
+        priority=Priority.HIGH,
+    )
 
 
 def state(record_id="1", **fields):
-    defaults = dict(lead=lead(demo_request(1), id=record_id), crm_state=crm(stage=Stage.MQL, status="OPEN"))
+    defaults = {"lead": lead(demo_request(1), id=record_id), "crm_state": crm(stage=Stage.MQL, status="OPEN")}
     return RecordState(record_id=record_id, **{**defaults, **fields})
 
 
@@ -93,8 +101,9 @@ def test_cursors_are_per_crm(store_url, clock):
 
 def test_records_round_trip_with_lead_memory_and_written_values(store):
     memory = Memory(episode=2, episode_start=NOW, level=Stage.MQL, promoted=Stage.MQL, last_lead_status="OPEN")
-    original = state(memory=memory, counters={"page_views": 12}, written={"score": "55", "stage": "mql"},
-                     modified_at=NOW)
+    original = state(
+        memory=memory, counters={"page_views": 12}, written={"score": "55", "stage": "mql"}, modified_at=NOW
+    )
     store.put_records([original])
     loaded = store.get_records(["1", "missing"])
     assert list(loaded) == ["1"]
@@ -148,16 +157,20 @@ def test_dead_letters_keep_the_payload_and_error(store, clock):
     store.add_dead_letter("1", "write", {"properties": {"score": "50"}}, "PROPERTY_DOESNT_EXIST", attempts=5)
     [letter] = store.dead_letters()
     assert (letter.record_id, letter.kind, letter.payload, letter.error, letter.attempts) == (
-        "1", "write", {"properties": {"score": "50"}}, "PROPERTY_DOESNT_EXIST", 5)
+        "1",
+        "write",
+        {"properties": {"score": "50"}},
+        "PROPERTY_DOESNT_EXIST",
+        5,
+    )
     assert letter.created_at == clock.now
 
 
 def test_atomic_rolls_back_everything_on_failure(store):
-    with pytest.raises(RuntimeError):
-        with store.atomic():
-            store.set_cursor("contacts", "x")
-            store.record_task_intents([task()])
-            raise RuntimeError("killed mid-transaction")
+    with pytest.raises(RuntimeError), store.atomic():
+        store.set_cursor("contacts", "x")
+        store.record_task_intents([task()])
+        raise RuntimeError("killed mid-transaction")
     assert store.get_cursor("contacts") is None
     assert store.open_task_intents() == []
 
@@ -189,8 +202,13 @@ def test_an_unreachable_database_is_one_clear_error_without_the_password(clock):
 
 def test_last_success_is_the_last_real_run_that_ended_well(store, clock):
     assert store.last_success("sweep") is None
-    for status, dry_run, minutes in (("ok", False, 1), ("failed", False, 2), ("ok", True, 3), ("ok", False, 4),
-                                     ("stopped", False, 5)):
+    for status, dry_run, minutes in (
+        ("ok", False, 1),
+        ("failed", False, 2),
+        ("ok", True, 3),
+        ("ok", False, 4),
+        ("stopped", False, 5),
+    ):
         clock.now = NOW + timedelta(minutes=minutes)
         run = store.start_run("sweep", dry_run=dry_run)
         store.finish_run(run, status, {})

@@ -6,12 +6,13 @@ method either returns canonical data or raises one of ``crm.errors``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterator, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from connector.model import Activity, CrmState, TaskSpec
-from connector.planner import RecordPlan
+from connector.policy.planner import RecordPlan
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ import re
 _NAMED_TYPES = (
     (re.compile(r"newsletter|subscri", re.I), "newsletter_signup"),
     (re.compile(r"webinar|register", re.I), "webinar_registration"),
-    (re.compile(r"download|e-?book|guide|whitepaper|white paper|report|playbook|template|checklist", re.I),
-     "content_download"),
+    (
+        re.compile(r"download|e-?book|guide|whitepaper|white paper|report|playbook|template|checklist", re.I),
+        "content_download",
+    ),
     (re.compile(r"free trial|start (a |your )?trial|trial sign", re.I), "trial_signup"),
 )
 

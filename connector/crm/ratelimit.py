@@ -13,8 +13,8 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from connector.crm.errors import QuotaExhausted
 
@@ -60,8 +60,10 @@ class RollingWindow:
                 if now >= self._paused_until and len(self._calls) < self._limit:
                     self._calls.append(now)
                     return waited
-                wait = max(self._paused_until - now,
-                           self._calls[0] + self._interval - now if len(self._calls) >= self._limit else 0.0)
+                wait = max(
+                    self._paused_until - now,
+                    self._calls[0] + self._interval - now if len(self._calls) >= self._limit else 0.0,
+                )
             wait = max(wait, 0.001)
             self._sleep(wait)
             waited += wait
@@ -80,9 +82,15 @@ class QuotaReading:
 class ApiBudget:
     """Handoff's share of a CRM connection's limits, for every thread of this process."""
 
-    def __init__(self, share: float, general: RollingWindow, search: RollingWindow | None = None,
-                 search_capacity: int | None = None, general_capacity: int | None = None,
-                 on_wait: Callable[[float], None] | None = None):
+    def __init__(
+        self,
+        share: float,
+        general: RollingWindow,
+        search: RollingWindow | None = None,
+        search_capacity: int | None = None,
+        general_capacity: int | None = None,
+        on_wait: Callable[[float], None] | None = None,
+    ):
         self.share = share
         self._on_wait = on_wait
         self.general = general
@@ -102,8 +110,11 @@ class ApiBudget:
     def acquire(self, *, search: bool = False) -> None:
         """Block until a call fits our share; raise QuotaExhausted when the daily share is spent."""
         with self._lock:
-            if self._daily_floor is not None and self._daily_remaining is not None \
-                    and self._daily_remaining <= self._daily_floor:
+            if (
+                self._daily_floor is not None
+                and self._daily_remaining is not None
+                and self._daily_remaining <= self._daily_floor
+            ):
                 raise QuotaExhausted(
                     f"stopping: only {self._daily_remaining} API calls left today and "
                     f"{self._daily_floor:.0f} are kept for the account's other integrations "

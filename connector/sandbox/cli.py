@@ -76,21 +76,37 @@ def salesforce(
     token: str = typer.Option(DEFAULT_TOKEN, help="The only session id the org accepts (Authorization: Bearer)."),
     contacts: int = typer.Option(200, min=0, help="Synthetic people to seed (mostly Leads, some Contacts)."),
     seed: int = typer.Option(1, help="Seed of the synthetic data (same seed, same org)."),
-    rate_per_10s: int = typer.Option(0, "--rate-per-10s", min=0,
-                                     help="Accepted for symmetry with hubspot; Salesforce has no short window."),
-    daily_limit: int = typer.Option(DEFAULT_DAILY_LIMIT, "--daily-limit", min=1,
-                                    help="API requests per rolling 24 hours (Sforce-Limit-Info's maximum)."),
-    lock_error_rate: float = typer.Option(0.0, "--lock-error-rate", min=0.0, max=1.0,
-                                          help="Share of collection items failing with UNABLE_TO_LOCK_ROW."),
-    custom_fields: bool = typer.Option(True, "--custom-fields/--no-custom-fields",
-                                       help="Create the Handoff custom fields (off shows the adapter's start-up error)."),
-    assignment_rule: bool = typer.Option(True, "--assignment-rule/--no-assignment-rule",
-                                         help="Reassign Leads written without Sforce-Auto-Assign: FALSE."),
+    rate_per_10s: int = typer.Option(
+        0, "--rate-per-10s", min=0, help="Accepted for symmetry with hubspot; Salesforce has no short window."
+    ),
+    daily_limit: int = typer.Option(
+        DEFAULT_DAILY_LIMIT,
+        "--daily-limit",
+        min=1,
+        help="API requests per rolling 24 hours (Sforce-Limit-Info's maximum).",
+    ),
+    lock_error_rate: float = typer.Option(
+        0.0, "--lock-error-rate", min=0.0, max=1.0, help="Share of collection items failing with UNABLE_TO_LOCK_ROW."
+    ),
+    custom_fields: bool = typer.Option(
+        True,
+        "--custom-fields/--no-custom-fields",
+        help="Create the Handoff custom fields (off shows the adapter's start-up error).",
+    ),
+    assignment_rule: bool = typer.Option(
+        True, "--assignment-rule/--no-assignment-rule", help="Reassign Leads written without Sforce-Auto-Assign: FALSE."
+    ),
 ) -> None:
     """A Salesforce org over HTTPS (throwaway CA) with synthetic leads, campaigns and activities."""
-    config = SalesforceConfig(token=token, contacts=contacts, seed=seed, daily_limit=daily_limit,
-                              custom_fields=custom_fields, lock_error_rate=lock_error_rate,
-                              assignment_rule=assignment_rule)
+    config = SalesforceConfig(
+        token=token,
+        contacts=contacts,
+        seed=seed,
+        daily_limit=daily_limit,
+        custom_fields=custom_fields,
+        lock_error_rate=lock_error_rate,
+        assignment_rule=assignment_rule,
+    )
     sandbox = SalesforceSandbox(config)
     server = sandbox.server(host, port)
     try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 #: returns the current time as epoch seconds, like ``time.time``
 Clock = Callable[[], float]
@@ -31,4 +31,4 @@ class ManualClock:
 
     def datetime(self) -> datetime:
         """The current time as an aware UTC datetime."""
-        return datetime.fromtimestamp(self._now, tz=timezone.utc)
+        return datetime.fromtimestamp(self._now, tz=UTC)

@@ -22,7 +22,7 @@ class Faults:
     reset_rate: float = 0.0
 
     @classmethod
-    def from_json(cls, data: Any) -> "Faults":
+    def from_json(cls, data: Any) -> Faults:
         """Build from the control API's JSON, raising ValueError on bad fields."""
         if not isinstance(data, dict):
             raise ValueError("faults must be a JSON object")

@@ -11,15 +11,14 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from connector.config.settings import Settings
 from connector.model import parse_time
 from connector.sandbox.clock import ManualClock
 from connector.sandbox.faults import Faults
 from connector.sandbox.hubspot import HubSpotSandbox
 from connector.sandbox.salesforce import SalesforceSandbox
-from connector.settings import Settings
-
 
 _HUBSPOT_REF = re.compile(r"Handoff ref: (\S+)")
 
@@ -33,8 +32,16 @@ class TaskView:
     due_at: datetime
 
 
-GOOD_FIT = {"first_name": "Ana", "last_name": "Ruiz", "email": "ana@acme.io", "job_title": "VP Engineering",
-            "company": "Acme", "company_size": 250, "industry": "Software", "country": "DE"}
+GOOD_FIT = {
+    "first_name": "Ana",
+    "last_name": "Ruiz",
+    "email": "ana@acme.io",
+    "job_title": "VP Engineering",
+    "company": "Acme",
+    "company_size": 250,
+    "industry": "Software",
+    "country": "DE",
+}
 
 
 class _Portal:
@@ -66,28 +73,51 @@ class HubSpotPortal(_Portal):
     reject_status = "UNQUALIFIED"
     #: HubSpot only moves a stage back after a clear: two requests
     recycle_writes = 2
-    writes_counted = ("POST /crm/v3/objects/contacts/batch/update", "POST /crm/v3/objects/tasks/batch/create",
-                      "POST /crm/v3/properties/contacts", "POST /crm/v3/properties/contacts/groups",
-                      "PATCH /crm/v3/objects/contacts/{contactId}")
-    update_call = "POST /crm/v3/objects/contacts/batch/update"
-    _stages = {"lead": "lead", "mql": "marketingqualifiedlead", "sql": "salesqualifiedlead",
-               "opportunity": "opportunity"}
-    _fields = {"first_name": "firstname", "last_name": "lastname", "email": "email", "job_title": "jobtitle",
-               "company": "company", "industry": "industry", "country": "country"}
-    _sizes = ((5, "1-5"), (25, "5-25"), (50, "25-50"), (100, "50-100"), (500, "100-500"), (1000, "500-1000"))
+    writes_counted: ClassVar = (
+        "POST /crm/v3/objects/contacts/batch/update",
+        "POST /crm/v3/objects/tasks/batch/create",
+        "POST /crm/v3/properties/contacts",
+        "POST /crm/v3/properties/contacts/groups",
+        "PATCH /crm/v3/objects/contacts/{contactId}",
+    )
+    update_call: ClassVar[str] = "POST /crm/v3/objects/contacts/batch/update"
+    _stages: ClassVar = {
+        "lead": "lead",
+        "mql": "marketingqualifiedlead",
+        "sql": "salesqualifiedlead",
+        "opportunity": "opportunity",
+    }
+    _fields: ClassVar = {
+        "first_name": "firstname",
+        "last_name": "lastname",
+        "email": "email",
+        "job_title": "jobtitle",
+        "company": "company",
+        "industry": "industry",
+        "country": "country",
+    }
+    _sizes: ClassVar = ((5, "1-5"), (25, "5-25"), (50, "25-50"), (100, "50-100"), (500, "100-500"), (1000, "500-1000"))
 
     app: HubSpotSandbox
 
     def settings(self, state_url: str, rules: Path) -> Settings:
         """Handoff's settings for this portal (tasks re-created at once: the sandbox indexes without lag)."""
-        return Settings(handoff_crm="hubspot", hubspot_access_token=self.app.config.token,
-                        hubspot_api_base=self.base_url, handoff_state_url=state_url, handoff_rules=rules,
-                        handoff_task_settle_seconds=0)
+        return Settings(
+            handoff_crm="hubspot",
+            hubspot_access_token=self.app.config.token,
+            hubspot_api_base=self.base_url,
+            handoff_state_url=state_url,
+            handoff_rules=rules,
+            handoff_task_settle_seconds=0,
+        )
 
     def env(self) -> dict[str, str]:
         """The environment a `handoff` process needs to reach this portal."""
-        return {"HANDOFF_CRM": "hubspot", "HUBSPOT_ACCESS_TOKEN": self.app.config.token,
-                "HUBSPOT_API_BASE": self.base_url}
+        return {
+            "HANDOFF_CRM": "hubspot",
+            "HUBSPOT_ACCESS_TOKEN": self.app.config.token,
+            "HUBSPOT_API_BASE": self.base_url,
+        }
 
     def owner(self) -> str:
         return next(o["id"] for o in self.app.dump()["owners"] if o["type"] == "PERSON")
@@ -123,10 +153,17 @@ class HubSpotPortal(_Portal):
 
     def tasks(self, record_id: str) -> list[TaskView]:
         dump = self.app.dump()
-        return [TaskView(t["properties"]["hs_task_priority"], t["properties"].get("hubspot_owner_id"),
-                         t["properties"]["hs_task_subject"], t["properties"]["hs_task_body"],
-                         parse_time(t["properties"]["hs_timestamp"]))
-                for t in dump["tasks"] if record_id in t["associations"].get("contacts", [])]
+        return [
+            TaskView(
+                t["properties"]["hs_task_priority"],
+                t["properties"].get("hubspot_owner_id"),
+                t["properties"]["hs_task_subject"],
+                t["properties"]["hs_task_body"],
+                parse_time(t["properties"]["hs_timestamp"]),
+            )
+            for t in dump["tasks"]
+            if record_id in t["associations"].get("contacts", [])
+        ]
 
     def owner_of(self, record_id: str) -> str | None:
         return self._props(record_id).get("hubspot_owner_id")
@@ -137,13 +174,22 @@ class HubSpotPortal(_Portal):
 
     def outcome(self) -> dict[str, tuple[Any, ...]]:
         """What reps see of every record: stage, Handoff's qualification and grade."""
-        return {c["id"]: (self.stage(c["id"]), c["properties"].get("handoff_status"),
-                          c["properties"].get("handoff_fit_grade")) for c in self.app.dump()["contacts"]}
+        return {
+            c["id"]: (
+                self.stage(c["id"]),
+                c["properties"].get("handoff_status"),
+                c["properties"].get("handoff_fit_grade"),
+            )
+            for c in self.app.dump()["contacts"]
+        }
 
     def task_keys(self) -> Counter[str]:
         """Every Handoff task by its idempotency key (a key counted twice is a duplicate task)."""
-        return Counter(m.group(1) for t in self.app.dump()["tasks"]
-                       if (m := _HUBSPOT_REF.search(t["properties"].get("hs_task_body") or "")))
+        return Counter(
+            m.group(1)
+            for t in self.app.dump()["tasks"]
+            if (m := _HUBSPOT_REF.search(t["properties"].get("hs_task_body") or ""))
+        )
 
     def funnel(self) -> Counter[str]:
         """Contacts per lifecycle stage (canonical names where Handoff has one)."""
@@ -162,37 +208,59 @@ class SalesforcePortal(_Portal):
     reject_status = "Closed - Not Converted"
     #: a custom picklist has no forward-only rule: a recycle is one write
     recycle_writes = 1
-    update_call = "PATCH /services/data/{version}/composite/sobjects"
-    writes_counted = (update_call, "PATCH /services/data/{version}/composite/sobjects/{sobject}/{field}",
-                      "POST /services/data/{version}/composite/sobjects",
-                      "PATCH /services/data/{version}/sobjects/{sobject}/{id}")
-    _stages = {"Lead": "lead", "MQL": "mql", "SQL": "sql"}
-    _priorities = {"High": "HIGH", "Normal": "MEDIUM", "Low": "LOW"}
+    update_call: ClassVar[str] = "PATCH /services/data/{version}/composite/sobjects"
+    writes_counted: ClassVar = (
+        update_call,
+        "PATCH /services/data/{version}/composite/sobjects/{sobject}/{field}",
+        "POST /services/data/{version}/composite/sobjects",
+        "PATCH /services/data/{version}/sobjects/{sobject}/{id}",
+    )
+    _stages: ClassVar = {"Lead": "lead", "MQL": "mql", "SQL": "sql"}
+    _priorities: ClassVar = {"High": "HIGH", "Normal": "MEDIUM", "Low": "LOW"}
 
     app: SalesforceSandbox
 
     def settings(self, state_url: str, rules: Path) -> Settings:
         """Handoff's settings for this org, trusting the sandbox's throwaway CA."""
-        return Settings(handoff_crm="salesforce", salesforce_instance_url=self.base_url,
-                        salesforce_session_id=self.app.config.token, salesforce_ca_bundle=Path(self.app.ca_path),
-                        handoff_state_url=state_url, handoff_rules=rules, handoff_task_settle_seconds=0)
+        return Settings(
+            handoff_crm="salesforce",
+            salesforce_instance_url=self.base_url,
+            salesforce_session_id=self.app.config.token,
+            salesforce_ca_bundle=Path(self.app.ca_path),
+            handoff_state_url=state_url,
+            handoff_rules=rules,
+            handoff_task_settle_seconds=0,
+        )
 
     def env(self) -> dict[str, str]:
         """The environment a `handoff` process needs to reach this org."""
-        return {"HANDOFF_CRM": "salesforce", "SALESFORCE_INSTANCE_URL": self.base_url,
-                "SALESFORCE_SESSION_ID": self.app.config.token, "SALESFORCE_CA_BUNDLE": str(self.app.ca_path)}
+        return {
+            "HANDOFF_CRM": "salesforce",
+            "SALESFORCE_INSTANCE_URL": self.base_url,
+            "SALESFORCE_SESSION_ID": self.app.config.token,
+            "SALESFORCE_CA_BUNDLE": str(self.app.ca_path),
+        }
 
     def owner(self) -> str:
         return self.app.directory.reps[0]
 
     def seed(self, status: str = "Open - Not Contacted", **canonical: Any) -> str:
         values = {**GOOD_FIT, **canonical}
-        return self.app.seed_leads({
-            "FirstName": values["first_name"], "LastName": values["last_name"], "Email": values["email"],
-            "Title": values["job_title"], "Company": values["company"], "NumberOfEmployees": values["company_size"],
-            "Industry": values["industry"], "Country": values["country"], "Status": status,
-            "OwnerId": self.owner(), "Lifecycle_Stage__c": "Lead",
-        })[0]
+        return self.app.seed_leads(
+            {
+                "FirstName": values["first_name"],
+                "LastName": values["last_name"],
+                "Email": values["email"],
+                "Title": values["job_title"],
+                "Company": values["company"],
+                "NumberOfEmployees": values["company_size"],
+                "Industry": values["industry"],
+                "Country": values["country"],
+                "Status": status,
+                "OwnerId": self.owner(),
+                "Lifecycle_Stage__c": "Lead",
+            }
+        )[0]
 
     def activity(self, record_id: str, type: str, **fields: Any) -> None:
         at = fields.pop("at", self.clock.datetime())
@@ -218,16 +286,29 @@ class SalesforcePortal(_Portal):
 
     def handoff(self, record_id: str) -> dict[str, Any]:
         record = self._record(record_id)
-        names = {"score": "Handoff_Score__c", "fit_grade": "Handoff_Fit_Grade__c", "status": "Handoff_Status__c",
-                 "reasons": "Handoff_Reasons__c", "rules_version": "Handoff_Rules_Version__c",
-                 "mql_at": "Handoff_MQL_At__c", "sql_at": "Handoff_SQL_At__c"}
+        names = {
+            "score": "Handoff_Score__c",
+            "fit_grade": "Handoff_Fit_Grade__c",
+            "status": "Handoff_Status__c",
+            "reasons": "Handoff_Reasons__c",
+            "rules_version": "Handoff_Rules_Version__c",
+            "mql_at": "Handoff_MQL_At__c",
+            "sql_at": "Handoff_SQL_At__c",
+        }
         return {k: _sf_value(record.get(v)) for k, v in names.items()}
 
     def tasks(self, record_id: str) -> list[TaskView]:
-        return [TaskView(self._priorities[t["Priority"]], t.get("OwnerId"), t["Subject"], t.get("Description") or "",
-                         _sf_time(t["ReminderDateTime"]))
-                for t in self.app.dump()["Task"]
-                if t.get("WhoId") == record_id and t.get("Handoff_Key__c") and not t.get("IsDeleted")]
+        return [
+            TaskView(
+                self._priorities[t["Priority"]],
+                t.get("OwnerId"),
+                t["Subject"],
+                t.get("Description") or "",
+                _sf_time(t["ReminderDateTime"]),
+            )
+            for t in self.app.dump()["Task"]
+            if t.get("WhoId") == record_id and t.get("Handoff_Key__c") and not t.get("IsDeleted")
+        ]
 
     def owner_of(self, record_id: str) -> str | None:
         return self._record(record_id).get("OwnerId")
@@ -238,13 +319,17 @@ class SalesforcePortal(_Portal):
 
     def outcome(self) -> dict[str, tuple[Any, ...]]:
         """What reps see of every lead: stage, Handoff's qualification and grade."""
-        return {r["Id"]: (self.stage(r["Id"]), r.get("Handoff_Status__c"), r.get("Handoff_Fit_Grade__c"))
-                for r in self.app.dump()["Lead"] if not r.get("IsDeleted")}
+        return {
+            r["Id"]: (self.stage(r["Id"]), r.get("Handoff_Status__c"), r.get("Handoff_Fit_Grade__c"))
+            for r in self.app.dump()["Lead"]
+            if not r.get("IsDeleted")
+        }
 
     def task_keys(self) -> Counter[str]:
         """Every Handoff task by its idempotency key (a key counted twice is a duplicate task)."""
-        return Counter(t["Handoff_Key__c"] for t in self.app.dump()["Task"]
-                       if t.get("Handoff_Key__c") and not t.get("IsDeleted"))
+        return Counter(
+            t["Handoff_Key__c"] for t in self.app.dump()["Task"] if t.get("Handoff_Key__c") and not t.get("IsDeleted")
+        )
 
     def funnel(self) -> Counter[str]:
         """Leads per lifecycle stage; converted leads count as opportunity."""
@@ -252,8 +337,9 @@ class SalesforcePortal(_Portal):
 
     def qualification(self) -> Counter[str]:
         """Leads per Handoff qualification (lead, mql, sql, disqualified)."""
-        return Counter(r.get("Handoff_Status__c") or "(unscored)" for r in self.app.dump()["Lead"]
-                       if not r.get("IsDeleted"))
+        return Counter(
+            r.get("Handoff_Status__c") or "(unscored)" for r in self.app.dump()["Lead"] if not r.get("IsDeleted")
+        )
 
 
 def _sf_time(value: str) -> datetime:

@@ -15,10 +15,11 @@ import socket
 import ssl
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
@@ -137,7 +138,7 @@ class Router:
         allowed: tuple[str, ...] = ()
         for literal, names, template, handlers in self._buckets.get(len(segments), ()):
             values = []
-            for want, got in zip(literal, segments):
+            for want, got in zip(literal, segments, strict=False):
                 if want is None:
                     if not got:
                         break
@@ -149,7 +150,7 @@ class Router:
                 if handler is None:
                     allowed = allowed or tuple(handlers)
                     continue
-                return handler, dict(zip(names, values)), template
+                return handler, dict(zip(names, values, strict=False)), template
         raise RouteNotFound(allowed)
 
 
@@ -160,7 +161,7 @@ def encode_json(body: Any) -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse one connection
-    server: "_HTTPServer"
+    server: _HTTPServer
 
     def _serve(self) -> None:
         split = urlsplit(self.path)
@@ -202,7 +203,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close_connection = True
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Silenced: logging every request would cost more than serving it."""
 
 
@@ -247,7 +248,7 @@ class SandboxServer:
         """``scheme://host:port`` without a trailing slash (what SDKs take as ``host``)."""
         return f"{self.scheme}://{self.host}:{self.port}"
 
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         """Serve in a daemon thread and return at once."""
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, args=(_POLL_S,), name="sandbox-http", daemon=True
@@ -271,7 +272,7 @@ class SandboxServer:
             self._thread = None
         self._httpd.server_close()
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 #: the status recorded for a call whose connection was dropped on purpose
 DROPPED = "dropped"

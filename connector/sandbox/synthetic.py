@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import accumulate
 from typing import Any
 
@@ -33,68 +33,290 @@ SEGMENTS = ("cold", "warm", "engaged", "hot", "customer", "student", "competitor
 _SEGMENT_WEIGHTS = (52, 22, 12, 6, 3, 3, 2)
 
 _FIRST_NAMES = (
-    "Ana", "Ben", "Chloe", "David", "Elena", "Farah", "Gabriel", "Hana", "Ivan", "Julia", "Kenji", "Laura",
-    "Mateo", "Nina", "Oliver", "Priya", "Quentin", "Rosa", "Samuel", "Tara", "Umar", "Valeria", "William",
-    "Ximena", "Yusuf", "Zoe", "Amara", "Bruno", "Carmen", "Dmitri", "Emeka", "Fatima", "Giulia", "Hugo",
-    "Ingrid", "Jonas", "Kavya", "Liam", "Mei", "Noah", "Olga", "Pedro", "Rahul", "Sofia", "Tomás", "Aoife",
-    "Björn", "Chen", "Leila", "Marta", "Nikos", "Renée", "Sven", "Yara", "Zeynep", "Lucas", "Emma", "Jakob",
+    "Ana",
+    "Ben",
+    "Chloe",
+    "David",
+    "Elena",
+    "Farah",
+    "Gabriel",
+    "Hana",
+    "Ivan",
+    "Julia",
+    "Kenji",
+    "Laura",
+    "Mateo",
+    "Nina",
+    "Oliver",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Samuel",
+    "Tara",
+    "Umar",
+    "Valeria",
+    "William",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
+    "Amara",
+    "Bruno",
+    "Carmen",
+    "Dmitri",
+    "Emeka",
+    "Fatima",
+    "Giulia",
+    "Hugo",
+    "Ingrid",
+    "Jonas",
+    "Kavya",
+    "Liam",
+    "Mei",
+    "Noah",
+    "Olga",
+    "Pedro",
+    "Rahul",
+    "Sofia",
+    "Tomás",
+    "Aoife",
+    "Björn",
+    "Chen",
+    "Leila",
+    "Marta",
+    "Nikos",
+    "Renée",
+    "Sven",
+    "Yara",
+    "Zeynep",
+    "Lucas",
+    "Emma",
+    "Jakob",
 )
 _LAST_NAMES = (
-    "Garcia", "Smith", "Müller", "Rossi", "Kim", "Nguyen", "Patel", "Okafor", "Silva", "Novak", "Jensen",
-    "Dubois", "Tanaka", "Kowalski", "Haddad", "Fischer", "Lopez", "Brown", "Wang", "Singh", "Ivanova",
-    "Costa", "O'Brien", "Andersson", "Moreau", "Schmidt", "Yilmaz", "Khan", "Ferrari", "Hughes", "Sato",
-    "Mendes", "Larsen", "Nowak", "Weber", "Papadopoulos", "Cohen", "Reyes", "Hoffmann", "Chatterjee",
-    "Walker", "Bianchi", "Lindqvist", "Ortiz", "Murphy", "Fernández", "Ahmed", "Becker", "Park", "Horvat",
+    "Garcia",
+    "Smith",
+    "Müller",
+    "Rossi",
+    "Kim",
+    "Nguyen",
+    "Patel",
+    "Okafor",
+    "Silva",
+    "Novak",
+    "Jensen",
+    "Dubois",
+    "Tanaka",
+    "Kowalski",
+    "Haddad",
+    "Fischer",
+    "Lopez",
+    "Brown",
+    "Wang",
+    "Singh",
+    "Ivanova",
+    "Costa",
+    "O'Brien",
+    "Andersson",
+    "Moreau",
+    "Schmidt",
+    "Yilmaz",
+    "Khan",
+    "Ferrari",
+    "Hughes",
+    "Sato",
+    "Mendes",
+    "Larsen",
+    "Nowak",
+    "Weber",
+    "Papadopoulos",
+    "Cohen",
+    "Reyes",
+    "Hoffmann",
+    "Chatterjee",
+    "Walker",
+    "Bianchi",
+    "Lindqvist",
+    "Ortiz",
+    "Murphy",
+    "Fernández",
+    "Ahmed",
+    "Becker",
+    "Park",
+    "Horvat",
 )
 _NAME_HEADS = (
-    "North", "Blue", "Bright", "Iron", "Silver", "Green", "Rapid", "Clear", "Summit", "Harbor", "Vertex",
-    "Nimbus", "Atlas", "Cobalt", "Quantum", "Pioneer", "Maple", "Granite", "Lumen", "Orbit", "Polar", "Cedar",
+    "North",
+    "Blue",
+    "Bright",
+    "Iron",
+    "Silver",
+    "Green",
+    "Rapid",
+    "Clear",
+    "Summit",
+    "Harbor",
+    "Vertex",
+    "Nimbus",
+    "Atlas",
+    "Cobalt",
+    "Quantum",
+    "Pioneer",
+    "Maple",
+    "Granite",
+    "Lumen",
+    "Orbit",
+    "Polar",
+    "Cedar",
 )
 _NAME_MIDS = ("", "", "Bay", "Peak", "Line", "Point", "Stone", "Field", "Gate", "Wave", "Ridge")
 _NAME_TAILS = (
-    "Labs", "Systems", "Analytics", "Logistics", "Health", "Robotics", "Foods", "Energy", "Capital", "Works",
-    "Media", "Retail", "Bank", "Insurance", "Manufacturing", "Software", "Networks", "Studio", "Partners",
+    "Labs",
+    "Systems",
+    "Analytics",
+    "Logistics",
+    "Health",
+    "Robotics",
+    "Foods",
+    "Energy",
+    "Capital",
+    "Works",
+    "Media",
+    "Retail",
+    "Bank",
+    "Insurance",
+    "Manufacturing",
+    "Software",
+    "Networks",
+    "Studio",
+    "Partners",
 )
 _LEGAL_FORMS = {"DE": " GmbH", "GB": " Ltd", "US": " Inc.", "FR": " SA", "NL": " B.V.", "SE": " AB", "ES": " S.L."}
 _INDUSTRIES = (
-    ("Software", 18), ("Financial Services", 10), ("Healthcare", 8), ("Manufacturing", 9), ("Retail", 8),
-    ("Education", 4), ("Logistics", 6), ("Media", 5), ("Energy", 4), ("Consulting", 7), ("Telecommunications", 4),
-    ("Insurance", 4), ("Government", 3), ("Non-Profit", 2), ("Hospitality", 3), ("Real Estate", 3),
+    ("Software", 18),
+    ("Financial Services", 10),
+    ("Healthcare", 8),
+    ("Manufacturing", 9),
+    ("Retail", 8),
+    ("Education", 4),
+    ("Logistics", 6),
+    ("Media", 5),
+    ("Energy", 4),
+    ("Consulting", 7),
+    ("Telecommunications", 4),
+    ("Insurance", 4),
+    ("Government", 3),
+    ("Non-Profit", 2),
+    ("Hospitality", 3),
+    ("Real Estate", 3),
 )
 _COUNTRIES = (
-    ("US", 30), ("GB", 10), ("DE", 10), ("FR", 6), ("NL", 4), ("CA", 5), ("AU", 4), ("IN", 6), ("BR", 4),
-    ("ES", 3), ("IT", 3), ("SE", 2), ("JP", 3), ("SG", 2), ("MX", 2), ("PL", 2), ("ZA", 1), ("NG", 1), ("AE", 2),
+    ("US", 30),
+    ("GB", 10),
+    ("DE", 10),
+    ("FR", 6),
+    ("NL", 4),
+    ("CA", 5),
+    ("AU", 4),
+    ("IN", 6),
+    ("BR", 4),
+    ("ES", 3),
+    ("IT", 3),
+    ("SE", 2),
+    ("JP", 3),
+    ("SG", 2),
+    ("MX", 2),
+    ("PL", 2),
+    ("ZA", 1),
+    ("NG", 1),
+    ("AE", 2),
 )
 # (title, seniority) with a weight: many individual contributors, few executives
 _TITLES = (
-    ("CEO", "executive", 2), ("CTO", "executive", 2), ("CFO", "executive", 1), ("COO", "executive", 1),
-    ("CMO", "executive", 1), ("Chief Revenue Officer", "executive", 1), ("Founder", "executive", 2),
-    ("VP Engineering", "vp", 2), ("VP Sales", "vp", 2), ("VP Marketing", "vp", 2), ("VP Operations", "vp", 1),
-    ("Director of IT", "director", 3), ("Director of Marketing", "director", 3), ("Head of Sales Operations", "director", 2),
-    ("Head of Data", "director", 2), ("Director of Finance", "director", 2),
-    ("Engineering Manager", "manager", 4), ("Marketing Manager", "manager", 5), ("RevOps Manager", "manager", 3),
-    ("IT Manager", "manager", 4), ("Product Manager", "manager", 4), ("Sales Manager", "manager", 3),
-    ("Software Engineer", "individual", 8), ("Data Analyst", "individual", 5), ("Marketing Specialist", "individual", 5),
-    ("Account Executive", "individual", 4), ("Sales Development Representative", "individual", 3),
-    ("Consultant", "individual", 3), ("Operations Coordinator", "individual", 3), ("Office Manager", "individual", 2),
-    ("Intern", "entry", 2), ("Assistant", "entry", 2),
+    ("CEO", "executive", 2),
+    ("CTO", "executive", 2),
+    ("CFO", "executive", 1),
+    ("COO", "executive", 1),
+    ("CMO", "executive", 1),
+    ("Chief Revenue Officer", "executive", 1),
+    ("Founder", "executive", 2),
+    ("VP Engineering", "vp", 2),
+    ("VP Sales", "vp", 2),
+    ("VP Marketing", "vp", 2),
+    ("VP Operations", "vp", 1),
+    ("Director of IT", "director", 3),
+    ("Director of Marketing", "director", 3),
+    ("Head of Sales Operations", "director", 2),
+    ("Head of Data", "director", 2),
+    ("Director of Finance", "director", 2),
+    ("Engineering Manager", "manager", 4),
+    ("Marketing Manager", "manager", 5),
+    ("RevOps Manager", "manager", 3),
+    ("IT Manager", "manager", 4),
+    ("Product Manager", "manager", 4),
+    ("Sales Manager", "manager", 3),
+    ("Software Engineer", "individual", 8),
+    ("Data Analyst", "individual", 5),
+    ("Marketing Specialist", "individual", 5),
+    ("Account Executive", "individual", 4),
+    ("Sales Development Representative", "individual", 3),
+    ("Consultant", "individual", 3),
+    ("Operations Coordinator", "individual", 3),
+    ("Office Manager", "individual", 2),
+    ("Intern", "entry", 2),
+    ("Assistant", "entry", 2),
 )
 _LEAD_SOURCES = (
-    ("organic_search", 30), ("direct_traffic", 15), ("paid_search", 12), ("email_marketing", 10),
-    ("social_media", 9), ("referrals", 10), ("paid_social", 6), ("offline", 5), ("other_campaigns", 3),
+    ("organic_search", 30),
+    ("direct_traffic", 15),
+    ("paid_search", 12),
+    ("email_marketing", 10),
+    ("social_media", 9),
+    ("referrals", 10),
+    ("paid_social", 6),
+    ("offline", 5),
+    ("other_campaigns", 3),
 )
-_CONTENT = ("The RevOps Playbook (ebook)", "State of Lead Scoring 2026 (report)", "Pipeline Hygiene Checklist",
-            "ROI Calculator", "Buyer's Guide to Sales Automation")
+_CONTENT = (
+    "The RevOps Playbook (ebook)",
+    "State of Lead Scoring 2026 (report)",
+    "Pipeline Hygiene Checklist",
+    "ROI Calculator",
+    "Buyer's Guide to Sales Automation",
+)
 _WEBINARS = ("Webinar: Speed to Lead", "Webinar: Scoring that Sales Trusts", "Webinar: Q3 Product Tour")
-_BLOG_PAGES = ("/blog/lead-scoring-101", "/blog/mql-vs-sql", "/blog/speed-to-lead", "/product", "/integrations",
-               "/customers", "/docs/getting-started", "/blog/revops-metrics")
+_BLOG_PAGES = (
+    "/blog/lead-scoring-101",
+    "/blog/mql-vs-sql",
+    "/blog/speed-to-lead",
+    "/product",
+    "/integrations",
+    "/customers",
+    "/docs/getting-started",
+    "/blog/revops-metrics",
+)
 _BUDGETS = ("< $10k", "$10k-$50k", "$50k-$100k", "> $100k")
 _TIMELINES = ("this quarter", "next quarter", "this year", "just researching")
 _NEEDS = ("replace spreadsheets", "faster lead routing", "better MQL quality", "consolidate tools")
-_LEAD_STATUS = (("NEW", 30), ("OPEN", 25), ("IN_PROGRESS", 8), ("ATTEMPTED_TO_CONTACT", 10), ("CONNECTED", 6),
-                ("BAD_TIMING", 5), ("UNQUALIFIED", 4), (None, 12))
-_OWNER_NAMES = (("Maya", "Lindgren"), ("Tom", "Okoye"), ("Sara", "Beck"), ("Diego", "Alvarez"),
-                ("Hannah", "Park"), ("Victor", "Mensah"), ("Lena", "Vogel"), ("Ravi", "Iyer"))
+_LEAD_STATUS = (
+    ("NEW", 30),
+    ("OPEN", 25),
+    ("IN_PROGRESS", 8),
+    ("ATTEMPTED_TO_CONTACT", 10),
+    ("CONNECTED", 6),
+    ("BAD_TIMING", 5),
+    ("UNQUALIFIED", 4),
+    (None, 12),
+)
+_OWNER_NAMES = (
+    ("Maya", "Lindgren"),
+    ("Tom", "Okoye"),
+    ("Sara", "Beck"),
+    ("Diego", "Alvarez"),
+    ("Hannah", "Park"),
+    ("Victor", "Mensah"),
+    ("Lena", "Vogel"),
+    ("Ravi", "Iyer"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +373,9 @@ def generate_owners(seed: int) -> tuple[Owner, ...]:
         email = f"{_ascii(first).lower()}.{_ascii(last).lower()}@northbeam.example"
         team = "Inbound Sales" if i % 2 == 0 else "Enterprise Sales"
         owners.append(Owner(owner_id, first, last, email, "person", team, 9000000 + rng.randint(100000, 999999)))
-    owners.append(Owner(str(42000000 + rng.randint(100000, 999999)), "Inbound", "Queue", "", "queue", "Inbound Sales", None))
+    owners.append(
+        Owner(str(42000000 + rng.randint(100000, 999999)), "Inbound", "Queue", "", "queue", "Inbound Sales", None)
+    )
     return tuple(owners)
 
 
@@ -176,14 +400,14 @@ def generate_people(n: int, seed: int, now: datetime, owners: tuple[Owner, ...] 
     company_weights = [1.0 / (i + 1) ** 0.7 for i in range(len(companies))]  # a few big accounts, a long tail
     segments = rng.choices(SEGMENTS, _SEGMENT_WEIGHTS, k=n)
     picked = rng.choices(companies, company_weights, k=n)
-    maker = _PersonMaker(rng, now.astimezone(timezone.utc), owners)
-    return [maker.make(i, segment, company) for i, (segment, company) in enumerate(zip(segments, picked))]
+    maker = _PersonMaker(rng, now.astimezone(UTC), owners)
+    return [maker.make(i, segment, company) for i, (segment, company) in enumerate(zip(segments, picked, strict=False))]
 
 
 def _moment(epoch_s: float) -> datetime:
     """A UTC datetime with whole milliseconds, like CRM timestamps (exact, no float rounding)."""
     ms = int(epoch_s * 1000)
-    return datetime.fromtimestamp(ms // 1000, tz=timezone.utc).replace(microsecond=ms % 1000 * 1000)
+    return datetime.fromtimestamp(ms // 1000, tz=UTC).replace(microsecond=ms % 1000 * 1000)
 
 
 def _ascii(text: str) -> str:
@@ -209,7 +433,7 @@ def _companies(rng: random.Random, count: int) -> list[Company]:
         seen.add(brand)
         country = rng.choices(countries, cum_weights=country_w)[0]
         # log-uniform from 2 to 50,000 employees: many small companies, some enterprises
-        size = int(round(10 ** rng.uniform(0.3, 4.7)))
+        size = round(10 ** rng.uniform(0.3, 4.7))
         name = brand + (_LEGAL_FORMS.get(country, "") if rng.random() < 0.4 else "")
         domain = brand.lower().replace(" ", "") + rng.choice((".com", ".io", ".net", ".co"))
         out.append(Company(name, domain, size, rng.choices(industries, cum_weights=industry_w)[0], country))
@@ -237,16 +461,22 @@ class _PersonMaker:
         first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
         age_days = rng.uniform(1, 540) if segment != "hot" else rng.uniform(1, 120)
         created = _moment(self.now_ts - age_days * 86400)
-        (title, seniority), = rng.choices(self.titles, cum_weights=self.title_w)
+        ((title, seniority),) = rng.choices(self.titles, cum_weights=self.title_w)
         if segment == "hot" and seniority in ("individual", "entry") and rng.random() < 0.5:
             # people who ask for a demo skew towards those who can buy
             senior = self.senior_titles
-            (title, seniority), = rng.choices(self.titles[:senior], cum_weights=self.title_w[:senior])
+            ((title, seniority),) = rng.choices(self.titles[:senior], cum_weights=self.title_w[:senior])
         company_name, industry, country = company.name, company.industry, company.country
         size: int | None = company.size
         domain = company.domain
         if segment == "student":
-            title, domain, company_name, size, industry = "Student", rng.choice(STUDENT_DOMAINS), "University", None, "Education"
+            title, domain, company_name, size, industry = (
+                "Student",
+                rng.choice(STUDENT_DOMAINS),
+                "University",
+                None,
+                "Education",
+            )
         elif segment == "competitor":
             domain = rng.choice(COMPETITOR_DOMAINS)
             company_name, size, industry = domain.split(".")[0].title(), 400, "Software"

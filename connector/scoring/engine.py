@@ -11,9 +11,10 @@ import hashlib
 import math
 import re
 import string
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from connector.model import Activity, Lead, Qualification, Reason, Stage
 from connector.scoring.phrases import ago, humanize, window
@@ -105,7 +106,9 @@ def _norm(value: Any) -> Any:
 def _property_predicate(test: PropertyTest, lists: Mapping[str, list[str]]) -> PropertyPredicate:
     field_name = test.field or "email"
     if test.domain_in is not None:
-        domains = frozenset(d.lower() for d in (lists[test.domain_in] if isinstance(test.domain_in, str) else test.domain_in))
+        domains = frozenset(
+            d.lower() for d in (lists[test.domain_in] if isinstance(test.domain_in, str) else test.domain_in)
+        )
 
         def in_domains(props: Mapping[str, Any], domain: str) -> bool:
             value = domain if field_name == "email" else email_domain(props, field_name)
@@ -144,7 +147,11 @@ def _activity_predicate(test: ActivityTest) -> ActivityPredicate | None:
     """The extra conditions beyond the type, or None when the type is enough."""
     checks: list[ActivityPredicate] = []
     if test.url_contains is not None:
-        needles = [test.url_contains.lower()] if isinstance(test.url_contains, str) else [n.lower() for n in test.url_contains]
+        needles = (
+            [test.url_contains.lower()]
+            if isinstance(test.url_contains, str)
+            else [n.lower() for n in test.url_contains]
+        )
         checks.append(lambda a: a.url is not None and any(n in a.url.lower() for n in needles))
     if test.url_matches is not None:
         url_re = re.compile(test.url_matches, re.IGNORECASE)
@@ -236,7 +243,8 @@ class CompiledRules:
     #: formatted activity reasons: formatting is the dearest part of a reason
     _texts: dict[tuple[Any, ...], str] = field(default_factory=dict, repr=False)
     _property_cache: dict[tuple[str, type, Any], tuple[tuple[int, float, str, float, str], ...]] = field(
-        default_factory=dict, repr=False)
+        default_factory=dict, repr=False
+    )
 
     def property_hits(self, props: Mapping[str, Any], domain: str) -> list[tuple[int, float, str, float, str]]:
         """The fit and negative property rules this lead matches, as reason entries.
@@ -257,7 +265,8 @@ class CompiledRules:
             if found is None:
                 found = tuple(
                     (2, -abs(rule.points), _property_reason(rule, props, domain), rule.points, rule.kind)
-                    for rule in group if rule.test(props, domain)
+                    for rule in group
+                    if rule.test(props, domain)
                 )
                 if key is not None:
                     if len(cache) >= _MAX_ROUTES:
@@ -291,23 +300,41 @@ def compile_rules(rules: ScoringRules, version: str) -> CompiledRules:
     default_decay = _LN2 / (rules.engagement.half_life_days * _DAY)
 
     def prop(rule: FitRule | NegativeRule | Disqualifier, kind: str, points: float) -> _PropertyRule:
-        template = rule.reason or (humanize(rule.name) if kind == "disqualifier" else humanize(rule.name) + " ({value})")
-        return _PropertyRule(rule.name, points, template, rule.field or "email", _property_predicate(rule, rules.lists), kind)
+        template = rule.reason or (
+            humanize(rule.name) if kind == "disqualifier" else humanize(rule.name) + " ({value})"
+        )
+        return _PropertyRule(
+            rule.name, points, template, rule.field or "email", _property_predicate(rule, rules.lists), kind
+        )
 
     def act(i: int, rule: EngagementRule | NegativeRule | Disqualifier | Signal, kind: str) -> _ActivityRule:
         half_life = getattr(rule, "half_life_days", None)
         if kind == "signal":
             assert isinstance(rule, Signal)
             return _ActivityRule(
-                i, rule.name, rule.points, None, 0.0, rule.reason or humanize(rule.name) + " {ago}",
-                _activity_predicate(rule), kind, rule.within_days * _DAY, rule.min_count, rule.min_grade, rule.fast_track,
+                i,
+                rule.name,
+                rule.points,
+                None,
+                0.0,
+                rule.reason or humanize(rule.name) + " {ago}",
+                _activity_predicate(rule),
+                kind,
+                rule.within_days * _DAY,
+                rule.min_count,
+                rule.min_grade,
+                rule.fast_track,
             )
-        template = rule.reason or (
-            humanize(rule.name) + (" {ago}" if kind == "disqualifier" else ": {count}, {when}")
-        )
+        template = rule.reason or (humanize(rule.name) + (" {ago}" if kind == "disqualifier" else ": {count}, {when}"))
         return _ActivityRule(
-            i, rule.name, getattr(rule, "points", 0.0), getattr(rule, "cap", None),
-            _LN2 / (half_life * _DAY) if half_life else default_decay, template, _activity_predicate(rule), kind,
+            i,
+            rule.name,
+            getattr(rule, "points", 0.0),
+            getattr(rule, "cap", None),
+            _LN2 / (half_life * _DAY) if half_life else default_decay,
+            template,
+            _activity_predicate(rule),
+            kind,
         )
 
     def by_type(items: list[tuple[ActivityTest, _ActivityRule]]) -> dict[str, tuple[_ActivityRule, ...]]:
@@ -319,8 +346,10 @@ def compile_rules(rules: ScoringRules, version: str) -> CompiledRules:
 
     negative = list(enumerate(rules.negative))
     disqualifiers = list(enumerate(rules.disqualifiers))
-    property_rules = [*(prop(r, "fit", r.points) for r in rules.fit.rules),
-                      *(prop(r, "negative", r.points) for _, r in negative if r.type is None)]
+    property_rules = [
+        *(prop(r, "fit", r.points) for r in rules.fit.rules),
+        *(prop(r, "negative", r.points) for _, r in negative if r.type is None),
+    ]
     return CompiledRules(
         source=rules,
         version=version,
@@ -329,7 +358,9 @@ def compile_rules(rules: ScoringRules, version: str) -> CompiledRules:
         disqualifier_properties=tuple(prop(r, "disqualifier", 0.0) for _, r in disqualifiers if r.type is None),
         engagement=by_type([(r, act(i, r, "engagement")) for i, r in enumerate(rules.engagement.rules)]),
         negative_activities=by_type([(r, act(i, r, "negative")) for i, r in negative if r.type is not None]),
-        disqualifier_activities=by_type([(r, act(i, r, "disqualifier")) for i, r in disqualifiers if r.type is not None]),
+        disqualifier_activities=by_type(
+            [(r, act(i, r, "disqualifier")) for i, r in disqualifiers if r.type is not None]
+        ),
         signals=by_type([(r, act(i, r, "signal")) for i, r in enumerate(rules.signals)]),
         bant=tuple(rules.bant.items()),
     )
@@ -442,8 +473,9 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
     route_of = rules.route
     exp = math.exp
     for activity in lead.activities:
-        rule, negative, signal_rules, disqualifier, interest = (
-            routes.get((activity.type, activity.url, activity.name)) or route_of(activity))
+        rule, negative, signal_rules, disqualifier, interest = routes.get(
+            (activity.type, activity.url, activity.name)
+        ) or route_of(activity)
         at = activity.ts
         age = now_ts - at
         if age < 0:
@@ -486,8 +518,9 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
     fast_track = False
     fired: dict[int, tuple[_ActivityRule, _Tally]] = {}
     firing: list[tuple[_ActivityRule, _Tally]] = []
-    for rule, tally in (sorted(signal_tallies.items(), key=_by_rule_index) if len(signal_tallies) > 1
-                        else signal_tallies.items()):
+    for rule, tally in (
+        sorted(signal_tallies.items(), key=_by_rule_index) if len(signal_tallies) > 1 else signal_tallies.items()
+    ):
         if tally.count >= rule.min_count and (rule.min_grade is None or grade <= rule.min_grade):
             signals.append(rule.name)
             signal_points += rule.points
@@ -528,8 +561,11 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
             return Stage.LEAD
         if fast_track or (total >= thresholds.sql - margin and grade <= thresholds.sql_min_grade):
             return Stage.SQL
-        if (total >= thresholds.mql - margin and grade <= thresholds.mql_min_grade
-                and engagement >= thresholds.mql_min_engagement - margin):
+        if (
+            total >= thresholds.mql - margin
+            and grade <= thresholds.mql_min_grade
+            and engagement >= thresholds.mql_min_engagement - margin
+        ):
             return Stage.MQL
         return Stage.LEAD
 

@@ -242,9 +242,7 @@ class Disqualifier(_PropertyOrActivityRule):
 class Thresholds(StrictModel):
     mql: float = Field(40, ge=0)
     mql_min_grade: Grade = "C"
-    mql_min_engagement: float = Field(
-        10, ge=0, description="engagement points an MQL needs: fit alone is not interest"
-    )
+    mql_min_engagement: float = Field(10, ge=0, description="engagement points an MQL needs: fit alone is not interest")
     sql: float = Field(75, ge=0)
     sql_min_grade: Grade = "B"
     hysteresis: float = Field(5, ge=0, description="points a qualified lead may drop before it counts as below")
@@ -290,7 +288,9 @@ def cross_reference_problems(rules: ScoringRules) -> list[tuple[tuple[Any, ...],
         path_prefix = tuple(section.split("."))
         for i, rule in enumerate(items):
             if rule.name in seen:
-                problems.append(((*path_prefix, i, "name"), f"rule name {rule.name!r} is already used in {seen[rule.name]}"))
+                problems.append(
+                    ((*path_prefix, i, "name"), f"rule name {rule.name!r} is already used in {seen[rule.name]}")
+                )
             seen.setdefault(rule.name, section)
             for key in ("domain_in", "one_of"):
                 ref = getattr(rule, key, None)
@@ -298,4 +298,3 @@ def cross_reference_problems(rules: ScoringRules) -> list[tuple[tuple[Any, ...],
                     known = ", ".join(sorted(rules.lists)) or "none defined"
                     problems.append(((*path_prefix, i, key), f"no list named {ref!r} under lists ({known})"))
     return problems
-

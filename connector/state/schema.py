@@ -7,7 +7,7 @@ number of migrations. A database at an older version is brought forward on open.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import (
     JSON,

@@ -8,10 +8,11 @@ reports. Each method is its own transaction unless called inside ``atomic()``.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -91,14 +92,14 @@ def _utc(moment: datetime | None) -> datetime | None:
     # SQLite hands datetimes back without a zone; everything we store is UTC
     if moment is None or moment.tzinfo is not None:
         return moment
-    return moment.replace(tzinfo=timezone.utc)
+    return moment.replace(tzinfo=UTC)
 
 
 def redact_url(url: str) -> str:
     """A database URL fit for a log line: the password replaced."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is still not worth leaking
+    except Exception:
         return "<unparsable database URL>"
 
 
@@ -185,8 +186,12 @@ class Store:
 
     def set_cursor(self, name: str, value: str) -> None:
         with self._conn() as conn:
-            self._upsert(conn, schema.cursors,
-                         [{"crm": self.crm, "name": name, "value": value, "updated_at": self._clock()}], ("crm", "name"))
+            self._upsert(
+                conn,
+                schema.cursors,
+                [{"crm": self.crm, "name": name, "value": value, "updated_at": self._clock()}],
+                ("crm", "name"),
+            )
 
     def clear_cursor(self, name: str) -> None:
         table = schema.cursors
@@ -200,7 +205,7 @@ class Store:
         found: dict[str, RecordState] = {}
         with self._conn() as conn:
             for start in range(0, len(record_ids), 500):
-                chunk = list(record_ids[start:start + 500])
+                chunk = list(record_ids[start : start + 500])
                 rows = conn.execute(select(table).where(table.c.crm == self.crm, table.c.record_id.in_(chunk)))
                 for row in rows:
                     found[row.record_id] = _record_from_row(row)
@@ -232,8 +237,10 @@ class Store:
         while True:
             with self._conn() as conn:
                 rows = conn.execute(
-                    select(table).where(table.c.crm == self.crm, table.c.record_id > last)
-                    .order_by(table.c.record_id).limit(batch_size)
+                    select(table)
+                    .where(table.c.crm == self.crm, table.c.record_id > last)
+                    .order_by(table.c.record_id)
+                    .limit(batch_size)
                 ).all()
             if not rows:
                 return
@@ -252,17 +259,30 @@ class Store:
         with self._conn() as conn:
             rows = conn.execute(select(table).where(table.c.crm == self.crm).order_by(table.c.record_id)).all()
         return [
-            PendingWrite(r.record_id, dict(r.properties), Stage(r.stage) if r.stage else None,
-                         bool(r.reset_stage), r.attempts, r.last_error)
+            PendingWrite(
+                r.record_id,
+                dict(r.properties),
+                Stage(r.stage) if r.stage else None,
+                bool(r.reset_stage),
+                r.attempts,
+                r.last_error,
+            )
             for r in rows
         ]
 
     def put_pending(self, writes: Sequence[PendingWrite]) -> None:
         now = self._clock()
         rows = [
-            {"crm": self.crm, "record_id": w.record_id, "properties": w.properties,
-             "stage": w.stage.value if w.stage else None, "reset_stage": w.reset_stage,
-             "attempts": w.attempts, "last_error": w.last_error, "updated_at": now}
+            {
+                "crm": self.crm,
+                "record_id": w.record_id,
+                "properties": w.properties,
+                "stage": w.stage.value if w.stage else None,
+                "reset_stage": w.reset_stage,
+                "attempts": w.attempts,
+                "last_error": w.last_error,
+                "updated_at": now,
+            }
             for w in writes
         ]
         with self._conn() as conn:
@@ -272,7 +292,7 @@ class Store:
         table = schema.pending_writes
         with self._conn() as conn:
             for start in range(0, len(record_ids), 500):
-                chunk = list(record_ids[start:start + 500])
+                chunk = list(record_ids[start : start + 500])
                 conn.execute(delete(table).where(table.c.crm == self.crm, table.c.record_id.in_(chunk)))
 
     # ---------------------------------------------------------- task ledger
@@ -286,9 +306,19 @@ class Store:
         with self._conn() as conn:
             known = set(conn.execute(select(table.c.key).where(table.c.key.in_([s.key for s in specs]))).scalars())
             rows = [
-                {"key": s.key, "crm": self.crm, "record_id": s.record_id, "stage": s.stage.value,
-                 "status": TASK_INTENT, "spec": task_to_json(s), "attempts": 0, "created_at": now, "updated_at": now}
-                for s in specs if s.key not in known
+                {
+                    "key": s.key,
+                    "crm": self.crm,
+                    "record_id": s.record_id,
+                    "stage": s.stage.value,
+                    "status": TASK_INTENT,
+                    "spec": task_to_json(s),
+                    "attempts": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for s in specs
+                if s.key not in known
             ]
             if rows:
                 conn.execute(insert(table), rows)
@@ -315,9 +345,14 @@ class Store:
         table = schema.tasks
         with self._conn() as conn:
             conn.execute(
-                update(table).where(table.c.key == key).values(
-                    attempts=table.c.attempts + 1, last_error=error,
-                    status=TASK_DEAD if dead else TASK_INTENT, updated_at=self._clock())
+                update(table)
+                .where(table.c.key == key)
+                .values(
+                    attempts=table.c.attempts + 1,
+                    last_error=error,
+                    status=TASK_DEAD if dead else TASK_INTENT,
+                    updated_at=self._clock(),
+                )
             )
 
     def _set_task(self, key: str, **values: Any) -> None:
@@ -335,44 +370,62 @@ class Store:
 
     # ---------------------------------------------------------- dead letters
 
-    def add_dead_letter(self, record_id: str | None, kind: str, payload: dict[str, Any], error: str,
-                        attempts: int = 1) -> None:
+    def add_dead_letter(
+        self, record_id: str | None, kind: str, payload: dict[str, Any], error: str, attempts: int = 1
+    ) -> None:
         with self._conn() as conn:
-            conn.execute(insert(schema.dead_letters).values(
-                crm=self.crm, record_id=record_id, kind=kind, payload=payload, error=error,
-                attempts=attempts, created_at=self._clock()))
+            conn.execute(
+                insert(schema.dead_letters).values(
+                    crm=self.crm,
+                    record_id=record_id,
+                    kind=kind,
+                    payload=payload,
+                    error=error,
+                    attempts=attempts,
+                    created_at=self._clock(),
+                )
+            )
 
     def dead_letters(self, limit: int = 1000) -> list[DeadLetter]:
         table = schema.dead_letters
         with self._conn() as conn:
-            rows = conn.execute(
-                select(table).where(table.c.crm == self.crm).order_by(table.c.id).limit(limit)
-            ).all()
-        return [DeadLetter(r.id, r.record_id, r.kind, dict(r.payload), r.error, r.attempts, _utc(r.created_at))
-                for r in rows]
+            rows = conn.execute(select(table).where(table.c.crm == self.crm).order_by(table.c.id).limit(limit)).all()
+        return [
+            DeadLetter(r.id, r.record_id, r.kind, dict(r.payload), r.error, r.attempts, _utc(r.created_at))
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------ runs
 
     def start_run(self, kind: str, dry_run: bool) -> int:
         with self._conn() as conn:
-            result = conn.execute(insert(schema.runs).values(
-                crm=self.crm, kind=kind, dry_run=dry_run, status="running", started_at=self._clock()))
+            result = conn.execute(
+                insert(schema.runs).values(
+                    crm=self.crm, kind=kind, dry_run=dry_run, status="running", started_at=self._clock()
+                )
+            )
             return int(result.inserted_primary_key[0])
 
     def finish_run(self, run_id: int, status: str, report: dict[str, Any]) -> None:
         table = schema.runs
         with self._conn() as conn:
-            conn.execute(update(table).where(table.c.id == run_id).values(
-                status=status, finished_at=self._clock(), report=report))
+            conn.execute(
+                update(table)
+                .where(table.c.id == run_id)
+                .values(status=status, finished_at=self._clock(), report=report)
+            )
 
     def last_success(self, kind: str) -> datetime | None:
         """When the last run of ``kind`` that wrote for real finished well."""
         table = schema.runs
         with self._conn() as conn:
             finished = conn.execute(
-                select(table.c.finished_at).where(table.c.crm == self.crm, table.c.kind == kind,
-                                                  table.c.status == "ok", table.c.dry_run.is_(False))
-                .order_by(table.c.id.desc()).limit(1)
+                select(table.c.finished_at)
+                .where(
+                    table.c.crm == self.crm, table.c.kind == kind, table.c.status == "ok", table.c.dry_run.is_(False)
+                )
+                .order_by(table.c.id.desc())
+                .limit(1)
             ).scalar_one_or_none()
         return _utc(finished)
 
@@ -383,8 +436,15 @@ class Store:
                 select(table).where(table.c.crm == self.crm).order_by(table.c.id.desc()).limit(limit)
             ).all()
         return [
-            {"id": r.id, "kind": r.kind, "dry_run": r.dry_run, "status": r.status,
-             "started_at": _utc(r.started_at), "finished_at": _utc(r.finished_at), "report": r.report}
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "dry_run": r.dry_run,
+                "status": r.status,
+                "started_at": _utc(r.started_at),
+                "finished_at": _utc(r.finished_at),
+                "report": r.report,
+            }
             for r in rows
         ]
 
@@ -402,8 +462,16 @@ def _record_from_row(row: Any) -> RecordState:
 
 
 def _task_from_row(row: Any) -> TaskEntry:
-    return TaskEntry(row.key, row.record_id, row.status, task_from_json(row.spec), _utc(row.updated_at),
-                     row.crm_task_id, row.attempts, row.last_error)
+    return TaskEntry(
+        row.key,
+        row.record_id,
+        row.status,
+        task_from_json(row.spec),
+        _utc(row.updated_at),
+        row.crm_task_id,
+        row.attempts,
+        row.last_error,
+    )
 
 
 def _make_engine(url: str) -> Engine:

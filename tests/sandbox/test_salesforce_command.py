@@ -12,8 +12,21 @@ from simple_salesforce import Salesforce
 
 
 def test_salesforce_command_announces_url_and_ca_serves_https_and_exits_0_on_sigterm():
-    command = [sys.executable, "-m", "connector.sandbox.cli", "salesforce", "--contacts", "15", "--seed", "3",
-               "--token", "sid-local", "--daily-limit", "500", "--no-custom-fields"]
+    command = [
+        sys.executable,
+        "-m",
+        "connector.sandbox.cli",
+        "salesforce",
+        "--contacts",
+        "15",
+        "--seed",
+        "3",
+        "--token",
+        "sid-local",
+        "--daily-limit",
+        "500",
+        "--no-custom-fields",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = process.stdout.readline().strip()
@@ -24,8 +37,10 @@ def test_salesforce_command_announces_url_and_ca_serves_https_and_exits_0_on_sig
         session = requests.Session()
         session.verify, session.trust_env = str(bundle), False
         sf = Salesforce(session_id="sid-local", instance_url=base, version="59.0", session=session)
-        people = sf.query("SELECT COUNT() FROM Lead")["totalSize"] + sf.query("SELECT COUNT() FROM Contact "
-                                                                              "WHERE IsDeleted = false")["totalSize"]
+        people = (
+            sf.query("SELECT COUNT() FROM Lead")["totalSize"]
+            + sf.query("SELECT COUNT() FROM Contact WHERE IsDeleted = false")["totalSize"]
+        )
         assert people >= 15  # converted leads also have their contact
         assert sf.api_usage["api-usage"].total == 500
         assert not [f for f in sf.Lead.describe()["fields"] if f["custom"]]

@@ -1,4 +1,4 @@
-"""The sandbox against every recorded real Salesforce exchange in shared/fixtures/recorded/salesforce/.
+"""The sandbox against every recorded real Salesforce exchange in tests/fixtures/recorded/salesforce/ (copied from the recordings).
 
 For each recording: arrange the org so the same kind of request makes sense (the
 records it read or wrote, with their recorded ids), replay the request, and require
@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from test_sandbox_conformance import learn, mismatches
 
 REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / ".." / "shared" / "fixtures" / "recorded" / "salesforce"
+FIXTURES = REPO / "tests" / "fixtures" / "recorded" / "salesforce"
 #: standard fields our org contract requires that the recorded org's profile could not see
 CONTRACT_EXTRAS = {"HasOptedOutOfEmail"}
 NO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
@@ -38,7 +39,7 @@ def _recordings() -> list[Path]:
 
 
 def test_recorded_salesforce_exchanges_are_present():
-    # a missing shared/ must fail the suite, not silently skip the conformance tests
+    # missing recordings must fail the suite, not silently skip the conformance tests
     assert FIXTURES.is_dir(), f"recorded fixtures not found at {FIXTURES.resolve()}"
     assert len(_recordings()) >= 15
 
@@ -86,11 +87,21 @@ def _seed_recorded_lead(sandbox, record: dict[str, Any]) -> str:
     """A Lead with the recorded id and values (owners and audit users are the sandbox's own)."""
     lead_type = sandbox.app.org.schema.get("Lead")
     skip = {"Id", "OwnerId", "CreatedById", "LastModifiedById", "attributes"}
-    fields = {k: v for k, v in record.items()
-              if k not in skip and v is not None and (f := lead_type.field(k)) is not None and not f.calculated}
+    fields = {
+        k: v
+        for k, v in record.items()
+        if k not in skip and v is not None and (f := lead_type.field(k)) is not None and not f.calculated
+    }
     if fields.get("ConvertedContactId"):
-        sandbox.app.seed_records([{"sobject": "Contact", "id": fields["ConvertedContactId"],
-                                   "properties": {"LastName": record.get("LastName") or "Converted"}}])
+        sandbox.app.seed_records(
+            [
+                {
+                    "sobject": "Contact",
+                    "id": fields["ConvertedContactId"],
+                    "properties": {"LastName": record.get("LastName") or "Converted"},
+                }
+            ]
+        )
     (lead_id,) = sandbox.app.seed_records([{"id": record["Id"], "properties": fields}])
     return lead_id
 
@@ -119,8 +130,9 @@ def _seed_then_delete(exchange, sandbox) -> Replay:
 
 def _seed_converted_lead_by_request(exchange, sandbox) -> Replay:
     (item,) = exchange["request"]["body"]["records"]
-    _seed_recorded_lead(sandbox, {"Id": item["id"], "LastName": item["LastName"], "Company": item["Company"],
-                                  "IsConverted": True})
+    _seed_recorded_lead(
+        sandbox, {"Id": item["id"], "LastName": item["LastName"], "Company": item["Company"], "IsConverted": True}
+    )
     return _as_recorded(exchange)
 
 
@@ -141,8 +153,10 @@ def _contacts_with_standard_email(exchange, sandbox) -> Replay:
 def _lead_missing_its_required_name(exchange, sandbox) -> Replay:
     """An Account without ``Name`` becomes a Lead without ``LastName`` (its required name field)."""
     replay = _as_recorded(exchange)
-    replay.body = {"allOrNone": False, "records": [{"attributes": {"type": "Lead"}, "Company": "Recorded Co",
-                                                    "LastName": None}]}
+    replay.body = {
+        "allOrNone": False,
+        "records": [{"attributes": {"type": "Lead"}, "Company": "Recorded Co", "LastName": None}],
+    }
     replay.renames = {"Name": "LastName"}
     return replay
 
@@ -224,8 +238,13 @@ def test_sandbox_answers_like_the_recorded_exchange(path: Path, salesforce_sandb
     if replay.authorized:
         headers["Authorization"] = f"Bearer {salesforce_sandbox.token}"
     reply = salesforce_sandbox.session().request(
-        replay.method, salesforce_sandbox.base_url + replay.path, params=replay.query,
-        data=None if replay.body is None else json.dumps(replay.body), headers=headers, timeout=10)
+        replay.method,
+        salesforce_sandbox.base_url + replay.path,
+        params=replay.query,
+        data=None if replay.body is None else json.dumps(replay.body),
+        headers=headers,
+        timeout=10,
+    )
 
     assert reply.status_code == recorded["status"], reply.text[:500]
     if recorded["body"] is None:
@@ -235,8 +254,9 @@ def test_sandbox_answers_like_the_recorded_exchange(path: Path, salesforce_sandb
         problems = mismatches(_org_neutral(reply.json()), expected)
         assert problems == [], "\n".join(problems)
     if path.name in EXACT_MESSAGES:
-        want = EXACT_MESSAGES[path.name](recorded["body"][0].get("message") or
-                                         recorded["body"][0]["errors"][0]["message"])
+        want = EXACT_MESSAGES[path.name](
+            recorded["body"][0].get("message") or recorded["body"][0]["errors"][0]["message"]
+        )
         got = reply.json()[0]
         assert (got.get("message") or got["errors"][0]["message"]) == want
     recorded_headers = recorded.get("headers") or {}

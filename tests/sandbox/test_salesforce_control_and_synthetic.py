@@ -8,8 +8,16 @@ from connector.sandbox.clock import ManualClock
 from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
 from connector.sandbox.salesforce.ids import checksum, normalize
 
-PREFIXES = {"Lead": "00Q", "Contact": "003", "Task": "00T", "Event": "00U", "Campaign": "701",
-            "CampaignMember": "00v", "User": "005", "Group": "00G"}
+PREFIXES = {
+    "Lead": "00Q",
+    "Contact": "003",
+    "Task": "00T",
+    "Event": "00U",
+    "Campaign": "701",
+    "CampaignMember": "00v",
+    "User": "005",
+    "Group": "00G",
+}
 
 
 def test_ids_are_18_characters_with_the_case_checksum():
@@ -19,25 +27,35 @@ def test_ids_are_18_characters_with_the_case_checksum():
 
 
 def test_seed_touch_activities_dump_and_settings_over_http(salesforce_sandbox):
-    status, seeded = salesforce_sandbox.control("POST", "/_sandbox/contacts", [
-        {"properties": {"Email": "ana@acme.io", "Title": "VP Engineering", "Lifecycle_Stage__c": "Lead"}},
-        {"sobject": "Contact", "properties": {"LastName": "Okafor", "Email": "emeka@acme.io"}}])
+    status, seeded = salesforce_sandbox.control(
+        "POST",
+        "/_sandbox/contacts",
+        [
+            {"properties": {"Email": "ana@acme.io", "Title": "VP Engineering", "Lifecycle_Stage__c": "Lead"}},
+            {"sobject": "Contact", "properties": {"LastName": "Okafor", "Email": "emeka@acme.io"}},
+        ],
+    )
     assert status == 201
     lead, contact = seeded["ids"]
     assert lead.startswith("00Q") and contact.startswith("003")
 
     salesforce_sandbox.clock.advance(30)
-    status, touched = salesforce_sandbox.control("POST", f"/_sandbox/contacts/{lead}/touch",
-                                                 {"properties": {"Status": "Recycled"}})
+    status, touched = salesforce_sandbox.control(
+        "POST", f"/_sandbox/contacts/{lead}/touch", {"properties": {"Status": "Recycled"}}
+    )
     assert status == 200 and touched["Status"] == "Recycled"
     assert touched["SystemModstamp"] == "2026-11-20T12:00:30.000+0000"
 
-    status, made = salesforce_sandbox.control("POST", "/_sandbox/activities", [
-        {"leadId": lead, "type": "form_submission", "name": "Request a demo", "at": "2026-11-20T11:00:00Z"},
-        {"leadId": lead, "type": "call", "name": "Intro call", "at": "2026-11-19T11:00:00Z"},
-        {"contactId": contact, "type": "meeting_booked", "name": "Discovery", "at": "2026-11-19T11:00:00Z"},
-        {"sobject": "Task", "fields": {"Subject": "Raw", "WhoId": contact, "Status": "Completed"}},
-    ])
+    status, made = salesforce_sandbox.control(
+        "POST",
+        "/_sandbox/activities",
+        [
+            {"leadId": lead, "type": "form_submission", "name": "Request a demo", "at": "2026-11-20T11:00:00Z"},
+            {"leadId": lead, "type": "call", "name": "Intro call", "at": "2026-11-19T11:00:00Z"},
+            {"contactId": contact, "type": "meeting_booked", "name": "Discovery", "at": "2026-11-19T11:00:00Z"},
+            {"sobject": "Task", "fields": {"Subject": "Raw", "WhoId": contact, "Status": "Completed"}},
+        ],
+    )
     assert status == 201
     assert [m["sobject"] for m in made["created"]] == ["CampaignMember", "Task", "Event", "Task"]
 
@@ -50,11 +68,13 @@ def test_seed_touch_activities_dump_and_settings_over_http(salesforce_sandbox):
     call = next(t for t in dump["Task"] if t["Subject"] == "Intro call")
     assert (call["Type"], call["TaskSubtype"], call["Status"], call["IsClosed"]) == ("Call", "Call", "Completed", True)
 
-    assert salesforce_sandbox.control("POST", "/_sandbox/settings", {"lock_error_rate": 0.5})[1][
-        "lock_error_rate"] == 0.5
+    assert (
+        salesforce_sandbox.control("POST", "/_sandbox/settings", {"lock_error_rate": 0.5})[1]["lock_error_rate"] == 0.5
+    )
     assert salesforce_sandbox.control("POST", "/_sandbox/settings", {"nope": 1})[0] == 400
-    assert salesforce_sandbox.control("POST", "/_sandbox/contacts/00Q000000000000AAA/touch",
-                                      {"properties": {}})[0] == 404
+    assert (
+        salesforce_sandbox.control("POST", "/_sandbox/contacts/00Q000000000000AAA/touch", {"properties": {}})[0] == 404
+    )
     refused = salesforce_sandbox.control("POST", "/_sandbox/contacts", [{"properties": {"Lifecycle_Stage__c": "X"}}])
     assert refused[0] == 400 and refused[1]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
 
@@ -83,11 +103,16 @@ def test_the_synthetic_org_is_deterministic_and_looks_like_a_funnel(sandbox_cloc
     assert {lead["OwnerId"][:3] for lead in leads} == {"005", "00G"}
     converted = [lead for lead in leads if lead["IsConverted"]]
     contacts = {c["Id"] for c in dump["Contact"]}
-    assert converted and all(lead["Status"] == "Closed - Converted" and lead["ConvertedContactId"] in contacts
-                             for lead in converted)
+    assert converted and all(
+        lead["Status"] == "Closed - Converted" and lead["ConvertedContactId"] in contacts for lead in converted
+    )
     assert len(contacts) > len(converted)  # some people were entered as Contacts
-    assert set(Counter(lead["Status"] for lead in leads)) >= {"Open - Not Contacted", "Working - Contacted",
-                                                              "Recycled", "Closed - Not Converted"}
+    assert set(Counter(lead["Status"] for lead in leads)) >= {
+        "Open - Not Contacted",
+        "Working - Contacted",
+        "Recycled",
+        "Closed - Not Converted",
+    }
     assert {lead["Lifecycle_Stage__c"] for lead in leads} == {"Lead", "MQL", "SQL"}
     assert len({lead["Industry"] for lead in leads}) > 8 and len({lead["Title"] for lead in leads}) > 15
     campaign_types = {c["Type"] for c in dump["Campaign"]}

@@ -44,21 +44,25 @@ def test_every_response_carries_the_usage_header_that_simple_salesforce_parses(s
     assert salesforce_client.api_usage["api-usage"] == (2, 15000)
     limits = salesforce_client.limits()
     assert limits["DailyApiRequests"] == {"Max": 15000, "Remaining": 15000 - 3}
-    reply = salesforce_sandbox.session().get(salesforce_sandbox.base_url + "/services/data/v59.0/nothing/here",
-                                             headers={"Authorization": "Bearer sandbox-token"})
+    reply = salesforce_sandbox.session().get(
+        salesforce_sandbox.base_url + "/services/data/v59.0/nothing/here",
+        headers={"Authorization": "Bearer sandbox-token"},
+    )
     assert reply.status_code == 404 and reply.headers["Sforce-Limit-Info"] == "api-usage=3/15000"
 
 
-def test_request_limit_exceeded_once_the_daily_quota_is_spent_until_calls_age_out(salesforce_sandbox,
-                                                                                   salesforce_client):
+def test_request_limit_exceeded_once_the_daily_quota_is_spent_until_calls_age_out(
+    salesforce_sandbox, salesforce_client
+):
     salesforce_sandbox.configure(daily_limit=3)
     for _ in range(3):
         salesforce_client.query("SELECT Id FROM Lead")
     with pytest.raises(SalesforceRefusedRequest) as refused:
         salesforce_client.query("SELECT Id FROM Lead")
     assert refused.value.status == 403
-    assert refused.value.content == [{"message": "TotalRequests Limit exceeded.",
-                                      "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+    assert refused.value.content == [
+        {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+    ]
     salesforce_sandbox.clock.advance(86400)  # a rolling day later the calls have aged out
     assert salesforce_client.query("SELECT Id FROM Lead")["done"] is True
     assert salesforce_client.api_usage["api-usage"] == (1, 3)
@@ -71,11 +75,14 @@ def test_a_bad_session_is_401_invalid_session_id(salesforce_sandbox):
     assert refused.value.content == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 
 
-@pytest.mark.parametrize(("status", "error", "code"), [
-    (403, SalesforceRefusedRequest, "REQUEST_LIMIT_EXCEEDED"),
-    (401, SalesforceExpiredSession, "INVALID_SESSION_ID"),
-    (503, SalesforceGeneralError, "SERVER_UNAVAILABLE"),
-])
+@pytest.mark.parametrize(
+    ("status", "error", "code"),
+    [
+        (403, SalesforceRefusedRequest, "REQUEST_LIMIT_EXCEEDED"),
+        (401, SalesforceExpiredSession, "INVALID_SESSION_ID"),
+        (503, SalesforceGeneralError, "SERVER_UNAVAILABLE"),
+    ],
+)
 def test_injected_faults_have_salesforce_bodies(salesforce_sandbox, salesforce_client, status, error, code):
     assert salesforce_sandbox.control("POST", "/_sandbox/faults", {"error_rate": 1, "status": status})[0] == 200
     with pytest.raises(error) as refused:
@@ -86,9 +93,12 @@ def test_injected_faults_have_salesforce_bodies(salesforce_sandbox, salesforce_c
 def test_lock_errors_hit_collection_items_at_the_configured_rate(salesforce_sandbox, salesforce_client):
     ids = salesforce_sandbox.seed_leads(*({"LastName": f"n{i}", "Company": "c"} for i in range(100)))
     salesforce_sandbox.configure(lock_error_rate=0.3)
-    results = salesforce_client.restful("composite/sobjects", method="PATCH", headers={"Sforce-Auto-Assign": "FALSE"},
-                                        json={"records": [{"attributes": {"type": "Lead"}, "id": i,
-                                                           "Handoff_Score__c": 1} for i in ids]})
+    results = salesforce_client.restful(
+        "composite/sobjects",
+        method="PATCH",
+        headers={"Sforce-Auto-Assign": "FALSE"},
+        json={"records": [{"attributes": {"type": "Lead"}, "id": i, "Handoff_Score__c": 1} for i in ids]},
+    )
     locked = [r for r in results if not r["success"]]
     assert 15 <= len(locked) <= 45
     assert {r["errors"][0]["statusCode"] for r in locked} == {"UNABLE_TO_LOCK_ROW"}
@@ -100,8 +110,9 @@ def test_lock_errors_hit_collection_items_at_the_configured_rate(salesforce_sand
 def test_unknown_sobject_and_bad_version_are_not_found(salesforce_sandbox, salesforce_client):
     with pytest.raises(SalesforceResourceNotFound):
         salesforce_client.restful("sobjects/Whizbang/describe")
-    reply = salesforce_sandbox.session().get(salesforce_sandbox.base_url + "/services/data/59/limits",
-                                             headers={"Authorization": "Bearer sandbox-token"})
+    reply = salesforce_sandbox.session().get(
+        salesforce_sandbox.base_url + "/services/data/59/limits", headers={"Authorization": "Bearer sandbox-token"}
+    )
     assert reply.status_code == 404
 
 

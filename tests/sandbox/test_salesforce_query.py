@@ -7,13 +7,16 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 
 def _leads(sandbox, n, **extra):
-    return sandbox.seed_leads(*({"LastName": f"L{i:04d}", "Company": "Acme", "Email": f"l{i}@acme.io", **extra}
-                                for i in range(n)))
+    return sandbox.seed_leads(
+        *({"LastName": f"L{i:04d}", "Company": "Acme", "Email": f"l{i}@acme.io", **extra} for i in range(n))
+    )
 
 
 def test_paging_follows_relative_next_records_url_with_a_constant_total(salesforce_sandbox, salesforce_client):
     ids = _leads(salesforce_sandbox, 450)
-    first = salesforce_client.query("SELECT Id FROM Lead ORDER BY Id", headers={"Sforce-Query-Options": "batchSize=200"})
+    first = salesforce_client.query(
+        "SELECT Id FROM Lead ORDER BY Id", headers={"Sforce-Query-Options": "batchSize=200"}
+    )
     assert (first["totalSize"], first["done"], len(first["records"])) == (450, False, 200)
     assert first["nextRecordsUrl"].startswith("/services/data/v59.0/query/01g")
     assert first["nextRecordsUrl"].endswith("-200")
@@ -49,10 +52,12 @@ def test_query_all_sees_deleted_rows_and_query_does_not(salesforce_sandbox, sale
 
 def test_relationship_fields_come_back_nested_with_their_own_attributes(salesforce_sandbox, salesforce_client):
     (lead,) = _leads(salesforce_sandbox, 1)
-    salesforce_sandbox.add_activities({"leadId": lead, "type": "webinar_registration",
-                                       "at": "2026-11-10T10:00:00Z", "name": "Webinar: Speed to Lead"})
+    salesforce_sandbox.add_activities(
+        {"leadId": lead, "type": "webinar_registration", "at": "2026-11-10T10:00:00Z", "name": "Webinar: Speed to Lead"}
+    )
     rows = salesforce_client.query(
-        f"SELECT Id, Status, Campaign.Name, Campaign.Type, HasResponded FROM CampaignMember WHERE LeadId = '{lead}'")
+        f"SELECT Id, Status, Campaign.Name, Campaign.Type, HasResponded FROM CampaignMember WHERE LeadId = '{lead}'"
+    )
     (member,) = rows["records"]
     assert member["Campaign"]["attributes"]["type"] == "Campaign"
     assert (member["Campaign"]["Name"], member["Campaign"]["Type"]) == ("Webinar: Speed to Lead", "Webinar")
@@ -68,11 +73,15 @@ def test_owner_type_tells_queues_from_users(salesforce_sandbox, salesforce_clien
     assert [r["Id"] for r in rows] == [queued]
 
 
-@pytest.mark.parametrize("literal", ["2026-11-20T12:00:00Z", "2026-11-20T12:00:00+00:00",
-                                     "2026-11-20T12:00:00.000+0000", "2026-11-20T13:00:00+01:00"])
+@pytest.mark.parametrize(
+    "literal",
+    ["2026-11-20T12:00:00Z", "2026-11-20T12:00:00+00:00", "2026-11-20T12:00:00.000+0000", "2026-11-20T13:00:00+01:00"],
+)
 def test_datetime_literals_in_every_iso_form_compare_as_instants(salesforce_sandbox, salesforce_client, literal):
-    salesforce_sandbox.seed_leads({"LastName": "Old", "Company": "A", "SystemModstamp": "2026-11-20T11:59:59Z"},
-                                  {"LastName": "New", "Company": "A", "SystemModstamp": "2026-11-20T12:00:00Z"})
+    salesforce_sandbox.seed_leads(
+        {"LastName": "Old", "Company": "A", "SystemModstamp": "2026-11-20T11:59:59Z"},
+        {"LastName": "New", "Company": "A", "SystemModstamp": "2026-11-20T12:00:00Z"},
+    )
     rows = salesforce_client.query(f"SELECT LastName FROM Lead WHERE SystemModstamp >= {literal}")["records"]
     assert [r["LastName"] for r in rows] == ["New"]
 
@@ -88,28 +97,39 @@ def test_where_and_or_in_like_and_order_by_with_limit(salesforce_sandbox, salesf
     def names(soql):
         return [r["LastName"] for r in salesforce_client.query(soql)["records"]]
 
-    assert names("SELECT LastName FROM Lead WHERE Industry = 'software' AND (NumberOfEmployees > 100 "
-                 "OR Email LIKE '%@gmail.com') ORDER BY LastName") == ["Ada", "Cy"]
-    assert names("SELECT LastName FROM Lead WHERE Industry NOT IN ('Software') ORDER BY LastName DESC") == ["Dee", "bob"]
+    assert names(
+        "SELECT LastName FROM Lead WHERE Industry = 'software' AND (NumberOfEmployees > 100 "
+        "OR Email LIKE '%@gmail.com') ORDER BY LastName"
+    ) == ["Ada", "Cy"]
+    assert names("SELECT LastName FROM Lead WHERE Industry NOT IN ('Software') ORDER BY LastName DESC") == [
+        "Dee",
+        "bob",
+    ]
     assert names("SELECT LastName FROM Lead ORDER BY NumberOfEmployees DESC NULLS LAST, LastName LIMIT 3") == [
-        "Ada", "Dee", "bob"]
+        "Ada",
+        "Dee",
+        "bob",
+    ]
     assert names("SELECT LastName FROM Lead WHERE NumberOfEmployees = null") == ["Cy"]
     assert names("SELECT LastName FROM Lead WHERE NOT (Industry IN ('Software', 'Retail'))") == ["Dee"]
     assert salesforce_client.query("SELECT COUNT() FROM Lead WHERE Industry = 'Software'")["totalSize"] == 2
 
 
-@pytest.mark.parametrize("soql", [
-    "invalid",
-    "SELECT Id FROM Lead WHERE Industry = 'A' AND Industry = 'B' OR Industry = 'C'",
-    "SELECT Id, (SELECT Id FROM Tasks) FROM Lead",
-    "SELECT Industry, COUNT(Id) FROM Lead GROUP BY Industry",
-    "SELECT Id FROM Lead OFFSET 10",
-    "SELECT Id FROM Lead WHERE CreatedDate > TODAY",
-    "SELECT Id FROM Lead WHERE SystemModstamp >= 2026-11-20T12:00:00 00:00",  # a '+' sent unencoded
-    "SELECT Id FROM Lead WHERE SystemModstamp >= 2026-11-20T12:00:00",  # no zone
-    "SELECT Id, Id FROM Lead",
-    "SELECT Id FROM Lead LIMIT",
-])
+@pytest.mark.parametrize(
+    "soql",
+    [
+        "invalid",
+        "SELECT Id FROM Lead WHERE Industry = 'A' AND Industry = 'B' OR Industry = 'C'",
+        "SELECT Id, (SELECT Id FROM Tasks) FROM Lead",
+        "SELECT Industry, COUNT(Id) FROM Lead GROUP BY Industry",
+        "SELECT Id FROM Lead OFFSET 10",
+        "SELECT Id FROM Lead WHERE CreatedDate > TODAY",
+        "SELECT Id FROM Lead WHERE SystemModstamp >= 2026-11-20T12:00:00 00:00",  # a '+' sent unencoded
+        "SELECT Id FROM Lead WHERE SystemModstamp >= 2026-11-20T12:00:00",  # no zone
+        "SELECT Id, Id FROM Lead",
+        "SELECT Id FROM Lead LIMIT",
+    ],
+)
 def test_anything_outside_the_subset_is_malformed_query(salesforce_client, soql):
     with pytest.raises(SalesforceMalformedRequest) as refused:
         salesforce_client.query(soql)

@@ -36,11 +36,14 @@ def test_single_record_create_read_update_delete(salesforce_sandbox, salesforce_
 
 def test_unknown_and_read_only_fields_and_restricted_picklists_are_refused(salesforce_sandbox, salesforce_client):
     lead = _lead(salesforce_sandbox)
-    for body, code in (({"Scroe__c": 1}, "INVALID_FIELD"), ({"IsConverted": True}, "INVALID_FIELD_FOR_INSERT_UPDATE"),
-                       ({"Lifecycle_Stage__c": "Customer"}, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
-                       ({"Handoff_Score__c": "high"}, "INVALID_TYPE_ON_FIELD_IN_RECORD"),
-                       ({"Email": "not-an-email"}, "INVALID_EMAIL_ADDRESS"),
-                       ({"Handoff_Rules_Version__c": "v" * 81}, "STRING_TOO_LONG")):
+    for body, code in (
+        ({"Scroe__c": 1}, "INVALID_FIELD"),
+        ({"IsConverted": True}, "INVALID_FIELD_FOR_INSERT_UPDATE"),
+        ({"Lifecycle_Stage__c": "Customer"}, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
+        ({"Handoff_Score__c": "high"}, "INVALID_TYPE_ON_FIELD_IN_RECORD"),
+        ({"Email": "not-an-email"}, "INVALID_EMAIL_ADDRESS"),
+        ({"Handoff_Rules_Version__c": "v" * 81}, "STRING_TOO_LONG"),
+    ):
         with pytest.raises(SalesforceMalformedRequest) as refused:
             salesforce_client.Lead.update(lead, body, headers=NO_ASSIGN)
         assert refused.value.content[0]["errorCode"] == code, body
@@ -48,12 +51,15 @@ def test_unknown_and_read_only_fields_and_restricted_picklists_are_refused(sales
 
 def test_composite_answers_200_with_per_item_errors_in_request_order(salesforce_sandbox, salesforce_client):
     good, converted = _lead(salesforce_sandbox), _lead(salesforce_sandbox, Email="c@acme.io", IsConverted=True)
-    body = {"allOrNone": False, "records": [
-        {"attributes": {"type": "Lead"}, "id": good, "Handoff_Score__c": 72, "Lifecycle_Stage__c": "MQL"},
-        {"attributes": {"type": "Lead"}, "id": converted, "Handoff_Score__c": 10},
-        {"attributes": {"type": "Lead"}, "id": good, "Handoff_Fit_Grade__c": "E"},
-        {"attributes": {"type": "Lead"}, "id": "001000000000000AAA", "Handoff_Score__c": 1},
-    ]}
+    body = {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "Lead"}, "id": good, "Handoff_Score__c": 72, "Lifecycle_Stage__c": "MQL"},
+            {"attributes": {"type": "Lead"}, "id": converted, "Handoff_Score__c": 10},
+            {"attributes": {"type": "Lead"}, "id": good, "Handoff_Fit_Grade__c": "E"},
+            {"attributes": {"type": "Lead"}, "id": "001000000000000AAA", "Handoff_Score__c": 1},
+        ],
+    }
     results = salesforce_client.restful("composite/sobjects", method="PATCH", json=body, headers=NO_ASSIGN)
     assert results[0] == {"id": good, "success": True, "errors": []}
     assert [r["success"] for r in results] == [True, False, False, False]
@@ -66,18 +72,31 @@ def test_composite_answers_200_with_per_item_errors_in_request_order(salesforce_
 def test_all_or_none_rolls_back_every_item_when_one_fails(salesforce_sandbox, salesforce_client):
     first, second = _lead(salesforce_sandbox), _lead(salesforce_sandbox, Email="b@acme.io")
     before = salesforce_sandbox.record(first)
-    body = {"allOrNone": True, "records": [
-        {"attributes": {"type": "Lead"}, "id": first, "Handoff_Score__c": 50},
-        {"attributes": {"type": "Lead"}, "id": second, "Lifecycle_Stage__c": "Nope"},
-        {"attributes": {"type": "Lead"}, "LastName": "New", "Company": "X"},
-    ]}
-    created = salesforce_client.restful("composite/sobjects", method="POST", json={
-        "allOrNone": True, "records": [body["records"][2]]}, headers=NO_ASSIGN)
+    body = {
+        "allOrNone": True,
+        "records": [
+            {"attributes": {"type": "Lead"}, "id": first, "Handoff_Score__c": 50},
+            {"attributes": {"type": "Lead"}, "id": second, "Lifecycle_Stage__c": "Nope"},
+            {"attributes": {"type": "Lead"}, "LastName": "New", "Company": "X"},
+        ],
+    }
+    created = salesforce_client.restful(
+        "composite/sobjects",
+        method="POST",
+        json={"allOrNone": True, "records": [body["records"][2]]},
+        headers=NO_ASSIGN,
+    )
     assert created[0]["success"] is True
-    results = salesforce_client.restful("composite/sobjects", method="PATCH", json={
-        "allOrNone": True, "records": body["records"][:2]}, headers=NO_ASSIGN)
+    results = salesforce_client.restful(
+        "composite/sobjects",
+        method="PATCH",
+        json={"allOrNone": True, "records": body["records"][:2]},
+        headers=NO_ASSIGN,
+    )
     assert [e["statusCode"] for r in results for e in r["errors"]] == [
-        "ALL_OR_NONE_OPERATION_ROLLED_BACK", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"]
+        "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+    ]
     assert all(r["success"] is False and "id" not in r for r in results)
     assert salesforce_sandbox.record(first) == before
 
@@ -107,8 +126,9 @@ def test_upsert_by_external_id_creates_then_updates(salesforce_sandbox, salesfor
 
 def test_collection_delete_answers_per_id(salesforce_sandbox, salesforce_client):
     lead = _lead(salesforce_sandbox)
-    results = salesforce_client.restful("composite/sobjects", method="DELETE",
-                                        params={"ids": f"{lead},00Q8d0000000000AAA", "allOrNone": "false"})
+    results = salesforce_client.restful(
+        "composite/sobjects", method="DELETE", params={"ids": f"{lead},00Q8d0000000000AAA", "allOrNone": "false"}
+    )
     assert results[0] == {"id": lead, "success": True, "errors": []}
     assert results[1]["errors"][0]["statusCode"] == "INVALID_CROSS_REFERENCE_KEY"
     assert salesforce_sandbox.record(lead)["IsDeleted"] is True
@@ -117,25 +137,33 @@ def test_collection_delete_answers_per_id(salesforce_sandbox, salesforce_client)
 def test_upsert_collection_reports_created_per_item(salesforce_sandbox, salesforce_client):
     lead = _lead(salesforce_sandbox)
     owner = salesforce_sandbox.app.directory.reps[0]
-    records = [{"attributes": {"type": "Task"}, "Handoff_Key__c": key, "Subject": key, "WhoId": lead,
-                "OwnerId": owner} for key in ("k1", "k2")]
-    first = salesforce_client.restful("composite/sobjects/Task/Handoff_Key__c", method="PATCH",
-                                      json={"allOrNone": False, "records": records[:1]})
-    both = salesforce_client.restful("composite/sobjects/Task/Handoff_Key__c", method="PATCH",
-                                     json={"allOrNone": False, "records": records})
+    records = [
+        {"attributes": {"type": "Task"}, "Handoff_Key__c": key, "Subject": key, "WhoId": lead, "OwnerId": owner}
+        for key in ("k1", "k2")
+    ]
+    first = salesforce_client.restful(
+        "composite/sobjects/Task/Handoff_Key__c", method="PATCH", json={"allOrNone": False, "records": records[:1]}
+    )
+    both = salesforce_client.restful(
+        "composite/sobjects/Task/Handoff_Key__c", method="PATCH", json={"allOrNone": False, "records": records}
+    )
     assert first[0]["created"] is True
     assert [(r["created"], r["success"]) for r in both] == [(False, True), (True, True)]
     assert both[0]["id"] == first[0]["id"]
 
 
 def test_converted_lead_cannot_be_updated(salesforce_sandbox, salesforce_client):
-    lead = _lead(salesforce_sandbox, IsConverted=True, ConvertedContactId=salesforce_sandbox.seed_contacts(
-        {"LastName": "Lovelace"})[0])
+    lead = _lead(
+        salesforce_sandbox,
+        IsConverted=True,
+        ConvertedContactId=salesforce_sandbox.seed_contacts({"LastName": "Lovelace"})[0],
+    )
     assert salesforce_sandbox.record(lead)["Status"] == "Closed - Converted"
     with pytest.raises(SalesforceMalformedRequest) as refused:
         salesforce_client.Lead.update(lead, {"Handoff_Score__c": 80}, headers=NO_ASSIGN)
-    assert refused.value.content == [{"message": "cannot reference converted lead",
-                                      "errorCode": "CANNOT_UPDATE_CONVERTED_LEAD"}]
+    assert refused.value.content == [
+        {"message": "cannot reference converted lead", "errorCode": "CANNOT_UPDATE_CONVERTED_LEAD"}
+    ]
 
 
 def test_a_task_owned_by_a_queue_that_cannot_own_tasks_is_refused(salesforce_sandbox, salesforce_client):
@@ -153,8 +181,12 @@ def test_sforce_auto_assign_false_keeps_the_owner(salesforce_sandbox, salesforce
     rep = salesforce_sandbox.app.directory.reps[1]
     lead = _lead(salesforce_sandbox, OwnerId=rep)
     salesforce_client.Lead.update(lead, {"Handoff_Score__c": 10}, headers={"Sforce-Auto-Assign": header})
-    salesforce_client.restful("composite/sobjects", method="PATCH", headers={"Sforce-Auto-Assign": header}, json={
-        "records": [{"attributes": {"type": "Lead"}, "id": lead, "Handoff_Score__c": 20}]})
+    salesforce_client.restful(
+        "composite/sobjects",
+        method="PATCH",
+        headers={"Sforce-Auto-Assign": header},
+        json={"records": [{"attributes": {"type": "Lead"}, "id": lead, "Handoff_Score__c": 20}]},
+    )
     assert salesforce_sandbox.record(lead)["OwnerId"] == rep
 
 
@@ -163,8 +195,11 @@ def test_the_assignment_rule_reassigns_a_lead_updated_without_the_header(salesfo
     single, collected = _lead(salesforce_sandbox, OwnerId=rep), _lead(salesforce_sandbox, OwnerId=rep, Email="x@y.io")
     salesforce_sandbox.clock.advance(5)
     salesforce_client.Lead.update(single, {"Handoff_Score__c": 10})
-    salesforce_client.restful("composite/sobjects", method="PATCH", json={
-        "records": [{"attributes": {"type": "Lead"}, "id": collected, "Handoff_Score__c": 20}]})
+    salesforce_client.restful(
+        "composite/sobjects",
+        method="PATCH",
+        json={"records": [{"attributes": {"type": "Lead"}, "id": collected, "Handoff_Score__c": 20}]},
+    )
     for lead in (single, collected):
         after = salesforce_sandbox.record(lead)
         assert after["OwnerId"] == queue
@@ -175,8 +210,9 @@ def test_activities_do_not_bump_the_lead_but_roll_up_its_last_activity_date(sale
     lead = _lead(salesforce_sandbox)
     before = salesforce_sandbox.record(lead)
     salesforce_sandbox.clock.advance(3600)
-    salesforce_client.Task.create({"Subject": "Called", "WhoId": lead, "Status": "Completed", "Type": "Call",
-                                   "ActivityDate": "2026-11-20"})
+    salesforce_client.Task.create(
+        {"Subject": "Called", "WhoId": lead, "Status": "Completed", "Type": "Call", "ActivityDate": "2026-11-20"}
+    )
     after = salesforce_sandbox.record(lead)
     assert after["SystemModstamp"] == before["SystemModstamp"]
     assert after["LastActivityDate"] == "2026-11-20"

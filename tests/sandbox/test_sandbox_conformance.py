@@ -1,4 +1,4 @@
-"""The sandbox against every recorded real HubSpot exchange in shared/fixtures/recorded/hubspot/.
+"""The sandbox against every recorded real HubSpot exchange in tests/fixtures/recorded/hubspot/ (copied from the recordings).
 
 For each recording: arrange the portal so the same kind of request makes sense (the
 contacts it found, the custom properties that portal had, a spent search budget...),
@@ -13,16 +13,17 @@ sends the sandbox's bearer token instead (HubSpot has retired API keys).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 import urllib3
 
 REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / ".." / "shared" / "fixtures" / "recorded" / "hubspot"
+FIXTURES = REPO / "tests" / "fixtures" / "recorded" / "hubspot"
 SCHEMA_FILE = "contact_schema_get_200_properties_trimmed.json"
 # the portal the recordings came from had these limits; the replay uses the same
 RECORDED_LIMITS = {"rate_per_10s": 100, "daily_limit": 250000, "search_rate_per_s": 5}
@@ -33,7 +34,7 @@ def _recordings() -> list[Path]:
 
 
 def test_recorded_hubspot_exchanges_are_present():
-    # a missing shared/ must fail the suite, not silently skip the conformance tests
+    # missing recordings must fail the suite, not silently skip the conformance tests
     assert FIXTURES.is_dir(), f"recorded fixtures not found at {FIXTURES.resolve()}"
     assert len(_recordings()) >= 10
 
@@ -46,9 +47,9 @@ class Shape:
     """What a recorded JSON value looks like: its types, and for objects/arrays their parts."""
 
     types: set[str]
-    keys: dict[str, "Shape"]
+    keys: dict[str, Shape]
     required: set[str] | None  # keys every recorded instance had (None until an object is seen)
-    items: "Shape | None"
+    items: Shape | None
 
 
 def _type(value: Any) -> str:
@@ -105,7 +106,9 @@ def test_shape_comparison_catches_what_it_should():
     assert mismatches({"a": "y", "b": [{"c": 5}], "e": {"f": False}}, recorded) == []
     assert mismatches({"a": 1, "b": [], "e": {"f": True}}, recorded) == ["$.a: integer, recorded ['string']"]
     assert sorted(mismatches({"a": "y", "b": [{"d": None}], "e": {"f": True, "g": 1}}, recorded)) == [
-        "$.b[0].c: missing", "$.e.g: not in the recording"]
+        "$.b[0].c: missing",
+        "$.e.g: not in the recording",
+    ]
 
 
 # -- arranging the portal for each recording ----------------------------------------------
@@ -163,8 +166,9 @@ def _archive_the_match_just_before(exchange: dict[str, Any], sandbox) -> None:
     email = exchange["request"]["body"]["filterGroups"][0]["filters"][0]["value"]
     (cid,) = sandbox.seed_contacts({"email": email})
     sandbox.configure(search_lag_ms=5000)
-    reply = _http(sandbox).request("POST", f"{sandbox.base_url}/crm/v3/objects/contacts/batch/archive",
-                                   body=json.dumps({"inputs": [{"id": cid}]}))
+    reply = _http(sandbox).request(
+        "POST", f"{sandbox.base_url}/crm/v3/objects/contacts/batch/archive", body=json.dumps({"inputs": [{"id": cid}]})
+    )
     assert reply.status == 204
 
 

@@ -61,8 +61,12 @@ def test_requested_property_without_value_is_null_and_unknown_is_omitted(hubspot
 
 def test_every_property_value_is_a_string_and_timestamps_are_iso_ms_z(hubspot_sandbox, hubspot_client):
     (cid,) = hubspot_sandbox.seed_contacts(
-        {"email": "a@acme.io", "hs_analytics_num_page_views": 12, "hs_email_optout": True,
-         "recent_conversion_date": "1763640000000"}
+        {
+            "email": "a@acme.io",
+            "hs_analytics_num_page_views": 12,
+            "hs_email_optout": True,
+            "recent_conversion_date": "1763640000000",
+        }
     )
     props = _props(hubspot_client, cid, "hs_analytics_num_page_views", "hs_email_optout", "recent_conversion_date")
     assert props["hs_analytics_num_page_views"] == "12"
@@ -97,7 +101,9 @@ def test_create_answers_201_and_the_sdk_returns_the_object(hubspot_client):
 def test_create_with_existing_email_is_409_conflict(hubspot_sandbox, hubspot_client):
     (cid,) = hubspot_sandbox.seed_contacts({"email": "dup@acme.io"})
     with pytest.raises(ApiException) as raised:
-        hubspot_client.crm.contacts.basic_api.create(SimplePublicObjectInputForCreate(properties={"email": "DUP@acme.io"}))
+        hubspot_client.crm.contacts.basic_api.create(
+            SimplePublicObjectInputForCreate(properties={"email": "DUP@acme.io"})
+        )
     assert raised.value.status == 409
     assert f"Contact already exists. Existing ID: {cid}" in raised.value.body
     assert '"category":"CONFLICT"' in raised.value.body
@@ -132,7 +138,9 @@ def test_empty_string_clears_a_property(hubspot_sandbox, hubspot_client):
         ({"hs_analytics_num_page_views": "5"}, "READ_ONLY_VALUE"),
     ],
 )
-def test_invalid_writes_are_400_validation_errors_with_details_in_the_message(hubspot_sandbox, hubspot_client, properties, code):
+def test_invalid_writes_are_400_validation_errors_with_details_in_the_message(
+    hubspot_sandbox, hubspot_client, properties, code
+):
     (cid,) = hubspot_sandbox.seed_contacts({"email": "a@acme.io"})
     with pytest.raises(ApiException) as raised:
         hubspot_client.crm.contacts.basic_api.update(cid, SimplePublicObjectInput(properties=properties))
@@ -145,7 +153,12 @@ def test_owner_id_must_name_an_existing_owner(hubspot_sandbox, hubspot_client):
     (cid,) = hubspot_sandbox.seed_contacts({"email": "a@acme.io"})
     owner_id = hubspot_client.crm.owners.owners_api.get_page().results[0].id
     api = hubspot_client.crm.contacts.basic_api
-    assert api.update(cid, SimplePublicObjectInput(properties={"hubspot_owner_id": owner_id})).properties["hubspot_owner_id"] == owner_id
+    assert (
+        api.update(cid, SimplePublicObjectInput(properties={"hubspot_owner_id": owner_id})).properties[
+            "hubspot_owner_id"
+        ]
+        == owner_id
+    )
     with pytest.raises(ApiException) as raised:
         api.update(cid, SimplePublicObjectInput(properties={"hubspot_owner_id": "123"}))
     assert raised.value.status == 400

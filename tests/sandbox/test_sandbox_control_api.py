@@ -18,10 +18,14 @@ def _contact(sandbox, contact_id):
 
 
 def test_seed_contacts_answers_their_ids(hubspot_sandbox, hubspot_client):
-    status, body = hubspot_sandbox.control("POST", "/_sandbox/contacts", [
-        {"properties": {"email": "a@acme.io", "lifecyclestage": "lead"}},
-        {"id": "777", "properties": {"email": "b@acme.io", "hs_analytics_num_page_views": "9"}},
-    ])
+    status, body = hubspot_sandbox.control(
+        "POST",
+        "/_sandbox/contacts",
+        [
+            {"properties": {"email": "a@acme.io", "lifecyclestage": "lead"}},
+            {"id": "777", "properties": {"email": "b@acme.io", "hs_analytics_num_page_views": "9"}},
+        ],
+    )
     assert status == 201 and body["ids"][1] == "777"
     assert hubspot_client.crm.contacts.basic_api.get_by_id("777").properties["email"] == "b@acme.io"
 
@@ -42,11 +46,15 @@ def test_seeding_a_duplicate_email_is_409(hubspot_sandbox):
 def test_touch_changes_a_contact_like_a_rep_and_bumps_its_modified_time(hubspot_sandbox, hubspot_client):
     (cid,) = hubspot_sandbox.seed_contacts({"email": "a@acme.io", "lifecyclestage": "salesqualifiedlead"})
     hubspot_sandbox.clock.advance(90)
-    status, body = hubspot_sandbox.control(
-        "POST", f"/_sandbox/contacts/{cid}/touch", {"properties": {"lifecyclestage": "lead", "hs_lead_status": "UNQUALIFIED"}}
+    status, _body = hubspot_sandbox.control(
+        "POST",
+        f"/_sandbox/contacts/{cid}/touch",
+        {"properties": {"lifecyclestage": "lead", "hs_lead_status": "UNQUALIFIED"}},
     )
     assert status == 200
-    props = hubspot_client.crm.contacts.basic_api.get_by_id(cid, properties=["lifecyclestage", "hs_lead_status"]).properties
+    props = hubspot_client.crm.contacts.basic_api.get_by_id(
+        cid, properties=["lifecyclestage", "hs_lead_status"]
+    ).properties
     assert props["lifecyclestage"] == "lead"  # a rep may move the stage back; the API may not
     assert props["hs_lead_status"] == "UNQUALIFIED"
     assert props["lastmodifieddate"] == "2026-11-20T12:01:30.000Z"
@@ -61,12 +69,22 @@ def test_touching_a_missing_contact_is_404(hubspot_sandbox):
 def test_seeded_activities_update_counters_and_create_engagements(hubspot_sandbox, hubspot_client):
     (cid,) = hubspot_sandbox.seed_contacts({"email": "a@acme.io", "hs_analytics_num_page_views": "2"})
     hubspot_sandbox.clock.advance(60)
-    status, body = hubspot_sandbox.control("POST", "/_sandbox/activities", [
-        {"contactId": cid, "type": "page_view", "url": "https://vendor.example/pricing", "at": "2026-11-20T11:00:00Z", "count": 3},
-        {"contactId": cid, "type": "email_open", "at": "2026-11-19T08:00:00Z", "count": 2},
-        {"contactId": cid, "type": "form_submission", "name": "Request a demo", "at": "2026-11-20T11:30:00Z"},
-        {"contactId": cid, "type": "meeting_booked", "name": "Discovery call", "at": "2026-11-20T11:40:00Z"},
-    ])
+    status, body = hubspot_sandbox.control(
+        "POST",
+        "/_sandbox/activities",
+        [
+            {
+                "contactId": cid,
+                "type": "page_view",
+                "url": "https://vendor.example/pricing",
+                "at": "2026-11-20T11:00:00Z",
+                "count": 3,
+            },
+            {"contactId": cid, "type": "email_open", "at": "2026-11-19T08:00:00Z", "count": 2},
+            {"contactId": cid, "type": "form_submission", "name": "Request a demo", "at": "2026-11-20T11:30:00Z"},
+            {"contactId": cid, "type": "meeting_booked", "name": "Discovery call", "at": "2026-11-20T11:40:00Z"},
+        ],
+    )
     assert status == 201
     assert [c["objectType"] for c in body["created"]] == ["meetings"]
     props = _contact(hubspot_sandbox, cid)["properties"]
@@ -80,7 +98,9 @@ def test_seeded_activities_update_counters_and_create_engagements(hubspot_sandbo
 
 def test_bad_activity_is_400_with_the_field_named(hubspot_sandbox):
     (cid,) = hubspot_sandbox.seed_contacts({"email": "a@acme.io"})
-    status, body = hubspot_sandbox.control("POST", "/_sandbox/activities", [{"contactId": cid, "type": "teleport", "at": "x"}])
+    status, body = hubspot_sandbox.control(
+        "POST", "/_sandbox/activities", [{"contactId": cid, "type": "teleport", "at": "x"}]
+    )
     assert status == 400 and "type" in body["error"]
 
 

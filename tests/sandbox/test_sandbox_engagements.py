@@ -31,7 +31,10 @@ def _task(contact_id, subject, **extra):
             **extra,
         },
         "associations": [
-            {"to": {"id": contact_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": TASK_TO_CONTACT}]}
+            {
+                "to": {"id": contact_id},
+                "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": TASK_TO_CONTACT}],
+            }
         ],
     }
 
@@ -52,7 +55,9 @@ def _search_by_contact(api, contact_id, properties=()):
 
 
 def test_task_create_with_contact_association_answers_201(hubspot_sandbox, hubspot_client, contact):
-    task = hubspot_client.crm.objects.tasks.basic_api.create(SimplePublicObjectInputForCreate(**_task(contact, "Call Ana")))
+    task = hubspot_client.crm.objects.tasks.basic_api.create(
+        SimplePublicObjectInputForCreate(**_task(contact, "Call Ana"))
+    )
     assert task is not None and task.properties["hs_task_subject"] == "Call Ana"
     assert task.properties["hs_timestamp"] == "2026-11-20T13:00:00.000Z"
     dump = hubspot_sandbox.app.dump()
@@ -113,13 +118,26 @@ def test_retried_task_create_makes_a_duplicate_since_there_is_no_idempotency_key
 
 
 def test_activities_of_a_contact_via_search_batch_read_and_associations_v4(hubspot_sandbox, hubspot_client, contact):
-    created = hubspot_sandbox.app.add_activities([
-        {"contactId": contact, "type": "meeting_booked", "at": "2026-11-18T09:00:00Z", "name": "Discovery call"},
-        {"contactId": contact, "type": "call", "at": "2026-11-18T10:00:00Z", "name": "Intro call"},
-        {"contactId": contact, "objectType": "emails",
-         "properties": {"hs_timestamp": "2026-11-18T11:00:00Z", "hs_email_subject": "Hello", "hs_email_direction": "EMAIL"}},
-        {"contactId": contact, "objectType": "notes", "properties": {"hs_timestamp": "2026-11-18T12:00:00Z", "hs_note_body": "Met at a fair"}},
-    ])
+    created = hubspot_sandbox.app.add_activities(
+        [
+            {"contactId": contact, "type": "meeting_booked", "at": "2026-11-18T09:00:00Z", "name": "Discovery call"},
+            {"contactId": contact, "type": "call", "at": "2026-11-18T10:00:00Z", "name": "Intro call"},
+            {
+                "contactId": contact,
+                "objectType": "emails",
+                "properties": {
+                    "hs_timestamp": "2026-11-18T11:00:00Z",
+                    "hs_email_subject": "Hello",
+                    "hs_email_direction": "EMAIL",
+                },
+            },
+            {
+                "contactId": contact,
+                "objectType": "notes",
+                "properties": {"hs_timestamp": "2026-11-18T12:00:00Z", "hs_note_body": "Met at a fair"},
+            },
+        ]
+    )
     assert [c["objectType"] for c in created] == ["meetings", "calls", "emails", "notes"]
     objects = hubspot_client.crm.objects
     meetings = _search_by_contact(objects.meetings.search_api, contact, ["hs_meeting_title"])
@@ -127,7 +145,9 @@ def test_activities_of_a_contact_via_search_batch_read_and_associations_v4(hubsp
     calls = objects.calls.basic_api.get_page(properties=["hs_call_title", "hs_call_direction"])
     assert calls.results[0].properties["hs_call_direction"] == "OUTBOUND"
     email_id = created[2]["id"]
-    emails = objects.emails.batch_api.read(BatchReadInputSimplePublicObjectId(properties=["hs_email_subject"], inputs=[{"id": email_id}]))
+    emails = objects.emails.batch_api.read(
+        BatchReadInputSimplePublicObjectId(properties=["hs_email_subject"], inputs=[{"id": email_id}])
+    )
     assert emails.results[0].properties["hs_email_subject"] == "Hello"
     assert _search_by_contact(objects.notes.search_api, contact).total == 1
 
@@ -140,7 +160,9 @@ def test_activities_of_a_contact_via_search_batch_read_and_associations_v4(hubsp
     assert result.to[0].association_types[0].type_id == 199  # contact -> meeting
 
 
-def test_associations_v4_batch_read_answers_207_for_records_without_associations(hubspot_sandbox, hubspot_client, contact):
+def test_associations_v4_batch_read_answers_207_for_records_without_associations(
+    hubspot_sandbox, hubspot_client, contact
+):
     (lonely,) = hubspot_sandbox.seed_contacts({"email": "lonely@acme.io"})
     hubspot_client.crm.objects.tasks.basic_api.create(SimplePublicObjectInputForCreate(**_task(contact, "Call")))
     reply = hubspot_client.crm.associations.v4.batch_api.get_page(
@@ -173,8 +195,15 @@ def test_owner_list_pages(hubspot_client):
 
 def test_task_properties_are_defined(hubspot_client):
     names = {p.name for p in hubspot_client.crm.properties.core_api.get_all("tasks").results}
-    assert {"hs_task_subject", "hs_task_body", "hs_task_status", "hs_task_priority", "hs_timestamp",
-            "hubspot_owner_id", "hs_task_type"} <= names
+    assert {
+        "hs_task_subject",
+        "hs_task_body",
+        "hs_task_status",
+        "hs_task_priority",
+        "hs_timestamp",
+        "hubspot_owner_id",
+        "hs_task_type",
+    } <= names
     priority = hubspot_client.crm.properties.core_api.get_by_name("tasks", "hs_task_priority")
     assert [o.value for o in priority.options] == ["LOW", "MEDIUM", "HIGH"]
 
@@ -186,7 +215,9 @@ def test_property_group_and_property_create_then_409_on_duplicates(hubspot_sandb
     with pytest.raises(PropertyApiException) as raised:
         properties.groups_api.create("contacts", PropertyGroupCreate(name="lead_scoring", label="Again"))
     assert raised.value.status == 409
-    spec = PropertyCreate(name="mql_score", label="MQL score", type="number", field_type="number", group_name="lead_scoring")
+    spec = PropertyCreate(
+        name="mql_score", label="MQL score", type="number", field_type="number", group_name="lead_scoring"
+    )
     created = properties.core_api.create("contacts", spec)
     assert created.name == "mql_score" and created.type == "number"
     with pytest.raises(PropertyApiException) as raised:

@@ -15,22 +15,39 @@ from hubspot.crm.contacts import (
 
 
 def _stage(client, contact_id):
-    return client.crm.contacts.basic_api.get_by_id(contact_id, properties=["lifecyclestage"]).properties["lifecyclestage"]
+    return client.crm.contacts.basic_api.get_by_id(contact_id, properties=["lifecyclestage"]).properties[
+        "lifecyclestage"
+    ]
 
 
 def _write_stage(client, contact_id, stage):
-    return client.crm.contacts.basic_api.update(contact_id, SimplePublicObjectInput(properties={"lifecyclestage": stage}))
+    return client.crm.contacts.basic_api.update(
+        contact_id, SimplePublicObjectInput(properties={"lifecyclestage": stage})
+    )
 
 
 def test_lifecycle_stage_options_come_in_hubspots_default_order(hubspot_client):
     prop = hubspot_client.crm.properties.core_api.get_by_name("contacts", "lifecyclestage")
     assert [o.value for o in sorted(prop.options, key=lambda o: o.display_order)] == [
-        "subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead",
-        "opportunity", "customer", "evangelist", "other",
+        "subscriber",
+        "lead",
+        "marketingqualifiedlead",
+        "salesqualifiedlead",
+        "opportunity",
+        "customer",
+        "evangelist",
+        "other",
     ]
     status = hubspot_client.crm.properties.core_api.get_by_name("contacts", "hs_lead_status")
     assert [o.value for o in status.options] == [
-        "NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED", "ATTEMPTED_TO_CONTACT", "CONNECTED", "BAD_TIMING",
+        "NEW",
+        "OPEN",
+        "IN_PROGRESS",
+        "OPEN_DEAL",
+        "UNQUALIFIED",
+        "ATTEMPTED_TO_CONTACT",
+        "CONNECTED",
+        "BAD_TIMING",
     ]
 
 
@@ -102,7 +119,9 @@ def test_batch_read_with_history_is_limited_to_50_inputs(hubspot_client):
     with pytest.raises(ApiException) as raised:
         hubspot_client.crm.contacts.batch_api.read(
             BatchReadInputSimplePublicObjectId(
-                properties=["email"], properties_with_history=["lifecyclestage"], inputs=[{"id": str(i)} for i in range(51)]
+                properties=["email"],
+                properties_with_history=["lifecyclestage"],
+                inputs=[{"id": str(i)} for i in range(51)],
             )
         )
     assert raised.value.status == 400
@@ -129,7 +148,9 @@ def test_batch_update_reports_unknown_property_as_a_207_element(hubspot_sandbox,
 def test_batch_update_backward_stage_is_complete_and_keeps_the_stage(hubspot_sandbox, hubspot_client):
     (cid,) = hubspot_sandbox.seed_contacts({"email": "a@acme.io", "lifecyclestage": "opportunity"})
     reply = hubspot_client.crm.contacts.batch_api.update(
-        BatchInputSimplePublicObjectBatchInput(inputs=[{"id": cid, "properties": {"lifecyclestage": "marketingqualifiedlead"}}])
+        BatchInputSimplePublicObjectBatchInput(
+            inputs=[{"id": cid, "properties": {"lifecyclestage": "marketingqualifiedlead"}}]
+        )
     )
     assert reply.status == "COMPLETE" and getattr(reply, "errors", None) is None
     assert reply.results[0].properties["lifecyclestage"] == "opportunity"
@@ -170,7 +191,10 @@ def test_duplicate_ids_in_one_batch_update_are_400(hubspot_sandbox, hubspot_clie
     with pytest.raises(ApiException) as raised:
         hubspot_client.crm.contacts.batch_api.update(
             BatchInputSimplePublicObjectBatchInput(
-                inputs=[{"id": cid, "properties": {"lifecyclestage": ""}}, {"id": cid, "properties": {"lifecyclestage": "lead"}}]
+                inputs=[
+                    {"id": cid, "properties": {"lifecyclestage": ""}},
+                    {"id": cid, "properties": {"lifecyclestage": "lead"}},
+                ]
             )
         )
     assert raised.value.status == 400

@@ -32,7 +32,7 @@ def test_router_prefers_literal_segments_and_decodes_parameters():
     router.add("GET", "/objects/{type}/{id}", _handler("by-id"))
     router.add("POST", "/objects/{type}/search", _handler("search"))
     router.add("GET", "/objects/{type}/search", _handler("get-search"))
-    handler, params, template = router.match("GET", "/objects/contacts/a%40b.io")
+    _, params, template = router.match("GET", "/objects/contacts/a%40b.io")
     assert template == "/objects/{type}/{id}" and params == {"type": "contacts", "id": "a@b.io"}
     assert router.match("POST", "/objects/contacts/search")[2] == "/objects/{type}/search"
     assert router.match("GET", "/objects/contacts/search")[0](None).body["route"] == "get-search"

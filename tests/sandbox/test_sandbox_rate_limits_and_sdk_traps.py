@@ -77,8 +77,12 @@ def test_search_has_its_own_per_second_budget_and_429_without_rate_headers(hubsp
         _search(hubspot_client)
     body = json.loads(raised.value.body)
     assert raised.value.status == 429
-    assert body == {"status": "error", "message": "You have reached your secondly limit.",
-                    "correlationId": body["correlationId"], "category": "RATE_LIMITS"}
+    assert body == {
+        "status": "error",
+        "message": "You have reached your secondly limit.",
+        "correlationId": body["correlationId"],
+        "category": "RATE_LIMITS",
+    }
     assert not any(h.lower().startswith("x-hubspot-ratelimit") for h in raised.value.headers)
     hubspot_sandbox.clock.advance(1)
     _search(hubspot_client)
@@ -128,7 +132,9 @@ def test_rejected_calls_are_counted_in_stats(hubspot_sandbox, hubspot_client):
 
 
 def test_urllib3_retry_retries_get_but_never_a_post(hubspot_sandbox):
-    client = hubspot_sandbox.client(retry=Retry(total=2, status_forcelist=(503,), backoff_factor=0, raise_on_status=False))
+    client = hubspot_sandbox.client(
+        retry=Retry(total=2, status_forcelist=(503,), backoff_factor=0, raise_on_status=False)
+    )
     hubspot_sandbox.app.faults.configure(Faults(error_rate=1.0, status=503))
     with pytest.raises(ServiceException):
         client.crm.contacts.basic_api.get_page()
@@ -140,7 +146,9 @@ def test_urllib3_retry_retries_get_but_never_a_post(hubspot_sandbox):
 
 
 def test_exhausted_retries_surface_as_max_retry_error_not_api_exception(hubspot_sandbox):
-    client = hubspot_sandbox.client(retry=Retry(total=1, status_forcelist=(429,), allowed_methods=None, backoff_factor=0))
+    client = hubspot_sandbox.client(
+        retry=Retry(total=1, status_forcelist=(429,), allowed_methods=None, backoff_factor=0)
+    )
     hubspot_sandbox.configure(search_rate_per_s=1)
     _search(client)
     with pytest.raises(urllib3.exceptions.MaxRetryError):
@@ -149,7 +157,9 @@ def test_exhausted_retries_surface_as_max_retry_error_not_api_exception(hubspot_
 
 def test_patch_is_not_retried_either(hubspot_sandbox):
     (cid,) = hubspot_sandbox.seed_contacts({"email": "a@acme.io"})
-    client = hubspot_sandbox.client(retry=Retry(total=3, status_forcelist=(429,), backoff_factor=0, raise_on_status=False))
+    client = hubspot_sandbox.client(
+        retry=Retry(total=3, status_forcelist=(429,), backoff_factor=0, raise_on_status=False)
+    )
     hubspot_sandbox.configure(rate_per_10s=1)
     client.crm.contacts.basic_api.get_by_id(cid)
     with pytest.raises(ApiException) as raised:

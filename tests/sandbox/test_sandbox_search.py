@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hubspot.crm.contacts import (
@@ -38,12 +38,29 @@ def f(name, operator, value=None, **extra):
 @pytest.fixture
 def people(hubspot_sandbox):
     rows = [
-        {"email": "ana@acme.io", "firstname": "Ana", "jobtitle": "VP Engineering", "lifecyclestage": "lead",
-         "hs_analytics_num_page_views": "12", "recent_conversion_date": "2026-11-18T10:00:00.000Z"},
-        {"email": "ben@gmail.com", "firstname": "Ben", "jobtitle": "Student", "lifecyclestage": "subscriber",
-         "hs_analytics_num_page_views": "3"},
-        {"email": "cleo@globex.com", "firstname": "Cleo", "jobtitle": "Head of Data", "lifecyclestage": "marketingqualifiedlead",
-         "hs_analytics_num_page_views": "40", "recent_conversion_date": "2026-11-19T10:00:00.000Z"},
+        {
+            "email": "ana@acme.io",
+            "firstname": "Ana",
+            "jobtitle": "VP Engineering",
+            "lifecyclestage": "lead",
+            "hs_analytics_num_page_views": "12",
+            "recent_conversion_date": "2026-11-18T10:00:00.000Z",
+        },
+        {
+            "email": "ben@gmail.com",
+            "firstname": "Ben",
+            "jobtitle": "Student",
+            "lifecyclestage": "subscriber",
+            "hs_analytics_num_page_views": "3",
+        },
+        {
+            "email": "cleo@globex.com",
+            "firstname": "Cleo",
+            "jobtitle": "Head of Data",
+            "lifecyclestage": "marketingqualifiedlead",
+            "hs_analytics_num_page_views": "40",
+            "recent_conversion_date": "2026-11-19T10:00:00.000Z",
+        },
         {"email": "dan@initech.de", "firstname": "Dan", "lifecyclestage": "lead"},
     ]
     for i, row in enumerate(rows):  # creation order = default search order
@@ -67,14 +84,16 @@ def test_results_without_a_sort_come_oldest_created_first(hubspot_client, people
 def test_one_sort_applies_and_numbers_sort_numerically(hubspot_client, people):
     page = _search(
         hubspot_client,
-        sorts=[{"propertyName": "hs_analytics_num_page_views", "direction": "DESCENDING"},
-               {"propertyName": "email", "direction": "ASCENDING"}],
+        sorts=[
+            {"propertyName": "hs_analytics_num_page_views", "direction": "DESCENDING"},
+            {"propertyName": "email", "direction": "ASCENDING"},
+        ],
     )
     assert _emails(page) == ["cleo@globex.com", "ana@acme.io", "ben@gmail.com", "dan@initech.de"]
 
 
 def test_date_filters_take_epoch_milliseconds(hubspot_client, people):
-    after_18th_noon = str(int(datetime(2026, 11, 18, 12, tzinfo=timezone.utc).timestamp() * 1000))
+    after_18th_noon = str(int(datetime(2026, 11, 18, 12, tzinfo=UTC).timestamp() * 1000))
     page = _search(hubspot_client, [f("recent_conversion_date", "GTE", after_18th_noon)])
     assert _emails(page) == ["cleo@globex.com"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -19,9 +19,24 @@ from connector.sandbox.synthetic import (
     generate_people,
 )
 
-NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
-CANONICAL = {"email", "first_name", "last_name", "job_title", "company", "company_size", "industry", "country",
-             "lead_source", "lifecycle_stage", "lead_status", "owner_id", "budget", "timeline", "need"}
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+CANONICAL = {
+    "email",
+    "first_name",
+    "last_name",
+    "job_title",
+    "company",
+    "company_size",
+    "industry",
+    "country",
+    "lead_source",
+    "lifecycle_stage",
+    "lead_status",
+    "owner_id",
+    "budget",
+    "timeline",
+    "need",
+}
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +123,7 @@ def test_rendered_contacts_hold_only_strings_and_seed_cleanly_with_engagements(p
     engagements = sum(len(dump[kind]) for kind in ("meetings", "calls", "emails", "notes"))
     assert engagements > 20
     assert all(item["associations"] == {"contacts": item["associations"]["contacts"]} for item in dump["meetings"])
-    hot = [c for c, p in zip(dump["contacts"], population.people[:400]) if p.hot]
+    hot = [c for c, p in zip(dump["contacts"], population.people[:400], strict=False) if p.hot]
     assert hot and all(int(c["properties"]["num_conversion_events"]) >= 1 for c in hot)
 
 
@@ -117,5 +132,10 @@ def test_sandbox_started_with_contacts_serves_the_synthetic_portal(hubspot_sandb
     contacts = app.dump()["contacts"]
     assert len(contacts) == 120
     stages = Counter(c["properties"].get("lifecyclestage") for c in contacts)
-    assert stages["lead"] > 60 and set(stages) <= {"subscriber", "lead", "marketingqualifiedlead",
-                                                   "salesqualifiedlead", "customer"}
+    assert stages["lead"] > 60 and set(stages) <= {
+        "subscriber",
+        "lead",
+        "marketingqualifiedlead",
+        "salesqualifiedlead",
+        "customer",
+    }

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
-from typing import Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 
@@ -13,7 +14,7 @@ from connector.crm.errors import CrmError, RecordRejected, Retryable, StopRun
 from connector.crm.hubspot import mapping
 from connector.crm.hubspot.transport import HubSpotApi
 from connector.model import Activity, Stage, TaskSpec, format_time, parse_time
-from connector.planner import RecordPlan
+from connector.policy.planner import RecordPlan
 
 log = structlog.get_logger(__name__)
 
@@ -56,32 +57,54 @@ class HubSpotAdapter:
         stage_property = existing.get("lifecyclestage")
         if stage_property:
             self.stages = mapping.StageMap(
-                [(o["value"], int(o.get("displayOrder", i))) for i, o in enumerate(stage_property.get("options", []))
-                 if not o.get("hidden")])
+                [
+                    (o["value"], int(o.get("displayOrder", i)))
+                    for i, o in enumerate(stage_property.get("options", []))
+                    if not o.get("hidden")
+                ]
+            )
         missing_stages = self.stages.missing()
         if missing_stages:
-            raise StopRun("the portal's lifecycle stages lack " + ", ".join(s.value for s in missing_stages)
-                          + ": Handoff needs lead, marketingqualifiedlead and salesqualifiedlead")
+            raise StopRun(
+                "the portal's lifecycle stages lack "
+                + ", ".join(s.value for s in missing_stages)
+                + ": Handoff needs lead, marketingqualifiedlead and salesqualifiedlead"
+            )
         if create_missing:
             self._ensure_properties(existing)
-        wanted = [*mapping.CANONICAL_PROPERTIES.values(), *mapping.OTHER_PROPERTIES, *mapping.COUNTER_PROPERTIES,
-                  *SALES_ACTIVITY_MARKERS]
+        wanted = [
+            *mapping.CANONICAL_PROPERTIES.values(),
+            *mapping.OTHER_PROPERTIES,
+            *mapping.COUNTER_PROPERTIES,
+            *SALES_ACTIVITY_MARKERS,
+        ]
         # reading a property the portal lacks is harmless but noisy; custom BANT fields may not exist
         self._read_properties = [p for p in dict.fromkeys(wanted) if p in existing]
         self.owners = self._owners()
-        log.info("hubspot ready", stages=len(self.stages.to_canonical), owners=len(self.owners),
-                 properties=len(self._read_properties))
+        log.info(
+            "hubspot ready",
+            stages=len(self.stages.to_canonical),
+            owners=len(self.owners),
+            properties=len(self._read_properties),
+        )
 
     def _ensure_properties(self, existing: Mapping[str, Any]) -> None:
         group, label = mapping.HANDOFF_GROUP
         missing = [spec for spec in mapping.HANDOFF_PROPERTIES.values() if spec[0] not in existing]
         if not missing:
             return
-        self._create_ignoring_conflict(self.api.groups.create, "contacts",
-                                       {"name": group, "label": label, "displayOrder": -1})
+        self._create_ignoring_conflict(
+            self.api.groups.create, "contacts", {"name": group, "label": label, "displayOrder": -1}
+        )
         for name, prop_label, kind, field_type, options in missing:
-            body: dict[str, Any] = {"name": name, "label": prop_label, "type": kind, "fieldType": field_type,
-                                    "groupName": group, "description": "Written by Handoff; do not edit by hand."}
+            body: dict[str, Any] = {
+                "name": name,
+                "label": prop_label,
+                "type": kind,
+                "fieldType": field_type,
+                "groupName": group,
+                "description": "Written by Handoff; do not edit by hand.",
+            }
             if options:
                 body["options"] = [{"label": o, "value": o, "displayOrder": i} for i, o in enumerate(options)]
             self._create_ignoring_conflict(self.api.properties.create, "contacts", body)
@@ -154,8 +177,9 @@ class HubSpotAdapter:
                 return
             lower = boundary_ms
 
-    def _search(self, lower: int, upper: int, extra: list[dict[str, Any]] | None = None,
-                sort: str = "lastmodifieddate") -> dict[str, Any]:
+    def _search(
+        self, lower: int, upper: int, extra: list[dict[str, Any]] | None = None, sort: str = "lastmodifieddate"
+    ) -> dict[str, Any]:
         filters = [
             {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(lower)},
             {"propertyName": "lastmodifieddate", "operator": "LTE", "value": str(upper)},
@@ -174,9 +198,12 @@ class HubSpotAdapter:
         # hs_object_id is numeric; compare as numbers, never by string (ids sort "10" < "9")
         last_id = 0
         while True:
-            body = self._search(stamp, min(stamp, upper),
-                                [{"propertyName": "hs_object_id", "operator": "GT", "value": str(last_id)}],
-                                sort="hs_object_id")
+            body = self._search(
+                stamp,
+                min(stamp, upper),
+                [{"propertyName": "hs_object_id", "operator": "GT", "value": str(last_id)}],
+                sort="hs_object_id",
+            )
             results = body.get("results", [])
             if not results:
                 return
@@ -202,9 +229,11 @@ class HubSpotAdapter:
     def read(self, record_ids: Sequence[str]) -> list[Pulled]:
         found: list[Pulled] = []
         for chunk in _chunks(list(record_ids), BATCH_LIMIT):
-            _, body = self.api.call(self.api.contacts_batch.read,
-                                    {"properties": self._read_properties, "inputs": [{"id": i} for i in chunk]},
-                                    archived=False)
+            _, body = self.api.call(
+                self.api.contacts_batch.read,
+                {"properties": self._read_properties, "inputs": [{"id": i} for i in chunk]},
+                archived=False,
+            )
             found.extend(self._page(body.get("results", []), skip=set()).records)
         return found
 
@@ -218,8 +247,13 @@ class HubSpotAdapter:
             try:
                 records.append(self._pulled(raw))
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                quarantined.append(Quarantined(record_id, f"unreadable contact: {type(exc).__name__}: {exc}",
-                                               raw if isinstance(raw, dict) else {"raw": repr(raw)[:500]}))
+                quarantined.append(
+                    Quarantined(
+                        record_id,
+                        f"unreadable contact: {type(exc).__name__}: {exc}",
+                        raw if isinstance(raw, dict) else {"raw": repr(raw)[:500]},
+                    )
+                )
         return PulledPage(records, quarantined)
 
     def _pulled(self, raw: Mapping[str, Any]) -> Pulled:
@@ -259,12 +293,13 @@ class HubSpotAdapter:
         }
 
     def _engagements(self, record_ids: list[str], seen: Mapping[str, list[str]]) -> Iterator[tuple[str, str, Activity]]:
-        fallback = datetime.now(timezone.utc)
+        fallback = datetime.now(UTC)
         for object_type, properties in mapping.ENGAGEMENT_OBJECTS.items():
             owners_of: dict[str, list[str]] = {}
             for chunk in _chunks(record_ids, 1000):
-                _, body = self.api.call(self.api.associations.get_page, "contacts", object_type,
-                                        {"inputs": [{"id": i} for i in chunk]})
+                _, body = self.api.call(
+                    self.api.associations.get_page, "contacts", object_type, {"inputs": [{"id": i} for i in chunk]}
+                )
                 for result in (body or {}).get("results", []):
                     contact = str(result["from"]["id"])
                     for target in result.get("to", []):
@@ -272,9 +307,11 @@ class HubSpotAdapter:
                         if engagement_id not in seen.get(contact, ()):
                             owners_of.setdefault(engagement_id, []).append(contact)
             for chunk in _chunks(list(owners_of), BATCH_LIMIT):
-                _, body = self.api.call(self.api.objects_batch[object_type].read,
-                                        {"properties": list(properties), "inputs": [{"id": i} for i in chunk]},
-                                        archived=False)
+                _, body = self.api.call(
+                    self.api.objects_batch[object_type].read,
+                    {"properties": list(properties), "inputs": [{"id": i} for i in chunk]},
+                    archived=False,
+                )
                 for obj in (body or {}).get("results", []):
                     activity = mapping.engagement_activity(object_type, obj.get("properties") or {}, fallback)
                     for contact in owners_of.get(str(obj["id"]), []):
@@ -330,8 +367,10 @@ class HubSpotAdapter:
             for key in [*context.get("objectWriteTraceId", []), *context.get("ids", [])]:
                 errors[str(key)] = f"{error.get('category', 'ERROR')}: {error.get('message', '')}"
         return [
-            WriteOutcome(k, errors[k]) if k in errors
-            else WriteOutcome(k) if k in done
+            WriteOutcome(k, errors[k])
+            if k in errors
+            else WriteOutcome(k)
+            if k in done
             else WriteOutcome(k, "HubSpot returned no result for this record", retryable=True)
             for k in keys
         ]
@@ -364,8 +403,11 @@ class HubSpotAdapter:
                     outcomes.append(TaskOutcome(t.key, crm_task_id=created[t.key]))
                 else:
                     # unknown fate: reconciliation looks for it before any second attempt
-                    outcomes.append(TaskOutcome(t.key, error=errors.get(t.key, "HubSpot returned no result"),
-                                                retryable=t.key not in errors))
+                    outcomes.append(
+                        TaskOutcome(
+                            t.key, error=errors.get(t.key, "HubSpot returned no result"), retryable=t.key not in errors
+                        )
+                    )
         return outcomes
 
     def _task_input(self, task: TaskSpec) -> dict[str, Any]:
@@ -381,8 +423,12 @@ class HubSpotAdapter:
             props["hubspot_owner_id"] = task.owner_id
         return {
             "properties": props,
-            "associations": [{"to": {"id": task.record_id},
-                              "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": TASK_TO_CONTACT}]}],
+            "associations": [
+                {
+                    "to": {"id": task.record_id},
+                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": TASK_TO_CONTACT}],
+                }
+            ],
             "objectWriteTraceId": task.key,
         }
 
@@ -394,8 +440,9 @@ class HubSpotAdapter:
             after: str | None = None
             while True:
                 request: dict[str, Any] = {
-                    "filterGroups": [{"filters": [{"propertyName": "associations.contact", "operator": "EQ",
-                                                   "value": record_id}]}],
+                    "filterGroups": [
+                        {"filters": [{"propertyName": "associations.contact", "operator": "EQ", "value": record_id}]}
+                    ],
                     "properties": ["hs_task_body"],
                     "limit": SEARCH_LIMIT,
                 }
@@ -414,4 +461,4 @@ class HubSpotAdapter:
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]

@@ -10,9 +10,10 @@ decays from when it happened, not from when it was first seen.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from connector.crm.naming import conversion_type
 from connector.model import Activity, CrmState, Stage, parse_time
@@ -72,8 +73,13 @@ HANDOFF_PROPERTIES: dict[str, tuple[str, str, str, str, tuple[str, ...]]] = {
     "fit_grade": ("handoff_fit_grade", "Handoff fit grade", "enumeration", "select", ("A", "B", "C", "D")),
     "fit_score": ("handoff_fit_score", "Handoff fit points", "number", "number", ()),
     "engagement_score": ("handoff_engagement_score", "Handoff engagement points", "number", "number", ()),
-    "status": ("handoff_status", "Handoff qualification", "enumeration", "select",
-               ("lead", "mql", "sql", "disqualified")),
+    "status": (
+        "handoff_status",
+        "Handoff qualification",
+        "enumeration",
+        "select",
+        ("lead", "mql", "sql", "disqualified"),
+    ),
     "reasons": ("handoff_reasons", "Handoff reasons", "string", "textarea", ()),
     "missing_info": ("handoff_missing_info", "Handoff: still unknown", "string", "text", ()),
     "rules_version": ("handoff_rules_version", "Handoff rules version", "string", "text", ()),
@@ -181,15 +187,24 @@ class _Counter:
 
 
 _COUNTERS = (
-    _Counter("hs_analytics_num_page_views", "page_view", "hs_analytics_first_timestamp",
-             "hs_analytics_last_visit_timestamp", "hs_analytics_last_url"),
-    _Counter("hs_analytics_num_visits", "site_visit", "hs_analytics_first_timestamp", "hs_analytics_last_visit_timestamp"),
+    _Counter(
+        "hs_analytics_num_page_views",
+        "page_view",
+        "hs_analytics_first_timestamp",
+        "hs_analytics_last_visit_timestamp",
+        "hs_analytics_last_url",
+    ),
+    _Counter(
+        "hs_analytics_num_visits", "site_visit", "hs_analytics_first_timestamp", "hs_analytics_last_visit_timestamp"
+    ),
     _Counter("hs_email_open", "email_open", "hs_email_first_open_date", "hs_email_last_open_date"),
     _Counter("hs_email_click", "email_click", None, "hs_email_last_click_date"),
 )
 
 
-def counter_activities(now_props: Mapping[str, str], before: Mapping[str, str] | None, modified_at: datetime) -> list[Activity]:
+def counter_activities(
+    now_props: Mapping[str, str], before: Mapping[str, str] | None, modified_at: datetime
+) -> list[Activity]:
     """Activities implied by the change in counters since ``before`` (None: first time seen).
 
     The newest occurrence is dated at the counter's "last" date (and carries the
@@ -214,7 +229,9 @@ def counter_activities(now_props: Mapping[str, str], before: Mapping[str, str] |
     return activities
 
 
-def _conversions(now_props: Mapping[str, str], before: Mapping[str, str] | None, modified_at: datetime) -> list[Activity]:
+def _conversions(
+    now_props: Mapping[str, str], before: Mapping[str, str] | None, modified_at: datetime
+) -> list[Activity]:
     found: list[Activity] = []
     recent = now_props.get("recent_conversion_date")
     name = now_props.get("recent_conversion_event_name")
@@ -253,5 +270,7 @@ def engagement_activity(object_type: str, props: Mapping[str, str | None], fallb
         return Activity("call", _time(props.get("hs_timestamp"), fallback), name=props.get("hs_call_title") or None)
     if object_type == "emails" and props.get("hs_email_direction") == "INCOMING_EMAIL":
         subject = props.get("hs_email_subject")
-        return Activity("chat", _time(props.get("hs_timestamp"), fallback), name=f"Email reply: {subject}" if subject else None)
+        return Activity(
+            "chat", _time(props.get("hs_timestamp"), fallback), name=f"Email reply: {subject}" if subject else None
+        )
     return None

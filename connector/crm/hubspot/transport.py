@@ -10,7 +10,8 @@ exception when exhausted, and tenacity does it better.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import hubspot
 import structlog
@@ -45,8 +46,14 @@ SECONDLY_WAIT = 1.0
 class HubSpotApi:
     """One authenticated HubSpot connection: SDK API objects built once, shared by all threads."""
 
-    def __init__(self, token: str, base_url: str, budget: ApiBudget, retry: RetryPolicy,
-                 on_response: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        token: str,
+        base_url: str,
+        budget: ApiBudget,
+        retry: RetryPolicy,
+        on_response: Callable[[int], None] | None = None,
+    ):
         client = hubspot.HubSpot(access_token=token, host=base_url, retry=False)
         crm = client.crm
         # every attribute access builds a new ApiClient and connection pool: take them once
@@ -78,7 +85,7 @@ class HubSpotApi:
             except urllib3.exceptions.HTTPError as exc:
                 self._count(0)
                 raise Retryable(f"connection to HubSpot failed ({type(exc).__name__})") from None
-            except Exception as exc:  # noqa: BLE001 - each SDK package has its own ApiException class
+            except Exception as exc:
                 if not hasattr(exc, "status"):
                     raise
                 self._count(int(exc.status or 0))
@@ -114,7 +121,8 @@ class HubSpotApi:
         detail = f"HubSpot {status}: {message or exc.reason or 'no message'}"
         if status == 401:
             return AuthenticationFailed(
-                "HubSpot rejected the access token (401 INVALID_AUTHENTICATION): check HUBSPOT_ACCESS_TOKEN")
+                "HubSpot rejected the access token (401 INVALID_AUTHENTICATION): check HUBSPOT_ACCESS_TOKEN"
+            )
         if status == 403:
             return MissingScopes(_required_scopes(body) or list(REQUIRED_SCOPES))
         if status == 429:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import structlog
 
@@ -12,7 +13,7 @@ from connector.crm.errors import CrmError, Retryable, StopRun
 from connector.crm.salesforce import mapping
 from connector.crm.salesforce.transport import NO_AUTO_ASSIGN, SalesforceApi, error_code
 from connector.model import Activity, TaskSpec
-from connector.planner import RecordPlan
+from connector.policy.planner import RecordPlan
 
 log = structlog.get_logger(__name__)
 
@@ -26,7 +27,7 @@ RETRYABLE_ITEM_ERRORS = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _ids(values: Sequence[str]) -> str:
@@ -47,8 +48,12 @@ class SalesforceAdapter:
 
     name = "salesforce"
 
-    def __init__(self, api: SalesforceApi, stage_field: mapping.StageField | None = None,
-                 objects: Sequence[mapping.PersonObject] = (mapping.LEAD,)):
+    def __init__(
+        self,
+        api: SalesforceApi,
+        stage_field: mapping.StageField | None = None,
+        objects: Sequence[mapping.PersonObject] = (mapping.LEAD,),
+    ):
         self.api = api
         self.stage_field = stage_field or mapping.StageField()
         self.objects = tuple(objects)
@@ -66,18 +71,24 @@ class SalesforceAdapter:
         for person in self.objects:
             described = {f["name"] for f in (self.api.call(f"sobjects/{person.name}/describe") or {}).get("fields", [])}
             if self.stage_field.name not in described:
-                missing.append(f"{person.name}.{self.stage_field.name} "
-                               f"(Picklist: {', '.join(self.stage_field.values.values())})")
-            missing += [f"{person.name}.{name} ({definition})" for name, _, definition in mapping.HANDOFF_FIELDS.values()
-                        if name not in described]
+                missing.append(
+                    f"{person.name}.{self.stage_field.name} (Picklist: {', '.join(self.stage_field.values.values())})"
+                )
+            missing += [
+                f"{person.name}.{name} ({definition})"
+                for name, _, definition in mapping.HANDOFF_FIELDS.values()
+                if name not in described
+            ]
             wanted = [*person.system_fields, *person.fields.values(), self.stage_field.name]
             self._fields[person.name] = [f for f in dict.fromkeys(wanted) if f in described]
         task_fields = {f["name"] for f in (self.api.call("sobjects/Task/describe") or {}).get("fields", [])}
         if mapping.TASK_KEY_FIELD not in task_fields:
             missing.append(f"Task.{mapping.TASK_KEY_FIELD} ({mapping.TASK_KEY_DEFINITION})")
         if missing:
-            raise StopRun("the Salesforce org lacks fields Handoff needs; create them (README, Salesforce setup): "
-                          + "; ".join(missing))
+            raise StopRun(
+                "the Salesforce org lacks fields Handoff needs; create them (README, Salesforce setup): "
+                + "; ".join(missing)
+            )
         rows = self.api.query_all("SELECT Id FROM User WHERE IsActive = true")
         self.users = {r["Id"] for r in rows}
         log.info("salesforce ready", fields=len(self._fields), users=len(self.users))
@@ -108,9 +119,18 @@ class SalesforceAdapter:
         boundary: str | None = None
         boundary_ids: set[str] = set()
         while True:
-            rows = self.api.call("queryAll/", params={"q": (
-                f"{select} WHERE SystemModstamp >= {lower} AND SystemModstamp <= {upper} "
-                f"ORDER BY SystemModstamp, Id LIMIT {PAGE}")}) or {}
+            rows = (
+                self.api.call(
+                    "queryAll/",
+                    params={
+                        "q": (
+                            f"{select} WHERE SystemModstamp >= {lower} AND SystemModstamp <= {upper} "
+                            f"ORDER BY SystemModstamp, Id LIMIT {PAGE}"
+                        )
+                    },
+                )
+                or {}
+            )
             records = rows.get("records", [])
             fresh = [r for r in records if r["Id"] not in boundary_ids]
             if not fresh:
@@ -134,9 +154,18 @@ class SalesforceAdapter:
     def _drain_second(self, select: str, second: str, boundary_ids: set[str], seen: set[str]) -> Iterator[PulledPage]:
         last = ""
         while True:
-            rows = self.api.call("queryAll/", params={"q": (
-                f"{select} WHERE SystemModstamp >= {second} AND SystemModstamp < {_next_second(second)} "
-                f"{_after(last)}ORDER BY Id LIMIT {PAGE}")}) or {}
+            rows = (
+                self.api.call(
+                    "queryAll/",
+                    params={
+                        "q": (
+                            f"{select} WHERE SystemModstamp >= {second} AND SystemModstamp < {_next_second(second)} "
+                            f"{_after(last)}ORDER BY Id LIMIT {PAGE}"
+                        )
+                    },
+                )
+                or {}
+            )
             records = rows.get("records", [])
             if not records:
                 return
@@ -151,9 +180,11 @@ class SalesforceAdapter:
         prefixes = tuple(o.prefix for o in self.objects)
         members = ", ".join(o.member_field for o in self.objects)
         ids: dict[str, None] = {}
-        for soql in (f"SELECT WhoId FROM Task WHERE {window} AND IsClosed = true",
-                     f"SELECT WhoId FROM Event WHERE {window}",
-                     f"SELECT {members} FROM CampaignMember WHERE {window} AND HasResponded = true"):
+        for soql in (
+            f"SELECT WhoId FROM Task WHERE {window} AND IsClosed = true",
+            f"SELECT WhoId FROM Event WHERE {window}",
+            f"SELECT {members} FROM CampaignMember WHERE {window} AND HasResponded = true",
+        ):
             for row in self.api.query_all(soql):
                 for key in ("WhoId", *(o.member_field for o in self.objects)):
                     person_id = row.get(key)
@@ -166,8 +197,9 @@ class SalesforceAdapter:
         for person in self.objects:
             mine = [i for i in ids if i.startswith(person.prefix)]
             if mine:
-                rows += self.api.query_all(f"SELECT {', '.join(self._fields[person.name])} FROM {person.name} "
-                                           f"WHERE Id IN ({_ids(mine)})")
+                rows += self.api.query_all(
+                    f"SELECT {', '.join(self._fields[person.name])} FROM {person.name} WHERE Id IN ({_ids(mine)})"
+                )
         return rows
 
     def scan(self, resume: str | None) -> Iterator[PulledPage]:
@@ -178,9 +210,18 @@ class SalesforceAdapter:
         for person in self.objects[first:]:
             last = last if person.name == start_object else ""
             while True:
-                rows = self.api.call("query/", params={"q": (
-                    f"SELECT {', '.join(self._fields[person.name])} FROM {person.name} WHERE IsDeleted = false "
-                    f"{_after(last)}ORDER BY Id LIMIT {PAGE}")}) or {}
+                rows = (
+                    self.api.call(
+                        "query/",
+                        params={
+                            "q": (
+                                f"SELECT {', '.join(self._fields[person.name])} FROM {person.name} WHERE IsDeleted = false "
+                                f"{_after(last)}ORDER BY Id LIMIT {PAGE}"
+                            )
+                        },
+                    )
+                    or {}
+                )
                 records = rows.get("records", [])
                 if not records:
                     break
@@ -204,16 +245,20 @@ class SalesforceAdapter:
                 continue  # in the recycle bin: nothing to score, nothing to write
             try:
                 person = self._object_of(row["Id"])
-                records.append(Pulled(
-                    record_id=row["Id"],
-                    properties=mapping.canonical_properties(row, self.stage_field, person.fields),
-                    crm_state=mapping.crm_state(row, self.stage_field),
-                    modified_at=mapping.parse_sf_time(row["SystemModstamp"]),  # type: ignore[arg-type]
-                    counters={"opted_out": bool(row.get("HasOptedOutOfEmail"))},
-                ))
+                records.append(
+                    Pulled(
+                        record_id=row["Id"],
+                        properties=mapping.canonical_properties(row, self.stage_field, person.fields),
+                        crm_state=mapping.crm_state(row, self.stage_field),
+                        modified_at=mapping.parse_sf_time(row["SystemModstamp"]),  # type: ignore[arg-type]
+                        counters={"opted_out": bool(row.get("HasOptedOutOfEmail"))},
+                    )
+                )
             except (KeyError, TypeError, ValueError) as exc:
                 record = {k: v for k, v in row.items() if k != "attributes"}
-                quarantined.append(Quarantined(row.get("Id"), f"unreadable record: {type(exc).__name__}: {exc}", record))
+                quarantined.append(
+                    Quarantined(row.get("Id"), f"unreadable record: {type(exc).__name__}: {exc}", record)
+                )
         return PulledPage(records, quarantined)
 
     def activities(self, records: Sequence[Pulled], previous: Mapping[str, Mapping[str, Any]]) -> dict[str, Delta]:
@@ -223,21 +268,24 @@ class SalesforceAdapter:
         for chunk in _chunks(ids, IN_CHUNK):
             where = f"IN ({_ids(chunk)})"
             for row in self.api.query_all(
-                    "SELECT Id, WhoId, Subject, Type, TaskSubtype, IsClosed, CreatedDate, "
-                    f"{mapping.TASK_KEY_FIELD} FROM Task WHERE WhoId {where} AND IsClosed = true AND IsDeleted = false"):
+                "SELECT Id, WhoId, Subject, Type, TaskSubtype, IsClosed, CreatedDate, "
+                f"{mapping.TASK_KEY_FIELD} FROM Task WHERE WhoId {where} AND IsClosed = true AND IsDeleted = false"
+            ):
                 found[row["WhoId"]].append((row["Id"], mapping.task_activity(row)))
             for row in self.api.query_all(
-                    f"SELECT Id, WhoId, Subject, StartDateTime, CreatedDate FROM Event WHERE WhoId {where} "
-                    "AND IsDeleted = false"):
+                f"SELECT Id, WhoId, Subject, StartDateTime, CreatedDate FROM Event WHERE WhoId {where} "
+                "AND IsDeleted = false"
+            ):
                 found[row["WhoId"]].append((row["Id"], mapping.event_activity(row)))
             for person in self.objects:
                 mine = [i for i in chunk if i.startswith(person.prefix)]
                 if not mine:
                     continue
                 for row in self.api.query_all(
-                        f"SELECT Id, {person.member_field}, Status, HasResponded, FirstRespondedDate, CreatedDate, "
-                        f"Campaign.Name, Campaign.Type FROM CampaignMember WHERE {person.member_field} "
-                        f"IN ({_ids(mine)}) AND HasResponded = true AND IsDeleted = false"):
+                    f"SELECT Id, {person.member_field}, Status, HasResponded, FirstRespondedDate, CreatedDate, "
+                    f"Campaign.Name, Campaign.Type FROM CampaignMember WHERE {person.member_field} "
+                    f"IN ({_ids(mine)}) AND HasResponded = true AND IsDeleted = false"
+                ):
                     found[row[person.member_field]].append((row["Id"], mapping.campaign_activity(row)))
         deltas: dict[str, Delta] = {}
         for record in records:
@@ -262,8 +310,11 @@ class SalesforceAdapter:
         for chunk in _chunks([p for p in plans if p.has_write], COLLECTION):
             records = []
             for plan in chunk:
-                fields = {"attributes": {"type": self._object_of(plan.record_id).name}, "id": plan.record_id,
-                          **mapping.write_values(plan.properties)}
+                fields = {
+                    "attributes": {"type": self._object_of(plan.record_id).name},
+                    "id": plan.record_id,
+                    **mapping.write_values(plan.properties),
+                }
                 if plan.stage is not None:
                     fields[self.stage_field.name] = self.stage_field.value(plan.stage)
                 records.append(fields)
@@ -273,14 +324,18 @@ class SalesforceAdapter:
 
     def _collection(self, method: str, path: str, records: list[dict[str, Any]], keys: list[str]) -> list[WriteOutcome]:
         try:
-            results = self.api.call(path, method=method, json={"allOrNone": False, "records": records},
-                                    headers=NO_AUTO_ASSIGN) or []
+            results = (
+                self.api.call(
+                    path, method=method, json={"allOrNone": False, "records": records}, headers=NO_AUTO_ASSIGN
+                )
+                or []
+            )
         except StopRun:
             raise
         except CrmError as exc:
             return [WriteOutcome(k, str(exc), retryable=isinstance(exc, Retryable)) for k in keys]
         outcomes = []
-        for key, result in zip(keys, results):
+        for key, result in zip(keys, results, strict=False):
             if result.get("success"):
                 outcomes.append(WriteOutcome(key))
                 continue
@@ -290,7 +345,7 @@ class SalesforceAdapter:
                 outcomes.append(WriteOutcome(key, f"{code}: {message}", skipped=True))
             else:
                 outcomes.append(WriteOutcome(key, f"{code}: {message}", retryable=code in RETRYABLE_ITEM_ERRORS))
-        outcomes.extend(WriteOutcome(k, "Salesforce returned no result", retryable=True) for k in keys[len(results):])
+        outcomes.extend(WriteOutcome(k, "Salesforce returned no result", retryable=True) for k in keys[len(results) :])
         return outcomes
 
     # --------------------------------------------------------------- tasks
@@ -299,29 +354,41 @@ class SalesforceAdapter:
         """Upsert Tasks by their idempotency key: a retried call can never make a second Task."""
         outcomes: list[TaskOutcome] = []
         for chunk in _chunks(list(tasks), COLLECTION):
-            records = [mapping.task_fields(t.key, t.record_id, t.owner_id, t.subject, t.body, t.due_at,
-                                           t.priority.value, t.stage) for t in chunk]
+            records = [
+                mapping.task_fields(
+                    t.key, t.record_id, t.owner_id, t.subject, t.body, t.due_at, t.priority.value, t.stage
+                )
+                for t in chunk
+            ]
             try:
-                results = self.api.call(f"composite/sobjects/Task/{mapping.TASK_KEY_FIELD}", method="PATCH",
-                                        json={"allOrNone": False, "records": records}) or []
+                results = (
+                    self.api.call(
+                        f"composite/sobjects/Task/{mapping.TASK_KEY_FIELD}",
+                        method="PATCH",
+                        json={"allOrNone": False, "records": records},
+                    )
+                    or []
+                )
             except StopRun:
                 raise
             except CrmError as exc:
                 outcomes.extend(TaskOutcome(t.key, error=str(exc), retryable=isinstance(exc, Retryable)) for t in chunk)
                 continue
-            for task, result in zip(chunk, results):
+            for task, result in zip(chunk, results, strict=False):
                 if result.get("success"):
                     outcomes.append(TaskOutcome(task.key, crm_task_id=result.get("id")))
                 else:
                     code, message = error_code(result.get("errors") or [])
-                    outcomes.append(TaskOutcome(task.key, error=f"{code}: {message}",
-                                                retryable=code in RETRYABLE_ITEM_ERRORS))
+                    outcomes.append(
+                        TaskOutcome(task.key, error=f"{code}: {message}", retryable=code in RETRYABLE_ITEM_ERRORS)
+                    )
         return outcomes
 
     def existing_tasks(self, tasks: Sequence[TaskSpec]) -> dict[str, str]:
         found: dict[str, str] = {}
         for chunk in _chunks([t.key for t in tasks], IN_CHUNK):
             for row in self.api.query_all(
-                    f"SELECT Id, {mapping.TASK_KEY_FIELD} FROM Task WHERE {mapping.TASK_KEY_FIELD} IN ({_ids(chunk)})"):
+                f"SELECT Id, {mapping.TASK_KEY_FIELD} FROM Task WHERE {mapping.TASK_KEY_FIELD} IN ({_ids(chunk)})"
+            ):
                 found[row[mapping.TASK_KEY_FIELD]] = row["Id"]
         return found

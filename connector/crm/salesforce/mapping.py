@@ -9,9 +9,10 @@ disqualify) that the lifecycle policy reads as the lead status.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from connector.crm.naming import conversion_type
 from connector.model import Activity, CrmState, Stage, format_time
@@ -60,11 +61,20 @@ class PersonObject:
     member_field: str
 
 
-LEAD = PersonObject("Lead", "00Q", LEAD_FIELDS,
-                    ("Id", "IsConverted", "ConvertedContactId", "HasOptedOutOfEmail", "IsDeleted", "SystemModstamp",
-                     "CreatedDate"), "LeadId")
-CONTACT = PersonObject("Contact", "003", CONTACT_FIELDS,
-                       ("Id", "HasOptedOutOfEmail", "IsDeleted", "SystemModstamp", "CreatedDate"), "ContactId")
+LEAD = PersonObject(
+    "Lead",
+    "00Q",
+    LEAD_FIELDS,
+    ("Id", "IsConverted", "ConvertedContactId", "HasOptedOutOfEmail", "IsDeleted", "SystemModstamp", "CreatedDate"),
+    "LeadId",
+)
+CONTACT = PersonObject(
+    "Contact",
+    "003",
+    CONTACT_FIELDS,
+    ("Id", "HasOptedOutOfEmail", "IsDeleted", "SystemModstamp", "CreatedDate"),
+    "ContactId",
+)
 PERSON_OBJECTS = {"Lead": LEAD, "Contact": CONTACT}
 
 #: Handoff's fields: canonical key -> (API name, type, the field definition an admin creates)
@@ -113,21 +123,22 @@ def parse_sf_time(value: str | None) -> datetime | None:
     if not value:
         return None
     if len(value) == 10:
-        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(timezone.utc)
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
 
 
 def soql_time(moment: datetime) -> str:
     """A SOQL datetime literal: unquoted, UTC, whole seconds."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def soql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def canonical_properties(lead: Mapping[str, Any], stage_field: StageField,
-                         fields: Mapping[str, str] = LEAD_FIELDS) -> dict[str, Any]:
+def canonical_properties(
+    lead: Mapping[str, Any], stage_field: StageField, fields: Mapping[str, str] = LEAD_FIELDS
+) -> dict[str, Any]:
     """The canonical lead properties of a Lead or Contact (DESIGN.md 4.3)."""
     out: dict[str, Any] = {}
     for canonical, name in fields.items():
@@ -191,7 +202,7 @@ def campaign_activity(member: Mapping[str, Any]) -> Activity | None:
 
 
 def _response_time(member: Mapping[str, Any]) -> datetime:
-    created = parse_sf_time(member.get("CreatedDate")) or datetime.now(timezone.utc)
+    created = parse_sf_time(member.get("CreatedDate")) or datetime.now(UTC)
     responded = parse_sf_time(member.get("FirstRespondedDate"))
     # FirstRespondedDate is a date: keep the creation time when it is the same day
     if responded is None or responded.date() == created.date():
@@ -205,26 +216,33 @@ def task_activity(task: Mapping[str, Any]) -> Activity | None:
         return None
     if (task.get("Type") or task.get("TaskSubtype") or "").lower() != "call":
         return None
-    at = parse_sf_time(task.get("CreatedDate")) or datetime.now(timezone.utc)
+    at = parse_sf_time(task.get("CreatedDate")) or datetime.now(UTC)
     return Activity("call", at, name=task.get("Subject") or None)
 
 
 def event_activity(event: Mapping[str, Any]) -> Activity:
     """An event with the lead is a meeting booked, dated when it was booked."""
-    at = parse_sf_time(event.get("CreatedDate")) or parse_sf_time(event.get("StartDateTime")) \
-        or datetime.now(timezone.utc)
+    at = parse_sf_time(event.get("CreatedDate")) or parse_sf_time(event.get("StartDateTime")) or datetime.now(UTC)
     return Activity("meeting_booked", at, name=event.get("Subject") or None)
 
 
-def task_fields(key: str, record_id: str, owner_id: str | None, subject: str, body: str, due_at: datetime,
-                priority: str, stage: Stage) -> dict[str, Any]:
+def task_fields(
+    key: str,
+    record_id: str,
+    owner_id: str | None,
+    subject: str,
+    body: str,
+    due_at: datetime,
+    priority: str,
+    stage: Stage,
+) -> dict[str, Any]:
     """A rep task as Task fields; the due time goes to the reminder, the due date to ActivityDate."""
     fields: dict[str, Any] = {
         "attributes": {"type": "Task"},
         TASK_KEY_FIELD: key,
         "Subject": subject[:255],
         "Description": body,
-        "ActivityDate": due_at.astimezone(timezone.utc).date().isoformat(),
+        "ActivityDate": due_at.astimezone(UTC).date().isoformat(),
         "ReminderDateTime": format_time(due_at),
         "IsReminderSet": True,
         "Priority": {"HIGH": "High", "MEDIUM": "Normal", "LOW": "Low"}[priority],

@@ -7,11 +7,12 @@ simple-salesforce's exceptions into retry / skip / stop.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import requests
 import structlog
-from simple_salesforce import Salesforce
+from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from connector.crm.errors import (
@@ -34,8 +35,14 @@ NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
 class SalesforceApi:
     """One authenticated Salesforce connection, shared by all threads."""
 
-    def __init__(self, client: Salesforce, budget: ApiBudget, retry: RetryPolicy,
-                 on_response: Callable[[int | str], None] | None = None, verify: str | bool = True):
+    def __init__(
+        self,
+        client: Salesforce,
+        budget: ApiBudget,
+        retry: RetryPolicy,
+        on_response: Callable[[int | str], None] | None = None,
+        verify: str | bool = True,
+    ):
         self.client = client
         # passed on every call: requests lets REQUESTS_CA_BUNDLE override a session's own verify
         self._verify = verify
@@ -101,12 +108,15 @@ def _translate(exc: SalesforceError) -> Exception:
     if exc.status == 401:
         return AuthenticationFailed(
             f"Salesforce rejected the session (401 {code or 'INVALID_SESSION_ID'}): check SALESFORCE_SESSION_ID "
-            "or the login settings")
+            "or the login settings"
+        )
     if code == "REQUEST_LIMIT_EXCEEDED":
         if "concurrent" in message.lower():
             return RateLimited(detail)
-        return QuotaExhausted("Salesforce's daily API requests are spent for this org (REQUEST_LIMIT_EXCEEDED); "
-                              "the run resumes when the rolling 24 hours free some")
+        return QuotaExhausted(
+            "Salesforce's daily API requests are spent for this org (REQUEST_LIMIT_EXCEEDED); "
+            "the run resumes when the rolling 24 hours free some"
+        )
     if exc.status in (420, 429) or exc.status >= 500 or code in ("UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"):
         return Retryable(detail)
     return RecordRejected(detail)

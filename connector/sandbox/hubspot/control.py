@@ -23,7 +23,7 @@ def _refused(problem: Exception) -> Response:
     return Response(409 if isinstance(problem, Conflict) else 400, {"error": str(problem)})
 
 
-def register_control(sandbox: "HubSpotSandbox", router: Router) -> None:
+def register_control(sandbox: HubSpotSandbox, router: Router) -> None:
     """Add the HubSpot control routes, bound to ``sandbox``."""
 
     def seed_contacts(request: Request) -> Response:

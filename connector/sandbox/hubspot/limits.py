@@ -104,8 +104,14 @@ class HubSpotLimits:
 
 def _refusal(policy: str, message: str, headers: dict[str, str], **extra: str) -> HttpError:
     cid = correlation_id()
-    body = {"status": "error", "message": message, "errorType": "RATE_LIMIT", "correlationId": cid,
-            "policyName": policy, **extra}
+    body = {
+        "status": "error",
+        "message": message,
+        "errorType": "RATE_LIMIT",
+        "correlationId": cid,
+        "policyName": policy,
+        **extra,
+    }
     return HttpError(429, body, {**headers, CORRELATION_HEADER: cid})
 
 

@@ -8,9 +8,10 @@ HubSpot-defined properties carry ``hubspotDefined``; portal-made (custom) ones c
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from connector.model import format_time
 
@@ -195,7 +196,9 @@ def _text(name: str, label: str, group: str, **kw: Any) -> PropertyDef:
     return PropertyDef(name, label, "string", "text", group, form_field=True, **kw)
 
 
-def _enum(name: str, label: str, group: str, pairs: Iterable[tuple[str, str]], field_type: str = "select") -> PropertyDef:
+def _enum(
+    name: str, label: str, group: str, pairs: Iterable[tuple[str, str]], field_type: str = "select"
+) -> PropertyDef:
     return PropertyDef(name, label, "enumeration", field_type, group, options=options(pairs))
 
 
@@ -306,8 +309,13 @@ def _task_properties() -> list[PropertyDef]:
             "hs_task_status",
             "Task Status",
             group,
-            (("NOT_STARTED", "Not Started"), ("IN_PROGRESS", "In Progress"), ("WAITING", "Waiting"),
-             ("COMPLETED", "Completed"), ("DEFERRED", "Deferred")),
+            (
+                ("NOT_STARTED", "Not Started"),
+                ("IN_PROGRESS", "In Progress"),
+                ("WAITING", "Waiting"),
+                ("COMPLETED", "Completed"),
+                ("DEFERRED", "Deferred"),
+            ),
         ),
         _enum("hs_task_priority", "Priority", group, (("LOW", "Low"), ("MEDIUM", "Medium"), ("HIGH", "High"))),
         _enum("hs_task_type", "Task Type", group, (("EMAIL", "Email"), ("CALL", "Call"), ("TODO", "To-do"))),
@@ -329,9 +337,21 @@ def _call_properties() -> list[PropertyDef]:
             "hs_call_status",
             "Call status",
             group,
-            ((s, s.replace("_", " ").title()) for s in (
-                "BUSY", "CALLING_CRM_USER", "CANCELED", "COMPLETED", "CONNECTING",
-                "FAILED", "IN_PROGRESS", "NO_ANSWER", "QUEUED", "RINGING")),
+            (
+                (s, s.replace("_", " ").title())
+                for s in (
+                    "BUSY",
+                    "CALLING_CRM_USER",
+                    "CANCELED",
+                    "COMPLETED",
+                    "CONNECTING",
+                    "FAILED",
+                    "IN_PROGRESS",
+                    "NO_ANSWER",
+                    "QUEUED",
+                    "RINGING",
+                )
+            ),
         ),
         _p("hs_call_duration", "Call duration", "number", "number", group),
         _text("hs_call_disposition", "Call outcome", group),
@@ -352,8 +372,13 @@ def _meeting_properties() -> list[PropertyDef]:
             "hs_meeting_outcome",
             "Meeting outcome",
             group,
-            (("SCHEDULED", "Scheduled"), ("COMPLETED", "Completed"), ("RESCHEDULED", "Rescheduled"),
-             ("NO_SHOW", "No Show"), ("CANCELED", "Canceled")),
+            (
+                ("SCHEDULED", "Scheduled"),
+                ("COMPLETED", "Completed"),
+                ("RESCHEDULED", "Rescheduled"),
+                ("NO_SHOW", "No Show"),
+                ("CANCELED", "Canceled"),
+            ),
         ),
         *_activity_common(group, "Meeting"),
     ]
@@ -428,7 +453,12 @@ def default_groups(object_type: str) -> dict[str, PropertyGroup]:
 
 def _parse_options(raw_options: Iterable[dict[str, Any]]) -> tuple[Option, ...]:
     return tuple(
-        Option(str(o["value"]), str(o.get("label", o["value"])), int(o.get("displayOrder", i)), bool(o.get("hidden", False)))
+        Option(
+            str(o["value"]),
+            str(o.get("label", o["value"])),
+            int(o.get("displayOrder", i)),
+            bool(o.get("hidden", False)),
+        )
         for i, o in enumerate(raw_options)
     )
 
@@ -489,7 +519,7 @@ _CANONICAL_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 
 
 def _from_epoch_ms(value: str) -> datetime:
-    return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
 
 
 def _parse_datetime(value: str) -> datetime | None:
@@ -502,7 +532,7 @@ def _parse_datetime(value: str) -> datetime | None:
         moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
     except ValueError:
         return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def normalize(prop: PropertyDef, raw: Any, owner_ids: frozenset[str] | set[str]) -> str:
@@ -568,6 +598,6 @@ def normalize(prop: PropertyDef, raw: Any, owner_ids: frozenset[str] | set[str])
 def timestamp_of(value: str) -> float | None:
     """Epoch seconds of a stored datetime/date value, or of an epoch-ms/ISO filter value."""
     if _DATE.fullmatch(value):
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp()
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
     moment = _parse_datetime(value)
     return None if moment is None else moment.timestamp()

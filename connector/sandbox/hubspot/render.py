@@ -128,27 +128,42 @@ def apply_activity(props: dict[str, str], activity: Activity, owner_id: str | No
     elif kind == "meeting_booked":
         _latest(props, "hs_last_sales_activity_timestamp", at)
         start = activity.at + timedelta(days=1)
-        return [(MEETINGS, {
-            "hs_timestamp": format_time(start),
-            "hs_meeting_title": activity.name or "Meeting",
-            "hs_meeting_start_time": format_time(start),
-            "hs_meeting_end_time": format_time(start + timedelta(minutes=30)),
-            "hs_meeting_outcome": "SCHEDULED",
-            **_owned(owner_id),
-        })]
+        return [
+            (
+                MEETINGS,
+                {
+                    "hs_timestamp": format_time(start),
+                    "hs_meeting_title": activity.name or "Meeting",
+                    "hs_meeting_start_time": format_time(start),
+                    "hs_meeting_end_time": format_time(start + timedelta(minutes=30)),
+                    "hs_meeting_outcome": "SCHEDULED",
+                    **_owned(owner_id),
+                },
+            )
+        ]
     elif kind == "call":
         _latest(props, "notes_last_contacted", at)
         _latest(props, "hs_last_sales_activity_timestamp", at)
-        return [(CALLS, {
-            "hs_timestamp": at,
-            "hs_call_title": activity.name or "Call",
-            "hs_call_direction": "OUTBOUND",
-            "hs_call_status": "COMPLETED",
-            "hs_call_duration": str(60000 * (3 + activity.at.minute % 20)),
-            **_owned(owner_id),
-        })]
+        return [
+            (
+                CALLS,
+                {
+                    "hs_timestamp": at,
+                    "hs_call_title": activity.name or "Call",
+                    "hs_call_direction": "OUTBOUND",
+                    "hs_call_status": "COMPLETED",
+                    "hs_call_duration": str(60000 * (3 + activity.at.minute % 20)),
+                    **_owned(owner_id),
+                },
+            )
+        ]
     elif kind == "chat":
-        return [(NOTES, {"hs_timestamp": at, "hs_note_body": f"Chat: {activity.name or 'website chat'}", **_owned(owner_id)})]
+        return [
+            (
+                NOTES,
+                {"hs_timestamp": at, "hs_note_body": f"Chat: {activity.name or 'website chat'}", **_owned(owner_id)},
+            )
+        ]
     return []
 
 
@@ -200,11 +215,14 @@ def _sales_email(person: Person, owner_id: str) -> Engagement:
     """The rep's first outreach, a day after the person arrived."""
     sent: datetime = person.created_at + timedelta(days=1)
     first = person.lead.properties.get("first_name") or "there"
-    return (EMAILS, {
-        "hs_timestamp": format_time(sent),
-        "hs_email_subject": f"Hi {first}, quick question",
-        "hs_email_text": "Saw you were looking at our site: happy to help if useful.",
-        "hs_email_direction": "EMAIL",
-        "hs_email_status": "SENT",
-        "hubspot_owner_id": owner_id,
-    })
+    return (
+        EMAILS,
+        {
+            "hs_timestamp": format_time(sent),
+            "hs_email_subject": f"Hi {first}, quick question",
+            "hs_email_text": "Saw you were looking at our site: happy to help if useful.",
+            "hs_email_direction": "EMAIL",
+            "hs_email_status": "SENT",
+            "hubspot_owner_id": owner_id,
+        },
+    )

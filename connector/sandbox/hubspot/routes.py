@@ -6,8 +6,9 @@ create 201, batch create 201/207, batch read/update/upsert 200/207, archive 204.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable, NoReturn
+from typing import Any, NoReturn
 
 from connector.sandbox.hubspot import errors
 from connector.sandbox.hubspot.objects import (
@@ -72,7 +73,7 @@ def _object(request: Request, param: str = "objectType") -> ObjectType:
 
 def _inputs(body: Any, limit: int) -> list[Any]:
     if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
-        raise errors.validation("Invalid input JSON: the body needs an \"inputs\" list")
+        raise errors.validation('Invalid input JSON: the body needs an "inputs" list')
     inputs = body["inputs"]
     if len(inputs) > limit:
         raise errors.validation(
@@ -134,7 +135,11 @@ class HubSpotRoutes:
             ("POST", objects + "/batch/upsert", self.batch_upsert),
             ("POST", objects + "/batch/archive", self.batch_archive),
             ("GET", objects + "/{objectId}/associations/{toObjectType}", self.v3_associations),
-            ("PUT", objects + "/{objectId}/associations/{toObjectType}/{toObjectId}/{associationType}", self.v3_associate),
+            (
+                "PUT",
+                objects + "/{objectId}/associations/{toObjectType}/{toObjectId}/{associationType}",
+                self.v3_associate,
+            ),
             ("POST", "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read", self.v4_batch_read),
             ("GET", "/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}", self.v4_associations),
             # the SDK calls the owners list with a trailing slash; docs and curl without
@@ -214,7 +219,9 @@ class HubSpotRoutes:
             self._attach_v3_associations(item, otype, record, associations)
         return Response(200, item)
 
-    def _attach_v3_associations(self, item: dict[str, Any], otype: ObjectType, record: Record, to_types: list[ObjectType]) -> None:
+    def _attach_v3_associations(
+        self, item: dict[str, Any], otype: ObjectType, record: Record, to_types: list[ObjectType]
+    ) -> None:
         out = {}
         for to_type in to_types:
             linked = self.portal.associations(otype, record.id, to_type)
@@ -270,7 +277,7 @@ class HubSpotRoutes:
         record = self._find(otype, request, request.params["objectId"])
         body = _body(request)
         if not isinstance(body, dict) or not isinstance(body.get("properties", {}), dict):
-            raise errors.validation("Invalid input JSON: expected {\"properties\": {...}}")
+            raise errors.validation('Invalid input JSON: expected {"properties": {...}}')
         try:
             updated, echo = self.portal.update(otype, record, body.get("properties") or {})
         except (WriteRejected, Conflict) as problem:
@@ -320,7 +327,9 @@ class HubSpotRoutes:
         errs = [_missing_ids_error(otype, missing)] if missing else []
         return self._batch_reply(results, errs, started, 200)
 
-    def _batch_reply(self, results: list[dict[str, Any]], errs: list[dict[str, Any]], started: str, ok: int) -> Response:
+    def _batch_reply(
+        self, results: list[dict[str, Any]], errs: list[dict[str, Any]], started: str, ok: int
+    ) -> Response:
         # HubSpot does not keep input order in batch replies; neither do we, so callers
         # that match results to inputs by position fail here rather than in production
         results.sort(key=lambda item: (int(item["id"]) % 7, item["id"]))
@@ -339,7 +348,11 @@ class HubSpotRoutes:
                 errs.append(_write_error(problem, trace))
                 continue
             except InvalidAssociation as problem:
-                errs.append(errors.batch_error("VALIDATION_ERROR", str(problem), {"objectWriteTraceId": [trace]} if trace else {}))
+                errs.append(
+                    errors.batch_error(
+                        "VALIDATION_ERROR", str(problem), {"objectWriteTraceId": [trace]} if trace else {}
+                    )
+                )
                 continue
             results.append(echo_json(record, echo))
         return self._batch_reply(results, errs, started, 201)
@@ -415,7 +428,9 @@ class HubSpotRoutes:
         otype, to_type = _object(request), _object(request, "toObjectType")
         record = self._find(otype, request, request.params["objectId"])
         expected = ASSOCIATION_TYPE_IDS.get((otype.name, to_type.name))
-        if str(expected) != request.params["associationType"] and request.params["associationType"] != label_of(otype, to_type):
+        if str(expected) != request.params["associationType"] and request.params["associationType"] != label_of(
+            otype, to_type
+        ):
             raise errors.validation(f"{request.params['associationType']} is not a valid association type here")
         try:
             self.portal.associate(otype, record.id, to_type, request.params["toObjectId"])
@@ -445,12 +460,14 @@ class HubSpotRoutes:
             if targets:
                 results.append({"from": {"id": key}, "to": targets})
             else:
-                errs.append(errors.batch_error(
-                    "OBJECT_NOT_FOUND",
-                    f"No {to_type.name} is associated with {otype.singular} {key}.",
-                    {"fromObjectId": [key], "toObjectType": [to_type.fully_qualified_name]},
-                    subCategory="crm.associations.NO_ASSOCIATIONS_FOUND",
-                ))
+                errs.append(
+                    errors.batch_error(
+                        "OBJECT_NOT_FOUND",
+                        f"No {to_type.name} is associated with {otype.singular} {key}.",
+                        {"fromObjectId": [key], "toObjectType": [to_type.fully_qualified_name]},
+                        subCategory="crm.associations.NO_ASSOCIATIONS_FOUND",
+                    )
+                )
         body = batch_json(results, errs, started, self.portal.now_iso())
         return Response(207 if errs else 200, body)
 
@@ -468,7 +485,7 @@ class HubSpotRoutes:
         archived = _flag(request, "archived")
         owners = sorted(self.portal.owners.values(), key=lambda o: int(o.id))
         matching = [o for o in owners if not archived and (not email or o.email.lower() == email)]
-        page = matching[after:after + limit]
+        page = matching[after : after + limit]
         body: dict[str, Any] = {"results": [owner_json(o, self.portal.owners_created) for o in page]}
         if after + limit < len(matching):
             body["paging"] = {"next": {"after": str(after + limit), "link": f"?after={after + limit}"}}
@@ -543,7 +560,9 @@ class HubSpotRoutes:
     def groups(self, request: Request) -> Response:
         otype = _object(request)
         archived = _flag(request, "archived")
-        return Response(200, {"results": [g.to_json() for g in self.portal.groups[otype.name].values() if g.archived == archived]})
+        return Response(
+            200, {"results": [g.to_json() for g in self.portal.groups[otype.name].values() if g.archived == archived]}
+        )
 
     def group(self, request: Request) -> Response:
         otype = _object(request)
@@ -560,7 +579,9 @@ class HubSpotRoutes:
         with self.portal.lock:
             groups = self.portal.groups[otype.name]
             if body["name"] in groups:
-                raise errors.error(409, "OBJECT_ALREADY_EXISTS", f"A property group named '{body['name']}' already exists.")
+                raise errors.error(
+                    409, "OBJECT_ALREADY_EXISTS", f"A property group named '{body['name']}' already exists."
+                )
             group = PropertyGroup(body["name"], body["label"], int(body.get("displayOrder", -1)))
             groups[group.name] = group
         return Response(201, group.to_json())
@@ -573,7 +594,9 @@ class HubSpotRoutes:
             current = groups.get(request.params["groupName"])
             if current is None:
                 raise errors.not_found()
-            group = PropertyGroup(current.name, body.get("label", current.label), int(body.get("displayOrder", current.display_order)))
+            group = PropertyGroup(
+                current.name, body.get("label", current.label), int(body.get("displayOrder", current.display_order))
+            )
             groups[group.name] = group
         return Response(200, group.to_json())
 
@@ -630,4 +653,3 @@ class HubSpotRoutes:
 def label_of(otype: ObjectType, to_type: ObjectType) -> str:
     """The v3 association label, e.g. ``task_to_contact``."""
     return f"{otype.singular}_to_{to_type.singular}"
-

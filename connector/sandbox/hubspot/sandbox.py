@@ -11,9 +11,10 @@ or from the command line with ``handoff sandbox hubspot``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from connector.model import Activity
 from connector.sandbox.app import SandboxApp
@@ -86,7 +87,7 @@ class HubSpotSandbox(SandboxApp):
 
     def _new_portal(self, contacts: int, seed: int) -> Portal:
         portal = Portal(self.clock, self.config.search_lag_ms / 1000.0)
-        population = generate(contacts, seed, datetime.fromtimestamp(self.clock(), tz=timezone.utc))
+        population = generate(contacts, seed, datetime.fromtimestamp(self.clock(), tz=UTC))
         portal.add_owners(population.owners)
         router = Router()
         HubSpotRoutes(portal).register(router)
@@ -107,11 +108,13 @@ class HubSpotSandbox(SandboxApp):
         if unknown:
             raise ValueError(f"unknown settings: {sorted(unknown)}")
         current = self.limits.settings()
-        self.limits.configure(LimitSettings(
-            int(settings.get("rate_per_10s", current.rate_per_10s)),
-            int(settings.get("search_rate_per_s", current.search_rate_per_s)),
-            int(settings.get("daily_limit", current.daily_limit)),
-        ))
+        self.limits.configure(
+            LimitSettings(
+                int(settings.get("rate_per_10s", current.rate_per_10s)),
+                int(settings.get("search_rate_per_s", current.search_rate_per_s)),
+                int(settings.get("daily_limit", current.daily_limit)),
+            )
+        )
         if "search_lag_ms" in settings:
             self.portal.search_lag_s = int(settings["search_lag_ms"]) / 1000.0
         return self.settings()
@@ -122,7 +125,7 @@ class HubSpotSandbox(SandboxApp):
             "rate_per_10s": current.rate_per_10s,
             "search_rate_per_s": current.search_rate_per_s,
             "daily_limit": current.daily_limit,
-            "search_lag_ms": int(round(self.portal.search_lag_s * 1000)),
+            "search_lag_ms": round(self.portal.search_lag_s * 1000),
         }
 
     # -- the API pipeline -------------------------------------------------------------------
@@ -130,8 +133,12 @@ class HubSpotSandbox(SandboxApp):
     def serve(self, request: Request, handler: Handler | None) -> Response:
         if request.headers.get("Authorization") != self._auth:
             cid = errors.correlation_id()
-            body = {"status": "error", "message": errors.AUTH_MESSAGE, "correlationId": cid,
-                    "category": "INVALID_AUTHENTICATION"}
+            body = {
+                "status": "error",
+                "message": errors.AUTH_MESSAGE,
+                "correlationId": cid,
+                "category": "INVALID_AUTHENTICATION",
+            }
             return Response(401, body, {errors.CORRELATION_HEADER: cid, "x-hubspot-auth-failure": "401 Unauthorized"})
         try:
             headers = self.limits.admit(request.method == "POST" and request.path.endswith("/search"))
@@ -169,8 +176,11 @@ class HubSpotSandbox(SandboxApp):
         ids = []
         for item in items:
             record, _ = self.portal.create(
-                CONTACTS, dict(item.get("properties") or {}), system=True,
-                record_id=str(item["id"]) if item.get("id") is not None else None, indexed_at_once=True,
+                CONTACTS,
+                dict(item.get("properties") or {}),
+                system=True,
+                record_id=str(item["id"]) if item.get("id") is not None else None,
+                indexed_at_once=True,
             )
             ids.append(record.id)
         return ids

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import operator as op
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any, Callable
+from typing import Any
 
 from connector.sandbox.hubspot import errors
 from connector.sandbox.hubspot.objects import ObjectType, find_object_type
@@ -29,12 +30,35 @@ MAX_BODY_CHARS = 3000
 MAX_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS = 5, 6, 18
 
 OPERATORS = frozenset(
-    {"EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY", "NOT_HAS_PROPERTY",
-     "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"}
+    {
+        "EQ",
+        "NEQ",
+        "LT",
+        "LTE",
+        "GT",
+        "GTE",
+        "BETWEEN",
+        "IN",
+        "NOT_IN",
+        "HAS_PROPERTY",
+        "NOT_HAS_PROPERTY",
+        "CONTAINS_TOKEN",
+        "NOT_CONTAINS_TOKEN",
+    }
 )
 _TOKEN_SPLIT = re.compile(r"[^0-9a-z]+")
-_SEARCHABLE = ("firstname", "lastname", "email", "phone", "company", "hs_task_subject", "hs_meeting_title",
-               "hs_call_title", "hs_email_subject", "hs_note_body")
+_SEARCHABLE = (
+    "firstname",
+    "lastname",
+    "email",
+    "phone",
+    "company",
+    "hs_task_subject",
+    "hs_meeting_title",
+    "hs_call_title",
+    "hs_email_subject",
+    "hs_note_body",
+)
 
 Predicate = Callable[[Record], bool]
 

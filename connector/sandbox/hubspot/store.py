@@ -11,9 +11,10 @@ from __future__ import annotations
 import heapq
 import threading
 from bisect import bisect_left, insort
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from connector.model import format_time
 from connector.sandbox.clock import Clock
@@ -110,7 +111,7 @@ class Portal:
         self.search_lag_s = search_lag_s
         self.lock = threading.RLock()
         self.owners: dict[str, Owner] = {}
-        self.owners_created = format_time(datetime.fromtimestamp(clock(), tz=timezone.utc))
+        self.owners_created = format_time(datetime.fromtimestamp(clock(), tz=UTC))
         self.properties: dict[str, dict[str, PropertyDef]] = {t.name: default_properties(t.name) for t in OBJECT_TYPES}
         self.groups: dict[str, dict[str, PropertyGroup]] = {t.name: default_groups(t.name) for t in OBJECT_TYPES}
         self._collections = {t.name: _Collection(t, next_id=t.first_id) for t in OBJECT_TYPES}
@@ -123,7 +124,7 @@ class Portal:
 
     def now_iso(self) -> str:
         """The portal's current time, as HubSpot writes timestamps."""
-        return format_time(datetime.fromtimestamp(self.clock(), tz=timezone.utc))
+        return format_time(datetime.fromtimestamp(self.clock(), tz=UTC))
 
     # -- owners and schema --------------------------------------------------------------
 
@@ -215,10 +216,7 @@ class Portal:
         if entries is None:
             value = record.props.get(name)
             entries = [(value, record.created, SOURCE_IMPORT)] if value is not None else []
-        return [
-            {"value": value, "timestamp": at, "sourceType": source}
-            for value, at, source in reversed(entries)
-        ]
+        return [{"value": value, "timestamp": at, "sourceType": source} for value, at, source in reversed(entries)]
 
     # -- associations -----------------------------------------------------------------
 
@@ -267,7 +265,7 @@ class Portal:
             missing = [name for name in otype.required if not clean.get(name)]
             if missing:
                 raise WriteRejected(
-                    [PropertyError(name, "REQUIRED_PROPERTY", f"Property \"{name}\" is required") for name in missing]
+                    [PropertyError(name, "REQUIRED_PROPERTY", f'Property "{name}" is required') for name in missing]
                 )
             collection = self._collections[otype.name]
             if record_id is None:
@@ -282,8 +280,12 @@ class Portal:
             for name in otype.modified_properties:
                 base[name] = created
             if otype is CONTACTS:
-                base.update(hs_all_contact_vids=record_id, hs_is_contact="true", hs_is_unworked="true",
-                            hs_pipeline=_CONTACT_PIPELINE)
+                base.update(
+                    hs_all_contact_vids=record_id,
+                    hs_is_contact="true",
+                    hs_is_unworked="true",
+                    hs_pipeline=_CONTACT_PIPELINE,
+                )
             record = Record(record_id, base, created, created)
             # a contact's create reply leaves out hs_lastmodifieddate (as recorded)
             echo = {k: v for k, v in base.items() if k != "hs_lastmodifieddate"}
@@ -354,7 +356,11 @@ class Portal:
                 errors.append(PropertyError(name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist'))
                 continue
             if prop.read_only_value and not system:
-                errors.append(PropertyError(name, "READ_ONLY_VALUE", f'Property "{name}" is a read only property; its value cannot be set.'))
+                errors.append(
+                    PropertyError(
+                        name, "READ_ONLY_VALUE", f'Property "{name}" is a read only property; its value cannot be set.'
+                    )
+                )
                 continue
             try:
                 clean[name] = normalize(prop, raw, owner_ids)  # type: ignore[arg-type]
@@ -373,7 +379,9 @@ class Portal:
             if owner is not None and owner != record_id:
                 if collection.type is CONTACTS and name == "email":
                     raise Conflict(f"Contact already exists. Existing ID: {owner}", owner)
-                raise Conflict(f"A {collection.type.singular} with {name}={value} already exists. Existing ID: {owner}", owner)
+                raise Conflict(
+                    f"A {collection.type.singular} with {name}={value} already exists. Existing ID: {owner}", owner
+                )
 
     def _index_unique(self, collection: _Collection, record: Record) -> None:
         for name, values in collection.unique.items():

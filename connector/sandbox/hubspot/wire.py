@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import zlib
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from connector.sandbox.hubspot.objects import ObjectType
 from connector.sandbox.hubspot.properties import PropertyDef
@@ -21,7 +22,9 @@ def property_names(
     return tuple(sorted(name for name in wanted if name in catalog))
 
 
-def record_json(record: Record, names: Sequence[str], with_history: Sequence[str] = (), portal: Portal | None = None) -> dict[str, Any]:
+def record_json(
+    record: Record, names: Sequence[str], with_history: Sequence[str] = (), portal: Portal | None = None
+) -> dict[str, Any]:
     """A SimplePublicObject: requested properties, with ``null`` for the ones without a value."""
     props = record.props
     out: dict[str, Any] = {
@@ -49,7 +52,9 @@ def echo_json(record: Record, echo: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def batch_json(results: list[dict[str, Any]], errors: list[dict[str, Any]], started: str, completed: str) -> dict[str, Any]:
+def batch_json(
+    results: list[dict[str, Any]], errors: list[dict[str, Any]], started: str, completed: str
+) -> dict[str, Any]:
     """A BatchResponse; with errors it is the ``…WithErrors`` shape a 207 carries."""
     body: dict[str, Any] = {"status": "COMPLETE", "results": results}
     if errors:

@@ -59,8 +59,13 @@ class Automation:
 
     def after_write(self, org: Org, record: Record, auto_assign: bool) -> None:
         """Run the assignment rule on a Lead just written through the API."""
-        if (record.sobject.name != "Lead" or not auto_assign or not self.assignment_rule
-                or self.assignee_id is None or record.values.get("IsConverted")
-                or record.values.get("OwnerId") == self.assignee_id):
+        if (
+            record.sobject.name != "Lead"
+            or not auto_assign
+            or not self.assignment_rule
+            or self.assignee_id is None
+            or record.values.get("IsConverted")
+            or record.values.get("OwnerId") == self.assignee_id
+        ):
             return
         org.update(record, {"OwnerId": self.assignee_id}, system=True)

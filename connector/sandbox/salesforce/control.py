@@ -9,7 +9,8 @@ answers 400 with ``{"error": ...}``; a record Salesforce would refuse adds its
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from connector.sandbox.salesforce.errors import RecordError
 from connector.sandbox.server import Request, Response, Router
@@ -32,7 +33,7 @@ def _guarded(answer: Callable[[Request], Response]) -> Callable[[Request], Respo
     return handler
 
 
-def register_control(sandbox: "SalesforceSandbox", router: Router) -> None:
+def register_control(sandbox: SalesforceSandbox, router: Router) -> None:
     """Add the Salesforce control routes, bound to ``sandbox``."""
 
     def seed(request: Request) -> Response:

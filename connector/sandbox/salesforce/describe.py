@@ -6,9 +6,18 @@ from typing import Any
 
 from connector.sandbox.salesforce.schema import Field, SObject
 
-_SOAP_TYPES = {"id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean", "int": "xsd:int",
-               "double": "xsd:double", "currency": "xsd:double", "percent": "xsd:double", "date": "xsd:date",
-               "datetime": "xsd:dateTime", "address": "urn:address"}
+_SOAP_TYPES = {
+    "id": "tns:ID",
+    "reference": "tns:ID",
+    "boolean": "xsd:boolean",
+    "int": "xsd:int",
+    "double": "xsd:double",
+    "currency": "xsd:double",
+    "percent": "xsd:double",
+    "date": "xsd:date",
+    "datetime": "xsd:dateTime",
+    "address": "urn:address",
+}
 _CASCADE_CHILDREN = ("CampaignMember", "LeadHistory")
 
 
@@ -16,8 +25,10 @@ def describe_field(field: Field) -> dict[str, Any]:
     """One entry of ``fields``."""
     text = field.is_text and field.type not in ("id", "reference")
     length = field.length if text else (18 if field.type in ("id", "reference") else 0)
-    picklist = [{"active": True, "defaultValue": value == field.default, "label": value, "validFor": None,
-                 "value": value} for value in field.picklist]
+    picklist = [
+        {"active": True, "defaultValue": value == field.default, "label": value, "validFor": None, "value": value}
+        for value in field.picklist
+    ]
     return {
         "aggregatable": field.type not in ("textarea", "address"),
         "autoNumber": False,
@@ -26,8 +37,10 @@ def describe_field(field: Field) -> dict[str, Any]:
         "calculatedFormula": None,
         "cascadeDelete": False,
         "caseSensitive": False,
-        "compoundFieldName": "Address" if field.name in ("Street", "City", "State", "PostalCode", "Country",
-                                                         "Latitude", "Longitude", "GeocodeAccuracy") else None,
+        "compoundFieldName": "Address"
+        if field.name
+        in ("Street", "City", "State", "PostalCode", "Country", "Latitude", "Longitude", "GeocodeAccuracy")
+        else None,
         "controllerName": None,
         "createable": field.createable,
         "custom": field.custom,
@@ -86,9 +99,16 @@ def describe_sobject(sobject: SObject, version: str, host: str) -> dict[str, Any
         "actionOverrides": [],
         "activateable": False,
         "childRelationships": [
-            {"cascadeDelete": child in _CASCADE_CHILDREN, "childSObject": child, "deprecatedAndHidden": False,
-             "field": field, "junctionIdListNames": [], "junctionReferenceTo": [], "relationshipName": name,
-             "restrictedDelete": False}
+            {
+                "cascadeDelete": child in _CASCADE_CHILDREN,
+                "childSObject": child,
+                "deprecatedAndHidden": False,
+                "field": field,
+                "junctionIdListNames": [],
+                "junctionReferenceTo": [],
+                "relationshipName": name,
+                "restrictedDelete": False,
+            }
             for child, field, name in sobject.children
         ],
         "compactLayoutable": True,
@@ -113,16 +133,26 @@ def describe_sobject(sobject: SObject, version: str, host: str) -> dict[str, Any
         "namedLayoutInfos": [],
         "networkScopeFieldName": None,
         "queryable": True,
-        "recordTypeInfos": [{"active": True, "available": True, "defaultRecordTypeMapping": True, "master": True,
-                             "name": "Master", "recordTypeId": "012000000000000AAA",
-                             "urls": {"layout": f"{base}/describe/layouts/012000000000000AAA"}}],
+        "recordTypeInfos": [
+            {
+                "active": True,
+                "available": True,
+                "defaultRecordTypeMapping": True,
+                "master": True,
+                "name": "Master",
+                "recordTypeId": "012000000000000AAA",
+                "urls": {"layout": f"{base}/describe/layouts/012000000000000AAA"},
+            }
+        ],
         "replicateable": True,
         "retrieveable": True,
         "searchLayoutable": True,
         "searchable": True,
         "sobjectDescribeOption": "FULL",
-        "supportedScopes": [{"label": f"All {sobject.plural.lower()}", "name": "everything"},
-                            {"label": f"My {sobject.plural.lower()}", "name": "mine"}],
+        "supportedScopes": [
+            {"label": f"All {sobject.plural.lower()}", "name": "everything"},
+            {"label": f"My {sobject.plural.lower()}", "name": "mine"},
+        ],
         "triggerable": True,
         "undeletable": True,
         "updateable": True,

@@ -15,8 +15,7 @@ from connector.sandbox.server import HttpError
 NOT_FOUND_MESSAGE = "The requested resource does not exist"
 SESSION_MESSAGE = "Session expired or invalid"
 TOTAL_REQUESTS_MESSAGE = "TotalRequests Limit exceeded."
-ROLLED_BACK_MESSAGE = ("Record rolled back because not all records were valid and the request was using "
-                       "AllOrNone header")
+ROLLED_BACK_MESSAGE = "Record rolled back because not all records were valid and the request was using AllOrNone header"
 
 
 class RecordError(Exception):
@@ -37,8 +36,7 @@ class RecordError(Exception):
 
     def item(self) -> dict[str, Any]:
         """As one failed item of a collection reply."""
-        return {"success": False, "errors": [{"statusCode": self.code, "message": self.message,
-                                              "fields": self.fields}]}
+        return {"success": False, "errors": [{"statusCode": self.code, "message": self.message, "fields": self.fields}]}
 
 
 def error(status: int, code: str, message: str) -> HttpError:

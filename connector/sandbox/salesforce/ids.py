@@ -21,7 +21,7 @@ def checksum(id15: str) -> str:
     """The three characters that make a 15-character id an 18-character one."""
     out = []
     for start in (0, 5, 10):
-        bits = sum(1 << i for i, char in enumerate(id15[start:start + 5]) if "A" <= char <= "Z")
+        bits = sum(1 << i for i, char in enumerate(id15[start : start + 5]) if "A" <= char <= "Z")
         out.append(_SUFFIX[bits])
     return "".join(out)
 

@@ -61,6 +61,7 @@ def exceeded() -> HttpError:
 
 def limits_body(used: int, limit: int) -> dict[str, dict[str, int]]:
     """``GET /limits``: the daily API allocation as counted, other allocations untouched."""
+
     def entry(maximum: int, spent: int = 0) -> dict[str, int]:
         return {"Max": maximum, "Remaining": max(maximum - spent, 0)}
 

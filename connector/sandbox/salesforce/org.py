@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any
 
 from connector.sandbox.clock import Clock
 from connector.sandbox.salesforce import ids
@@ -107,8 +108,9 @@ class Org:
 
     # -- writing -----------------------------------------------------------------------
 
-    def create(self, sobject: SObject, incoming: dict[str, Any], *, system: bool = False,
-               record_id: str | None = None) -> Record:
+    def create(
+        self, sobject: SObject, incoming: dict[str, Any], *, system: bool = False, record_id: str | None = None
+    ) -> Record:
         """A new record from ``incoming`` field values (RecordError if Salesforce would refuse it)."""
         with self.lock:
             given = self._checked(sobject, incoming, creating=True, system=system)
@@ -124,8 +126,9 @@ class Org:
             values.update(given)
             missing = [f.name for f in sobject.fields if f.required and values.get(f.name) in (None, "")]
             if missing:
-                raise RecordError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]",
-                                  missing)
+                raise RecordError(
+                    "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+                )
             record = Record(sobject, values)
             self._derive(record, given, created=True)
             self._check_rules(record)
@@ -227,17 +230,19 @@ class Org:
         if target is None:
             if system:
                 return full  # a seed may point at objects the sandbox does not model (Account...)
-            raise RecordError("FIELD_INTEGRITY_EXCEPTION", f"{field.label}: id value of incorrect type: {full}",
-                              [field.name])
+            raise RecordError(
+                "FIELD_INTEGRITY_EXCEPTION", f"{field.label}: id value of incorrect type: {full}", [field.name]
+            )
         if target.name not in field.reference_to or (
-                target.name == "Group" and sobject.name not in self.queue_objects.get(full, frozenset())):
+            target.name == "Group" and sobject.name not in self.queue_objects.get(full, frozenset())
+        ):
             # a queue can own only the object types it lists (QueueSobject)
-            raise RecordError("FIELD_INTEGRITY_EXCEPTION", f"{field.label}: id value of incorrect type: {full}",
-                              [field.name])
+            raise RecordError(
+                "FIELD_INTEGRITY_EXCEPTION", f"{field.label}: id value of incorrect type: {full}", [field.name]
+            )
         referenced = self._by_id.get(full)
         if referenced is None or referenced.deleted:
-            raise RecordError("INVALID_CROSS_REFERENCE_KEY", f"{field.label}: invalid cross reference id",
-                              [field.name])
+            raise RecordError("INVALID_CROSS_REFERENCE_KEY", f"{field.label}: invalid cross reference id", [field.name])
         return full
 
     def _derive(self, record: Record, given: dict[str, Any], created: bool) -> None:
@@ -248,8 +253,11 @@ class Org:
         if kind == "Lead":
             values["PhotoUrl"] = f"/services/images/photo/{values['Id']}"
             parts = {p: values.get(p) for p in _ADDRESS_PARTS}
-            values["Address"] = ({p[0].lower() + p[1:]: v for p, v in parts.items()}
-                                 if any(v is not None for v in parts.values()) else None)
+            values["Address"] = (
+                {p[0].lower() + p[1:]: v for p, v in parts.items()}
+                if any(v is not None for v in parts.values())
+                else None
+            )
             if values.get("IsConverted") and "Status" not in given:
                 values["Status"] = CONVERTED_STATUS
         elif kind == "Task":
@@ -270,34 +278,45 @@ class Org:
     def _derive_event(values: dict[str, Any]) -> None:
         start = values.get("StartDateTime") or values.get("ActivityDateTime")
         if start is None:
-            raise RecordError("REQUIRED_FIELD_MISSING", "Required fields are missing: [StartDateTime]",
-                              ["StartDateTime"])
+            raise RecordError(
+                "REQUIRED_FIELD_MISSING", "Required fields are missing: [StartDateTime]", ["StartDateTime"]
+            )
         begin = parse_datetime(start)
         assert begin is not None  # stored values are always well-formed
         end = parse_datetime(values["EndDateTime"]) if values.get("EndDateTime") else None
         if end is None:
             end = begin + timedelta(minutes=values.get("DurationInMinutes") or 30)
         if end < begin:
-            raise RecordError("FIELD_INTEGRITY_EXCEPTION", "End Date Time: End time must be after start time",
-                              ["EndDateTime"])
-        values.update(StartDateTime=start, ActivityDateTime=start, ActivityDate=start[:10],
-                      EndDateTime=sf_datetime(end), DurationInMinutes=int((end - begin).total_seconds() // 60))
+            raise RecordError(
+                "FIELD_INTEGRITY_EXCEPTION", "End Date Time: End time must be after start time", ["EndDateTime"]
+            )
+        values.update(
+            StartDateTime=start,
+            ActivityDateTime=start,
+            ActivityDate=start[:10],
+            EndDateTime=sf_datetime(end),
+            DurationInMinutes=int((end - begin).total_seconds() // 60),
+        )
         if values.get("EventSubtype") is None:
             values["EventSubtype"] = "Event"
 
     def _check_rules(self, record: Record) -> None:
         """Cross-record rules: unique values, one membership per person and campaign."""
         if record.sobject.name == "CampaignMember" and _unique_value(record, MEMBERSHIP) is None:
-            raise RecordError("REQUIRED_FIELD_MISSING", "Required fields are missing: [LeadId, ContactId]",
-                              ["LeadId", "ContactId"])
+            raise RecordError(
+                "REQUIRED_FIELD_MISSING", "Required fields are missing: [LeadId, ContactId]", ["LeadId", "ContactId"]
+            )
         for (kind, name), index in self._unique.items():
             value = _unique_value(record, name) if kind == record.sobject.name else None
             if value is None or index.get(value, record.id) == record.id:
                 continue
             if name == MEMBERSHIP:
                 raise RecordError("DUPLICATE_VALUE", "Already a campaign member.")
-            raise RecordError("DUPLICATE_VALUE", f"duplicate value found: {name} duplicates value on record "
-                                                 f"with id: {index[value]}", [name])
+            raise RecordError(
+                "DUPLICATE_VALUE",
+                f"duplicate value found: {name} duplicates value on record with id: {index[value]}",
+                [name],
+            )
 
     def _roll_up_activity(self, record: Record) -> None:
         """A completed Task or an Event moves its person's LastActivityDate (no modstamp bump)."""
@@ -314,8 +333,11 @@ class Org:
 
     def _children_of(self, person: Record) -> list[Record]:
         pid = person.id
-        out = [m for m in self.records(self.schema.objects["campaignmember"])
-               if pid in (m.values.get("LeadId"), m.values.get("ContactId"))]
+        out = [
+            m
+            for m in self.records(self.schema.objects["campaignmember"])
+            if pid in (m.values.get("LeadId"), m.values.get("ContactId"))
+        ]
         for kind in ("task", "event"):
             out.extend(a for a in self.records(self.schema.objects[kind]) if a.values.get("WhoId") == pid)
         return out
@@ -364,6 +386,9 @@ def _unique_value(record: Record, name: str) -> Any:
 
 
 def _read_only(field: Field) -> RecordError:
-    return RecordError("INVALID_FIELD_FOR_INSERT_UPDATE",
-                       f"Unable to create/update fields: {field.name}. Please check the security settings of this "
-                       "field and verify that it is read/write for your profile or permission set.", [field.name])
+    return RecordError(
+        "INVALID_FIELD_FOR_INSERT_UPDATE",
+        f"Unable to create/update fields: {field.name}. Please check the security settings of this "
+        "field and verify that it is read/write for your profile or permission set.",
+        [field.name],
+    )

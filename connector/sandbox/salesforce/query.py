@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from connector.sandbox.salesforce import ids
 from connector.sandbox.salesforce.org import Org, Record
@@ -35,10 +36,23 @@ MIN_PAGE = 200
 LOCATOR_TTL_S = 2 * 86400
 _MAX_CURSORS = 1000
 _UNFILTERABLE = ("address",)
-_NAME_TYPES = {"Id": "id", "Name": "string", "Type": "picklist", "Email": "email", "IsActive": "boolean",
-               "FirstName": "string", "LastName": "string", "Alias": "string"}
-_LITERAL_FOR = {"string": ("string",), "boolean": ("boolean",), "number": ("number",), "datetime": ("datetime",),
-                "date": ("date",)}
+_NAME_TYPES = {
+    "Id": "id",
+    "Name": "string",
+    "Type": "picklist",
+    "Email": "email",
+    "IsActive": "boolean",
+    "FirstName": "string",
+    "LastName": "string",
+    "Alias": "string",
+}
+_LITERAL_FOR = {
+    "string": ("string",),
+    "boolean": ("boolean",),
+    "number": ("number",),
+    "datetime": ("datetime",),
+    "date": ("date",),
+}
 _TYPE_NAMES = {"string": "string", "boolean": "boolean", "number": "double", "datetime": "dateTime", "date": "date"}
 
 
@@ -92,7 +106,7 @@ class QueryEngine:
             for column, descending, nulls_last in reversed(compiled.order):
                 rows.sort(key=self._sort_key(column, descending, nulls_last), reverse=descending)
             if compiled.limit is not None:
-                rows = rows[:compiled.limit]
+                rows = rows[: compiled.limit]
             if compiled.count:
                 return len(rows), []
             return len(rows), [self._render(r, compiled.columns, version) for r in rows]
@@ -102,10 +116,14 @@ class QueryEngine:
     def compile(self, query: Query) -> Compiled:
         sobject = self.org.schema.get(query.sobject)
         if sobject is None:
-            raise SoqlError("INVALID_TYPE", f"sObject type '{query.sobject}' is not supported. If you are attempting "
-                                            "to use a custom object, be sure to append the '__c' after the entity "
-                                            "name. Please reference your WSDL or the describe call for the "
-                                            "appropriate names.", query.sobject_pos)
+            raise SoqlError(
+                "INVALID_TYPE",
+                f"sObject type '{query.sobject}' is not supported. If you are attempting "
+                "to use a custom object, be sure to append the '__c' after the entity "
+                "name. Please reference your WSDL or the describe call for the "
+                "appropriate names.",
+                query.sobject_pos,
+            )
         columns: list[tuple[FieldRef, Column]] = []
         seen: set[str] = set()
         for ref in query.fields:
@@ -119,8 +137,9 @@ class QueryEngine:
         for item in query.order:
             column = self.column(sobject, item.field)
             if column.type in _UNFILTERABLE or _long_text(column):
-                raise SoqlError("INVALID_FIELD", f"field '{item.field.text}' can not be sorted in a query call",
-                                item.field.pos)
+                raise SoqlError(
+                    "INVALID_FIELD", f"field '{item.field.text}' can not be sorted in a query call", item.field.pos
+                )
             order.append((column, item.descending, item.nulls_last))
         return Compiled(sobject, columns, query.count, where, order, query.limit)
 
@@ -135,10 +154,14 @@ class QueryEngine:
             raise SoqlError("MALFORMED_QUERY", "the sandbox answers one relationship level only", ref.pos)
         link = sobject.relationship(ref.path[0])
         if link is None:
-            raise SoqlError("INVALID_FIELD", f"Didn't understand relationship '{ref.path[0]}' in field path. If you "
-                                             "are attempting to use a custom relationship, be sure to append the "
-                                             "'__r' after the custom relationship name. Please reference your WSDL "
-                                             "or the describe call for the appropriate names.", ref.pos)
+            raise SoqlError(
+                "INVALID_FIELD",
+                f"Didn't understand relationship '{ref.path[0]}' in field path. If you "
+                "are attempting to use a custom relationship, be sure to append the "
+                "'__r' after the custom relationship name. Please reference your WSDL "
+                "or the describe call for the appropriate names.",
+                ref.pos,
+            )
         if len(link.reference_to) > 1:
             name = next((n for n in NAME_FIELDS if n.lower() == ref.path[1].lower()), None)
             if name is None:
@@ -163,16 +186,24 @@ class QueryEngine:
             return lambda r: not inner(r)
         column = self.column(sobject, condition.field)
         if column.type in _UNFILTERABLE or _long_text(column):
-            raise SoqlError("INVALID_FIELD", f"field '{condition.field.text}' can not be filtered in query call",
-                            condition.field.pos)
+            raise SoqlError(
+                "INVALID_FIELD",
+                f"field '{condition.field.text}' can not be filtered in query call",
+                condition.field.pos,
+            )
         literals = condition.value if isinstance(condition.value, tuple) else (condition.value,)
         wanted = [self._operand(column, condition.field, literal) for literal in literals]
         read = self._reader(column)
         family = _family(column.type)
         fold = (lambda v: v) if column.type in ("id", "reference") else _fold
-        return _predicate(condition.op, read, [fold(w) if w is not None and family == "string" else w
-                                               for w in wanted], fold if family == "string" else (lambda v: v),
-                          family, condition.field)
+        return _predicate(
+            condition.op,
+            read,
+            [fold(w) if w is not None and family == "string" else w for w in wanted],
+            fold if family == "string" else (lambda v: v),
+            family,
+            condition.field,
+        )
 
     def _operand(self, column: Column, ref: FieldRef, literal: Literal) -> Any:
         """The literal as a stored value of the column's type, or INVALID_FIELD like Salesforce."""
@@ -181,8 +212,12 @@ class QueryEngine:
         family = _family(column.type)
         if literal.kind not in _LITERAL_FOR.get(family, (family,)):
             quoted = "should be enclosed in quotes" if family == "string" else "should not be enclosed in quotes"
-            raise SoqlError("INVALID_FIELD", f"value of filter criterion for field '{ref.text}' must be of type "
-                                             f"{_TYPE_NAMES.get(family, family)} and {quoted}", literal.pos)
+            raise SoqlError(
+                "INVALID_FIELD",
+                f"value of filter criterion for field '{ref.text}' must be of type "
+                f"{_TYPE_NAMES.get(family, family)} and {quoted}",
+                literal.pos,
+            )
         if literal.kind == "datetime":
             return sf_datetime(literal.value)
         if column.type in ("id", "reference"):
@@ -242,8 +277,11 @@ class QueryEngine:
                 out[rel] = {"attributes": {"type": kind, "url": _url(linked, version)}}
             linked = self.org.get(record.values[column.field.name])
             assert linked is not None
-            out[rel][column.target] = (name_value(linked, column.target or "") if column.polymorphic
-                                       else linked.values.get(column.target or ""))
+            out[rel][column.target] = (
+                name_value(linked, column.target or "")
+                if column.polymorphic
+                else linked.values.get(column.target or "")
+            )
         return out
 
 
@@ -274,10 +312,13 @@ def _long_text(column: Column) -> bool:
 
 
 def _no_column(name: str, entity: str, pos: int) -> SoqlError:
-    return SoqlError("INVALID_FIELD", f"No such column '{name}' on entity '{entity}'. If you are attempting to use "
-                                      "a custom field, be sure to append the '__c' after the custom field name. "
-                                      "Please reference your WSDL or the describe call for the appropriate names.",
-                     pos)
+    return SoqlError(
+        "INVALID_FIELD",
+        f"No such column '{name}' on entity '{entity}'. If you are attempting to use "
+        "a custom field, be sure to append the '__c' after the custom field name. "
+        "Please reference your WSDL or the describe call for the appropriate names.",
+        pos,
+    )
 
 
 def _like(pattern: str) -> re.Pattern[str]:
@@ -294,8 +335,9 @@ def _like(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
 
 
-def _predicate(op: str, read: Callable[[Record], Any], wanted: list[Any], fold: Callable[[Any], Any],
-               family: str, ref: FieldRef) -> Callable[[Record], bool]:
+def _predicate(
+    op: str, read: Callable[[Record], Any], wanted: list[Any], fold: Callable[[Any], Any], family: str, ref: FieldRef
+) -> Callable[[Record], bool]:
     if op == "LIKE":
         if family != "string":
             raise SoqlError("INVALID_QUERY_FILTER_OPERATOR", f"invalid operator on {family} field: LIKE", ref.pos)
@@ -316,7 +358,10 @@ def _predicate(op: str, read: Callable[[Record], Any], wanted: list[Any], fold: 
     if value is None:
         return lambda r: False
     compare: Callable[[Any, Any], bool] = {
-        "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
     }[op]
 
     def ordered(record: Record) -> bool:

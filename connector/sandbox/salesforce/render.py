@@ -36,13 +36,21 @@ from connector.sandbox.salesforce.values import sf_date, sf_datetime
 from connector.sandbox.synthetic import Owner, Person
 
 #: canonical lead_status -> Lead Status
-LEAD_STATUS = {"IN_PROGRESS": "Working - Contacted", "ATTEMPTED_TO_CONTACT": "Working - Contacted",
-               "CONNECTED": "Working - Contacted", "BAD_TIMING": "Recycled", "UNQUALIFIED": "Closed - Not Converted"}
+LEAD_STATUS = {
+    "IN_PROGRESS": "Working - Contacted",
+    "ATTEMPTED_TO_CONTACT": "Working - Contacted",
+    "CONNECTED": "Working - Contacted",
+    "BAD_TIMING": "Recycled",
+    "UNQUALIFIED": "Closed - Not Converted",
+}
 #: canonical lifecycle_stage -> Lifecycle_Stage__c
 STAGE = {"mql": "MQL", "sql": "SQL", "customer": "SQL"}
 #: web forms whose campaign has a name of its own
-FORM_CAMPAIGNS = {"request a demo": "Request a Demo", "contact sales": "Contact Sales",
-                  "start free trial": "Free Trial Sign-up"}
+FORM_CAMPAIGNS = {
+    "request a demo": "Request a Demo",
+    "contact sales": "Contact Sales",
+    "start free trial": "Free Trial Sign-up",
+}
 _STATUS_RANK = ("Sent", "Opened", "Subscribed", "Registered", "Responded", "Downloaded", "Clicked", "Attended")
 #: share of people (not customers) the sales team entered as Contacts rather than Leads
 _CONTACT_SHARE = 10  # percent
@@ -73,25 +81,53 @@ def seed_directory(org: Org, owners: tuple[Owner, ...], at: datetime) -> Directo
     """Users for the reps, the API user, and the inbound queue (owns Leads, not Tasks)."""
     stamp = {"CreatedDate": sf_datetime(at), "LastModifiedDate": sf_datetime(at), "SystemModstamp": sf_datetime(at)}
     user = org.schema.objects["user"]
-    admin = org.create(user, {"FirstName": "Sandbox", "LastName": "Admin", "Email": "admin@northbeam.example",
-                              "Username": "admin@northbeam.example.sandbox", "Alias": "sadmin", "IsActive": True,
-                              **stamp}, system=True)
+    admin = org.create(
+        user,
+        {
+            "FirstName": "Sandbox",
+            "LastName": "Admin",
+            "Email": "admin@northbeam.example",
+            "Username": "admin@northbeam.example.sandbox",
+            "Alias": "sadmin",
+            "IsActive": True,
+            **stamp,
+        },
+        system=True,
+    )
     org.api_user_id = admin.id
     users: dict[str, str] = {}
     queue_id = ""
     for owner in owners:
         if owner.kind == "queue":
-            queue = org.create(org.schema.objects["group"], {
-                "Name": f"{owner.first_name} {owner.last_name}", "DeveloperName": "Inbound_Queue", "Type": "Queue",
-                "Email": "inbound@northbeam.example", **stamp}, system=True)
+            queue = org.create(
+                org.schema.objects["group"],
+                {
+                    "Name": f"{owner.first_name} {owner.last_name}",
+                    "DeveloperName": "Inbound_Queue",
+                    "Type": "Queue",
+                    "Email": "inbound@northbeam.example",
+                    **stamp,
+                },
+                system=True,
+            )
             queue_id = queue.id
             org.queue_objects[queue_id] = frozenset({"Lead"})
             continue
         alias = (owner.first_name[0] + owner.last_name[:4]).lower()
-        users[owner.id] = org.create(user, {
-            "FirstName": owner.first_name, "LastName": owner.last_name, "Email": owner.email,
-            "Username": owner.email + ".sandbox", "Alias": alias, "IsActive": True, "Department": owner.team,
-            **stamp}, system=True).id
+        users[owner.id] = org.create(
+            user,
+            {
+                "FirstName": owner.first_name,
+                "LastName": owner.last_name,
+                "Email": owner.email,
+                "Username": owner.email + ".sandbox",
+                "Alias": alias,
+                "IsActive": True,
+                "Department": owner.team,
+                **stamp,
+            },
+            system=True,
+        ).id
     return Directory(admin.id, queue_id, users, tuple(users.values()))
 
 
@@ -110,22 +146,37 @@ class Renderer:
         created = sf_datetime(person.created_at)
         stamp = {"CreatedDate": created, "LastModifiedDate": created, "SystemModstamp": created}
         schema = self.org.schema.objects
-        as_contact = (props.get("lifecycle_stage") != "customer"
-                      and zlib.crc32(str(props.get("email")).encode()) % 100 < _CONTACT_SHARE)
+        as_contact = (
+            props.get("lifecycle_stage") != "customer"
+            and zlib.crc32(str(props.get("email")).encode()) % 100 < _CONTACT_SHARE
+        )
         contact: Record | None = None
         if props.get("lifecycle_stage") == "customer" or as_contact:
-            contact = self.org.create(schema["contact"], {
-                **self._person_fields(props, contact=True), **stamp,
-                "OwnerId": self.directory.owner(props.get("owner_id"), users_only=True)}, system=True)
+            contact = self.org.create(
+                schema["contact"],
+                {
+                    **self._person_fields(props, contact=True),
+                    **stamp,
+                    "OwnerId": self.directory.owner(props.get("owner_id"), users_only=True),
+                },
+                system=True,
+            )
         lead: Record | None = None
         if not as_contact:
-            fields = {**self._person_fields(props, contact=False), **stamp,
-                      "OwnerId": self.directory.owner(props.get("owner_id"))}
+            fields = {
+                **self._person_fields(props, contact=False),
+                **stamp,
+                "OwnerId": self.directory.owner(props.get("owner_id")),
+            }
             if contact is not None:
-                fields.update(IsConverted=True, Status=CONVERTED_STATUS, ConvertedContactId=contact.id,
-                              OwnerId=contact.values["OwnerId"],
-                              ConvertedDate=sf_date(person.created_at + timedelta(days=3)),
-                              ConvertedAccountId=self.org.ids.new("001"))
+                fields.update(
+                    IsConverted=True,
+                    Status=CONVERTED_STATUS,
+                    ConvertedContactId=contact.id,
+                    OwnerId=contact.values["OwnerId"],
+                    ConvertedDate=sf_date(person.created_at + timedelta(days=3)),
+                    ConvertedAccountId=self.org.ids.new("001"),
+                )
             lead = self.org.create(schema["lead"], fields, system=True)
         record = contact if contact is not None else lead
         assert record is not None
@@ -143,21 +194,41 @@ class Renderer:
         stamp = {"CreatedDate": at, "LastModifiedDate": at, "SystemModstamp": at}
         if kind == "meeting_booked":
             start = activity.at + timedelta(days=1)
-            return self.org.create(self.org.schema.objects["event"], {
-                "Subject": activity.name or "Meeting", "Type": "Meeting", "WhoId": who.id, "OwnerId": task_owner,
-                "StartDateTime": sf_datetime(start), "EndDateTime": sf_datetime(start + timedelta(minutes=30)),
-                **stamp}, system=True)
+            return self.org.create(
+                self.org.schema.objects["event"],
+                {
+                    "Subject": activity.name or "Meeting",
+                    "Type": "Meeting",
+                    "WhoId": who.id,
+                    "OwnerId": task_owner,
+                    "StartDateTime": sf_datetime(start),
+                    "EndDateTime": sf_datetime(start + timedelta(minutes=30)),
+                    **stamp,
+                },
+                system=True,
+            )
         if kind in ("call", "chat"):
             call = kind == "call"
-            return self.org.create(self.org.schema.objects["task"], {
-                "Subject": (activity.name or "Call") if call else f"Chat: {activity.name or 'website chat'}",
-                "Type": "Call" if call else "Other", "TaskSubtype": "Call" if call else "Task",
-                "Status": "Completed", "Priority": "Normal", "WhoId": who.id, "OwnerId": task_owner,
-                "ActivityDate": at[:10], "CallDurationInSeconds": 60 * (3 + activity.at.minute % 20) if call else None,
-                **stamp}, system=True)
+            return self.org.create(
+                self.org.schema.objects["task"],
+                {
+                    "Subject": (activity.name or "Call") if call else f"Chat: {activity.name or 'website chat'}",
+                    "Type": "Call" if call else "Other",
+                    "TaskSubtype": "Call" if call else "Task",
+                    "Status": "Completed",
+                    "Priority": "Normal",
+                    "WhoId": who.id,
+                    "OwnerId": task_owner,
+                    "ActivityDate": at[:10],
+                    "CallDurationInSeconds": 60 * (3 + activity.at.minute % 20) if call else None,
+                    **stamp,
+                },
+                system=True,
+            )
         if kind == "unsubscribe":
-            return self.org.update(who, {"HasOptedOutOfEmail": True, "LastModifiedDate": at, "SystemModstamp": at},
-                                   system=True)
+            return self.org.update(
+                who, {"HasOptedOutOfEmail": True, "LastModifiedDate": at, "SystemModstamp": at}, system=True
+            )
         response = _campaign_response(activity)
         if response is None:
             return None
@@ -173,19 +244,29 @@ class Renderer:
     def _person_fields(self, props: dict[str, Any] | Any, contact: bool) -> dict[str, Any]:
         source = props.get("lead_source")
         fields: dict[str, Any] = {
-            "FirstName": props.get("first_name"), "LastName": props.get("last_name") or "Unknown",
-            "Email": props.get("email"), "Title": props.get("job_title"),
+            "FirstName": props.get("first_name"),
+            "LastName": props.get("last_name") or "Unknown",
+            "Email": props.get("email"),
+            "Title": props.get("job_title"),
             "LeadSource": source.replace("_", " ").title() if source else None,
         }
         if contact:
             fields["MailingCountry"] = props.get("country")
         else:
-            fields.update(Company=props.get("company") or "[not provided]", Industry=props.get("industry"),
-                          Country=props.get("country"), NumberOfEmployees=props.get("company_size"),
-                          Status=LEAD_STATUS.get(props.get("lead_status") or "", "Open - Not Contacted"))
+            fields.update(
+                Company=props.get("company") or "[not provided]",
+                Industry=props.get("industry"),
+                Country=props.get("country"),
+                NumberOfEmployees=props.get("company_size"),
+                Status=LEAD_STATUS.get(props.get("lead_status") or "", "Open - Not Contacted"),
+            )
         if self.custom_fields:
-            fields.update(Lifecycle_Stage__c=STAGE.get(props.get("lifecycle_stage") or "", "Lead"),
-                          Budget__c=props.get("budget"), Timeline__c=props.get("timeline"), Need__c=props.get("need"))
+            fields.update(
+                Lifecycle_Stage__c=STAGE.get(props.get("lifecycle_stage") or "", "Lead"),
+                Budget__c=props.get("budget"),
+                Timeline__c=props.get("timeline"),
+                Need__c=props.get("need"),
+            )
         return fields
 
     def _outreach(self, who: Record, person: Person) -> None:
@@ -195,18 +276,45 @@ class Renderer:
             return
         sent = person.created_at + timedelta(days=1)
         at = sf_datetime(sent)
-        self.org.create(self.org.schema.objects["task"], {
-            "Subject": f"Email: Hi {person.lead.properties.get('first_name') or 'there'}, quick question",
-            "Type": "Email", "TaskSubtype": "Email", "Status": "Completed", "WhoId": who.id, "OwnerId": owner,
-            "ActivityDate": at[:10], "CreatedDate": at, "LastModifiedDate": at, "SystemModstamp": at}, system=True)
+        self.org.create(
+            self.org.schema.objects["task"],
+            {
+                "Subject": f"Email: Hi {person.lead.properties.get('first_name') or 'there'}, quick question",
+                "Type": "Email",
+                "TaskSubtype": "Email",
+                "Status": "Completed",
+                "WhoId": who.id,
+                "OwnerId": owner,
+                "ActivityDate": at[:10],
+                "CreatedDate": at,
+                "LastModifiedDate": at,
+                "SystemModstamp": at,
+            },
+            system=True,
+        )
 
     def _campaign(self, name: str, campaign_type: str, at: str) -> Record:
         campaign = self._campaigns.get(name)
         if campaign is None:
             found = [c for c in self.org.records(self.org.schema.objects["campaign"]) if c.values["Name"] == name]
-            campaign = found[0] if found else self.org.create(self.org.schema.objects["campaign"], {
-                "Name": name, "Type": campaign_type, "Status": "In Progress", "IsActive": True,
-                "StartDate": at[:10], "CreatedDate": at, "LastModifiedDate": at, "SystemModstamp": at}, system=True)
+            campaign = (
+                found[0]
+                if found
+                else self.org.create(
+                    self.org.schema.objects["campaign"],
+                    {
+                        "Name": name,
+                        "Type": campaign_type,
+                        "Status": "In Progress",
+                        "IsActive": True,
+                        "StartDate": at[:10],
+                        "CreatedDate": at,
+                        "LastModifiedDate": at,
+                        "SystemModstamp": at,
+                    },
+                    system=True,
+                )
+            )
             self._campaigns[name] = campaign
         return campaign
 
@@ -216,13 +324,21 @@ class Renderer:
         member = self.org.membership(campaign.id, key)
         if member is not None:
             if _STATUS_RANK.index(status) > _STATUS_RANK.index(member.values["Status"]):
-                self.org.update(member, {"Status": status, "LastModifiedDate": at, "SystemModstamp": at},
-                                system=True)
+                self.org.update(member, {"Status": status, "LastModifiedDate": at, "SystemModstamp": at}, system=True)
             return member
-        return self.org.create(member_type, {
-            "CampaignId": campaign.id, **person, "Status": status,
-            "FirstRespondedDate": at[:10] if MEMBER_STATUSES[status] else None,
-            "CreatedDate": at, "LastModifiedDate": at, "SystemModstamp": at}, system=True)
+        return self.org.create(
+            member_type,
+            {
+                "CampaignId": campaign.id,
+                **person,
+                "Status": status,
+                "FirstRespondedDate": at[:10] if MEMBER_STATUSES[status] else None,
+                "CreatedDate": at,
+                "LastModifiedDate": at,
+                "SystemModstamp": at,
+            },
+            system=True,
+        )
 
 
 def _campaign_response(activity: Activity) -> tuple[str, str, str] | None:
@@ -230,8 +346,11 @@ def _campaign_response(activity: Activity) -> tuple[str, str, str] | None:
     kind, name = activity.type, activity.name
     if kind in ("form_submission", "trial_signup"):
         form = name or "Website Form"
-        return FORM_CAMPAIGNS.get(form.lower(), "Free Trial Sign-up" if kind == "trial_signup" else form), "Web", \
-            "Responded"
+        return (
+            FORM_CAMPAIGNS.get(form.lower(), "Free Trial Sign-up" if kind == "trial_signup" else form),
+            "Web",
+            "Responded",
+        )
     if kind == "content_download":
         return f"Download: {name or 'Content'}", "Content", "Downloaded"
     if kind == "newsletter_signup":

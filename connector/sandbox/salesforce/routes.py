@@ -11,7 +11,8 @@ well-formed collection even when items fail.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from connector.sandbox.salesforce import errors
 from connector.sandbox.salesforce.automation import AUTO_ASSIGN_HEADER, Automation, wants_auto_assign
@@ -35,8 +36,9 @@ class _RolledBack(Exception):
 class SalesforceRoutes:
     """Handlers bound to one org."""
 
-    def __init__(self, org: Org, automation: Automation, cursors: Cursors,
-                 limits: Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self, org: Org, automation: Automation, cursors: Cursors, limits: Callable[[], dict[str, Any]]
+    ) -> None:
         self.org = org
         self.automation = automation
         self.cursors = cursors
@@ -93,11 +95,24 @@ class SalesforceRoutes:
 
     def describe_global(self, request: Request) -> Response:
         version = request.params["version"]
-        listed = [{"name": o.name, "label": o.label, "labelPlural": o.plural, "keyPrefix": o.prefix, "custom": False,
-                   "createable": True, "updateable": True, "deletable": True, "queryable": True,
-                   "urls": {"sobject": f"/services/data/{version}/sobjects/{o.name}",
-                            "describe": f"/services/data/{version}/sobjects/{o.name}/describe"}}
-                  for o in self.org.schema.objects.values()]
+        listed = [
+            {
+                "name": o.name,
+                "label": o.label,
+                "labelPlural": o.plural,
+                "keyPrefix": o.prefix,
+                "custom": False,
+                "createable": True,
+                "updateable": True,
+                "deletable": True,
+                "queryable": True,
+                "urls": {
+                    "sobject": f"/services/data/{version}/sobjects/{o.name}",
+                    "describe": f"/services/data/{version}/sobjects/{o.name}/describe",
+                },
+            }
+            for o in self.org.schema.objects.values()
+        ]
         return Response(200, {"encoding": "UTF-8", "maxBatchSize": MAX_COLLECTION, "sobjects": listed})
 
     # -- single records ----------------------------------------------------------------
@@ -111,8 +126,11 @@ class SalesforceRoutes:
         except RecordError as refused:
             raise refused.single() from None
         version = request.params["version"]
-        return Response(201, {"id": record.id, "success": True, "errors": []},
-                        {"Location": f"/services/data/{version}/sobjects/{sobject.name}/{record.id}"})
+        return Response(
+            201,
+            {"id": record.id, "success": True, "errors": []},
+            {"Location": f"/services/data/{version}/sobjects/{sobject.name}/{record.id}"},
+        )
 
     def read(self, request: Request) -> Response:
         record = self._live(request)
@@ -163,8 +181,7 @@ class SalesforceRoutes:
                 record, created = self._upsert_one(sobject, field.name, value, body, matches, _auto_assign(request))
             except RecordError as refused:
                 raise refused.single() from None
-        return Response(201 if created else 200, {"id": record.id, "success": True, "errors": [],
-                                                  "created": created})
+        return Response(201 if created else 200, {"id": record.id, "success": True, "errors": [], "created": created})
 
     # -- sObject Collections -------------------------------------------------------------
 
@@ -195,8 +212,11 @@ class SalesforceRoutes:
             value = fields.pop(key)
             matches = self.org.find(sobject, field, value)
             if len(matches) > 1:
-                raise RecordError("DUPLICATE_EXTERNAL_ID", f"{field.name}: more than one record found for external "
-                                                           f"id field: {[m.id for m in matches]}", [field.name])
+                raise RecordError(
+                    "DUPLICATE_EXTERNAL_ID",
+                    f"{field.name}: more than one record found for external id field: {[m.id for m in matches]}",
+                    [field.name],
+                )
             self._maybe_lock_error(matches[0].id if matches else None)
             record, created = self._upsert_one(sobject, field.name, value, fields, matches, auto_assign)
             return {"id": record.id, "success": True, "errors": [], "created": created}
@@ -250,8 +270,10 @@ class SalesforceRoutes:
     def _delete_item(self, record_id: str) -> _JsonObject:
         record = self.org.get(record_id)
         if record is None:
-            raise RecordError("MALFORMED_ID" if self.org.schema.of_id(record_id) is None
-                              else "INVALID_CROSS_REFERENCE_KEY", f"invalid record id: {record_id}")
+            raise RecordError(
+                "MALFORMED_ID" if self.org.schema.of_id(record_id) is None else "INVALID_CROSS_REFERENCE_KEY",
+                f"invalid record id: {record_id}",
+            )
         self._maybe_lock_error(record.id)
         self.org.delete(record)
         return {"id": record.id, "success": True, "errors": []}
@@ -276,8 +298,9 @@ class SalesforceRoutes:
         self.automation.after_write(self.org, written, auto_assign)
         return written
 
-    def _upsert_one(self, sobject: SObject, field: str, value: Any, fields: _JsonObject, matches: list[Record],
-                    auto_assign: bool) -> tuple[Record, bool]:
+    def _upsert_one(
+        self, sobject: SObject, field: str, value: Any, fields: _JsonObject, matches: list[Record], auto_assign: bool
+    ) -> tuple[Record, bool]:
         fields = {k: v for k, v in fields.items() if k.lower() != field.lower()}
         if matches:
             return self._write(sobject, fields, matches[0], auto_assign), False
@@ -367,8 +390,11 @@ def _collection_body(request: Request) -> tuple[list[Any], bool]:
 
 
 def _too_many() -> Exception:
-    return error(400, "EXCEEDED_ID_LIMIT", f"record limit reached. cannot submit more than {MAX_COLLECTION} "
-                                           "records into this call")
+    return error(
+        400,
+        "EXCEEDED_ID_LIMIT",
+        f"record limit reached. cannot submit more than {MAX_COLLECTION} records into this call",
+    )
 
 
 def _item_fields(item: Any, sobject: SObject) -> _JsonObject:

@@ -16,10 +16,11 @@ fixture does) to delete the CA bundle file.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from connector.sandbox.app import SandboxApp
 from connector.sandbox.clock import Clock, system_clock
@@ -46,8 +47,11 @@ _FAULTS = {
     400: ("JSON_PARSER_ERROR", "Injected fault: the request could not be parsed"),
     401: ("INVALID_SESSION_ID", errors.SESSION_MESSAGE),
     404: ("NOT_FOUND", errors.NOT_FOUND_MESSAGE),
-    500: ("UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId if you contact support: "
-                               "1234567890-12345 (-1234567890)"),
+    500: (
+        "UNKNOWN_EXCEPTION",
+        "An unexpected error occurred. Please include this ErrorId if you contact support: "
+        "1234567890-12345 (-1234567890)",
+    ),
     503: ("SERVER_UNAVAILABLE", "Server temporarily unavailable: injected fault"),
 }
 _SETTINGS = ("daily_limit", "lock_error_rate", "assignment_rule")
@@ -84,8 +88,9 @@ class SalesforceSandbox(SandboxApp):
         super().__init__(clock=clock, seed=self.config.seed)
         self._auth = f"Bearer {self.config.token}"
         self.allocation = DailyAllocation(self.config.daily_limit, clock)
-        self.automation = Automation(self.config.seed, self.config.assignment_rule,
-                                     lock_error_rate=self.config.lock_error_rate)
+        self.automation = Automation(
+            self.config.seed, self.config.assignment_rule, lock_error_rate=self.config.lock_error_rate
+        )
         self._ca: ThrowawayCA | None = None
         register_control(self, self.control)
         self._new_org(self.config.contacts, self.config.seed)
@@ -113,7 +118,7 @@ class SalesforceSandbox(SandboxApp):
     # -- org lifecycle -----------------------------------------------------------------------
 
     def _new_org(self, contacts: int, seed: int) -> None:
-        now = datetime.fromtimestamp(self.clock(), tz=timezone.utc)
+        now = datetime.fromtimestamp(self.clock(), tz=UTC)
         id_factory = IdFactory(_FIRST_RECORD_NUMBER)
         org = Org(build_schema(self.config.custom_fields), self.clock, id_factory)
         population = generate(contacts, seed, now)
@@ -150,8 +155,11 @@ class SalesforceSandbox(SandboxApp):
         return self.settings()
 
     def settings(self) -> dict[str, Any]:
-        return {"daily_limit": self.allocation.limit, "lock_error_rate": self.automation.lock_error_rate,
-                "assignment_rule": self.automation.assignment_rule}
+        return {
+            "daily_limit": self.allocation.limit,
+            "lock_error_rate": self.automation.lock_error_rate,
+            "assignment_rule": self.automation.assignment_rule,
+        }
 
     def _limits(self) -> dict[str, Any]:
         return limits_body(self.allocation.used(), self.allocation.limit)
@@ -166,8 +174,9 @@ class SalesforceSandbox(SandboxApp):
 
     def _answer(self, request: Request, handler: Handler | None) -> Response:
         if request.headers.get("Authorization") != self._auth:
-            return Response(401, [{"message": errors.SESSION_MESSAGE, "errorCode": "INVALID_SESSION_ID"}],
-                            self.allocation.header())
+            return Response(
+                401, [{"message": errors.SESSION_MESSAGE, "errorCode": "INVALID_SESSION_ID"}], self.allocation.header()
+            )
         version = request.params.get("version")
         if handler is None or (version is not None and not _VERSION.match(version)):
             return self._unrouted(request)
@@ -185,9 +194,16 @@ class SalesforceSandbox(SandboxApp):
         except RouteNotFound as missing:
             if missing.allowed:
                 allowed = ",".join(missing.allowed)
-                return Response(405, [{"errorCode": "METHOD_NOT_ALLOWED",
-                                       "message": f"HTTP Method '{request.method}' not allowed. Allowed are "
-                                                  f"{allowed}"}], self.allocation.header())
+                return Response(
+                    405,
+                    [
+                        {
+                            "errorCode": "METHOD_NOT_ALLOWED",
+                            "message": f"HTTP Method '{request.method}' not allowed. Allowed are {allowed}",
+                        }
+                    ],
+                    self.allocation.header(),
+                )
         refusal = errors.not_found()
         return Response(refusal.status, refusal.body, self.allocation.header())
 
@@ -200,8 +216,9 @@ class SalesforceSandbox(SandboxApp):
         headers = {**self.allocation.header(), "Content-Type": CONTENT_TYPE}
         if status == 403:
             return Response(403, exceeded().body, headers)
-        code, message = _FAULTS.get(status, ("SERVER_UNAVAILABLE" if status >= 500 else "INVALID_REQUEST",
-                                             f"Injected fault: HTTP {status}"))
+        code, message = _FAULTS.get(
+            status, ("SERVER_UNAVAILABLE" if status >= 500 else "INVALID_REQUEST", f"Injected fault: HTTP {status}")
+        )
         return Response(status, [{"message": message, "errorCode": code}], headers)
 
     # -- seeding and changing data (the control API calls these) --------------------------------
@@ -269,5 +286,7 @@ class SalesforceSandbox(SandboxApp):
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         """Every record of every object (deleted ones too) with all its fields, by object name."""
         with self.org.lock:
-            return {sobject.name: [dict(r.values) for r in self.org.records(sobject, include_deleted=True)]
-                    for sobject in self.org.schema.objects.values()}
+            return {
+                sobject.name: [dict(r.values) for r in self.org.records(sobject, include_deleted=True)]
+                for sobject in self.org.schema.objects.values()
+            }

@@ -8,26 +8,72 @@ which is how the adapter's start-up check is shown failing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 #: Lead Status values; the first is the default, ``Closed - Converted`` is the converted status
-LEAD_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Recycled", "Closed - Converted",
-                 "Closed - Not Converted")
+LEAD_STATUSES = (
+    "Open - Not Contacted",
+    "Working - Contacted",
+    "Recycled",
+    "Closed - Converted",
+    "Closed - Not Converted",
+)
 CONVERTED_STATUS = "Closed - Converted"
 TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
 #: LeadSource values: Salesforce's defaults plus one per canonical source (its title-cased name)
-LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other", "Organic Search",
-                "Direct Traffic", "Paid Search", "Email Marketing", "Social Media", "Referrals", "Paid Social",
-                "Offline", "Other Campaigns")
+LEAD_SOURCES = (
+    "Web",
+    "Phone Inquiry",
+    "Partner Referral",
+    "Purchased List",
+    "Other",
+    "Organic Search",
+    "Direct Traffic",
+    "Paid Search",
+    "Email Marketing",
+    "Social Media",
+    "Referrals",
+    "Paid Social",
+    "Offline",
+    "Other Campaigns",
+)
 CAMPAIGN_TYPES = ("Webinar", "Content", "Email", "Event", "Web")
 #: CampaignMember Status -> HasResponded (the org's CampaignMemberStatus settings)
-MEMBER_STATUSES = {"Sent": False, "Opened": False, "Registered": True, "Attended": True, "Responded": True,
-                   "Downloaded": True, "Clicked": True, "Subscribed": True}
+MEMBER_STATUSES = {
+    "Sent": False,
+    "Opened": False,
+    "Registered": True,
+    "Attended": True,
+    "Responded": True,
+    "Downloaded": True,
+    "Clicked": True,
+    "Subscribed": True,
+}
 #: Industry values: Salesforce's defaults, extended the way this org's admins did for its market
-INDUSTRIES = ("Agriculture", "Banking", "Biotechnology", "Consulting", "Education", "Energy", "Financial Services",
-              "Government", "Healthcare", "Hospitality", "Insurance", "Logistics", "Manufacturing", "Media",
-              "Non-Profit", "Real Estate", "Retail", "Software", "Technology", "Telecommunications", "Other")
+INDUSTRIES = (
+    "Agriculture",
+    "Banking",
+    "Biotechnology",
+    "Consulting",
+    "Education",
+    "Energy",
+    "Financial Services",
+    "Government",
+    "Healthcare",
+    "Hospitality",
+    "Insurance",
+    "Logistics",
+    "Manufacturing",
+    "Media",
+    "Non-Profit",
+    "Real Estate",
+    "Retail",
+    "Software",
+    "Technology",
+    "Telecommunications",
+    "Other",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +142,17 @@ class SObject:
 
 
 def _system(name: str, kind: str, label: str, nillable: bool = False, **extra: object) -> Field:
-    return Field(name, kind, label, nillable=nillable, createable=False, updateable=False, defaulted=True,
-                 length=18 if kind in ("id", "reference") else 0, **extra)  # type: ignore[arg-type]
+    return Field(
+        name,
+        kind,
+        label,
+        nillable=nillable,
+        createable=False,
+        updateable=False,
+        defaulted=True,
+        length=18 if kind in ("id", "reference") else 0,
+        **extra,
+    )  # type: ignore[arg-type]
 
 
 def _text(name: str, label: str, length: int = 255, kind: str = "string", **extra: object) -> Field:
@@ -106,13 +161,13 @@ def _text(name: str, label: str, length: int = 255, kind: str = "string", **extr
 
 def _pick(name: str, label: str, values: Iterable[str], default: str | None = None, **extra: object) -> Field:
     values = tuple(values)
-    return Field(name, "picklist", label, length=255, picklist=values, default=default,
-                 defaulted=default is not None, **extra)  # type: ignore[arg-type]
+    return Field(
+        name, "picklist", label, length=255, picklist=values, default=default, defaulted=default is not None, **extra
+    )  # type: ignore[arg-type]
 
 
 def _ref(name: str, label: str, to: tuple[str, ...], relationship: str | None, **extra: object) -> Field:
-    return Field(name, "reference", label, length=18, reference_to=to, relationship=relationship,
-                 **extra)  # type: ignore[arg-type]
+    return Field(name, "reference", label, length=18, reference_to=to, relationship=relationship, **extra)  # type: ignore[arg-type]
 
 
 def _flag(name: str, label: str, **extra: object) -> Field:
@@ -130,8 +185,13 @@ def _timestamps() -> tuple[Field, ...]:
         _system("CreatedDate", "datetime", "Created Date"),
         _system("CreatedById", "reference", "Created By ID", reference_to=("User",), relationship="CreatedBy"),
         _system("LastModifiedDate", "datetime", "Last Modified Date"),
-        _system("LastModifiedById", "reference", "Last Modified By ID", reference_to=("User",),
-                relationship="LastModifiedBy"),
+        _system(
+            "LastModifiedById",
+            "reference",
+            "Last Modified By ID",
+            reference_to=("User",),
+            relationship="LastModifiedBy",
+        ),
         _system("SystemModstamp", "datetime", "System Modstamp"),
     )
 
@@ -150,8 +210,7 @@ def _handoff_fields() -> tuple[Field, ...]:
         _pick("Handoff_Fit_Grade__c", "Handoff Fit Grade", ("A", "B", "C", "D"), restricted=True, **custom),
         _number("Handoff_Fit_Points__c", "Handoff Fit Points", **custom),
         _number("Handoff_Engagement_Points__c", "Handoff Engagement Points", **custom),
-        _pick("Handoff_Status__c", "Handoff Status", ("lead", "mql", "sql", "disqualified"), restricted=True,
-              **custom),
+        _pick("Handoff_Status__c", "Handoff Status", ("lead", "mql", "sql", "disqualified"), restricted=True, **custom),
         _text("Handoff_Reasons__c", "Handoff Reasons", 32768, "textarea", **custom),
         _text("Handoff_Missing_Info__c", "Handoff Missing Info", 255, **custom),
         _text("Handoff_Rules_Version__c", "Handoff Rules Version", 80, **custom),
@@ -165,12 +224,30 @@ def _handoff_fields() -> tuple[Field, ...]:
 
 def _address_fields() -> tuple[Field, ...]:
     return (
-        _text("Street", "Street", 255, "textarea"), _text("City", "City", 40), _text("State", "State/Province", 80),
-        _text("PostalCode", "Zip/Postal Code", 20), _text("Country", "Country", 80),
-        _number("Latitude", "Latitude"), _number("Longitude", "Longitude"),
-        _pick("GeocodeAccuracy", "Geocode Accuracy", ("Address", "NearAddress", "Block", "Street", "ExtendedZip",
-                                                         "Zip", "Neighborhood", "City", "County", "State",
-                                                         "Unknown")),
+        _text("Street", "Street", 255, "textarea"),
+        _text("City", "City", 40),
+        _text("State", "State/Province", 80),
+        _text("PostalCode", "Zip/Postal Code", 20),
+        _text("Country", "Country", 80),
+        _number("Latitude", "Latitude"),
+        _number("Longitude", "Longitude"),
+        _pick(
+            "GeocodeAccuracy",
+            "Geocode Accuracy",
+            (
+                "Address",
+                "NearAddress",
+                "Block",
+                "Street",
+                "ExtendedZip",
+                "Zip",
+                "Neighborhood",
+                "City",
+                "County",
+                "State",
+                "Unknown",
+            ),
+        ),
         Field("Address", "address", "Address", createable=False, updateable=False, calculated=True),
     )
 
@@ -179,17 +256,32 @@ def _lead(custom_fields: bool) -> SObject:
     fields = (
         _system("Id", "id", "Lead ID", id_lookup=True),
         _flag("IsDeleted", "Deleted", createable=False, updateable=False),
-        _system("MasterRecordId", "reference", "Master Record ID", reference_to=("Lead",), relationship="MasterRecord",
-                nillable=True),
+        _system(
+            "MasterRecordId",
+            "reference",
+            "Master Record ID",
+            reference_to=("Lead",),
+            relationship="MasterRecord",
+            nillable=True,
+        ),
         _text("LastName", "Last Name", 80, nillable=False),
         _text("FirstName", "First Name", 40),
         _pick("Salutation", "Salutation", ("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.")),
-        Field("Name", "string", "Full Name", length=121, nillable=False, createable=False, updateable=False,
-              calculated=True),
+        Field(
+            "Name",
+            "string",
+            "Full Name",
+            length=121,
+            nillable=False,
+            createable=False,
+            updateable=False,
+            calculated=True,
+        ),
         _text("Title", "Title", 128),
         _text("Company", "Company", 255, nillable=False),
         *_address_fields(),
-        _text("Phone", "Phone", 40, "phone"), _text("MobilePhone", "Mobile Phone", 40, "phone"),
+        _text("Phone", "Phone", 40, "phone"),
+        _text("MobilePhone", "Mobile Phone", 40, "phone"),
         _text("Fax", "Fax", 40, "phone"),
         _text("Email", "Email", 80, "email", id_lookup=True),
         _text("Website", "Website", 255, "url"),
@@ -205,21 +297,43 @@ def _lead(custom_fields: bool) -> SObject:
         _flag("HasOptedOutOfEmail", "Email Opt Out"),
         _flag("IsConverted", "Converted", createable=False, updateable=False),
         Field("ConvertedDate", "date", "Converted Date", createable=False, updateable=False),
-        _ref("ConvertedAccountId", "Converted Account ID", ("Account",), "ConvertedAccount", createable=False,
-             updateable=False),
-        _ref("ConvertedContactId", "Converted Contact ID", ("Contact",), "ConvertedContact", createable=False,
-             updateable=False),
-        _ref("ConvertedOpportunityId", "Converted Opportunity ID", ("Opportunity",), "ConvertedOpportunity",
-             createable=False, updateable=False),
+        _ref(
+            "ConvertedAccountId",
+            "Converted Account ID",
+            ("Account",),
+            "ConvertedAccount",
+            createable=False,
+            updateable=False,
+        ),
+        _ref(
+            "ConvertedContactId",
+            "Converted Contact ID",
+            ("Contact",),
+            "ConvertedContact",
+            createable=False,
+            updateable=False,
+        ),
+        _ref(
+            "ConvertedOpportunityId",
+            "Converted Opportunity ID",
+            ("Opportunity",),
+            "ConvertedOpportunity",
+            createable=False,
+            updateable=False,
+        ),
         _flag("IsUnreadByOwner", "Unread By Owner"),
         *_audit()[1:],
         Field("LastActivityDate", "date", "Last Activity", createable=False, updateable=False),
         Field("LastViewedDate", "datetime", "Last Viewed Date", createable=False, updateable=False),
         Field("LastReferencedDate", "datetime", "Last Referenced Date", createable=False, updateable=False),
-        _text("Jigsaw", "Data.com Key", 20), _text("JigsawContactId", "Jigsaw Contact ID", 20, createable=False,
-                                                    updateable=False),
-        _pick("CleanStatus", "Clean Status", ("Matched", "Different", "Acknowledged", "NotFound", "Inactive",
-                                               "Pending", "SelectMatch", "Skipped"), default="Pending"),
+        _text("Jigsaw", "Data.com Key", 20),
+        _text("JigsawContactId", "Jigsaw Contact ID", 20, createable=False, updateable=False),
+        _pick(
+            "CleanStatus",
+            "Clean Status",
+            ("Matched", "Different", "Acknowledged", "NotFound", "Inactive", "Pending", "SelectMatch", "Skipped"),
+            default="Pending",
+        ),
         _text("CompanyDunsNumber", "Company D-U-N-S Number", 9),
         _ref("DandbCompanyId", "D&B Company ID", ("DandBCompany",), "DandbCompany"),
         _text("EmailBouncedReason", "Email Bounced Reason", 255),
@@ -227,8 +341,12 @@ def _lead(custom_fields: bool) -> SObject:
         _ref("IndividualId", "Individual ID", ("Individual",), "Individual"),
         *(_handoff_fields() if custom_fields else ()),
     )
-    children = (("CampaignMember", "LeadId", "CampaignMembers"), ("Event", "WhoId", "Events"),
-                ("LeadHistory", "LeadId", "Histories"), ("Task", "WhoId", "Tasks"))
+    children = (
+        ("CampaignMember", "LeadId", "CampaignMembers"),
+        ("Event", "WhoId", "Events"),
+        ("LeadHistory", "LeadId", "Histories"),
+        ("Task", "WhoId", "Tasks"),
+    )
     return SObject("Lead", "00Q", "Lead", "Leads", fields, children)
 
 
@@ -236,14 +354,28 @@ def _contact(custom_fields: bool) -> SObject:
     fields = (
         _system("Id", "id", "Contact ID", id_lookup=True),
         _flag("IsDeleted", "Deleted", createable=False, updateable=False),
-        _system("MasterRecordId", "reference", "Master Record ID", reference_to=("Contact",),
-                relationship="MasterRecord", nillable=True),
+        _system(
+            "MasterRecordId",
+            "reference",
+            "Master Record ID",
+            reference_to=("Contact",),
+            relationship="MasterRecord",
+            nillable=True,
+        ),
         _ref("AccountId", "Account ID", ("Account",), "Account"),
         _text("LastName", "Last Name", 80, nillable=False),
         _text("FirstName", "First Name", 40),
         _pick("Salutation", "Salutation", ("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.")),
-        Field("Name", "string", "Full Name", length=121, nillable=False, createable=False, updateable=False,
-              calculated=True),
+        Field(
+            "Name",
+            "string",
+            "Full Name",
+            length=121,
+            nillable=False,
+            createable=False,
+            updateable=False,
+            calculated=True,
+        ),
         _text("MailingCountry", "Mailing Country", 80),
         _text("Phone", "Business Phone", 40, "phone"),
         _text("Email", "Email", 80, "email", id_lookup=True),
@@ -257,8 +389,11 @@ def _contact(custom_fields: bool) -> SObject:
         Field("LastActivityDate", "date", "Last Activity", createable=False, updateable=False),
         *(_handoff_fields() if custom_fields else ()),
     )
-    children = (("CampaignMember", "ContactId", "CampaignMembers"), ("Event", "WhoId", "Events"),
-                ("Task", "WhoId", "Tasks"))
+    children = (
+        ("CampaignMember", "ContactId", "CampaignMembers"),
+        ("Event", "WhoId", "Events"),
+        ("Task", "WhoId", "Tasks"),
+    )
     return SObject("Contact", "003", "Contact", "Contacts", fields, children)
 
 
@@ -277,8 +412,16 @@ def _task(custom_fields: bool) -> SObject:
         Field("ActivityDate", "date", "Due Date Only"),
         _pick("Status", "Status", TASK_STATUSES, default="Not Started", nillable=False),
         _pick("Priority", "Priority", ("High", "Normal", "Low"), default="Normal", nillable=False),
-        Field("IsHighPriority", "boolean", "High Priority", nillable=False, createable=False, updateable=False,
-              defaulted=True, calculated=True),
+        Field(
+            "IsHighPriority",
+            "boolean",
+            "High Priority",
+            nillable=False,
+            createable=False,
+            updateable=False,
+            defaulted=True,
+            calculated=True,
+        ),
         *_audit("Assigned To ID")[:1],
         _text("Description", "Description", 32000, "textarea"),
         _pick("Type", "Type", ("Call", "Email", "Meeting", "Other")),
@@ -290,11 +433,18 @@ def _task(custom_fields: bool) -> SObject:
         _text("CallDisposition", "Call Result", 255),
         Field("ReminderDateTime", "datetime", "Reminder Date/Time"),
         _flag("IsReminderSet", "Reminder Set"),
-        _pick("TaskSubtype", "Task Subtype", ("Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"),
-              updateable=False),
+        _pick(
+            "TaskSubtype",
+            "Task Subtype",
+            ("Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"),
+            updateable=False,
+        ),
         Field("CompletedDateTime", "datetime", "Completed Date/Time", createable=False, updateable=False),
-        *((_text("Handoff_Key__c", "Handoff Key", 120, custom=True, external_id=True, unique=True,
-                 id_lookup=True),) if custom_fields else ()),
+        *(
+            (_text("Handoff_Key__c", "Handoff Key", 120, custom=True, external_id=True, unique=True, id_lookup=True),)
+            if custom_fields
+            else ()
+        ),
     )
     return SObject("Task", "00T", "Task", "Tasks", fields)
 
@@ -355,8 +505,16 @@ def _user() -> SObject:
         _text("Username", "Username", 80, nillable=False, id_lookup=True),
         _text("LastName", "Last Name", 80, nillable=False),
         _text("FirstName", "First Name", 40),
-        Field("Name", "string", "Full Name", length=121, nillable=False, createable=False, updateable=False,
-              calculated=True),
+        Field(
+            "Name",
+            "string",
+            "Full Name",
+            length=121,
+            nillable=False,
+            createable=False,
+            updateable=False,
+            calculated=True,
+        ),
         _text("Email", "Email", 128, "email", nillable=False),
         _text("Alias", "Alias", 8, nillable=False),
         _flag("IsActive", "Active"),
@@ -403,6 +561,14 @@ class Schema:
 
 def build_schema(custom_fields: bool = True) -> Schema:
     """The sandbox org's objects, with or without the Handoff custom fields."""
-    objects = (_lead(custom_fields), _contact(custom_fields), _task(custom_fields), _event(), _campaign(),
-               _campaign_member(), _user(), _group())
+    objects = (
+        _lead(custom_fields),
+        _contact(custom_fields),
+        _task(custom_fields),
+        _event(),
+        _campaign(),
+        _campaign_member(),
+        _user(),
+        _group(),
+    )
     return Schema({o.name.lower(): o for o in objects}, {o.prefix: o for o in objects})

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from connector.sandbox.salesforce.values import is_date, parse_datetime
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<space>\s+)
   | (?P<string>'(?:[^'\\]|\\.)*')
   | (?P<datetime>\d{4}-\d{2}-\d{2}T[0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)
@@ -34,9 +35,21 @@ _TOKEN = re.compile(r"""
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
   | (?P<op><=|>=|!=|<>|=|<|>)
   | (?P<punct>[(),])
-""", re.VERBOSE)
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "'": "'", '"': '"', "\\": "\\",
-            "%": "\\%", "_": "\\_"}  # \% and \_ stay escaped: they only mean something to LIKE
+""",
+    re.VERBOSE,
+)
+_ESCAPES = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "b": "\b",
+    "f": "\f",
+    "'": "'",
+    '"': '"',
+    "\\": "\\",
+    "%": "\\%",
+    "_": "\\_",
+}  # \% and \_ stay escaped: they only mean something to LIKE
 _COMPARISONS = {"=", "!=", "<>", "<", "<=", ">", ">="}
 
 
@@ -56,7 +69,7 @@ class SoqlError(Exception):
         row = soql.count("\n", 0, self.pos) + 1
         line_start = soql.rfind("\n", 0, self.pos) + 1
         line_end = soql.find("\n", self.pos)
-        line = soql[line_start:line_end if line_end >= 0 else len(soql)]
+        line = soql[line_start : line_end if line_end >= 0 else len(soql)]
         column = self.pos - line_start
         return f"\n{line}\n{' ' * column}^\nERROR at Row:{row}:Column:{column + 1}\n{self.text}"
 
@@ -100,15 +113,15 @@ class Comparison:
 @dataclass(frozen=True, slots=True)
 class Junction:
     op: str  # AND | OR
-    parts: tuple["Condition", ...]
+    parts: tuple[Condition, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Negation:
-    part: "Condition"
+    part: Condition
 
 
-Condition = Union[Comparison, Junction, Negation]
+Condition = Comparison | Junction | Negation
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,8 +312,9 @@ class _Parser:
             return Literal("string", _unquote(token.text), token.pos)
         if token.kind == "number":
             number = float(token.text)
-            return Literal("number", int(number) if number.is_integer() and "." not in token.text else number,
-                           token.pos)
+            return Literal(
+                "number", int(number) if number.is_integer() and "." not in token.text else number, token.pos
+            )
         if token.kind == "datetime":
             moment = parse_datetime(token.text)
             if moment is None:  # no zone, or a '+' that arrived as a space
@@ -325,8 +339,10 @@ def _unquote(text: str) -> str:
         if char == "\\":
             escaped = next(chars, "")
             if escaped not in _ESCAPES:
-                raise SoqlError("MALFORMED_QUERY", f"Invalid string literal '{text}'. Illegal character sequence "
-                                                   f"'\\{escaped}' in string literal.")
+                raise SoqlError(
+                    "MALFORMED_QUERY",
+                    f"Invalid string literal '{text}'. Illegal character sequence '\\{escaped}' in string literal.",
+                )
             out.append(_ESCAPES[escaped])
         else:
             out.append(char)

@@ -9,15 +9,13 @@ so they order correctly as strings; dates are ``2026-11-20``.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector.sandbox.salesforce.errors import RecordError
 from connector.sandbox.salesforce.schema import Field
 
-_DATETIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})\Z"
-)
+_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})\Z")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 
@@ -26,14 +24,14 @@ def sf_datetime(moment: float | datetime) -> str:
     """A timestamp in Salesforce's REST form, truncated to the second."""
     if isinstance(moment, datetime):
         moment = moment.timestamp()
-    return datetime.fromtimestamp(int(moment), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    return datetime.fromtimestamp(int(moment), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
 def sf_date(moment: float | datetime) -> str:
     """The UTC calendar date of a timestamp."""
     if isinstance(moment, datetime):
         moment = moment.timestamp()
-    return datetime.fromtimestamp(moment, tz=timezone.utc).strftime("%Y-%m-%d")
+    return datetime.fromtimestamp(moment, tz=UTC).strftime("%Y-%m-%d")
 
 
 def parse_datetime(text: str) -> datetime | None:
@@ -53,7 +51,7 @@ def parse_datetime(text: str) -> datetime | None:
     except ValueError:
         return None
     micros = int((fraction or "0").ljust(6, "0")[:6])
-    return (naive - offset).replace(tzinfo=timezone.utc, microsecond=micros)
+    return (naive - offset).replace(tzinfo=UTC, microsecond=micros)
 
 
 def is_date(text: str) -> bool:
@@ -69,7 +67,7 @@ def is_date(text: str) -> bool:
 
 def coerce(field: Field, value: Any) -> Any:
     """The wire form of ``value`` written to ``field``, or RecordError as Salesforce would refuse it."""
-    if value is None or value == "" and not field.is_text:
+    if value is None or (value == "" and not field.is_text):
         if not field.nillable and field.type != "boolean":
             raise RecordError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{field.name}]", [field.name])
         return None if field.type != "boolean" else False
@@ -93,8 +91,7 @@ def coerce(field: Field, value: Any) -> Any:
         if isinstance(value, str) and is_date(value[:10]) and (len(value) == 10 or parse_datetime(value)):
             return value[:10]
         raise _wrong_type(field, value)
-    raise RecordError("INVALID_FIELD_FOR_INSERT_UPDATE", f"Unable to create/update fields: {field.name}.",
-                      [field.name])
+    raise RecordError("INVALID_FIELD_FOR_INSERT_UPDATE", f"Unable to create/update fields: {field.name}.", [field.name])
 
 
 def _text(field: Field, value: Any) -> str:
@@ -102,13 +99,19 @@ def _text(field: Field, value: Any) -> str:
         raise _wrong_type(field, value)
     text = value if isinstance(value, str) else str(value)
     if field.length and len(text) > field.length:
-        raise RecordError("STRING_TOO_LONG", f"{field.label}: data value too large: {text[:40]} "
-                                             f"(max length={field.length})", [field.name])
+        raise RecordError(
+            "STRING_TOO_LONG",
+            f"{field.label}: data value too large: {text[:40]} (max length={field.length})",
+            [field.name],
+        )
     if field.type == "email" and not _EMAIL.match(text):
         raise RecordError("INVALID_EMAIL_ADDRESS", f"{field.label}: invalid email address: {text}", [field.name])
     if field.type == "picklist" and field.restricted and text not in field.picklist:
-        raise RecordError("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                          f"{field.label}: bad value for restricted picklist field: {text}", [field.name])
+        raise RecordError(
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            f"{field.label}: bad value for restricted picklist field: {text}",
+            [field.name],
+        )
     return text
 
 
@@ -133,5 +136,6 @@ def _number(field: Field, value: Any) -> int | float:
 
 
 def _wrong_type(field: Field, value: Any) -> RecordError:
-    return RecordError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{field.label}: value not of required type: {value}",
-                       [field.name])
+    return RecordError(
+        "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{field.label}: value not of required type: {value}", [field.name]
+    )

@@ -9,8 +9,8 @@ refreshed together with a real change.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from connector.model import Decision, Stage, TaskSpec
 

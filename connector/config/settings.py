@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from connector.config_file import ConfigError, ConfigProblem
+from connector.config.files import ConfigError, ConfigProblem
 
 DEFAULT_STATE_URL = "sqlite:///handoff-state.sqlite"
 
@@ -30,7 +30,9 @@ class FileSecretsSource(PydanticBaseSettingsSource):
         try:
             return Path(path).read_text(encoding="utf-8").strip(), field_name, False
         except OSError as exc:
-            raise ConfigError([ConfigProblem(f"{field_name.upper()}_FILE", None, path, f"cannot read: {exc.strerror}")]) from None
+            raise ConfigError(
+                [ConfigProblem(f"{field_name.upper()}_FILE", None, path, f"cannot read: {exc.strerror}")]
+            ) from None
 
     def __call__(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -106,12 +108,15 @@ class Settings(BaseSettings):
 
 def crm_credential_problems(settings: Settings) -> list[ConfigProblem]:
     """What is missing to reach the chosen CRM, one problem per variable to set."""
+
     def need(name: str, why: str) -> ConfigProblem:
         return ConfigProblem("environment", None, name, why)
 
     if settings.handoff_crm == "hubspot":
         if settings.hubspot_access_token is None:
-            return [need("HUBSPOT_ACCESS_TOKEN", "required when HANDOFF_CRM=hubspot (or set HUBSPOT_ACCESS_TOKEN_FILE)")]
+            return [
+                need("HUBSPOT_ACCESS_TOKEN", "required when HANDOFF_CRM=hubspot (or set HUBSPOT_ACCESS_TOKEN_FILE)")
+            ]
         return []
     problems = []
     if settings.salesforce_session_id is not None:
@@ -121,9 +126,14 @@ def crm_credential_problems(settings: Settings) -> list[ConfigProblem]:
         if settings.salesforce_consumer_key and settings.salesforce_private_key_file is None:
             problems.append(need("SALESFORCE_PRIVATE_KEY_FILE", "required with SALESFORCE_CONSUMER_KEY (JWT login)"))
     else:
-        problems.append(need("SALESFORCE_SESSION_ID", "set it with SALESFORCE_INSTANCE_URL, or SALESFORCE_USERNAME "
-                             "with SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN, or SALESFORCE_USERNAME with "
-                             "SALESFORCE_CONSUMER_KEY and SALESFORCE_PRIVATE_KEY_FILE (JWT)"))
+        problems.append(
+            need(
+                "SALESFORCE_SESSION_ID",
+                "set it with SALESFORCE_INSTANCE_URL, or SALESFORCE_USERNAME "
+                "with SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN, or SALESFORCE_USERNAME with "
+                "SALESFORCE_CONSUMER_KEY and SALESFORCE_PRIVATE_KEY_FILE (JWT)",
+            )
+        )
     if settings.salesforce_ca_bundle is not None and not settings.salesforce_ca_bundle.is_file():
         problems.append(need("SALESFORCE_CA_BUNDLE", f"no such file: {settings.salesforce_ca_bundle}"))
     return problems
@@ -138,6 +148,10 @@ def load_settings(**overrides: Any) -> Settings:
         for error in exc.errors():
             name = str(error["loc"][0]).upper() if error["loc"] else "environment"
             value = error.get("input")
-            shown = "" if isinstance(value, dict) or name.endswith(("TOKEN", "URL", "PASSWORD", "SECRET")) else f" (got {value!r})"
+            shown = (
+                ""
+                if isinstance(value, dict) or name.endswith(("TOKEN", "URL", "PASSWORD", "SECRET"))
+                else f" (got {value!r})"
+            )
             problems.append(ConfigProblem("environment", None, name, error["msg"] + shown))
         raise ConfigError(problems) from None

@@ -14,16 +14,18 @@ import socket
 import threading
 import time
 import traceback
-from datetime import datetime, timezone
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, ContextManager, Mapping
+from typing import Any
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from connector.config.settings import Settings
 from connector.crm.errors import StopRun
-from connector.metrics import CONTENT_TYPE, Metrics, RunStatus
-from connector.settings import Settings
+from connector.ops.metrics import CONTENT_TYPE, Metrics, RunStatus
 
 log = structlog.get_logger(__name__)
 
@@ -67,7 +69,7 @@ class Daemon:
         metrics: Metrics,
         scheduler: BackgroundScheduler | None = None,
         clock: Callable[[], float] = time.monotonic,
-        run_lock: ContextManager[Any] | None = None,
+        run_lock: AbstractContextManager[Any] | None = None,
         first_sweep: datetime | None = None,
     ):
         """``startup`` runs before the first run, and again before each run until it succeeds.
@@ -81,7 +83,7 @@ class Daemon:
         self._runs: dict[str, RunFunction] = {SYNC: sync_once, SWEEP: sweep}
         self._startup = startup
         self.metrics = metrics
-        self._scheduler = scheduler or BackgroundScheduler(timezone=timezone.utc)
+        self._scheduler = scheduler or BackgroundScheduler(timezone=UTC)
         self._clock = clock
         self._run_lock = run_lock or threading.Lock()
         #: set once stopping: run functions check it between batches
@@ -102,14 +104,32 @@ class Daemon:
         self._http = ThreadingHTTPServer((HOST, self._settings.handoff_http_port), _handler_for(self))
         # a late or missed firing collapses into one run instead of a burst; a run never overlaps itself
         every = {"trigger": "interval", "max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-        self._scheduler.add_job(self._run, args=[SYNC], id=SYNC, name="incremental sync",
-                                seconds=self._settings.handoff_sync_interval, next_run_time=datetime.now(timezone.utc), **every)
+        self._scheduler.add_job(
+            self._run,
+            args=[SYNC],
+            id=SYNC,
+            name="incremental sync",
+            seconds=self._settings.handoff_sync_interval,
+            next_run_time=datetime.now(UTC),
+            **every,
+        )
         # APScheduler reads next_run_time=None as "paused": only pass a time when there is one
         first = {"next_run_time": self._first_sweep} if self._first_sweep is not None else {}
-        self._scheduler.add_job(self._run, args=[SWEEP], id=SWEEP, name="decay sweep",
-                                seconds=self._settings.handoff_sweep_interval, **first, **every)
-        log.info("daemon started", port=self.port, sync_interval=self._settings.handoff_sync_interval,
-                 sweep_interval=self._settings.handoff_sweep_interval)
+        self._scheduler.add_job(
+            self._run,
+            args=[SWEEP],
+            id=SWEEP,
+            name="decay sweep",
+            seconds=self._settings.handoff_sweep_interval,
+            **first,
+            **every,
+        )
+        log.info(
+            "daemon started",
+            port=self.port,
+            sync_interval=self._settings.handoff_sync_interval,
+            sweep_interval=self._settings.handoff_sweep_interval,
+        )
         self._scheduler.start()
         # the poll interval bounds how long shutdown() waits for the server loop to notice
         threading.Thread(target=self._http.serve_forever, args=(0.1,), name="handoff-http", daemon=True).start()
@@ -175,7 +195,7 @@ class Daemon:
             return RunStatus.OK, fn(), None
         except StopRun as exc:
             return RunStatus.STOPPED, None, _one_line(exc)
-        except Exception as exc:  # noqa: BLE001 - one failed run must not end the daemon; the next interval retries
+        except Exception as exc:
             return RunStatus.FAILED, None, _summary(exc)
 
     def _log_outcome(self, what: str, status: RunStatus, problem: str | None, **fields: Any) -> None:
@@ -183,14 +203,16 @@ class Daemon:
         if problem is None:
             log.info(f"{what} {status}", **fields)
         elif status is RunStatus.STOPPED:
-            log.error(f"{what} stopped", reason=problem, retry_in_seconds=self._settings.handoff_sync_interval, **fields)
+            log.error(
+                f"{what} stopped", reason=problem, retry_in_seconds=self._settings.handoff_sync_interval, **fields
+            )
         else:
             log.error(f"{what} failed", error=problem, **fields)
 
 
 def _handler_for(daemon: Daemon) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
                 self._send(200, daemon.metrics.render(), CONTENT_TYPE)
@@ -207,7 +229,7 @@ def _handler_for(daemon: Daemon) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # probes hit these every few seconds; a log line each would drown the run summaries
 
     return Handler
@@ -227,8 +249,15 @@ def run_daemon(
 
     Call from the main thread (signal handlers can only be installed there).
     """
-    daemon = Daemon(settings, sync_once=sync_once, sweep=sweep, startup=startup, metrics=metrics, clock=clock,
-                    first_sweep=first_sweep)
+    daemon = Daemon(
+        settings,
+        sync_once=sync_once,
+        sweep=sweep,
+        startup=startup,
+        metrics=metrics,
+        clock=clock,
+        first_sweep=first_sweep,
+    )
     # Python runs signal handlers only in the main thread, and only once it wakes up; if the
     # kernel hands SIGTERM to a worker thread, a main thread blocked on a lock never does.
     # The wakeup fd gets the signal number from whichever thread receives it, so the main
@@ -243,7 +272,9 @@ def run_daemon(
         try:
             daemon.start()
         except OSError as exc:
-            log.error("cannot listen for health and metrics", port=settings.handoff_http_port, error=exc.strerror or str(exc))
+            log.error(
+                "cannot listen for health and metrics", port=settings.handoff_http_port, error=exc.strerror or str(exc)
+            )
             return EXIT_CANNOT_LISTEN
         else:
             daemon.request_stop(_next_stop_signal(wake_r).name)

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import Field
 
-from connector.config_file import load_model, read_text
-from connector.lifecycle import Policy
+from connector.config.files import load_model, read_text
+from connector.policy.lifecycle import Policy
 from connector.scoring.engine import CompiledRules, compile_rules, rules_version
 from connector.scoring.rules import ScoringRules, cross_reference_problems
 

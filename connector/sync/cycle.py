@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Protocol, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 import structlog
 
+from connector.config.ruleset import Ruleset
 from connector.crm.base import CrmAdapter, Pulled, PulledPage
-from connector.lifecycle import evaluate, pick_owner
 from connector.model import Activity, Decision, Lead, Memory, Qualification, TaskSpec, format_time, parse_time
-from connector.planner import RecordPlan, after_write, plan_record
-from connector.rulesfile import Ruleset
+from connector.policy.lifecycle import evaluate, pick_owner
+from connector.policy.planner import RecordPlan, after_write, plan_record
 from connector.state import PendingWrite, RecordState, Store, TaskEntry
 
 log = structlog.get_logger(__name__)
@@ -32,7 +33,7 @@ CURSOR = "contacts"
 TRAILING_CURSOR = "contacts.trailing"
 BACKFILL_RESUME = "backfill.resume"
 BACKFILL_STARTED = "backfill.started"
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: activities kept per lead: enough for every rule, bounded so state stays small
 KEEP_ACTIVITIES = 300
 
@@ -73,24 +74,42 @@ class RunReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "kind": self.kind, "dry_run": self.dry_run, "status": self.status, "error": self.error,
-            "read": self.read, "quarantined": self.quarantined, "changed": self.changed, "written": self.written,
-            "write_failures": self.write_failures, "dead_lettered": self.dead_lettered, "retried": self.retried, "skipped": self.skipped,
-            "tasks_created": self.tasks_created, "tasks_reconciled": self.tasks_reconciled,
+            "kind": self.kind,
+            "dry_run": self.dry_run,
+            "status": self.status,
+            "error": self.error,
+            "read": self.read,
+            "quarantined": self.quarantined,
+            "changed": self.changed,
+            "written": self.written,
+            "write_failures": self.write_failures,
+            "dead_lettered": self.dead_lettered,
+            "retried": self.retried,
+            "skipped": self.skipped,
+            "tasks_created": self.tasks_created,
+            "tasks_reconciled": self.tasks_reconciled,
             "stages": dict(self.stages),
         }
 
     def counts(self) -> dict[str, int]:
         """The numbers the daemon's metrics and summary line take."""
-        return {"read": self.read, "written": self.written, "write_failures": self.write_failures,
-                "dead_letters": self.dead_lettered, "quarantined": self.quarantined,
-                "tasks_created": self.tasks_created, "changed": self.changed}
+        return {
+            "read": self.read,
+            "written": self.written,
+            "write_failures": self.write_failures,
+            "dead_letters": self.dead_lettered,
+            "quarantined": self.quarantined,
+            "tasks_created": self.tasks_created,
+            "changed": self.changed,
+        }
 
 
 class PlanSink(Protocol):
     """Receives what a dry run would do."""
 
-    def add(self, record: Pulled | RecordState, qualification: Qualification, decision: Decision, plan: RecordPlan) -> None: ...
+    def add(
+        self, record: Pulled | RecordState, qualification: Qualification, decision: Decision, plan: RecordPlan
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -110,8 +129,9 @@ def merge_lead(previous: Lead | None, record_id: str, properties: Any, new: Sequ
 class Sync:
     """Composes adapter, rules, policy and state store into runs."""
 
-    def __init__(self, adapter: CrmAdapter, store: Store, ruleset: Ruleset, options: SyncOptions,
-                 clock: Callable[[], datetime]):
+    def __init__(
+        self, adapter: CrmAdapter, store: Store, ruleset: Ruleset, options: SyncOptions, clock: Callable[[], datetime]
+    ):
         self.adapter = adapter
         self.store = store
         self.ruleset = ruleset
@@ -120,20 +140,29 @@ class Sync:
 
     # ---------------------------------------------------------------- runs
 
-    def sync_once(self, dry_run: bool = False, stop: threading.Event | None = None,
-                  sink: PlanSink | None = None) -> RunReport:
+    def sync_once(
+        self, dry_run: bool = False, stop: threading.Event | None = None, sink: PlanSink | None = None
+    ) -> RunReport:
         """One incremental cycle: retry what failed, read what changed, write what differs."""
         report = RunReport("sync", dry_run)
         return self._run(report, lambda: self._sync(report, dry_run, stop, sink))
 
-    def backfill(self, since: datetime | None = None, limit: int | None = None, dry_run: bool = False,
-                 stop: threading.Event | None = None, sink: PlanSink | None = None,
-                 progress: Callable[[int], None] | None = None) -> RunReport:
+    def backfill(
+        self,
+        since: datetime | None = None,
+        limit: int | None = None,
+        dry_run: bool = False,
+        stop: threading.Event | None = None,
+        sink: PlanSink | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> RunReport:
         """Rescore every contact through a full scan; resumes where a killed backfill stopped."""
         report = RunReport("backfill", dry_run)
         return self._run(report, lambda: self._backfill(report, since, limit, dry_run, stop, sink, progress))
 
-    def sweep(self, dry_run: bool = False, stop: threading.Event | None = None, sink: PlanSink | None = None) -> RunReport:
+    def sweep(
+        self, dry_run: bool = False, stop: threading.Event | None = None, sink: PlanSink | None = None
+    ) -> RunReport:
         """Re-score stored leads so decay shows in the CRM; writes only values that really changed."""
         report = RunReport("sweep", dry_run)
         return self._run(report, lambda: self._sweep(report, dry_run, stop, sink))
@@ -173,8 +202,9 @@ class Sync:
             self.store.set_cursor(CURSOR, format_time(max(until, parse_time(cursor)) if cursor else until))
             self._trailing_pass(report, started, stop, sink)
 
-    def _trailing_pass(self, report: RunReport, started: datetime, stop: threading.Event | None,
-                       sink: PlanSink | None) -> None:
+    def _trailing_pass(
+        self, report: RunReport, started: datetime, stop: threading.Event | None, sink: PlanSink | None
+    ) -> None:
         """Re-read the window an hour behind: HubSpot indexes some writes late, and search would miss them."""
         upper = started - self.options.trailing
         previous = self.store.get_cursor(TRAILING_CURSOR)
@@ -187,9 +217,16 @@ class Sync:
         if previous is None or parse_time(previous) < upper:
             self.store.set_cursor(TRAILING_CURSOR, format_time(upper))
 
-    def _backfill(self, report: RunReport, since: datetime | None, limit: int | None, dry_run: bool,
-                  stop: threading.Event | None, sink: PlanSink | None,
-                  progress: Callable[[int], None] | None) -> None:
+    def _backfill(
+        self,
+        report: RunReport,
+        since: datetime | None,
+        limit: int | None,
+        dry_run: bool,
+        stop: threading.Event | None,
+        sink: PlanSink | None,
+        progress: Callable[[int], None] | None,
+    ) -> None:
         resume = None if dry_run else self.store.get_cursor(BACKFILL_RESUME)
         if not dry_run:
             self._catch_up(report)
@@ -204,9 +241,8 @@ class Sync:
             self._process(PulledPage(records, page.quarantined), report, dry_run, sink)
             if progress is not None:
                 progress(seen)
-            if not dry_run:
-                if page.resume:
-                    self.store.set_cursor(BACKFILL_RESUME, page.resume)
+            if not dry_run and page.resume:
+                self.store.set_cursor(BACKFILL_RESUME, page.resume)
             if (limit is not None and seen >= limit) or (stop is not None and stop.is_set()):
                 report.status = "stopped" if stop is not None and stop.is_set() else report.status
                 return
@@ -226,8 +262,10 @@ class Sync:
             self._catch_up(report)
         now = self.clock()
         for batch in self.store.iter_records():
-            evaluated = [self._evaluate(state, state.lead, state.crm_state, state.counters, state.modified_at, now)
-                         for state in batch]
+            evaluated = [
+                self._evaluate(state, state.lead, state.crm_state, state.counters, state.modified_at, now)
+                for state in batch
+            ]
             self._apply(evaluated, report, dry_run, sink, batch)
             if stop is not None and stop.is_set():
                 report.status = "stopped"
@@ -242,8 +280,11 @@ class Sync:
             for bad in page.quarantined:
                 self.store.add_dead_letter(bad.record_id, "record", dict(bad.payload), bad.reason)
         if page.quarantined:
-            log.warning("records quarantined", count=len(page.quarantined),
-                        reasons=sorted({q.reason for q in page.quarantined})[:3])
+            log.warning(
+                "records quarantined",
+                count=len(page.quarantined),
+                reasons=sorted({q.reason for q in page.quarantined})[:3],
+            )
         if not page.records:
             return
         previous = self.store.get_records([r.record_id for r in page.records])
@@ -255,11 +296,20 @@ class Sync:
             delta = deltas[record.record_id]
             lead = merge_lead(before.lead if before else None, record.record_id, record.properties, delta.activities)
             base = before or RecordState(record.record_id, lead, record.crm_state)
-            evaluated.append(self._evaluate(base, lead, record.crm_state, dict(delta.counters), record.modified_at, now))
+            evaluated.append(
+                self._evaluate(base, lead, record.crm_state, dict(delta.counters), record.modified_at, now)
+            )
         self._apply(evaluated, report, dry_run, sink, page.records)
 
-    def _evaluate(self, base: RecordState, lead: Lead, crm_state: Any, counters: dict[str, Any],
-                  modified_at: datetime | None, now: datetime) -> Evaluated:
+    def _evaluate(
+        self,
+        base: RecordState,
+        lead: Lead,
+        crm_state: Any,
+        counters: dict[str, Any],
+        modified_at: datetime | None,
+        now: datetime,
+    ) -> Evaluated:
         q, d = evaluate(lead, crm_state, base.memory, self.ruleset.compiled, self.ruleset.policy, now)
         if d.task is not None and not self.adapter.assignable(d.task.owner_id):
             d = replace(d, task=replace(d.task, owner_id=self._fallback_owner(d.task)))
@@ -270,15 +320,25 @@ class Sync:
         owner = pick_owner(task.record_id, None, self.ruleset.policy.owners)
         return owner if self.adapter.assignable(owner) else None
 
-    def _apply(self, evaluated: list[Evaluated], report: RunReport, dry_run: bool, sink: PlanSink | None,
-               sources: Sequence[Pulled | RecordState]) -> None:
+    def _apply(
+        self,
+        evaluated: list[Evaluated],
+        report: RunReport,
+        dry_run: bool,
+        sink: PlanSink | None,
+        sources: Sequence[Pulled | RecordState],
+    ) -> None:
         known = self.store.task_entries([e.decision.task.key for e in evaluated if e.decision.task is not None])
         plans = [
-            plan_record(e.decision, e.written, self.options.score_step,
-                        task_done=e.decision.task is not None and e.decision.task.key in known)
+            plan_record(
+                e.decision,
+                e.written,
+                self.options.score_step,
+                task_done=e.decision.task is not None and e.decision.task.key in known,
+            )
             for e in evaluated
         ]
-        for e, plan, source in zip(evaluated, plans, sources):
+        for e, plan, source in zip(evaluated, plans, sources, strict=False):
             report.levels[e.decision.properties.get("status") or "untouched"] += 1
             if not plan.is_empty:
                 report.changed += 1
@@ -297,8 +357,13 @@ class Sync:
 
     # ------------------------------------------------------------ writes
 
-    def _push(self, plans: list[RecordPlan], states: dict[str, RecordState], report: RunReport,
-              attempts: dict[str, int] | None = None) -> None:
+    def _push(
+        self,
+        plans: list[RecordPlan],
+        states: dict[str, RecordState],
+        report: RunReport,
+        attempts: dict[str, int] | None = None,
+    ) -> None:
         if not plans:
             return
         outcomes = {o.record_id: o for o in self.adapter.write(plans)}
@@ -321,11 +386,17 @@ class Sync:
                 continue
             report.write_failures += 1
             tries = (attempts or {}).get(plan.record_id, 0) + 1
-            payload = {"properties": dict(plan.properties), "stage": plan.stage.value if plan.stage else None,
-                       "reset_stage": plan.reset_stage}
+            payload = {
+                "properties": dict(plan.properties),
+                "stage": plan.stage.value if plan.stage else None,
+                "reset_stage": plan.reset_stage,
+            }
             if outcome.retryable and tries < self.options.max_write_attempts:
-                pending.append(PendingWrite(plan.record_id, dict(plan.properties), plan.stage, plan.reset_stage,
-                                            tries, outcome.error))
+                pending.append(
+                    PendingWrite(
+                        plan.record_id, dict(plan.properties), plan.stage, plan.reset_stage, tries, outcome.error
+                    )
+                )
             else:
                 self.store.add_dead_letter(plan.record_id, "write", payload, outcome.error or "failed", tries)
                 dropped.append(plan.record_id)
@@ -341,7 +412,9 @@ class Sync:
         if not pending:
             return
         states = self.store.get_records([p.record_id for p in pending])
-        plans = [RecordPlan(p.record_id, p.properties, p.stage, p.reset_stage) for p in pending if p.record_id in states]
+        plans = [
+            RecordPlan(p.record_id, p.properties, p.stage, p.reset_stage) for p in pending if p.record_id in states
+        ]
         report.retried += len(plans)
         self._push(plans, states, report, attempts={p.record_id: p.attempts for p in pending})
 
@@ -363,8 +436,9 @@ class Sync:
         dead = not retryable or attempts >= self.options.max_write_attempts
         self.store.mark_task_failed(key, error, dead=dead)
         if dead and entry is not None:
-            self.store.add_dead_letter(entry.record_id, "task", {"key": key, "subject": entry.spec.subject}, error,
-                                       attempts)
+            self.store.add_dead_letter(
+                entry.record_id, "task", {"key": key, "subject": entry.spec.subject}, error, attempts
+            )
             report.dead_lettered += 1
 
     def reconcile_tasks(self, report: RunReport) -> None:
@@ -392,8 +466,14 @@ class Sync:
         before = self.store.get_records([record_id]).get(record_id)
         delta = self.adapter.activities([record], {record_id: before.counters} if before else {})[record_id]
         lead = merge_lead(before.lead if before else None, record_id, record.properties, delta.activities)
-        q, d = evaluate(lead, record.crm_state, before.memory if before else Memory(), self.ruleset.compiled,
-                        self.ruleset.policy, self.clock())
+        q, d = evaluate(
+            lead,
+            record.crm_state,
+            before.memory if before else Memory(),
+            self.ruleset.compiled,
+            self.ruleset.policy,
+            self.clock(),
+        )
         return record, lead, q, d
 
 

@@ -15,7 +15,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from connector.business_time import BusinessHours, Duration, add_duration
 from connector.model import (
     CrmState,
     Decision,
@@ -27,6 +26,7 @@ from connector.model import (
     TaskSpec,
     format_time,
 )
+from connector.policy.business_time import BusinessHours, Duration, add_duration
 from connector.scoring.engine import CompiledRules, score
 from connector.scoring.phrases import join_words
 
@@ -139,14 +139,19 @@ def held_level(qualification: Qualification, previous: Stage) -> Stage:
     return max(qualification.stage, min(previous, qualification.hold_stage))
 
 
-def decide(
-    qualification: Qualification, crm: CrmState, memory: Memory, policy: Policy, now: datetime
-) -> Decision:
+def decide(qualification: Qualification, crm: CrmState, memory: Memory, policy: Policy, now: datetime) -> Decision:
     """What to write for one record: the target stage, properties and at most one task."""
     record_id = qualification.id
     if crm.stage is not None and crm.stage >= Stage.OPPORTUNITY:
-        return Decision(record_id, None, False, {}, None, replace(memory, reset_pending=False),
-                        (f"at {crm.stage.value}: sales owns this record, Handoff leaves it alone",))
+        return Decision(
+            record_id,
+            None,
+            False,
+            {},
+            None,
+            replace(memory, reset_pending=False),
+            (f"at {crm.stage.value}: sales owns this record, Handoff leaves it alone",),
+        )
 
     level = held_level(qualification, memory.level)
     rep_rejected = crm.lead_status in policy.disqualify_statuses

@@ -24,13 +24,18 @@ REDACTED = "[redacted]"
 _HANDLER_NAME = "handoff"  # marks the handler we own, so reconfiguring replaces it and leaves others alone
 
 # A key whose name says "secret" has its whole value hidden, whatever its type.
-_SECRET_KEY = re.compile(r"token|passw|secret|authorization|session[_-]?id|api[_-]?key|cookie|credential", re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"token|passw|secret|authorization|session[_-]?id|api[_-]?key|cookie|credential", re.IGNORECASE
+)
 # Secrets that turn up inside ordinary text (error messages, headers, URLs): only the secret part is hidden,
 # so the rest of the message still tells the admin what happened.
 _SECRET_TEXT = (
     (re.compile(r"\b(bearer\s+)[^\s'\",;]+", re.IGNORECASE), rf"\g<1>{REDACTED}"),
     (re.compile(r"\bpat-[\w-]+"), REDACTED),  # HubSpot private-app tokens: pat-<region>-<uuid>
-    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@", re.IGNORECASE), rf"\g<1>{REDACTED}@"),  # user:password@host
+    (
+        re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@", re.IGNORECASE),
+        rf"\g<1>{REDACTED}@",
+    ),  # user:password@host
 )
 
 

@@ -4,30 +4,32 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Iterator, Optional, TextIO
+from typing import TextIO
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connector.config_file import ConfigError
+from connector.cli.explain import print_explanation
+from connector.cli.runtime import Runtime, build, utc_now
+from connector.config.files import ConfigError
+from connector.config.ruleset import DEFAULT_RULES_PATH, Ruleset, load_rules
+from connector.config.settings import Settings, crm_credential_problems, load_settings
 from connector.crm.errors import StopRun
-from connector.daemon import run_daemon
-from connector.logs import configure_logging
-from connector.metrics import Metrics
 from connector.model import InvalidLead, Lead, Qualification, lead_from_json, parse_time
-from connector.report import CsvPlanSink, dry_run_path, print_explanation
-from connector.rulesfile import DEFAULT_RULES_PATH, Ruleset, load_rules
-from connector.runtime import Runtime, build, utc_now
+from connector.ops.daemon import run_daemon
+from connector.ops.logs import configure_logging
+from connector.ops.metrics import Metrics
 from connector.scoring.engine import score as score_lead
-from connector.settings import Settings, crm_credential_problems, load_settings
 from connector.state import StateError
-from connector.sync import RunReport
+from connector.sync.cycle import RunReport
+from connector.sync.dry_run import CsvPlanSink, dry_run_path
 
 app = typer.Typer(
     name="handoff",
@@ -76,9 +78,9 @@ def _load(rules_path: Path) -> Ruleset:
         raise _fail([str(p) for p in exc.problems]) from None
 
 
-def _moment(now: Optional[str]) -> datetime:
+def _moment(now: str | None) -> datetime:
     if now is None:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     try:
         return parse_time(now)
     except ValueError:
@@ -113,7 +115,14 @@ def _console() -> Console:
 
 def _table(rows: list[tuple[Lead, Qualification]], reasons: int = 2) -> Table:
     table = Table(title=None, show_lines=False, expand=False)
-    for column, style in (("id", "dim"), ("who", ""), ("stage", "bold"), ("score", ""), ("grade", ""), ("top reasons", "")):
+    for column, style in (
+        ("id", "dim"),
+        ("who", ""),
+        ("stage", "bold"),
+        ("score", ""),
+        ("grade", ""),
+        ("top reasons", ""),
+    ):
         table.add_column(column, style=style, justify="right" if column == "score" else "left", overflow="fold")
     colours = {"sql": "green", "mql": "yellow", "lead": "white"}
     for lead, q in rows:
@@ -131,9 +140,11 @@ def _table(rows: list[tuple[Lead, Qualification]], reasons: int = 2) -> Table:
 
 @app.command()
 def score(
-    input_path: str = typer.Argument("-", metavar="[INPUT.jsonl | -]", help="canonical leads, one JSON object per line"),
+    input_path: str = typer.Argument(
+        "-", metavar="[INPUT.jsonl | -]", help="canonical leads, one JSON object per line"
+    ),
     rules: Path = RulesOption,
-    now: Optional[str] = NowOption,
+    now: str | None = NowOption,
     output: OutputFormat = typer.Option(OutputFormat.jsonl, "--format", help="jsonl (one result per line) or table"),
 ) -> None:
     """Score canonical leads offline: one JSON result per input line."""
@@ -146,7 +157,7 @@ def score(
         stream, source = sys.stdin, "<stdin>"
     else:
         try:
-            stream, source = open(input_path, encoding="utf-8"), input_path
+            stream, source = open(input_path, encoding="utf-8"), input_path  # noqa: SIM115 - closed by the `with` below, shared with stdin
         except OSError as exc:
             raise _fail([f"{input_path}: cannot read: {exc.strerror}"]) from None
     with stream:
@@ -159,11 +170,13 @@ def score(
     if output is OutputFormat.table:
         _console().print(_table(rows))
     if problems:
-        raise _fail(problems + [f"{len(problems)} line(s) skipped"], EXIT_SKIPPED)
+        raise _fail([*problems, f"{len(problems)} line(s) skipped"], EXIT_SKIPPED)
 
 
 @app.command("check-config")
-def check_config(rules: Optional[Path] = typer.Option(None, "--rules", help="rules file (default: HANDOFF_RULES)")) -> None:
+def check_config(
+    rules: Path | None = typer.Option(None, "--rules", help="rules file (default: HANDOFF_RULES)"),
+) -> None:
     """Validate the environment and the rules file: one line per problem, non-zero exit if any."""
     problems: list[str] = []
     settings: Settings | None = None
@@ -198,7 +211,7 @@ def demo(
     _load(rules)
     if crm not in ("hubspot", "salesforce"):
         raise _fail([f"--crm / HANDOFF_CRM: {crm!r} is not hubspot or salesforce"])
-    from connector.demo import run_demo  # the sandboxes are only imported for the demo
+    from connector.cli.demo import run_demo  # the sandboxes are only imported for the demo
 
     run_demo(rules, crm=crm, contacts=contacts, seed=seed)
 
@@ -237,10 +250,12 @@ def _report(report: RunReport, as_json: bool, extra: dict[str, object] | None = 
         typer.echo(json.dumps(data, sort_keys=True))
         return
     stages = ", ".join(f"{n} to {s}" for s, n in sorted(report.stages.items())) or "none"
-    line = (f"{report.kind}{' (dry run)' if report.dry_run else ''} {report.status}: read {report.read}, "
-            f"changed {report.changed}, written {report.written}, stage moves: {stages}, "
-            f"tasks created {report.tasks_created}, failed writes {report.write_failures}, "
-            f"dead letters {report.dead_lettered}, quarantined {report.quarantined}")
+    line = (
+        f"{report.kind}{' (dry run)' if report.dry_run else ''} {report.status}: read {report.read}, "
+        f"changed {report.changed}, written {report.written}, stage moves: {stages}, "
+        f"tasks created {report.tasks_created}, failed writes {report.write_failures}, "
+        f"dead letters {report.dead_lettered}, quarantined {report.quarantined}"
+    )
     typer.echo(line)
     for key, value in (extra or {}).items():
         typer.echo(f"{key}: {value}")
@@ -311,8 +326,8 @@ def sync(
 
 @app.command()
 def backfill(
-    since: Optional[str] = typer.Option(None, "--since", help="only contacts modified since this date (ISO-8601)"),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="stop after this many contacts"),
+    since: str | None = typer.Option(None, "--since", help="only contacts modified since this date (ISO-8601)"),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="stop after this many contacts"),
     dry_run: bool = typer.Option(False, "--dry-run", help="write nothing; put the planned changes in a CSV"),
     as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),
 ) -> None:
@@ -320,11 +335,22 @@ def backfill(
     start = _moment(since) if since else None
 
     def run(rt: Runtime, sink: CsvPlanSink | None) -> RunReport:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=Console(stderr=True), disable=as_json, transient=True) as progress:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            disable=as_json,
+            transient=True,
+        ) as progress:
             task = progress.add_task("backfill: 0 contacts", total=None)
-            return rt.sync.backfill(since=start, limit=limit, dry_run=dry_run, sink=sink,
-                                    progress=lambda n: progress.update(task, description=f"backfill: {n} contacts"))
+            return rt.sync.backfill(
+                since=start,
+                limit=limit,
+                dry_run=dry_run,
+                sink=sink,
+                progress=lambda n: progress.update(task, description=f"backfill: {n} contacts"),
+            )
 
     _run_once("backfill", dry_run, as_json, run)
 
@@ -344,9 +370,15 @@ def explain(record_id: str = typer.Argument(..., help="the CRM record id")) -> N
     print_explanation(Console(), record.crm_state.name or record_id, q, decision)
 
 
-from connector.sandbox.cli import app as sandbox_app  # noqa: E402 - mounted after the commands above
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+)
+def sandbox(ctx: typer.Context) -> None:
+    """Local CRM emulators for trying rules, tests, benchmarks and the demo (see handoff sandbox --help)."""
+    # the emulators are a separate room: loaded only when asked for, never by the product's own commands
+    from connector.sandbox.cli import app as sandbox_app
 
-app.add_typer(sandbox_app, name="sandbox")
+    sandbox_app(args=list(ctx.args), prog_name="handoff sandbox")
 
 
 def main() -> None:

@@ -8,8 +8,8 @@ the few methods below; the daemon serves ``render()`` on ``/metrics``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Callable, Mapping
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -42,12 +42,20 @@ class Metrics:
         def counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:
             return Counter(name, doc, labels, registry=self.registry)
 
-        self._runs = counter("handoff_sync_runs", "Runs by kind (sync, sweep, backfill) and status.", ("kind", "status"))
+        self._runs = counter(
+            "handoff_sync_runs", "Runs by kind (sync, sweep, backfill) and status.", ("kind", "status")
+        )
         self._duration = Histogram(
-            "handoff_run_duration_seconds", "How long runs take.", ("kind",), buckets=_DURATION_BUCKETS, registry=self.registry
+            "handoff_run_duration_seconds",
+            "How long runs take.",
+            ("kind",),
+            buckets=_DURATION_BUCKETS,
+            registry=self.registry,
         )
         self._last_success = Gauge(
-            "handoff_last_success_timestamp_seconds", "Unix time the last run of this kind finished ok.", ("kind",),
+            "handoff_last_success_timestamp_seconds",
+            "Unix time the last run of this kind finished ok.",
+            ("kind",),
             registry=self.registry,
         )
         #: run-report keys and the counter each one feeds
@@ -58,12 +66,20 @@ class Metrics:
             "dead_letters": counter("handoff_dead_letters", "Writes given up on and put in the dead-letter table."),
             "quarantined": counter("handoff_quarantined", "Records set aside as unreadable or invalid."),
         }
-        self._tasks = counter("handoff_tasks_created", "Rep tasks created, by the stage that triggered them.", ("stage",))
-        self._crm_requests = counter("handoff_crm_requests", "CRM API calls by HTTP status ('error': no response).", ("status",))
+        self._tasks = counter(
+            "handoff_tasks_created", "Rep tasks created, by the stage that triggered them.", ("stage",)
+        )
+        self._crm_requests = counter(
+            "handoff_crm_requests", "CRM API calls by HTTP status ('error': no response).", ("status",)
+        )
         self._waits = counter("handoff_rate_limit_waits_seconds", "Time spent waiting for the rate limiter.")
-        self._by_stage = Gauge("handoff_leads_by_stage", "Stored leads per funnel stage.", ("stage",), registry=self.registry)
+        self._by_stage = Gauge(
+            "handoff_leads_by_stage", "Stored leads per funnel stage.", ("stage",), registry=self.registry
+        )
 
-    def run_finished(self, kind: str, status: RunStatus, seconds: float, report: Mapping[str, int] | None = None) -> None:
+    def run_finished(
+        self, kind: str, status: RunStatus, seconds: float, report: Mapping[str, int] | None = None
+    ) -> None:
         """Count one run of ``kind`` ending with ``status`` after ``seconds``.
 
         ``report`` keys ``read``, ``written``, ``write_failures``, ``dead_letters``

@@ -7,9 +7,10 @@ the node tree so an admin is sent to the exact line.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -48,8 +49,9 @@ def dotted(location: Iterable[Any]) -> str:
     return out
 
 
-def _line_index(node: yaml.Node, prefix: Location, index: dict[Location, int],
-                duplicates: list[tuple[Location, int, int]]) -> None:
+def _line_index(
+    node: yaml.Node, prefix: Location, index: dict[Location, int], duplicates: list[tuple[Location, int, int]]
+) -> None:
     index[prefix] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         first_seen: dict[Any, int] = {}
@@ -93,7 +95,7 @@ def _message(error: dict[str, Any]) -> str:
 def _clean_location(location: Location) -> Location:
     # pydantic adds union branch names and validator tags (e.g. 'str', 'list[str]',
     # 'function-after[...]') to locations; an admin only wants the key path.
-    return tuple(p for p in location if isinstance(p, int) or not any(c in p for c in "[]-") and p not in _TYPE_TAGS)
+    return tuple(p for p in location if isinstance(p, int) or (not any(c in p for c in "[]-") and p not in _TYPE_TAGS))
 
 
 _TYPE_TAGS = frozenset({"str", "float", "int", "bool", "list", "dict", "none", "literal"})
@@ -138,8 +140,12 @@ def load_model(
         _line_index(root, (), index, duplicates)
     if duplicates:
         # YAML keeps the last of two equal keys: the first value would vanish without a word
-        raise ConfigError([ConfigProblem(name, line, dotted(loc), f"given twice (first on line {first})")
-                           for loc, line, first in duplicates])
+        raise ConfigError(
+            [
+                ConfigProblem(name, line, dotted(loc), f"given twice (first on line {first})")
+                for loc, line, first in duplicates
+            ]
+        )
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
@@ -162,5 +168,8 @@ def _dedupe(problems: list[ConfigProblem]) -> list[ConfigProblem]:
     for problem in problems:
         seen.setdefault((problem.line, problem.field), problem)
     fields = {p.field for p in seen.values()}
-    return [p for p in seen.values()
-            if not any(other.startswith((p.field + "[", p.field + ".")) for other in fields if p.field)]
+    return [
+        p
+        for p in seen.values()
+        if not any(other.startswith((p.field + "[", p.field + ".")) for other in fields if p.field)
+    ]

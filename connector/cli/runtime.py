@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
-import requests
-from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+from pydantic import SecretStr
 
-from connector.config_file import ConfigError
+from connector.config.files import ConfigError
+from connector.config.ruleset import Ruleset, load_rules
+from connector.config.settings import Settings, crm_credential_problems
 from connector.crm.base import CrmAdapter
 from connector.crm.hubspot.adapter import HubSpotAdapter
 from connector.crm.hubspot.transport import HubSpotApi
 from connector.crm.ratelimit import ApiBudget, RollingWindow
-from connector.crm.errors import StopRun
 from connector.crm.retry import RetryPolicy
 from connector.crm.salesforce.adapter import SalesforceAdapter
+from connector.crm.salesforce.login import SalesforceLogin, connect
 from connector.crm.salesforce.mapping import PERSON_OBJECTS, StageField
 from connector.crm.salesforce.transport import SalesforceApi
-from connector.metrics import Metrics
-from connector.rulesfile import Ruleset, load_rules
-from connector.settings import Settings, crm_credential_problems
+from connector.ops.metrics import Metrics
 from connector.state import Store
-from connector.sync import Sync, SyncOptions
+from connector.sync.cycle import Sync, SyncOptions
 
 #: HubSpot's smallest published budgets, used until its headers say otherwise
 HUBSPOT_TEN_SECONDLY = 100
@@ -33,7 +31,7 @@ HUBSPOT_SEARCH_PER_SECOND = 5
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -65,52 +63,57 @@ def sync_options(settings: Settings) -> SyncOptions:
 SALESFORCE_TEN_SECONDLY = 250
 
 
-def salesforce_adapter(settings: Settings, sleep: Callable[[float], None] = time.sleep,
-                       monotonic: Callable[[], float] = time.monotonic,
-                       metrics: Metrics | None = None) -> SalesforceAdapter:
+def salesforce_adapter(
+    settings: Settings,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+    metrics: Metrics | None = None,
+) -> SalesforceAdapter:
     """A Salesforce adapter with its own budget, fed by Sforce-Limit-Info, and retry policy."""
     problems = crm_credential_problems(settings)
     if problems:
         raise ConfigError(problems)
-    session = requests.Session()
     verify: str | bool = str(settings.salesforce_ca_bundle) if settings.salesforce_ca_bundle else True
-    session.verify = verify  # for the login flows; REST calls pass it themselves
-    try:
-        client = _salesforce_client(settings, session)
-    except SalesforceAuthenticationFailed as exc:
-        raise StopRun(f"Salesforce login failed: {exc.code}") from None
-    except requests.exceptions.RequestException as exc:
-        raise StopRun(f"cannot reach Salesforce to log in ({type(exc).__name__})") from None
+    client = connect(_salesforce_login(settings, verify))
     budget = ApiBudget(
         settings.handoff_api_budget,
         RollingWindow(SALESFORCE_TEN_SECONDLY, 10.0, clock=monotonic, sleep=sleep),
         general_capacity=SALESFORCE_TEN_SECONDLY,
         on_wait=metrics.waited if metrics else None,
     )
-    api = SalesforceApi(client, budget, RetryPolicy(sleep=sleep), on_response=metrics.crm_request if metrics else None,
-                        verify=verify)
+    api = SalesforceApi(
+        client, budget, RetryPolicy(sleep=sleep), on_response=metrics.crm_request if metrics else None, verify=verify
+    )
     stage = StageField(settings.handoff_salesforce_stage_field, dict(settings.handoff_salesforce_stage_values))
-    return SalesforceAdapter(api, stage, [PERSON_OBJECTS[name] for name in dict.fromkeys(settings.handoff_salesforce_objects)])
+    return SalesforceAdapter(
+        api, stage, [PERSON_OBJECTS[name] for name in dict.fromkeys(settings.handoff_salesforce_objects)]
+    )
 
 
-def _salesforce_client(settings: Settings, session: requests.Session) -> Salesforce:
-    common = {"version": settings.salesforce_api_version, "session": session}
-    if settings.salesforce_session_id is not None:
-        return Salesforce(session_id=settings.salesforce_session_id.get_secret_value(),
-                          instance_url=settings.salesforce_instance_url, **common)
-    if settings.salesforce_consumer_key:
-        return Salesforce(username=settings.salesforce_username, consumer_key=settings.salesforce_consumer_key,
-                          privatekey_file=str(settings.salesforce_private_key_file), domain=settings.salesforce_domain,
-                          **common)
-    return Salesforce(username=settings.salesforce_username,
-                      password=settings.salesforce_password.get_secret_value() if settings.salesforce_password else "",
-                      security_token=(settings.salesforce_security_token.get_secret_value()
-                                      if settings.salesforce_security_token else ""),
-                      domain=settings.salesforce_domain, **common)
+def _salesforce_login(settings: Settings, verify: str | bool) -> SalesforceLogin:
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    return SalesforceLogin(
+        api_version=settings.salesforce_api_version,
+        domain=settings.salesforce_domain,
+        instance_url=settings.salesforce_instance_url,
+        session_id=secret(settings.salesforce_session_id),
+        username=settings.salesforce_username,
+        password=secret(settings.salesforce_password),
+        security_token=secret(settings.salesforce_security_token),
+        consumer_key=settings.salesforce_consumer_key,
+        private_key_file=settings.salesforce_private_key_file,
+        verify=verify,
+    )
 
 
-def hubspot_adapter(settings: Settings, sleep: Callable[[float], None] = time.sleep,
-                    monotonic: Callable[[], float] = time.monotonic, metrics: Metrics | None = None) -> HubSpotAdapter:
+def hubspot_adapter(
+    settings: Settings,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+    metrics: Metrics | None = None,
+) -> HubSpotAdapter:
     """A HubSpot adapter with its own shared budget and retry policy."""
     problems = crm_credential_problems(settings)
     if problems:
@@ -123,13 +126,22 @@ def hubspot_adapter(settings: Settings, sleep: Callable[[float], None] = time.sl
         general_capacity=HUBSPOT_TEN_SECONDLY,
         on_wait=metrics.waited if metrics else None,
     )
-    api = HubSpotApi(settings.hubspot_access_token.get_secret_value(), settings.hubspot_api_base, budget,
-                     RetryPolicy(sleep=sleep), on_response=metrics.crm_request if metrics else None)
+    api = HubSpotApi(
+        settings.hubspot_access_token.get_secret_value(),
+        settings.hubspot_api_base,
+        budget,
+        RetryPolicy(sleep=sleep),
+        on_response=metrics.crm_request if metrics else None,
+    )
     return HubSpotAdapter(api)
 
 
-def build(settings: Settings, clock: Callable[[], datetime] = utc_now, adapter: CrmAdapter | None = None,
-          metrics: Metrics | None = None) -> Runtime:
+def build(
+    settings: Settings,
+    clock: Callable[[], datetime] = utc_now,
+    adapter: CrmAdapter | None = None,
+    metrics: Metrics | None = None,
+) -> Runtime:
     """Load the rules, open the store and connect the adapter (not yet started)."""
     ruleset = load_rules(settings.handoff_rules)
     if adapter is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -24,7 +24,9 @@ class Duration:
     def parse(cls, text: str) -> Duration:
         match = _DURATION.match(text)
         if not match:
-            raise ValueError(f"not a duration: {text!r} (use e.g. 30m, 2h, 1d, 1bh for business hours, 1bd for business days)")
+            raise ValueError(
+                f"not a duration: {text!r} (use e.g. 30m, 2h, 1d, 1bh for business hours, 1bd for business days)"
+            )
         return cls(float(match.group(1)), match.group(2))
 
     @property
@@ -82,7 +84,7 @@ def add_duration(start: datetime, duration: Duration, hours: BusinessHours) -> d
     """``start`` plus ``duration``; business units only advance inside business hours. Returns UTC."""
     if not duration.business:
         unit = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}[duration.unit]
-        return (start + unit * duration.amount).astimezone(timezone.utc)
+        return (start + unit * duration.amount).astimezone(UTC)
     remaining = hours.day_length * duration.amount if duration.unit == "bd" else timedelta(hours=duration.amount)
     return _add_business(start, remaining, hours)
 
@@ -99,7 +101,7 @@ def _add_business(start: datetime, remaining: timedelta, hours: BusinessHours) -
             begin = max(moment, opens)
             available = closes - begin
             if remaining <= available:
-                return (begin + remaining).astimezone(timezone.utc)
+                return (begin + remaining).astimezone(UTC)
             remaining -= available
         day += timedelta(days=1)
         moment = datetime.combine(day, hours.start, tzinfo=zone)

@@ -1,0 +1,1 @@
+"""What the admin hands Handoff: environment settings, secrets and the rules file."""

@@ -1,0 +1,1 @@
+"""Running as a service: the scheduler daemon, health and metrics, logging."""

@@ -1,0 +1,1 @@
+"""Runs that compose the parts: pull -> score -> decide -> plan -> push -> checkpoint."""

@@ -1,0 +1,78 @@
+"""What a dry run would do, as a CSV an admin can open in a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import IO
+
+from connector.crm.base import Pulled
+from connector.model import Decision, Qualification, format_time
+from connector.policy.planner import RecordPlan
+from connector.state import RecordState
+
+COLUMNS = (
+    "record_id",
+    "name",
+    "company",
+    "crm_stage",
+    "lead_status",
+    "score",
+    "grade",
+    "qualification",
+    "target_stage",
+    "stage_reset",
+    "changed_properties",
+    "task_subject",
+    "task_owner",
+    "task_due",
+    "task_priority",
+    "notes",
+)
+
+
+class CsvPlanSink:
+    """Writes one row per record whose plan is not empty; counts every record it is shown."""
+
+    def __init__(self, stream: IO[str]):
+        self._writer = csv.DictWriter(stream, fieldnames=COLUMNS)
+        self._writer.writeheader()
+        self.rows = 0
+        self.seen = 0
+
+    def add(
+        self, record: Pulled | RecordState, qualification: Qualification, decision: Decision, plan: RecordPlan
+    ) -> None:
+        self.seen += 1
+        if plan.is_empty:
+            return
+        state = record.crm_state
+        task = plan.task
+        self._writer.writerow(
+            {
+                "record_id": record.record_id,
+                "name": state.name or "",
+                "company": state.company or "",
+                "crm_stage": state.stage.value if state.stage else "",
+                "lead_status": state.lead_status or "",
+                "score": qualification.score,
+                "grade": qualification.grade,
+                "qualification": "disqualified" if qualification.disqualified else qualification.stage.value,
+                "target_stage": plan.stage.value if plan.stage else "",
+                "stage_reset": "yes" if plan.reset_stage else "",
+                "changed_properties": json.dumps(dict(plan.properties), ensure_ascii=False, sort_keys=True),
+                "task_subject": task.subject if task else "",
+                "task_owner": (task.owner_id or "unassigned") if task else "",
+                "task_due": format_time(task.due_at) if task else "",
+                "task_priority": task.priority.value if task else "",
+                "notes": "; ".join(decision.notes),
+            }
+        )
+        self.rows += 1
+
+
+def dry_run_path(directory: Path, kind: str, stamp: str) -> Path:
+    """``<dir>/dry-run-<kind>-<UTC stamp>.csv``, creating the directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"dry-run-{kind}-{stamp}.csv"
