@@ -589,7 +589,8 @@ def _figures_json(figures: ReportFigures) -> str:
 
 def _period(figures: ReportFigures) -> str:
     if figures.first_cohort is None:
-        return "no cohorts yet"
+        since = figures.options.since
+        return f"no cohorts from {since:%Y-%m} on yet" if since else "no cohorts yet"
     span = (
         figures.first_cohort
         if figures.first_cohort == figures.last_cohort
@@ -629,7 +630,7 @@ def render_html(figures: ReportFigures, title: str = "Handoff funnel report") ->
         f'initial-scale=1"><title>{_e(title)}</title><style>{_STYLE}</style>{script}</head>'
         f"<body><main><header><h1>{_e(title)}</h1><p>Generated {_e(_time(figures.generated_at))} · "
         f"{_e(_period(figures))} · {_e(converted)}</p></header>{body}"
-        f"<footer>{len(charts)} charts · the figures are also inside this page as JSON (#report-figures).</footer>"
+        "<footer>The figures are also inside this page as JSON (#report-figures).</footer>"
         f'</main><script type="application/json" id="report-figures">{_figures_json(figures)}</script>'
         "</body></html>\n"
     )
