@@ -96,6 +96,19 @@ def ten_episodes() -> FunnelInput:
     )  # fmt: skip
 
 
+#: the charts of the sample history's page, top to bottom
+SAMPLE_CHARTS = [
+    "funnel",
+    "cohorts",
+    "speed",
+    "score-bands",
+    "rule-lift",
+    "versions",
+    "shadow",
+    "recycle-reasons",
+    "rejection-reasons",
+]
+
 _RULES = {
     # name: (how often it fires, how much it adds to the odds of converting)
     "demo_request": (0.18, 0.30),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from episode_builders import AS_OF, at, episode, sample_history, ten_episodes
+from episode_builders import AS_OF, SAMPLE_CHARTS, at, episode, sample_history, ten_episodes
 
 from connector.model import Stage
 from connector.outcomes import FunnelInput
@@ -42,17 +42,7 @@ def test_page_needs_no_network():
 
 def test_sample_history_has_every_chart_with_a_caption():
     page = page_of(sample_history())
-    assert charts_in(page) == [
-        "funnel",
-        "cohorts",
-        "speed",
-        "score-bands",
-        "rule-lift",
-        "versions",
-        "shadow",
-        "recycle-reasons",
-        "rejection-reasons",
-    ]
+    assert charts_in(page) == SAMPLE_CHARTS
     assert page.count("<figcaption>") == 9
 
 

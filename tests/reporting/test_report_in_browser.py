@@ -11,24 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from episode_builders import AS_OF, sample_history
+from episode_builders import AS_OF, SAMPLE_CHARTS, sample_history
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from connector.outcomes import FunnelInput
 from connector.reporting import build_figures, render_html
 
 CHROMIUM = Path(os.environ.get("HANDOFF_TEST_CHROMIUM", "/usr/bin/chromium"))
-ALL_CHARTS = [
-    "funnel",
-    "cohorts",
-    "speed",
-    "score-bands",
-    "rule-lift",
-    "versions",
-    "shadow",
-    "recycle-reasons",
-    "rejection-reasons",
-]
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +70,7 @@ def test_every_chart_of_the_sample_report_renders_offline(browser, tmp_path):
         timeout=30_000,
     )
     names = page.eval_on_selector_all("figure.chart", "figures => figures.map(f => f.dataset.chart)")
-    assert names == ALL_CHARTS
+    assert names == SAMPLE_CHARTS
     for name in names:
         chart = page.locator(f'figure.chart[data-chart="{name}"]')
         assert chart.locator(".js-plotly-plot svg.main-svg").count() >= 1, name
