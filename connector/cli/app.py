@@ -17,6 +17,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from connector.cli.explain import print_explanation
+from connector.cli.report import report_command
 from connector.cli.runtime import Runtime, build, utc_now
 from connector.config.files import ConfigError
 from connector.config.ruleset import DEFAULT_RULES_PATH, Ruleset, load_rules
@@ -384,3 +385,6 @@ def sandbox(ctx: typer.Context) -> None:
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+app.command("report")(report_command)
