@@ -551,10 +551,9 @@ def _account() -> SObject:
 
 
 def _opportunity() -> SObject:
-    read_only = {"createable": False, "updateable": False}
     fields = (
         _system("Id", "id", "Opportunity ID", id_lookup=True),
-        _flag("IsDeleted", "Deleted", **read_only),
+        _flag("IsDeleted", "Deleted", createable=False, updateable=False),
         _ref("AccountId", "Account ID", ("Account",), "Account"),
         _flag("IsPrivate", "Private"),
         _text("Name", "Name", 120, nillable=False),
@@ -565,11 +564,11 @@ def _opportunity() -> SObject:
         Field("CloseDate", "date", "Close Date", nillable=False),
         _pick("Type", "Opportunity Type", ("Existing Business", "New Business")),
         _pick("LeadSource", "Lead Source", LEAD_SOURCES),
-        _flag("IsClosed", "Closed", calculated=True, **read_only),
-        _flag("IsWon", "Won", calculated=True, **read_only),
+        _flag("IsClosed", "Closed", calculated=True, createable=False, updateable=False),
+        _flag("IsWon", "Won", calculated=True, createable=False, updateable=False),
         *_audit(owner_to=("User",)),
-        Field("LastActivityDate", "date", "Last Activity", **read_only),
-        Field("LastStageChangeDate", "datetime", "Last Stage Change Date", **read_only),
+        Field("LastActivityDate", "date", "Last Activity", createable=False, updateable=False),
+        Field("LastStageChangeDate", "datetime", "Last Stage Change Date", createable=False, updateable=False),
     )
     children = (("Event", "WhatId", "Events"), ("Task", "WhatId", "Tasks"))
     return SObject("Opportunity", "006", "Opportunity", "Opportunities", fields, children)
@@ -577,14 +576,13 @@ def _opportunity() -> SObject:
 
 def _status_values(name: str, label: str, flag: tuple[str, str]) -> SObject:
     """LeadStatus / TaskStatus: the picklist's values with what each one means (read-only)."""
-    read_only = {"createable": False, "updateable": False}
     fields = (
         _system("Id", "id", f"{label} ID", id_lookup=True),
-        _text("MasterLabel", "Master Label", 255, nillable=False, **read_only),
-        _text("ApiName", "Api Name", 255, nillable=False, **read_only),
-        _number("SortOrder", "Sort Order", "int", **read_only),
-        _flag("IsDefault", "Is Default", **read_only),
-        _flag(*flag, **read_only),
+        _text("MasterLabel", "Master Label", 255, nillable=False, createable=False, updateable=False),
+        _text("ApiName", "Api Name", 255, nillable=False, createable=False, updateable=False),
+        _number("SortOrder", "Sort Order", "int", createable=False, updateable=False),
+        _flag("IsDefault", "Is Default", createable=False, updateable=False),
+        _flag(*flag, createable=False, updateable=False),
         *_timestamps(),
     )
     # picklist value objects share the key prefix of Salesforce's StandardValue
