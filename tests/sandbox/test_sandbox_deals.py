@@ -322,3 +322,14 @@ def test_moving_a_deal_to_a_stage_it_cannot_have_is_400_with_details(hubspot_san
     deal = hubspot_sandbox.app.create_deal(contact)
     status, body = hubspot_sandbox.control("POST", f"/_sandbox/deals/{deal.id}/stage", {"stage": "1058723918"})
     assert status == 400 and "not a valid stage" in body["details"][0]
+
+
+def test_the_portal_describes_the_outcome_properties_of_deals(hubspot_client):
+    api = hubspot_client.crm.properties.core_api
+    for name in ("hs_is_closed", "hs_is_closed_won"):
+        prop = api.get_by_name("deals", name)
+        assert (prop.type, prop.modification_metadata.read_only_value, prop.calculated) == ("bool", True, True)
+    stage = api.get_by_name("deals", "dealstage")
+    assert {"closedwon", "closedlost", "1058723918"} <= {o.value for o in stage.options}
+    assert api.get_by_name("deals", "amount").type == "number"
+    assert api.get_by_name("leads", "hs_lead_name").type == "string"
