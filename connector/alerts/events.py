@@ -87,7 +87,7 @@ class AlertEvent:
             object.__setattr__(self, name, moment.astimezone(UTC))
         if self.kind is AlertKind.SLA_BREACH and self.due_at is None:
             raise InvalidAlert("due_at: an sla_breach alert needs the task's due time")
-        if self.record_url is not None and not _is_web_url(self.record_url):
+        if self.record_url is not None and not is_web_url(self.record_url):
             raise InvalidAlert("record_url: must be an http(s) URL")
         object.__setattr__(self, "reasons", tuple(self.reasons))
 
@@ -182,7 +182,7 @@ def hubspot_record_url(portal_id: int | str, record_id: str, ui_domain: str = "a
     portal = str(portal_id)
     if not portal.isdigit() or not portal.isascii():
         raise InvalidAlert(f"portal_id: must be the numeric Hub ID, not {portal_id!r}")
-    if not ui_domain or "/" in ui_domain or not _is_web_url(f"https://{ui_domain}"):
+    if not ui_domain or "/" in ui_domain or not is_web_url(f"https://{ui_domain}"):
         raise InvalidAlert(f"ui_domain: must be a host name like app.hubspot.com, not {ui_domain!r}")
     return f"https://{ui_domain}/contacts/{portal}/record/0-1/{_segment(record_id)}"
 
@@ -193,7 +193,7 @@ def salesforce_record_url(instance_url: str, record_id: str, sobject: str = "Lea
     ``instance_url`` is the org's ``https://<domain>.my.salesforce.com`` (what the login returns);
     Salesforce redirects it to the Lightning host.
     """
-    if not _is_web_url(instance_url):
+    if not is_web_url(instance_url):
         raise InvalidAlert("instance_url: must be an http(s) URL")
     return f"{instance_url.rstrip('/')}/lightning/r/{_segment(sobject)}/{_segment(record_id)}/view"
 
@@ -205,9 +205,11 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def _is_web_url(url: str) -> bool:
+def is_web_url(url: str) -> bool:
+    """An http(s) URL with a host, a valid port if any, and no whitespace."""
     try:
         parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in url)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
@@ -31,7 +31,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from tenacity import wait_exponential_jitter as exponential_jitter
 
 from connector import __version__
-from connector.alerts.events import AlertEvent
+from connector.alerts.events import AlertEvent, is_web_url
 from connector.alerts.formats import FORMATS, AlertFormat, render, signature_headers
 
 log = structlog.get_logger(__name__)
@@ -74,8 +74,7 @@ class AlertConfig:
     max_wait: float = 30.0
 
     def __post_init__(self) -> None:
-        parts = _split(self.url.get_secret_value())
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        if not is_web_url(self.url.get_secret_value()):
             raise AlertConfigError("HANDOFF_ALERT_WEBHOOK_URL", "must be an http(s) URL with a host")
         if self.format not in FORMATS:
             raise AlertConfigError("HANDOFF_ALERT_FORMAT", f"must be slack or json, not {self.format!r}")
@@ -91,20 +90,11 @@ class AlertConfig:
     @property
     def target(self) -> str:
         """``scheme://host[:port]`` of the webhook: what logs and errors may say about it."""
-        parts = _split(self.url.get_secret_value())
-        assert parts is not None and parts.hostname is not None  # checked in __post_init__
+        parts = urlsplit(self.url.get_secret_value())
+        assert parts.hostname is not None  # checked in __post_init__
         host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
         port = f":{parts.port}" if parts.port is not None else ""
         return f"{parts.scheme}://{host}{port}"
-
-
-def _split(url: str) -> SplitResult | None:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        return None
-    return parts
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from datetime import timedelta, timezone
 
 import pytest
 from alert_builders import AT, new_sql, sla_breach
-from builders import crm, default_rules, demo_request, lead
+from builders import activity, crm, default_rules, demo_request, lead
 
 from connector.alerts import (
     AlertKind,
@@ -64,6 +64,15 @@ def test_a_new_sql_alert_carries_the_task_the_policy_decided():
     assert event.score == q.score and event.grade == q.grade
     assert event.reasons == tuple(r.text for r in q.reasons[:2])
     assert "Requested a demo yesterday" in event.reasons
+
+
+def test_a_new_mql_alert_comes_from_an_mql_task():
+    rules = default_rules()
+    mql = lead(activity("content_download", 2, name="Playbook"), activity("webinar_attendance", 3, name="RevOps"))
+    q, decision = evaluate(mql, crm(), Memory(), rules.compiled, rules.policy, AT)
+    assert decision.task is not None
+    event = qualified_event(q, crm(), decision.task, episode=0, occurred_at=AT)
+    assert (event.kind, event.stage, event.key) == (AlertKind.NEW_MQL, Stage.MQL, "alert:1001:0:new_mql")
 
 
 def test_an_sla_breach_alert_comes_from_the_episode_that_ran_late():
