@@ -10,6 +10,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 import respx
+import structlog
 from alert_builders import AT, SIGNING_SECRET, WEBHOOK, WEBHOOK_PATH, clock, new_sql
 from pydantic import SecretStr
 
@@ -33,6 +34,20 @@ TARGET = "https://hooks.slack.example"
 
 def config(**fields) -> AlertConfig:
     return AlertConfig(url=SecretStr(WEBHOOK), **fields)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Tests that read what would be logged change the logging set-up; each gets the old one back."""
+    root, httpx_logger = logging.getLogger(), logging.getLogger("httpx")
+    handlers, level, httpx_level = list(root.handlers), root.level, httpx_logger.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    httpx_logger.setLevel(httpx_level)
+    logging.getLogger("connector").setLevel(logging.NOTSET)
+    logging.captureWarnings(False)
+    structlog.reset_defaults()
 
 
 @pytest.fixture
