@@ -218,8 +218,7 @@ _HTTPX_LOG_FILTER = _HttpxLogFilter()
 class AlertSender:
     """Posts alerts to one webhook. Thread-safe as httpx's client is; close it (or use ``with``) when done.
 
-    ``sleep`` and ``clock`` (epoch seconds) are injected so tests never wait; ``transport`` lets
-    tests put a mock or a local server behind the client.
+    ``sleep`` and ``clock`` (epoch seconds) are injected so tests never wait.
     """
 
     def __init__(
@@ -228,7 +227,6 @@ class AlertSender:
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
-        transport: httpx.BaseTransport | None = None,
     ):
         self.config = config
         self._sleep = sleep
@@ -241,7 +239,6 @@ class AlertSender:
             timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
             follow_redirects=False,  # a redirect would carry a signed alert to a host nobody configured
             headers={"User-Agent": f"Handoff/{__version__}", "Content-Type": "application/json"},
-            transport=transport,
         )
 
     def __enter__(self) -> AlertSender:
