@@ -20,7 +20,7 @@ from connector.sandbox.faults import Faults
 from connector.sandbox.hubspot import HubSpotSandbox
 from connector.sandbox.salesforce import SalesforceSandbox
 
-_HUBSPOT_REF = re.compile(r"Handoff ref: (\S+)")
+_HUBSPOT_REF = re.compile(r'data-handoff-ref="([^"]+)"')
 
 
 @dataclass(frozen=True)
