@@ -52,7 +52,6 @@ def sync_options(settings: Settings) -> SyncOptions:
     return SyncOptions(
         overlap=timedelta(seconds=settings.handoff_overlap_seconds),
         safety_lag=timedelta(seconds=settings.handoff_safety_lag_seconds),
-        trailing=timedelta(seconds=settings.handoff_trailing_pass_seconds),
         max_write_attempts=settings.handoff_max_write_attempts,
         score_step=settings.handoff_score_step,
         task_settle=timedelta(seconds=settings.handoff_task_settle_seconds),
@@ -135,7 +134,7 @@ def hubspot_adapter(
         RetryPolicy(sleep=sleep),
         on_response=metrics.crm_request if metrics else None,
     )
-    return HubSpotAdapter(api, clock)
+    return HubSpotAdapter(api, clock, late_delay=timedelta(seconds=settings.handoff_trailing_pass_seconds))
 
 
 def build(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 
-from connector.crm.base import Delta, Pulled, PulledPage, TaskOutcome, WriteOutcome
+from connector.crm.base import Cursors, Delta, Pulled, PulledPage, TaskOutcome, WriteOutcome
 from connector.crm.errors import Conflict, CrmError, RecordRejected, Retryable, StopRun
 from connector.crm.hubspot import mapping
 from connector.crm.hubspot.transport import HubSpotApi
@@ -17,7 +17,7 @@ from connector.crm.outcomes import failed_tasks, failed_writes, task_outcome, wr
 from connector.crm.paging import Key, Window, chunks, keyset_pages
 from connector.crm.reading import read_page
 from connector.crm.seen import SeenEngagements
-from connector.model import Activity, TaskSpec
+from connector.model import Activity, TaskSpec, format_time, parse_time
 from connector.policy.planner import RecordPlan
 
 log = structlog.get_logger(__name__)
@@ -27,6 +27,10 @@ LIST_LIMIT = 100
 BATCH_LIMIT = 100
 ASSOCIATION_LIMIT = 1000
 TASK_TO_CONTACT = 204
+#: the late window's position, kept in the state store between cycles
+LATE_CURSOR = "contacts.trailing"
+#: how far behind the late window trails: HubSpot's search indexes some writes this late
+LATE_DELAY = timedelta(hours=1)
 
 
 def _ms(moment: datetime) -> int:
@@ -38,9 +42,11 @@ class HubSpotAdapter:
 
     name = "hubspot"
 
-    def __init__(self, api: HubSpotApi, clock: Callable[[], datetime]):
+    def __init__(self, api: HubSpotApi, clock: Callable[[], datetime], late_delay: timedelta = LATE_DELAY):
         self.api = api
         self.clock = clock
+        #: 0 turns the late window off
+        self.late_delay = late_delay
         self.stages = mapping.StageMap([(v, i) for i, v in enumerate(mapping.DEFAULT_STAGE_VALUES)])
         self.owners: dict[str, str] = {}
         self._read_properties: list[str] = []
@@ -136,10 +142,30 @@ class HubSpotAdapter:
 
     # ------------------------------------------------------------- reading
 
-    def changed_since(self, since: datetime, until: datetime) -> Iterator[PulledPage]:
-        """Contacts modified in [since, until] by search, oldest first."""
+    def changed_since(self, since: datetime, until: datetime, cursors: Cursors | None = None) -> Iterator[PulledPage]:
+        """Contacts modified in [since, until] by search, oldest first; then, given ``cursors``, the late window.
+
+        HubSpot's search indexes some writes late, so a contact changed just
+        before a cycle may only show up after the cycle's window has passed. The
+        late window re-reads, an hour behind, everything changed since the last
+        late window: those pages are marked ``late``.
+        """
         for rows in keyset_pages(_ContactSearch(self), _ms(since), _ms(until)):
             yield self._page(rows)
+        if cursors is not None and self.late_delay > timedelta(0):
+            yield from self._late(until, cursors)
+
+    def _late(self, until: datetime, cursors: Cursors) -> Iterator[PulledPage]:
+        upper = until - self.late_delay
+        kept = cursors.get_cursor(LATE_CURSOR)
+        previous = parse_time(kept) if kept else None
+        if previous is not None and previous >= upper:
+            return
+        if previous is not None:
+            for rows in keyset_pages(_ContactSearch(self), _ms(previous), _ms(upper)):
+                yield self._page(rows, late=True)
+        # set once the window is read: a stopped or failed cycle reads it again next time
+        cursors.set_cursor(LATE_CURSOR, format_time(upper))
 
     def _search(self, filters: list[dict[str, Any]], sort: str) -> dict[str, Any]:
         request = {
