@@ -7,6 +7,8 @@
 - ``salesforce_sandbox``: a running :class:`SalesforceHandle` (HTTPS with a throwaway CA; an org
   with users and the inbound queue but no people; the daily allocation at 15,000).
 - ``salesforce_client``: a real ``simple_salesforce.Salesforce`` (API 59.0) pointed at it.
+- ``hubspot_deployment``, ``salesforce_deployment``: ``(portal, runtime)``, Handoff started against the
+  empty sandbox on its clock, with its state in a temporary SQLite file.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from typing import Any
 import hubspot
 import pytest
 import requests
+from deployments import deploy
 from simple_salesforce import Salesforce
 
 from connector.sandbox.clock import ManualClock
 from connector.sandbox.hubspot import HubSpotConfig, HubSpotSandbox
+from connector.sandbox.portals import HubSpotPortal, SalesforcePortal
 from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
 from connector.sandbox.server import SandboxServer
 
@@ -181,3 +185,21 @@ def salesforce_sandbox(sandbox_clock: ManualClock) -> Iterator[SalesforceHandle]
 @pytest.fixture
 def salesforce_client(salesforce_sandbox: SalesforceHandle) -> Salesforce:
     return salesforce_sandbox.client()
+
+
+@pytest.fixture
+def hubspot_deployment(hubspot_sandbox: SandboxHandle, tmp_path: Any) -> Iterator[tuple[HubSpotPortal, Any]]:
+    portal = HubSpotPortal(hubspot_sandbox.app, hubspot_sandbox.base_url, hubspot_sandbox.clock)
+    runtime = deploy(portal, tmp_path / "state.sqlite")
+    yield portal, runtime
+    runtime.close()
+
+
+@pytest.fixture
+def salesforce_deployment(
+    salesforce_sandbox: SalesforceHandle, tmp_path: Any
+) -> Iterator[tuple[SalesforcePortal, Any]]:
+    portal = SalesforcePortal(salesforce_sandbox.app, salesforce_sandbox.base_url, salesforce_sandbox.clock)
+    runtime = deploy(portal, tmp_path / "state.sqlite")
+    yield portal, runtime
+    runtime.close()

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 from builders import DEFAULT_RULES, REPO
+from deployments import deploy
 
-from connector.cli.runtime import Runtime, build, hubspot_adapter, salesforce_adapter
-from connector.crm.errors import Retryable
+from connector.cli.runtime import Runtime
+from connector.crm.errors import CrmUnavailable, Retryable
 from connector.sandbox.clock import ManualClock, system_clock
 from connector.sandbox.hubspot import HubSpotConfig, HubSpotSandbox
 from connector.sandbox.portals import HubSpotPortal, SalesforcePortal
@@ -39,20 +40,15 @@ def salesforce(clock: Any, people: int, seed: int) -> SalesforceSandbox:
     return SalesforceSandbox(SalesforceConfig(contacts=people, seed=seed), clock=clock)
 
 
-CRMS: dict[str, tuple[Callable[..., Any], Any, Callable[..., Any]]] = {
-    "hubspot": (hubspot, HubSpotPortal, hubspot_adapter),
-    "salesforce": (salesforce, SalesforcePortal, salesforce_adapter),
+CRMS: dict[str, tuple[Callable[..., Any], Any]] = {
+    "hubspot": (hubspot, HubSpotPortal),
+    "salesforce": (salesforce, SalesforcePortal),
 }
 
 
 def in_process(crm: str, app: Any, base_url: str, clock: ManualClock, state: Path) -> tuple[Any, Runtime]:
-    _, portal_type, make_adapter = CRMS[crm]
-    portal = portal_type(app, base_url, clock)
-    settings = portal.settings(f"sqlite:///{state}", DEFAULT_RULES)
-    adapter = make_adapter(settings, sleep=clock.advance, monotonic=clock)
-    runtime = build(settings, clock=clock.datetime, adapter=adapter)
-    adapter.start()
-    return portal, runtime
+    portal = CRMS[crm][1](app, base_url, clock)
+    return portal, deploy(portal, state)
 
 
 @pytest.mark.parametrize("crm", sorted(CRMS))
@@ -84,7 +80,7 @@ def test_a_fault_storm_ends_with_every_record_written_or_dead_lettered(tmp_path,
             try:
                 stormy.sync.sync_once()
                 completed += 1
-            except Retryable:
+            except (Retryable, CrmUnavailable):
                 failed_cycles += 1  # the daemon would simply try again next interval
         stormy_portal.set_faults()
         stormy_clock.advance(60)

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 from builders import DEFAULT_RULES, NOW
+from deployments import deploy
 
-from connector.cli.runtime import build, salesforce_adapter
+from connector.cli.runtime import salesforce_adapter
 from connector.config.ruleset import Ruleset
 from connector.crm.errors import QuotaExhausted, StopRun
-from connector.crm.salesforce.mapping import campaign_activity, task_activity
+from connector.crm.salesforce.mapping import campaign_activity, event_activity, task_activity
 from connector.model import Stage
 from connector.policy.lifecycle import Owners
 from connector.policy.planner import RecordPlan
@@ -20,14 +21,8 @@ from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
 
 
 @pytest.fixture
-def org(salesforce_sandbox, tmp_path):
-    portal = SalesforcePortal(salesforce_sandbox.app, salesforce_sandbox.base_url, salesforce_sandbox.clock)
-    settings = portal.settings(f"sqlite:///{tmp_path / 'state.sqlite'}", DEFAULT_RULES)
-    adapter = salesforce_adapter(settings, sleep=portal.clock.advance, monotonic=portal.clock)
-    runtime = build(settings, clock=portal.clock.datetime, adapter=adapter)
-    adapter.start()
-    yield portal, runtime
-    runtime.close()
+def org(salesforce_deployment):
+    return salesforce_deployment
 
 
 def cycle(portal, runtime):
@@ -139,37 +134,40 @@ def member(kind: str, name: str, status: str = "Responded", responded: bool = Tr
     ],
 )
 def test_campaign_responses_become_activities_by_campaign_type_and_name(campaign, expected):
-    activity = campaign_activity(campaign)
+    activity = campaign_activity(campaign, NOW)
     assert (activity.type, activity.name) == expected
     assert activity.at == datetime(2026, 11, 20, 10, tzinfo=UTC)
 
 
 def test_a_campaign_member_who_did_not_respond_is_no_activity():
-    assert campaign_activity(member("Email", "Newsletter", "Sent", responded=False)) is None
+    assert campaign_activity(member("Email", "Newsletter", "Sent", responded=False), NOW) is None
 
 
 def test_a_response_recorded_days_after_joining_is_dated_on_the_response_day():
     late = {**member("Webinar", "RevOps 2026", "Attended"), "FirstRespondedDate": "2026-11-24"}
-    assert campaign_activity(late).at == datetime(2026, 11, 24, tzinfo=UTC)
+    assert campaign_activity(late, NOW).at == datetime(2026, 11, 24, tzinfo=UTC)
 
 
 def test_only_completed_calls_count_and_handoffs_own_tasks_never_do():
     call = {"IsClosed": True, "Type": "Call", "Subject": "Discovery", "CreatedDate": "2026-11-20T10:00:00.000+0000"}
-    assert task_activity(call).type == "call"
-    assert task_activity({**call, "IsClosed": False}) is None
-    assert task_activity({**call, "Type": "Email"}) is None
-    assert task_activity({**call, "Handoff_Key__c": "handoff:1:sql:0"}) is None
-    assert task_activity(call).at == datetime(2026, 11, 20, 10, tzinfo=UTC)
+    assert task_activity(call, NOW).type == "call"
+    assert task_activity({**call, "IsClosed": False}, NOW) is None
+    assert task_activity({**call, "Type": "Email"}, NOW) is None
+    assert task_activity({**call, "Handoff_Key__c": "handoff:1:sql:0"}, NOW) is None
+    assert task_activity(call, NOW).at == datetime(2026, 11, 20, 10, tzinfo=UTC)
+
+
+def test_an_engagement_without_a_readable_date_is_dated_by_the_injected_clock():
+    call = {"IsClosed": True, "Type": "Call", "Subject": "Discovery", "CreatedDate": "yesterday-ish"}
+    assert task_activity(call, NOW).at == NOW
+    assert event_activity({"Subject": "Demo"}, NOW).at == NOW
+    unknown = {**member("Web", "Request a Demo"), "CreatedDate": None, "FirstRespondedDate": None}
+    assert campaign_activity(unknown, NOW).at == NOW
 
 
 def test_contacts_are_scored_too_when_configured(salesforce_sandbox, tmp_path):
     portal = SalesforcePortal(salesforce_sandbox.app, salesforce_sandbox.base_url, salesforce_sandbox.clock)
-    settings = portal.settings(f"sqlite:///{tmp_path / 'state.sqlite'}", DEFAULT_RULES).model_copy(
-        update={"handoff_salesforce_objects": ["Lead", "Contact"]}
-    )
-    adapter = salesforce_adapter(settings, sleep=portal.clock.advance, monotonic=portal.clock)
-    runtime = build(settings, clock=portal.clock.datetime, adapter=adapter)
-    adapter.start()
+    runtime = deploy(portal, tmp_path / "state.sqlite", handoff_salesforce_objects=["Lead", "Contact"])
     [contact] = salesforce_sandbox.seed_contacts(
         {
             "FirstName": "Ana",

@@ -52,7 +52,6 @@ def sync_options(settings: Settings) -> SyncOptions:
     return SyncOptions(
         overlap=timedelta(seconds=settings.handoff_overlap_seconds),
         safety_lag=timedelta(seconds=settings.handoff_safety_lag_seconds),
-        trailing=timedelta(seconds=settings.handoff_trailing_pass_seconds),
         max_write_attempts=settings.handoff_max_write_attempts,
         score_step=settings.handoff_score_step,
         task_settle=timedelta(seconds=settings.handoff_task_settle_seconds),
@@ -68,6 +67,7 @@ def salesforce_adapter(
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
     metrics: Metrics | None = None,
+    clock: Callable[[], datetime] = utc_now,
 ) -> SalesforceAdapter:
     """A Salesforce adapter with its own budget, fed by Sforce-Limit-Info, and retry policy."""
     problems = crm_credential_problems(settings)
@@ -86,7 +86,7 @@ def salesforce_adapter(
     )
     stage = StageField(settings.handoff_salesforce_stage_field, dict(settings.handoff_salesforce_stage_values))
     return SalesforceAdapter(
-        api, stage, [PERSON_OBJECTS[name] for name in dict.fromkeys(settings.handoff_salesforce_objects)]
+        api, clock, stage, [PERSON_OBJECTS[name] for name in dict.fromkeys(settings.handoff_salesforce_objects)]
     )
 
 
@@ -113,6 +113,7 @@ def hubspot_adapter(
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
     metrics: Metrics | None = None,
+    clock: Callable[[], datetime] = utc_now,
 ) -> HubSpotAdapter:
     """A HubSpot adapter with its own shared budget and retry policy."""
     problems = crm_credential_problems(settings)
@@ -133,7 +134,7 @@ def hubspot_adapter(
         RetryPolicy(sleep=sleep),
         on_response=metrics.crm_request if metrics else None,
     )
-    return HubSpotAdapter(api)
+    return HubSpotAdapter(api, clock, late_delay=timedelta(seconds=settings.handoff_trailing_pass_seconds))
 
 
 def build(
@@ -146,6 +147,6 @@ def build(
     ruleset = load_rules(settings.handoff_rules)
     if adapter is None:
         make = salesforce_adapter if settings.handoff_crm == "salesforce" else hubspot_adapter
-        adapter = make(settings, metrics=metrics)
+        adapter = make(settings, metrics=metrics, clock=clock)
     store = Store(settings.handoff_state_url.get_secret_value(), adapter.name, clock)
     return Runtime(settings, ruleset, adapter, store, Sync(adapter, store, ruleset, sync_options(settings), clock))

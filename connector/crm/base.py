@@ -42,6 +42,16 @@ class PulledPage:
     quarantined: Sequence[Quarantined] = ()
     #: where a full scan resumes after this page (list-API paging token)
     resume: str | None = None
+    #: read from a window behind the cursor (records the CRM indexed late): it does not move the cursor
+    late: bool = False
+
+
+class Cursors(Protocol):
+    """Named positions kept between cycles (the state store): what an adapter may remember of its own."""
+
+    def get_cursor(self, name: str) -> str | None: ...
+
+    def set_cursor(self, name: str, value: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -89,8 +99,13 @@ class CrmAdapter(Protocol):
     def assignable(self, owner_id: str | None) -> bool:
         """Whether a task can be given to this owner (an active person, not a queue)."""
 
-    def changed_since(self, since: datetime, until: datetime) -> Iterator[PulledPage]:
-        """Records modified in [since, until], oldest first, each exactly once per call."""
+    def changed_since(self, since: datetime, until: datetime, cursors: Cursors | None = None) -> Iterator[PulledPage]:
+        """Records modified in [since, until], oldest first.
+
+        With ``cursors`` (not in a dry run), an adapter whose CRM lists some
+        changes late also yields, in pages marked ``late``, the records that
+        reached its index since the last call; it keeps its position there.
+        """
 
     def scan(self, resume: str | None) -> Iterator[PulledPage]:
         """Every record, page by page, from ``resume`` (a previous page's token) or the start."""

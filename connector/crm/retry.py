@@ -7,11 +7,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from connector.crm.errors import Retryable
+from connector.crm.errors import CrmUnavailable, Outage, RateLimited, Retryable
 
 T = TypeVar("T")
+
+log = structlog.get_logger(__name__)
+
+
+def _log_retry(error: Retryable, wait: float) -> None:
+    log.warning("retrying", error=str(error), wait_seconds=round(wait, 2))
 
 
 @dataclass(frozen=True)
@@ -23,8 +30,13 @@ class RetryPolicy:
     max_wait: float = 30.0
     sleep: Callable[[float], None] = time.sleep
 
-    def call(self, fn: Callable[[], T], on_retry: Callable[[Retryable, float], None] | None = None) -> T:
-        """Run ``fn``, retrying on Retryable; other errors pass straight through."""
+    def call(self, fn: Callable[[], T], on_retry: Callable[[Retryable, float], None] = _log_retry) -> T:
+        """Run ``fn``, retrying on Retryable (each retry logged, or told to ``on_retry``); other errors pass through.
+
+        When the last attempt fails too, a CRM that is down or keeps refusing stops
+        the run (``CrmUnavailable``); a record-level retryable error (a locked row)
+        is raised as it is, so the caller can queue that one write for later.
+        """
         backoff = wait_exponential_jitter(multiplier=self.initial_wait, max=self.max_wait)
 
         def wait(state: RetryCallState) -> float:
@@ -35,7 +47,7 @@ class RetryPolicy:
 
         def before_sleep(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
-            if on_retry is not None and isinstance(error, Retryable) and state.next_action is not None:
+            if isinstance(error, Retryable) and state.next_action is not None:
                 on_retry(error, state.next_action.sleep)
 
         retrying = Retrying(
@@ -46,4 +58,8 @@ class RetryPolicy:
             before_sleep=before_sleep,
             reraise=True,
         )
-        return retrying(fn)
+        try:
+            return retrying(fn)
+        except (Outage, RateLimited) as exc:
+            tries = f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"
+            raise CrmUnavailable(f"{exc}; gave up after {tries}") from None

@@ -25,7 +25,7 @@ from connector.sandbox.faults import Faults
 from connector.sandbox.hubspot import HubSpotSandbox
 from connector.sandbox.salesforce import SalesforceSandbox, sales
 
-_HUBSPOT_REF = re.compile(r"Handoff ref: (\S+)")
+_HUBSPOT_REF = re.compile(r'data-handoff-ref="([^"]+)"')
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ from connector.state import PendingWrite, RecordState, Store, TaskEntry
 log = structlog.get_logger(__name__)
 
 CURSOR = "contacts"
-TRAILING_CURSOR = "contacts.trailing"
 BACKFILL_RESUME = "backfill.resume"
 BACKFILL_STARTED = "backfill.started"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -42,7 +41,6 @@ KEEP_ACTIVITIES = 300
 class SyncOptions:
     overlap: timedelta = timedelta(minutes=5)
     safety_lag: timedelta = timedelta(seconds=10)
-    trailing: timedelta = timedelta(hours=1)
     max_write_attempts: int = 5
     score_step: int = 5
     #: a task whose creation had an unknown outcome is looked for this long before it is created again
@@ -190,9 +188,10 @@ class Sync:
         until = started - self.options.safety_lag
         cursor = self.store.get_cursor(CURSOR)
         since = parse_time(cursor) - self.options.overlap if cursor else EPOCH
-        for page in self.adapter.changed_since(since, until):
+        # a dry run keeps no cursor, so the adapter's own (a late window's) is not offered either
+        for page in self.adapter.changed_since(since, until, None if dry_run else self.store):
             self._process(page, report, dry_run, sink)
-            if not dry_run and page.records:
+            if not dry_run and page.records and not page.late:
                 high = min(max(r.modified_at for r in page.records), until)
                 self.store.set_cursor(CURSOR, format_time(high))
             if stop is not None and stop.is_set():
@@ -200,22 +199,6 @@ class Sync:
                 return
         if not dry_run:
             self.store.set_cursor(CURSOR, format_time(max(until, parse_time(cursor)) if cursor else until))
-            self._trailing_pass(report, started, stop, sink)
-
-    def _trailing_pass(
-        self, report: RunReport, started: datetime, stop: threading.Event | None, sink: PlanSink | None
-    ) -> None:
-        """Re-read the window an hour behind: HubSpot indexes some writes late, and search would miss them."""
-        upper = started - self.options.trailing
-        previous = self.store.get_cursor(TRAILING_CURSOR)
-        if previous is not None and parse_time(previous) < upper:
-            for page in self.adapter.changed_since(parse_time(previous) - self.options.overlap, upper):
-                self._process(page, report, False, sink)
-                if stop is not None and stop.is_set():
-                    report.status = "stopped"
-                    return
-        if previous is None or parse_time(previous) < upper:
-            self.store.set_cursor(TRAILING_CURSOR, format_time(upper))
 
     def _backfill(
         self,

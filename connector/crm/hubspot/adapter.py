@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 
-from connector.crm.base import Delta, Pulled, PulledPage, Quarantined, TaskOutcome, WriteOutcome
-from connector.crm.errors import CrmError, RecordRejected, Retryable, StopRun
+from connector.crm.base import Cursors, Delta, Pulled, PulledPage, TaskOutcome, WriteOutcome
+from connector.crm.errors import Conflict, CrmError, RecordRejected, Retryable, StopRun
 from connector.crm.hubspot import mapping
 from connector.crm.hubspot.transport import HubSpotApi
-from connector.model import Activity, Stage, TaskSpec, format_time, parse_time
+from connector.crm.outcomes import failed_tasks, failed_writes, task_outcome, write_outcome
+from connector.crm.paging import Key, Window, chunks, keyset_pages
+from connector.crm.reading import read_page
+from connector.crm.seen import SeenEngagements
+from connector.model import Activity, TaskSpec, format_time, parse_time
 from connector.policy.planner import RecordPlan
 
 log = structlog.get_logger(__name__)
@@ -21,17 +25,16 @@ log = structlog.get_logger(__name__)
 SEARCH_LIMIT = 200
 LIST_LIMIT = 100
 BATCH_LIMIT = 100
+ASSOCIATION_LIMIT = 1000
 TASK_TO_CONTACT = 204
-#: kept per contact so an engagement is turned into an activity once
-SEEN_KEY = "seen_engagements"
-SEEN_KEEP = 500
-#: contact properties that move when a meeting, call or email is logged
-SALES_ACTIVITY_MARKERS = ("hs_last_sales_activity_timestamp", "notes_last_updated", "notes_last_contacted")
-TASK_REF = re.compile(r"Handoff ref: (handoff:\S+)")
+#: the late window's position, kept in the state store between cycles
+LATE_CURSOR = "contacts.trailing"
+#: how far behind the late window trails: HubSpot's search indexes some writes this late
+LATE_DELAY = timedelta(hours=1)
 
 
-def _ms(moment: datetime) -> str:
-    return str(int(moment.timestamp() * 1000))
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 class HubSpotAdapter:
@@ -39,8 +42,11 @@ class HubSpotAdapter:
 
     name = "hubspot"
 
-    def __init__(self, api: HubSpotApi):
+    def __init__(self, api: HubSpotApi, clock: Callable[[], datetime], late_delay: timedelta = LATE_DELAY):
         self.api = api
+        self.clock = clock
+        #: 0 turns the late window off
+        self.late_delay = late_delay
         self.stages = mapping.StageMap([(v, i) for i, v in enumerate(mapping.DEFAULT_STAGE_VALUES)])
         self.owners: dict[str, str] = {}
         self._read_properties: list[str] = []
@@ -52,7 +58,7 @@ class HubSpotAdapter:
 
         A dry run passes ``create_missing=False``: it must not write even a property definition.
         """
-        _, body = self.api.call(self.api.properties.get_all, "contacts", archived=False)
+        body = self.api.call(self.api.properties.get_all, "contacts", archived=False) or {}
         existing = {p["name"]: p for p in body.get("results", [])}
         stage_property = existing.get("lifecyclestage")
         if stage_property:
@@ -76,7 +82,7 @@ class HubSpotAdapter:
             *mapping.CANONICAL_PROPERTIES.values(),
             *mapping.OTHER_PROPERTIES,
             *mapping.COUNTER_PROPERTIES,
-            *SALES_ACTIVITY_MARKERS,
+            *mapping.SALES_ACTIVITY_MARKERS,
         ]
         # reading a property the portal lacks is harmless but noisy; custom BANT fields may not exist
         self._read_properties = [p for p in dict.fromkeys(wanted) if p in existing]
@@ -93,9 +99,7 @@ class HubSpotAdapter:
         missing = [spec for spec in mapping.HANDOFF_PROPERTIES.values() if spec[0] not in existing]
         if not missing:
             return
-        self._create_ignoring_conflict(
-            self.api.groups.create, "contacts", {"name": group, "label": label, "displayOrder": -1}
-        )
+        self._create_once(self.api.groups.create, "contacts", {"name": group, "label": label, "displayOrder": -1})
         for name, prop_label, kind, field_type, options in missing:
             body: dict[str, Any] = {
                 "name": name,
@@ -107,16 +111,16 @@ class HubSpotAdapter:
             }
             if options:
                 body["options"] = [{"label": o, "value": o, "displayOrder": i} for i, o in enumerate(options)]
-            self._create_ignoring_conflict(self.api.properties.create, "contacts", body)
+            self._create_once(self.api.properties.create, "contacts", body)
             log.info("created property", property=name)
 
-    def _create_ignoring_conflict(self, method: Any, object_type: str, body: dict[str, Any]) -> None:
+    def _create_once(self, method: Any, object_type: str, body: dict[str, Any]) -> None:
         try:
             self.api.call(method, object_type, body)
+        except Conflict:
+            pass  # another Handoff replica (or a previous run) created it first
         except RecordRejected as exc:
-            # another Handoff replica (or a previous run) created it first
-            if "409" not in str(exc):
-                raise StopRun(f"could not create {body['name']!r} on HubSpot contacts: {exc}") from None
+            raise StopRun(f"could not create {body['name']!r} on HubSpot contacts: {exc}") from None
 
     def _owners(self) -> dict[str, str]:
         owners: dict[str, str] = {}
@@ -125,10 +129,10 @@ class HubSpotAdapter:
             kwargs: dict[str, Any] = {"limit": 100, "archived": False}
             if after:
                 kwargs["after"] = after
-            _, body = self.api.call(self.api.owners.get_page, **kwargs)
+            body = self.api.call(self.api.owners.get_page, **kwargs) or {}
             for owner in body.get("results", []):
                 owners[str(owner["id"])] = owner.get("type", "PERSON")
-            after = (body.get("paging") or {}).get("next", {}).get("after")
+            after = _next_after(body)
             if not after:
                 return owners
 
@@ -138,79 +142,39 @@ class HubSpotAdapter:
 
     # ------------------------------------------------------------- reading
 
-    def changed_since(self, since: datetime, until: datetime) -> Iterator[PulledPage]:
-        """Contacts modified in [since, until] by search, oldest first, each once.
+    def changed_since(self, since: datetime, until: datetime, cursors: Cursors | None = None) -> Iterator[PulledPage]:
+        """Contacts modified in [since, until] by search, oldest first; then, given ``cursors``, the late window.
 
-        Keyset paging: every page is a fresh query from the last millisecond seen,
-        skipping the contacts of that millisecond already yielded. Offset paging
-        (``after``) would skip records whenever a contact leaves the window while
-        we page (we write contacts as we go, which moves their modified time), and
-        it stops at 10,000 results; keyset paging has neither problem. When a whole
-        page shares one millisecond, that millisecond is drained in id order.
+        HubSpot's search indexes some writes late, so a contact changed just
+        before a cycle may only show up after the cycle's window has passed. The
+        late window re-reads, an hour behind, everything changed since the last
+        late window: those pages are marked ``late``.
         """
-        lower, upper = int(_ms(since)), int(_ms(until))
-        boundary_ms: int | None = None
-        boundary_ids: set[str] = set()
-        while True:
-            body = self._search(lower, upper)
-            results = body.get("results", [])
-            page = self._page(results, skip=boundary_ids)
-            if results and not page.records and not page.quarantined:
-                # a full page of one millisecond we have already yielded
-                stamp = boundary_ms if boundary_ms is not None else lower
-                yield from self._drain_millisecond(stamp, upper, boundary_ids)
-                lower, boundary_ms, boundary_ids = stamp + 1, None, set()
-                continue
-            for record in page.records:
-                stamp = int(_ms(record.modified_at))
-                if stamp != boundary_ms:
-                    boundary_ms, boundary_ids = stamp, set()
-                boundary_ids.add(record.record_id)
-            # an unreadable contact has no usable timestamp: skip it on re-query instead of looping on it
-            boundary_ids.update(q.record_id for q in page.quarantined if q.record_id)
-            if page.records or page.quarantined:
-                yield page
-            # HubSpot may send short pages that still have more: only a missing paging.next ends it
-            if not ((body.get("paging") or {}).get("next") or {}).get("after"):
-                return
-            if boundary_ms is None:
-                return
-            lower = boundary_ms
+        for rows in keyset_pages(_ContactSearch(self), _ms(since), _ms(until)):
+            yield self._page(rows)
+        if cursors is not None and self.late_delay > timedelta(0):
+            yield from self._late(until, cursors)
 
-    def _search(
-        self, lower: int, upper: int, extra: list[dict[str, Any]] | None = None, sort: str = "lastmodifieddate"
-    ) -> dict[str, Any]:
-        filters = [
-            {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(lower)},
-            {"propertyName": "lastmodifieddate", "operator": "LTE", "value": str(upper)},
-            *(extra or []),
-        ]
+    def _late(self, until: datetime, cursors: Cursors) -> Iterator[PulledPage]:
+        upper = until - self.late_delay
+        kept = cursors.get_cursor(LATE_CURSOR)
+        previous = parse_time(kept) if kept else None
+        if previous is not None and previous >= upper:
+            return
+        if previous is not None:
+            for rows in keyset_pages(_ContactSearch(self), _ms(previous), _ms(upper)):
+                yield self._page(rows, late=True)
+        # set once the window is read: a stopped or failed cycle reads it again next time
+        cursors.set_cursor(LATE_CURSOR, format_time(upper))
+
+    def _search(self, filters: list[dict[str, Any]], sort: str) -> dict[str, Any]:
         request = {
             "filterGroups": [{"filters": filters}],
             "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
             "properties": self._read_properties,
             "limit": SEARCH_LIMIT,
         }
-        _, body = self.api.call(self.api.contacts_search.do_search, request, search=True)
-        return body or {}
-
-    def _drain_millisecond(self, stamp: int, upper: int, seen: set[str]) -> Iterator[PulledPage]:
-        # hs_object_id is numeric; compare as numbers, never by string (ids sort "10" < "9")
-        last_id = 0
-        while True:
-            body = self._search(
-                stamp,
-                min(stamp, upper),
-                [{"propertyName": "hs_object_id", "operator": "GT", "value": str(last_id)}],
-                sort="hs_object_id",
-            )
-            results = body.get("results", [])
-            if not results:
-                return
-            page = self._page(results, skip=seen)
-            if page.records or page.quarantined:
-                yield page
-            last_id = max(int(r["id"]) for r in results)
+        return self.api.call(self.api.contacts_search.do_search, request, search=True) or {}
 
     def scan(self, resume: str | None) -> Iterator[PulledPage]:
         """Every contact through the list API (no 10,000 cap), resumable by page token."""
@@ -219,104 +183,72 @@ class HubSpotAdapter:
             kwargs: dict[str, Any] = {"limit": LIST_LIMIT, "properties": self._read_properties, "archived": False}
             if after:
                 kwargs["after"] = after
-            _, body = self.api.call(self.api.contacts_basic.get_page, **kwargs)
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
-            page = self._page(body.get("results", []), skip=set())
-            yield PulledPage(page.records, page.quarantined, resume=after)
+            body = self.api.call(self.api.contacts_basic.get_page, **kwargs) or {}
+            after = _next_after(body)
+            yield self._page(body.get("results", []), resume=after)
             if not after:
                 return
 
     def read(self, record_ids: Sequence[str]) -> list[Pulled]:
         found: list[Pulled] = []
-        for chunk in _chunks(list(record_ids), BATCH_LIMIT):
-            _, body = self.api.call(
+        for chunk in chunks(record_ids, BATCH_LIMIT):
+            body = self.api.call(
                 self.api.contacts_batch.read,
                 {"properties": self._read_properties, "inputs": [{"id": i} for i in chunk]},
                 archived=False,
             )
-            found.extend(self._page(body.get("results", []), skip=set()).records)
+            found.extend(self._page((body or {}).get("results", [])).records)
         return found
 
-    def _page(self, results: Sequence[Any], skip: set[str]) -> PulledPage:
-        records: list[Pulled] = []
-        quarantined: list[Quarantined] = []
-        for raw in results:
-            record_id = str(raw.get("id")) if isinstance(raw, dict) and raw.get("id") is not None else None
-            if record_id in skip:
-                continue
-            try:
-                records.append(self._pulled(raw))
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                quarantined.append(
-                    Quarantined(
-                        record_id,
-                        f"unreadable contact: {type(exc).__name__}: {exc}",
-                        raw if isinstance(raw, dict) else {"raw": repr(raw)[:500]},
-                    )
-                )
-        return PulledPage(records, quarantined)
-
-    def _pulled(self, raw: Mapping[str, Any]) -> Pulled:
-        props = raw["properties"]
-        if not isinstance(props, dict):
-            raise TypeError("properties is not an object")
-        modified = props.get("lastmodifieddate") or raw.get("updatedAt")
-        if not modified:
-            raise ValueError("no lastmodifieddate")
-        counters = mapping.counters_of(props)
-        counters.update({m: props[m] for m in SALES_ACTIVITY_MARKERS if props.get(m)})
-        return Pulled(
-            record_id=str(raw["id"]),
-            properties=mapping.canonical_properties(props, self.stages),
-            crm_state=mapping.crm_state(props, self.stages),
-            modified_at=parse_time(modified),
-            counters=counters,
-        )
+    def _page(self, results: Sequence[Any], resume: str | None = None, late: bool = False) -> PulledPage:
+        return read_page(results, lambda raw: mapping.pulled(raw, self.stages), "id", resume=resume, late=late)
 
     def activities(self, records: Sequence[Pulled], previous: Mapping[str, Mapping[str, Any]]) -> dict[str, Delta]:
         """Counter changes as activities, plus meetings, calls and replies new since the last read."""
-        deltas: dict[str, list[Activity]] = {}
+        found: dict[str, list[Activity]] = {}
         needs_engagements: list[str] = []
         for record in records:
             before = previous.get(record.record_id)
-            deltas[record.record_id] = mapping.counter_activities(record.counters, before, record.modified_at)
-            if before is None or any(record.counters.get(m) != before.get(m) for m in SALES_ACTIVITY_MARKERS):
+            found[record.record_id] = mapping.counter_activities(record.counters, before, record.modified_at)
+            markers = mapping.SALES_ACTIVITY_MARKERS
+            if before is None or any(record.counters.get(m) != before.get(m) for m in markers):
                 needs_engagements.append(record.record_id)
-        seen = {r.record_id: list((previous.get(r.record_id) or {}).get(SEEN_KEY, [])) for r in records}
+        seen = {r.record_id: SeenEngagements(previous.get(r.record_id)) for r in records}
         if needs_engagements:
             for record_id, engagement_id, activity in self._engagements(needs_engagements, seen):
-                deltas[record_id].append(activity)
-                seen[record_id].append(engagement_id)
-        return {
-            r.record_id: Delta(deltas[r.record_id], {**r.counters, SEEN_KEY: seen[r.record_id][-SEEN_KEEP:]})
-            for r in records
-        }
+                # one that shows no interest yet (a call not connected) may count once it does: not remembered
+                if activity is not None and seen[record_id].new([engagement_id]):
+                    found[record_id].append(activity)
+        return {r.record_id: Delta(found[r.record_id], seen[r.record_id].counters(r.counters)) for r in records}
 
-    def _engagements(self, record_ids: list[str], seen: Mapping[str, list[str]]) -> Iterator[tuple[str, str, Activity]]:
-        fallback = datetime.now(UTC)
+    def _engagements(
+        self, record_ids: list[str], seen: Mapping[str, SeenEngagements]
+    ) -> Iterator[tuple[str, str, Activity | None]]:
+        """(contact, engagement id, activity or None) for each engagement the contacts have not seen yet."""
+        fallback = self.clock()
         for object_type, properties in mapping.ENGAGEMENT_OBJECTS.items():
             owners_of: dict[str, list[str]] = {}
-            for chunk in _chunks(record_ids, 1000):
-                _, body = self.api.call(
+            for chunk in chunks(record_ids, ASSOCIATION_LIMIT):
+                body = self.api.call(
                     self.api.associations.get_page, "contacts", object_type, {"inputs": [{"id": i} for i in chunk]}
                 )
-                for result in (body or {}).get("results", []):
-                    contact = str(result["from"]["id"])
-                    for target in result.get("to", []):
-                        engagement_id = str(target["toObjectId"])
-                        if engagement_id not in seen.get(contact, ()):
-                            owners_of.setdefault(engagement_id, []).append(contact)
-            for chunk in _chunks(list(owners_of), BATCH_LIMIT):
-                _, body = self.api.call(
+                for contact, engagement_id in _associations(body):
+                    if contact in seen and engagement_id not in seen[contact]:
+                        owners_of.setdefault(engagement_id, []).append(contact)
+            for chunk in chunks(list(owners_of), BATCH_LIMIT):
+                body = self.api.call(
                     self.api.objects_batch[object_type].read,
                     {"properties": list(properties), "inputs": [{"id": i} for i in chunk]},
                     archived=False,
                 )
                 for obj in (body or {}).get("results", []):
-                    activity = mapping.engagement_activity(object_type, obj.get("properties") or {}, fallback)
-                    for contact in owners_of.get(str(obj["id"]), []):
-                        if activity is not None:
-                            yield contact, str(obj["id"]), activity
+                    engagement_id = str(obj.get("id"))
+                    props = obj.get("properties")
+                    activity = mapping.engagement_activity(
+                        object_type, props if isinstance(props, Mapping) else {}, fallback
+                    )
+                    for contact in owners_of.get(engagement_id, []):
+                        yield contact, engagement_id, activity
 
     # ------------------------------------------------------------- writing
 
@@ -333,96 +265,54 @@ class HubSpotAdapter:
         return [failed.get(p.record_id) or outcomes.get(p.record_id) or WriteOutcome(p.record_id) for p in plans]
 
     def _hubspot_properties(self, plan: RecordPlan) -> dict[str, str]:
-        props = {mapping.HANDOFF_PROPERTIES[k][0]: ("" if v is None else v) for k, v in plan.properties.items()}
+        props = mapping.property_values(plan.properties)
         if plan.stage is not None:
             props["lifecyclestage"] = self.stages.to_hubspot[plan.stage]
         return props
 
     def _update(self, changes: Mapping[str, Mapping[str, str]]) -> list[WriteOutcome]:
         outcomes: list[WriteOutcome] = []
-        for chunk in _chunks(list(changes), BATCH_LIMIT):
+        for chunk in chunks(list(changes), BATCH_LIMIT):
             inputs = [{"id": i, "properties": dict(changes[i]), "objectWriteTraceId": i} for i in chunk]
-            outcomes.extend(self._batch(self.api.contacts_batch.update, inputs, lambda item: item["id"]))
+            outcomes.extend(self._batch_update(inputs))
         return outcomes
 
-    def _batch(self, method: Any, inputs: list[dict[str, Any]], key_of: Any) -> list[WriteOutcome]:
-        """One batch call with per-item outcomes; a batch HubSpot rejects whole is split to find the culprit."""
-        keys = [key_of(i) for i in inputs]
+    def _batch_update(self, inputs: list[dict[str, Any]]) -> list[WriteOutcome]:
+        """One batch update with per-record outcomes; a batch HubSpot rejects whole is split to find the culprit."""
+        keys = [i["id"] for i in inputs]
         try:
-            _, body = self.api.call(method, {"inputs": inputs})
-        except StopRun:
-            raise
+            body = self.api.call(self.api.contacts_batch.update, {"inputs": inputs})
         except RecordRejected as exc:
             if len(inputs) == 1:
-                return [WriteOutcome(keys[0], str(exc))]
+                return [write_outcome(keys[0], exc)]
             half = len(inputs) // 2
-            return [*self._batch(method, inputs[:half], key_of), *self._batch(method, inputs[half:], key_of)]
-        except Retryable as exc:
-            return [WriteOutcome(k, str(exc), retryable=True) for k in keys]
-        body = body or {}
-        done = {str(r.get("id")) for r in body.get("results", [])}
-        errors: dict[str, str] = {}
-        for error in body.get("errors", []):
-            context = error.get("context") or {}
-            for key in [*context.get("objectWriteTraceId", []), *context.get("ids", [])]:
-                errors[str(key)] = f"{error.get('category', 'ERROR')}: {error.get('message', '')}"
-        return [
-            WriteOutcome(k, errors[k])
-            if k in errors
-            else WriteOutcome(k)
-            if k in done
-            else WriteOutcome(k, "HubSpot returned no result for this record", retryable=True)
-            for k in keys
-        ]
+            return [*self._batch_update(inputs[:half]), *self._batch_update(inputs[half:])]
+        except CrmError as exc:
+            return failed_writes(keys, exc)
+        result = _batch_result(body)
+        return [write_outcome(k, result.error(k)) for k in keys]
 
     # --------------------------------------------------------------- tasks
 
     def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[TaskOutcome]:
         """Batch-create tasks associated with their contact; results are matched by the ref in the body."""
         outcomes: list[TaskOutcome] = []
-        for chunk in _chunks(list(tasks), BATCH_LIMIT):
-            inputs = [self._task_input(t) for t in chunk]
+        for chunk in chunks(tasks, BATCH_LIMIT):
             try:
-                _, body = self.api.call(self.api.tasks_batch.create, {"inputs": inputs})
-            except StopRun:
-                raise
+                body = self.api.call(self.api.tasks_batch.create, {"inputs": [self._task_input(t) for t in chunk]})
             except CrmError as exc:
-                outcomes.extend(TaskOutcome(t.key, error=str(exc), retryable=isinstance(exc, Retryable)) for t in chunk)
+                outcomes.extend(failed_tasks([t.key for t in chunk], exc))
                 continue
-            created = {}
-            for result in (body or {}).get("results", []):
-                ref = TASK_REF.search((result.get("properties") or {}).get("hs_task_body") or "")
-                if ref:
-                    created[ref.group(1)] = str(result["id"])
-            errors = {}
-            for error in (body or {}).get("errors", []):
-                for key in (error.get("context") or {}).get("objectWriteTraceId", []):
-                    errors[key] = f"{error.get('category', 'ERROR')}: {error.get('message', '')}"
-            for t in chunk:
-                if t.key in created:
-                    outcomes.append(TaskOutcome(t.key, crm_task_id=created[t.key]))
-                else:
-                    # unknown fate: reconciliation looks for it before any second attempt
-                    outcomes.append(
-                        TaskOutcome(
-                            t.key, error=errors.get(t.key, "HubSpot returned no result"), retryable=t.key not in errors
-                        )
-                    )
+            result = _batch_result(
+                body, key_of=lambda r: mapping.task_ref((r.get("properties") or {}).get("hs_task_body"))
+            )
+            # a task with no result has an unknown fate: reconciliation looks for it before any second attempt
+            outcomes.extend(task_outcome(t.key, result.ids.get(t.key), result.error(t.key)) for t in chunk)
         return outcomes
 
     def _task_input(self, task: TaskSpec) -> dict[str, Any]:
-        props = {
-            "hs_task_subject": task.subject,
-            "hs_task_body": f"{task.body}\n\nHandoff ref: {task.key}",
-            "hs_task_status": "NOT_STARTED",
-            "hs_task_priority": task.priority.value,
-            "hs_task_type": "CALL" if task.stage is Stage.SQL else "EMAIL",
-            "hs_timestamp": format_time(task.due_at),
-        }
-        if task.owner_id:
-            props["hubspot_owner_id"] = task.owner_id
         return {
-            "properties": props,
+            "properties": mapping.task_properties(task),
             "associations": [
                 {
                     "to": {"id": task.record_id},
@@ -433,7 +323,7 @@ class HubSpotAdapter:
         }
 
     def existing_tasks(self, tasks: Sequence[TaskSpec]) -> dict[str, str]:
-        """Find tasks already created for these keys by searching each contact's tasks for the ref."""
+        """Find tasks already created for these keys by searching each contact's tasks for Handoff's marker."""
         wanted = {t.key for t in tasks}
         found: dict[str, str] = {}
         for record_id in dict.fromkeys(t.record_id for t in tasks):
@@ -448,17 +338,93 @@ class HubSpotAdapter:
                 }
                 if after:
                     request["after"] = after
-                _, body = self.api.call(self.api.tasks_search.do_search, request, search=True)
-                for result in (body or {}).get("results", []):
-                    ref = TASK_REF.search((result.get("properties") or {}).get("hs_task_body") or "")
-                    if ref and ref.group(1) in wanted:
-                        found[ref.group(1)] = str(result["id"])
-                after = (((body or {}).get("paging") or {}).get("next") or {}).get("after")
+                body = self.api.call(self.api.tasks_search.do_search, request, search=True) or {}
+                for result in body.get("results", []):
+                    key = mapping.task_ref((result.get("properties") or {}).get("hs_task_body"))
+                    if key in wanted:
+                        found[key] = str(result["id"])
+                after = _next_after(body)
                 if not after:
                     break
         return found
 
 
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+@dataclass(frozen=True)
+class _ContactSearch:
+    """Contact search as a keyset source: stamps are ``lastmodifieddate`` milliseconds, ids are numbers."""
+
+    adapter: HubSpotAdapter
+
+    def window(self, lower: int, upper: int) -> Window[Any]:
+        filters = [
+            {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(lower)},
+            {"propertyName": "lastmodifieddate", "operator": "LTE", "value": str(upper)},
+        ]
+        return self._window(filters, "lastmodifieddate")
+
+    def tie(self, stamp: int, after: int | None) -> Window[Any]:
+        # hs_object_id is numeric; compared as a number, never by string (ids sort "10" < "9")
+        filters = [
+            {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(stamp)},
+            {"propertyName": "lastmodifieddate", "operator": "LTE", "value": str(stamp)},
+            {"propertyName": "hs_object_id", "operator": "GT", "value": str(after or 0)},
+        ]
+        return self._window(filters, "hs_object_id")
+
+    def _window(self, filters: list[dict[str, Any]], sort: str) -> Window[Any]:
+        body = self.adapter._search(filters, sort)
+        # HubSpot may send short pages that still have more: only a missing paging.next ends the results
+        return Window(body.get("results", []), more=_next_after(body) is not None)
+
+    def key(self, row: Any) -> Key[int, int] | None:
+        try:
+            return Key(_ms(mapping.modified_at(row)), int(row["id"]))
+        except Exception:
+            return None
+
+    def next_stamp(self, stamp: int) -> int:
+        return stamp + 1
+
+
+@dataclass
+class _BatchResult:
+    """A HubSpot batch answer: ids created or updated by key, and errors by key."""
+
+    ids: dict[str, str]
+    errors: dict[str, CrmError]
+
+    def error(self, key: str) -> CrmError | None:
+        if key in self.ids:
+            return None
+        return self.errors.get(key) or Retryable("HubSpot returned no result for this record")
+
+
+def _batch_result(body: Any, key_of: Callable[[Mapping[str, Any]], str | None] | None = None) -> _BatchResult:
+    """Read a batch answer: results keyed by ``key_of`` (default: their id), errors by ``objectWriteTraceId``."""
+    body = body or {}
+    ids: dict[str, str] = {}
+    for result in body.get("results", []):
+        key = key_of(result) if key_of is not None else str(result.get("id"))
+        if key:
+            ids[key] = str(result.get("id"))
+    errors: dict[str, CrmError] = {}
+    for error in body.get("errors", []):
+        context = error.get("context") or {}
+        message = f"{error.get('category', 'ERROR')}: {error.get('message', '')}"
+        for key in [*context.get("objectWriteTraceId", []), *context.get("ids", [])]:
+            errors[str(key)] = RecordRejected(message)
+    return _BatchResult(ids, errors)
+
+
+def _associations(body: Any) -> Iterator[tuple[str, str]]:
+    """(contact id, engagement id) pairs of a v4 batch association read; malformed entries are skipped."""
+    for result in (body or {}).get("results", []):
+        contact = (result.get("from") or {}).get("id")
+        for target in result.get("to") or []:
+            engagement_id = target.get("toObjectId") if isinstance(target, Mapping) else None
+            if contact is not None and engagement_id is not None:
+                yield str(contact), str(engagement_id)
+
+
+def _next_after(body: Mapping[str, Any]) -> str | None:
+    return ((body.get("paging") or {}).get("next") or {}).get("after") or None

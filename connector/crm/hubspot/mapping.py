@@ -9,14 +9,27 @@ decays from when it happened, not from when it was first seen.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from connector.crm.base import Pulled
 from connector.crm.naming import conversion_type
-from connector.model import Activity, CrmState, Stage, parse_time
+from connector.crm.values import (
+    canonical_value,
+    html_lines,
+    loose_text,
+    one_line,
+    plain_lines,
+    read_field,
+    required_text,
+    text,
+    whole_number,
+)
+from connector.model import Activity, CrmState, Stage, TaskSpec, format_time, parse_time
 
 #: lifecyclestage internal values HubSpot ships, in their default order
 DEFAULT_STAGE_VALUES = {
@@ -65,6 +78,8 @@ COUNTER_PROPERTIES = (
     "hs_email_optout",
 )
 OTHER_PROPERTIES = ("numemployees", "hs_analytics_source", "lifecyclestage", "lastmodifieddate", "createdate")
+#: contact properties that move when a meeting, call or email is logged
+SALES_ACTIVITY_MARKERS = ("hs_last_sales_activity_timestamp", "notes_last_updated", "notes_last_contacted")
 
 #: Handoff's own contact properties: canonical key -> (HubSpot name, label, type, fieldType, options)
 HANDOFF_GROUP = ("handoff", "Handoff lead qualification")
@@ -113,67 +128,114 @@ class StageMap:
         return self.to_canonical.get(value) if value else None
 
 
-def company_size(value: str | None) -> int | None:
-    """``numemployees`` is a bucket like ``100-500`` or ``1000+``; the bucket's top stands for it."""
-    if not value:
-        return None
-    match = _EMPLOYEES.match(value)
+def company_size(value: Any) -> int | None:
+    """``numemployees`` is a bucket like ``100-500`` or ``1000+``; the bucket's top stands for it.
+
+    A value that is no bucket (a portal's own option) is unknown; one whose
+    numbers are beyond belief makes the record unreadable.
+    """
+    bucket = text(value) or ""
+    match = _EMPLOYEES.match(bucket)
     if not match:
         return None
     low, high = match.group(1), match.group(2)
-    if high:
-        return int(high)
-    return int(low) + 1 if value.strip().endswith("+") else int(low)
+    top = whole_number(high or low) or 0
+    return top + 1 if not high and bucket.endswith("+") else top
 
 
-def canonical_properties(props: Mapping[str, str | None], stages: StageMap) -> dict[str, Any]:
-    """The canonical lead properties of a contact (DESIGN.md 4.3)."""
+def pulled(raw: Mapping[str, Any], stages: StageMap) -> Pulled:
+    """One contact as read from HubSpot (search, list or batch read) in canonical form.
+
+    Raises (KeyError, TypeError, ValueError...) when the contact cannot be read;
+    the caller quarantines it.
+    """
+    props = _properties(raw)
+    counters = counters_of(props)
+    counters.update({m: value for m in SALES_ACTIVITY_MARKERS if (value := read_field(props, m, text))})
+    return Pulled(
+        record_id=read_field(raw, "id", required_text),
+        properties=canonical_properties(props, stages),
+        crm_state=crm_state(props, stages),
+        modified_at=modified_at(raw),
+        counters=counters,
+    )
+
+
+def modified_at(raw: Mapping[str, Any]) -> datetime:
+    """When a contact was last modified (``lastmodifieddate``, else ``updatedAt``); raises when neither reads."""
+    props = _properties(raw)
+    if loose_text(props.get("lastmodifieddate")):
+        return read_field(props, "lastmodifieddate", _moment)
+    return read_field(raw, "updatedAt", _moment)
+
+
+def _moment(value: Any) -> datetime:
+    return parse_time(required_text(value))
+
+
+def _properties(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    props = raw["properties"]
+    if not isinstance(props, Mapping):
+        raise TypeError("properties is not an object")
+    return props
+
+
+def canonical_properties(props: Mapping[str, Any], stages: StageMap) -> dict[str, Any]:
+    """The canonical lead properties of a contact (DESIGN.md 4.3), as clean values."""
     out: dict[str, Any] = {}
     for canonical, name in CANONICAL_PROPERTIES.items():
-        value = props.get(name)
-        if value not in (None, ""):
+        value = read_field(props, name, canonical_value)
+        if value is not None:
             out[canonical] = value
-    size = company_size(props.get("numemployees"))
+    size = read_field(props, "numemployees", company_size)
     if size is not None:
         out["company_size"] = size
-    source = props.get("hs_analytics_source")
+    source = read_field(props, "hs_analytics_source", text)
     if source:
         out["lead_source"] = source.lower()
-    stage = stages.canonical(props.get("lifecyclestage"))
+    stage = stages.canonical(read_field(props, "lifecyclestage", text))
     if stage is not None:
         out["lifecycle_stage"] = stage.value
     return out
 
 
-def crm_state(props: Mapping[str, str | None], stages: StageMap) -> CrmState:
-    name = " ".join(p for p in (props.get("firstname"), props.get("lastname")) if p) or None
+def crm_state(props: Mapping[str, Any], stages: StageMap) -> CrmState:
+    name = " ".join(p for p in (read_field(props, "firstname", text), read_field(props, "lastname", text)) if p) or None
     return CrmState(
-        stage=stages.canonical(props.get("lifecyclestage")),
-        lead_status=props.get("hs_lead_status") or None,
-        owner_id=props.get("hubspot_owner_id") or None,
+        stage=stages.canonical(read_field(props, "lifecyclestage", text)),
+        lead_status=read_field(props, "hs_lead_status", text),
+        owner_id=read_field(props, "hubspot_owner_id", text),
         name=name,
-        company=props.get("company") or None,
+        company=read_field(props, "company", text),
     )
 
 
-def counters_of(props: Mapping[str, str | None]) -> dict[str, str]:
-    """The counter snapshot to keep for the next delta."""
-    return {name: value for name in COUNTER_PROPERTIES if (value := props.get(name)) not in (None, "")}
+def counters_of(props: Mapping[str, Any]) -> dict[str, str]:
+    """The counter snapshot to keep for the next delta; raises ValueError for a counter that is no count."""
+    counters = {name: value for name in COUNTER_PROPERTIES if (value := read_field(props, name, text))}
+    for counter in _COUNTERS:
+        read_field(counters, counter.count, whole_number)
+    return counters
 
 
-def _int(value: str | None) -> int:
+def _int(value: Any) -> int:
+    # counters were checked when read; a snapshot kept by an older version may hold anything
     try:
-        return int(float(value)) if value else 0
+        return whole_number(value) or 0
     except ValueError:
         return 0
 
 
-def _time(value: str | None, fallback: datetime) -> datetime:
-    if not value:
+def _time(value: Any, fallback: datetime) -> datetime:
+    """A HubSpot date (ISO text or epoch milliseconds); ``fallback`` when blank or unreadable."""
+    written = loose_text(value)
+    if not written:
         return fallback
     try:
-        return parse_time(value) if not value.isdigit() else datetime.fromtimestamp(int(value) / 1000, fallback.tzinfo)
-    except ValueError:
+        if written.isdecimal():
+            return datetime.fromtimestamp(int(written) / 1000, fallback.tzinfo)
+        return parse_time(written)
+    except (ValueError, OverflowError, OSError):
         return fallback
 
 
@@ -203,13 +265,15 @@ _COUNTERS = (
 
 
 def counter_activities(
-    now_props: Mapping[str, str], before: Mapping[str, str] | None, modified_at: datetime
+    now_props: Mapping[str, Any], before: Mapping[str, Any] | None, modified_at: datetime
 ) -> list[Activity]:
     """Activities implied by the change in counters since ``before`` (None: first time seen).
 
     The newest occurrence is dated at the counter's "last" date (and carries the
     last URL); the rest at its "first" date the first time a contact is seen
     (history of unknown dates counts as old), else at the "last" date too.
+    Never raises: ``now_props`` were checked when read, and an unusable value in
+    an older snapshot counts as nothing.
     """
     activities: list[Activity] = []
     for counter in _COUNTERS:
@@ -218,27 +282,28 @@ def counter_activities(
         if delta <= 0:
             continue
         last = _time(now_props.get(counter.last), modified_at) if counter.last else modified_at
-        url = now_props.get(counter.url) if counter.url else None
+        url = loose_text(now_props.get(counter.url)) if counter.url else None
         activities.append(Activity(counter.kind, last, 1, url=url))
         if delta > 1:
             first = _time(now_props.get(counter.first), last) if before is None and counter.first else last
             activities.append(Activity(counter.kind, first, delta - 1))
     activities.extend(_conversions(now_props, before, modified_at))
-    if now_props.get("hs_email_optout") == "true" and (before is None or before.get("hs_email_optout") != "true"):
+    opted_out = loose_text(now_props.get("hs_email_optout")) == "true"
+    if opted_out and (before is None or before.get("hs_email_optout") != "true"):
         activities.append(Activity("unsubscribe", modified_at))
     return activities
 
 
 def _conversions(
-    now_props: Mapping[str, str], before: Mapping[str, str] | None, modified_at: datetime
+    now_props: Mapping[str, Any], before: Mapping[str, Any] | None, modified_at: datetime
 ) -> list[Activity]:
     found: list[Activity] = []
-    recent = now_props.get("recent_conversion_date")
-    name = now_props.get("recent_conversion_event_name")
+    recent = loose_text(now_props.get("recent_conversion_date"))
+    name = loose_text(now_props.get("recent_conversion_event_name"))
     if recent and name and (before is None or before.get("recent_conversion_date") != recent):
         found.append(Activity(conversion_type(name), _time(recent, modified_at), name=name))
-    first = now_props.get("first_conversion_date")
-    first_name = now_props.get("first_conversion_event_name")
+    first = loose_text(now_props.get("first_conversion_date"))
+    first_name = loose_text(now_props.get("first_conversion_event_name"))
     if before is None and first and first_name and first != recent:
         found.append(Activity(conversion_type(first_name), _time(first, modified_at), name=first_name))
     return found
@@ -252,25 +317,79 @@ ENGAGEMENT_OBJECTS = {
 }
 
 
-def engagement_activity(object_type: str, props: Mapping[str, str | None], fallback: datetime) -> Activity | None:
+def engagement_activity(object_type: str, props: Mapping[str, Any], fallback: datetime) -> Activity | None:
     """A meeting, call or email as a canonical activity, or None when it shows no interest from the lead.
 
     A meeting counts when it was booked (not when it takes place) unless it was
     cancelled; a call when it connected; an email only when the lead wrote it
-    (a reply is a conversation, so it counts as one, like a chat).
+    (a reply is a conversation, so it counts as one, like a chat). Never raises:
+    a date that cannot be read is ``fallback`` (when Handoff read it).
     """
+
+    def text(name: str) -> str | None:
+        return loose_text(props.get(name))
+
     if object_type == "meetings":
-        if (props.get("hs_meeting_outcome") or "").upper() in ("CANCELED", "CANCELLED", "NO_SHOW"):
+        if (text("hs_meeting_outcome") or "").upper() in ("CANCELED", "CANCELLED", "NO_SHOW"):
             return None
-        booked = props.get("hs_createdate") or props.get("hs_timestamp")
-        return Activity("meeting_booked", _time(booked, fallback), name=props.get("hs_meeting_title") or None)
+        booked = text("hs_createdate") or text("hs_timestamp")
+        return Activity("meeting_booked", _time(booked, fallback), name=text("hs_meeting_title"))
     if object_type == "calls":
-        if (props.get("hs_call_status") or "").upper() != "COMPLETED":
+        if (text("hs_call_status") or "").upper() != "COMPLETED":
             return None
-        return Activity("call", _time(props.get("hs_timestamp"), fallback), name=props.get("hs_call_title") or None)
-    if object_type == "emails" and props.get("hs_email_direction") == "INCOMING_EMAIL":
-        subject = props.get("hs_email_subject")
+        return Activity("call", _time(text("hs_timestamp"), fallback), name=text("hs_call_title"))
+    if object_type == "emails" and text("hs_email_direction") == "INCOMING_EMAIL":
+        subject = text("hs_email_subject")
         return Activity(
-            "chat", _time(props.get("hs_timestamp"), fallback), name=f"Email reply: {subject}" if subject else None
+            "chat", _time(text("hs_timestamp"), fallback), name=f"Email reply: {subject}" if subject else None
         )
     return None
+
+
+#: the element that carries a task's idempotency key in its HTML body; escaped text never contains a tag
+TASK_REF_ATTRIBUTE = "data-handoff-ref"
+_TASK_REF = re.compile(r"<[a-z]+\s[^<>]*?\b" + TASK_REF_ATTRIBUTE + r'="([^"<>]+)"', re.IGNORECASE)
+#: characters of plain text a task body takes (HubSpot stores 65,536; escaping can grow text up to six times)
+TASK_BODY_TEXT = 10_000
+TASK_SUBJECT_TEXT = 250
+
+
+def task_properties(task: TaskSpec) -> dict[str, str]:
+    """A rep task as HubSpot task properties: a plain subject and an HTML body ending in Handoff's marker."""
+    key = html.escape(task.key, quote=True)
+    body = html_lines(task.body, TASK_BODY_TEXT)
+    props = {
+        "hs_task_subject": one_line(task.subject, TASK_SUBJECT_TEXT),
+        "hs_task_body": f'<p>{body}</p><p {TASK_REF_ATTRIBUTE}="{key}">Handoff ref: {key}</p>',
+        "hs_task_status": "NOT_STARTED",
+        "hs_task_priority": task.priority.value,
+        "hs_task_type": "CALL" if task.stage is Stage.SQL else "EMAIL",
+        "hs_timestamp": format_time(task.due_at),
+    }
+    if task.owner_id:
+        props["hubspot_owner_id"] = task.owner_id
+    return props
+
+
+def task_ref(body: Any) -> str | None:
+    """The idempotency key in a task body written by ``task_properties``; None in any other text."""
+    match = _TASK_REF.search(body) if isinstance(body, str) else None
+    return html.unescape(match.group(1)) if match else None
+
+
+#: the longest value a HubSpot text property keeps
+TEXT_PROPERTY = 65_536
+
+
+def property_values(properties: Mapping[str, str | None]) -> dict[str, str]:
+    """Handoff's canonical values as HubSpot property values: text shaped for its field, "" clears."""
+    out: dict[str, str] = {}
+    for key, value in properties.items():
+        name, _, _, field_type, _ = HANDOFF_PROPERTIES[key]
+        if value is None:
+            out[name] = ""
+        elif field_type == "textarea":
+            out[name] = plain_lines(value, TEXT_PROPERTY)
+        else:
+            out[name] = one_line(value, TEXT_PROPERTY)
+    return out

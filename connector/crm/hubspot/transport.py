@@ -14,21 +14,22 @@ from collections.abc import Callable
 from typing import Any
 
 import hubspot
-import structlog
 import urllib3
 
 from connector.crm.errors import (
     AuthenticationFailed,
+    Conflict,
     MissingScopes,
+    Outage,
     QuotaExhausted,
     RateLimited,
     RecordRejected,
     Retryable,
+    cause_name,
+    public_url,
 )
 from connector.crm.ratelimit import ApiBudget, read_hubspot_headers
 from connector.crm.retry import RetryPolicy
-
-log = structlog.get_logger(__name__)
 
 #: the scopes Handoff's private app needs (README lists them too); named when HubSpot does not say
 REQUIRED_SCOPES = (
@@ -72,19 +73,20 @@ class HubSpotApi:
         self.groups = crm.properties.groups_api
         self.owners = crm.owners.owners_api
         self.budget = budget
+        self.where = f"HubSpot at {public_url(base_url)}"
         self._retry = retry
         self._on_response = on_response
 
-    def call(self, method: Callable[..., Any], *args: Any, search: bool = False, **kwargs: Any) -> tuple[int, Any]:
-        """Run one SDK method under the budget with retries; returns (status, parsed JSON body)."""
+    def call(self, method: Callable[..., Any], *args: Any, search: bool = False, **kwargs: Any) -> Any:
+        """Run one SDK method under the budget with retries; returns the parsed JSON body (None when empty)."""
 
-        def once() -> tuple[int, Any]:
+        def once() -> Any:
             self.budget.acquire(search=search)
             try:
                 response = method(*args, _preload_content=False, **kwargs)
             except urllib3.exceptions.HTTPError as exc:
                 self._count(0)
-                raise Retryable(f"connection to HubSpot failed ({type(exc).__name__})") from None
+                raise Outage(f"cannot reach {self.where} ({cause_name(exc)})") from None
             except Exception as exc:
                 if not hasattr(exc, "status"):
                     raise
@@ -94,31 +96,28 @@ class HubSpotApi:
                 body = response.data
             except urllib3.exceptions.HTTPError as exc:
                 self._count(0)
-                raise Retryable(f"HubSpot closed the connection mid-response ({type(exc).__name__})") from None
+                raise Outage(f"{self.where} closed the connection mid-response ({cause_name(exc)})") from None
             finally:
                 response.release_conn()
             self._count(response.status)
             self.budget.observe(read_hubspot_headers(response.headers))
             try:
-                return response.status, json.loads(body) if body else None
+                return json.loads(body) if body else None
             except ValueError:
-                raise Retryable(f"HubSpot answered {response.status} with a body that is not JSON") from None
+                raise Outage(f"{self.where} answered {response.status} with a body that is not JSON") from None
 
-        return self._retry.call(once, on_retry=self._log_retry)
+        return self._retry.call(once)
 
     def _count(self, status: int) -> None:
         if self._on_response is not None:
             self._on_response(status)
 
-    @staticmethod
-    def _log_retry(error: Retryable, wait: float) -> None:
-        log.warning("retrying", error=str(error), wait_seconds=round(wait, 2))
-
     def _translate(self, exc: Any, search: bool) -> Exception:
         status = int(exc.status or 0)
         body = _json(exc.body)
         message = body.get("message") if isinstance(body, dict) else None
-        detail = f"HubSpot {status}: {message or exc.reason or 'no message'}"
+        said = message or exc.reason or "no message"
+        detail = f"HubSpot {status}: {said}"
         if status == 401:
             return AuthenticationFailed(
                 "HubSpot rejected the access token (401 INVALID_AUTHENTICATION): check HUBSPOT_ACCESS_TOKEN"
@@ -132,9 +131,14 @@ class HubSpotApi:
             retry_after = _seconds(exc.headers.get("Retry-After") if exc.headers else None)
             wait = retry_after if retry_after is not None else (SECONDLY_WAIT if search else TEN_SECONDLY_WAIT)
             self.budget.backoff(wait, search=search)
-            return RateLimited(detail, retry_after=0.0)  # the budget already holds every caller back
-        if status == 0 or status == 423 or status >= 500:
+            # the budget already holds every caller back
+            return RateLimited(f"{self.where} answered {status}: {said}", retry_after=0.0)
+        if status == 0 or status >= 500:
+            return Outage(f"{self.where} answered {status}: {said}")
+        if status == 423:
             return Retryable(detail)
+        if status == 409:
+            return Conflict(detail)
         return RecordRejected(detail)
 
 

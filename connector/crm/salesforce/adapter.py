@@ -1,17 +1,28 @@
-"""The Salesforce adapter: Leads in, lifecycle stage, scores and Tasks out, through the REST API."""
+"""The Salesforce adapter: Leads in, lifecycle stage, scores and Tasks out, through the REST API.
+
+Every value in a SOQL statement goes through simple-salesforce's ``format_soql``,
+which quotes and escapes strings, lists and datetimes; only field and object
+names (from the org's own describe and Handoff's settings) are written in.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from simple_salesforce.format import format_soql
 
-from connector.crm.base import Delta, Pulled, PulledPage, Quarantined, TaskOutcome, WriteOutcome
+from connector.crm.base import Cursors, Delta, Pulled, PulledPage, TaskOutcome, WriteOutcome
 from connector.crm.errors import CrmError, Retryable, StopRun
+from connector.crm.outcomes import failed_tasks, failed_writes, task_outcome, write_outcome
+from connector.crm.paging import Key, Window, chunks, keyset_pages
+from connector.crm.reading import read_page
 from connector.crm.salesforce import mapping
-from connector.crm.salesforce.transport import NO_AUTO_ASSIGN, SalesforceApi, error_code
+from connector.crm.salesforce.transport import NO_AUTO_ASSIGN, SalesforceApi, item_error
+from connector.crm.seen import SeenEngagements
 from connector.model import Activity, TaskSpec
 from connector.policy.planner import RecordPlan
 
@@ -20,27 +31,12 @@ log = structlog.get_logger(__name__)
 PAGE = 2000
 COLLECTION = 200
 IN_CHUNK = 200  # ids per IN (...) clause: keeps the query string well under URL limits
-SEEN_KEY = "seen_engagements"
-SEEN_KEEP = 500
-RETRYABLE_ITEM_ERRORS = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION"})
+SECOND = timedelta(seconds=1)
 
 
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _ids(values: Sequence[str]) -> str:
-    return ", ".join(mapping.soql_string(v) for v in values)
-
-
-def _next_second(literal: str) -> str:
-    return mapping.soql_time(datetime.fromisoformat(literal.replace("Z", "+00:00")) + timedelta(seconds=1))
-
-
-def _after(last: str) -> str:
-    # SOQL rejects an empty id literal, so the first page has no lower bound on Id
-    return f"AND Id > {mapping.soql_string(last)} " if last else ""
+def _second(moment: datetime) -> datetime:
+    # SOQL datetime literals have whole seconds: paging works at that precision
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 class SalesforceAdapter:
@@ -51,12 +47,16 @@ class SalesforceAdapter:
     def __init__(
         self,
         api: SalesforceApi,
+        clock: Callable[[], datetime],
         stage_field: mapping.StageField | None = None,
         objects: Sequence[mapping.PersonObject] = (mapping.LEAD,),
+        page_size: int = PAGE,
     ):
         self.api = api
+        self.clock = clock
         self.stage_field = stage_field or mapping.StageField()
         self.objects = tuple(objects)
+        self.page_size = page_size
         self.users: set[str] = set()
         self._fields: dict[str, list[str]] = {}
 
@@ -75,9 +75,9 @@ class SalesforceAdapter:
                     f"{person.name}.{self.stage_field.name} (Picklist: {', '.join(self.stage_field.values.values())})"
                 )
             missing += [
-                f"{person.name}.{name} ({definition})"
-                for name, _, definition in mapping.HANDOFF_FIELDS.values()
-                if name not in described
+                f"{person.name}.{spec.name} ({spec.definition})"
+                for spec in mapping.HANDOFF_FIELDS.values()
+                if spec.name not in described
             ]
             wanted = [*person.system_fields, *person.fields.values(), self.stage_field.name]
             self._fields[person.name] = [f for f in dict.fromkeys(wanted) if f in described]
@@ -99,84 +99,29 @@ class SalesforceAdapter:
 
     # ------------------------------------------------------------- reading
 
-    def changed_since(self, since: datetime, until: datetime) -> Iterator[PulledPage]:
-        """Leads (and contacts) whose record or whose engagement changed in [since, until], each once.
+    def changed_since(self, since: datetime, until: datetime, cursors: Cursors | None = None) -> Iterator[PulledPage]:
+        """Leads (and contacts) whose record or whose engagement changed in [since, until], oldest first.
 
         Records are paged by (SystemModstamp, Id) through ``queryAll`` so deletions
         are seen; a new campaign response or logged call does not touch the record
         itself, so those objects are read for the same window and their people added.
+        Salesforce lists changes as they commit: there is no late window, ``cursors`` go unused.
         """
-        upper = mapping.soql_time(until)
+        lower, upper = _second(since), _second(until)
         seen: set[str] = set()
         for person in self.objects:
-            yield from self._changed(person, mapping.soql_time(since), upper, seen)
-        extra = [i for i in self._engaged(mapping.soql_time(since), upper) if i not in seen]
-        for chunk in _chunks(extra, IN_CHUNK):
+            for rows in keyset_pages(_PersonQuery(self, person), lower, upper):
+                seen.update(str(r.get("Id")) for r in rows)
+                yield self._page(rows)
+        extra = [i for i in self._engaged(lower, upper) if i not in seen]
+        for chunk in chunks(extra, IN_CHUNK):
             yield self._page(self._by_id(chunk))
 
-    def _changed(self, person: mapping.PersonObject, lower: str, upper: str, seen: set[str]) -> Iterator[PulledPage]:
-        select = f"SELECT {', '.join(self._fields[person.name])} FROM {person.name}"
-        boundary: str | None = None
-        boundary_ids: set[str] = set()
-        while True:
-            rows = (
-                self.api.call(
-                    "queryAll/",
-                    params={
-                        "q": (
-                            f"{select} WHERE SystemModstamp >= {lower} AND SystemModstamp <= {upper} "
-                            f"ORDER BY SystemModstamp, Id LIMIT {PAGE}"
-                        )
-                    },
-                )
-                or {}
-            )
-            records = rows.get("records", [])
-            fresh = [r for r in records if r["Id"] not in boundary_ids]
-            if not fresh:
-                if len(records) >= PAGE:  # a whole page in one second: drain it by id
-                    yield from self._drain_second(select, lower, boundary_ids, seen)
-                    lower = _next_second(lower)
-                    boundary_ids = set()
-                    continue
-                return
-            for row in fresh:
-                second = mapping.soql_time(mapping.parse_sf_time(row["SystemModstamp"]))  # type: ignore[arg-type]
-                if second != boundary:
-                    boundary, boundary_ids = second, set()
-                boundary_ids.add(row["Id"])
-                seen.add(row["Id"])
-            yield self._page(fresh)
-            if len(records) < PAGE:
-                return
-            lower = boundary  # type: ignore[assignment]
+    def _select(self, person: mapping.PersonObject) -> str:
+        return f"SELECT {', '.join(self._fields[person.name])} FROM {person.name}"
 
-    def _drain_second(self, select: str, second: str, boundary_ids: set[str], seen: set[str]) -> Iterator[PulledPage]:
-        last = ""
-        while True:
-            rows = (
-                self.api.call(
-                    "queryAll/",
-                    params={
-                        "q": (
-                            f"{select} WHERE SystemModstamp >= {second} AND SystemModstamp < {_next_second(second)} "
-                            f"{_after(last)}ORDER BY Id LIMIT {PAGE}"
-                        )
-                    },
-                )
-                or {}
-            )
-            records = rows.get("records", [])
-            if not records:
-                return
-            fresh = [r for r in records if r["Id"] not in boundary_ids]
-            seen.update(r["Id"] for r in fresh)
-            if fresh:
-                yield self._page(fresh)
-            last = records[-1]["Id"]
-
-    def _engaged(self, lower: str, upper: str) -> list[str]:
-        window = f"SystemModstamp >= {lower} AND SystemModstamp <= {upper}"
+    def _engaged(self, lower: datetime, upper: datetime) -> list[str]:
+        window = format_soql("SystemModstamp >= {} AND SystemModstamp <= {}", lower, upper)
         prefixes = tuple(o.prefix for o in self.objects)
         members = ", ".join(o.member_field for o in self.objects)
         ids: dict[str, None] = {}
@@ -188,18 +133,16 @@ class SalesforceAdapter:
             for row in self.api.query_all(soql):
                 for key in ("WhoId", *(o.member_field for o in self.objects)):
                     person_id = row.get(key)
-                    if person_id and str(person_id).startswith(prefixes):
+                    if isinstance(person_id, str) and person_id.startswith(prefixes):
                         ids[person_id] = None
         return list(ids)
 
-    def _by_id(self, ids: list[str]) -> list[dict[str, Any]]:
+    def _by_id(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         for person in self.objects:
             mine = [i for i in ids if i.startswith(person.prefix)]
             if mine:
-                rows += self.api.query_all(
-                    f"SELECT {', '.join(self._fields[person.name])} FROM {person.name} WHERE Id IN ({_ids(mine)})"
-                )
+                rows += self.api.query_all(self._select(person) + format_soql(" WHERE Id IN {}", mine))
         return rows
 
     def scan(self, resume: str | None) -> Iterator[PulledPage]:
@@ -210,93 +153,81 @@ class SalesforceAdapter:
         for person in self.objects[first:]:
             last = last if person.name == start_object else ""
             while True:
-                rows = (
-                    self.api.call(
-                        "query/",
-                        params={
-                            "q": (
-                                f"SELECT {', '.join(self._fields[person.name])} FROM {person.name} WHERE IsDeleted = false "
-                                f"{_after(last)}ORDER BY Id LIMIT {PAGE}"
-                            )
-                        },
-                    )
-                    or {}
-                )
-                records = rows.get("records", [])
-                if not records:
+                # SOQL rejects an empty id literal, so the first page has no lower bound on Id
+                after = format_soql(" AND Id > {}", last) if last else ""
+                soql = self._select(person) + " WHERE IsDeleted = false" + after
+                rows = self._rows("query/", soql + format_soql(" ORDER BY Id LIMIT {}", self.page_size))
+                if not rows:
                     break
-                last = records[-1]["Id"]
-                page = self._page(records)
-                yield PulledPage(page.records, page.quarantined, resume=f"{person.name}:{last}")
-                if len(records) < PAGE:
+                last = str(rows[-1]["Id"])
+                yield self._page(rows, resume=f"{person.name}:{last}")
+                if len(rows) < self.page_size:
                     break
+
+    def _rows(self, endpoint: str, soql: str) -> list[dict[str, Any]]:
+        """One page of a query (a LIMIT within Salesforce's batch size comes back whole)."""
+        return list((self.api.call(endpoint, params={"q": soql}) or {}).get("records", []))
 
     def read(self, record_ids: Sequence[str]) -> list[Pulled]:
         found: list[Pulled] = []
-        for chunk in _chunks(list(record_ids), IN_CHUNK):
+        for chunk in chunks(record_ids, IN_CHUNK):
             found.extend(self._page(self._by_id(chunk)).records)
         return found
 
-    def _page(self, rows: Sequence[Mapping[str, Any]]) -> PulledPage:
-        records: list[Pulled] = []
-        quarantined: list[Quarantined] = []
-        for row in rows:
-            if row.get("IsDeleted"):
-                continue  # in the recycle bin: nothing to score, nothing to write
-            try:
-                person = self._object_of(row["Id"])
-                records.append(
-                    Pulled(
-                        record_id=row["Id"],
-                        properties=mapping.canonical_properties(row, self.stage_field, person.fields),
-                        crm_state=mapping.crm_state(row, self.stage_field),
-                        modified_at=mapping.parse_sf_time(row["SystemModstamp"]),  # type: ignore[arg-type]
-                        counters={"opted_out": bool(row.get("HasOptedOutOfEmail"))},
-                    )
-                )
-            except (KeyError, TypeError, ValueError) as exc:
-                record = {k: v for k, v in row.items() if k != "attributes"}
-                quarantined.append(
-                    Quarantined(row.get("Id"), f"unreadable record: {type(exc).__name__}: {exc}", record)
-                )
-        return PulledPage(records, quarantined)
+    def _page(self, rows: Sequence[Mapping[str, Any]], resume: str | None = None) -> PulledPage:
+        return read_page(
+            rows,
+            lambda row: mapping.pulled(row, self._object_of(str(row["Id"])), self.stage_field),
+            "Id",
+            resume=resume,
+        )
 
     def activities(self, records: Sequence[Pulled], previous: Mapping[str, Mapping[str, Any]]) -> dict[str, Delta]:
         """Completed calls, meetings and campaign responses not seen before, plus a new email opt-out."""
-        found: dict[str, list[tuple[str, Any]]] = {r.record_id: [] for r in records}
-        ids = list(found)
-        for chunk in _chunks(ids, IN_CHUNK):
-            where = f"IN ({_ids(chunk)})"
+        found: dict[str, list[tuple[str, Activity | None]]] = {r.record_id: [] for r in records}
+        fallback = self.clock()
+        for chunk in chunks(list(found), IN_CHUNK):
             for row in self.api.query_all(
-                "SELECT Id, WhoId, Subject, Type, TaskSubtype, IsClosed, CreatedDate, "
-                f"{mapping.TASK_KEY_FIELD} FROM Task WHERE WhoId {where} AND IsClosed = true AND IsDeleted = false"
+                format_soql(
+                    "SELECT Id, WhoId, Subject, Type, TaskSubtype, IsClosed, CreatedDate, {:literal} FROM Task "
+                    "WHERE WhoId IN {} AND IsClosed = true AND IsDeleted = false",
+                    mapping.TASK_KEY_FIELD,
+                    chunk,
+                )
             ):
-                found[row["WhoId"]].append((row["Id"], mapping.task_activity(row)))
+                _add(found, row.get("WhoId"), row, mapping.task_activity(row, fallback))
             for row in self.api.query_all(
-                f"SELECT Id, WhoId, Subject, StartDateTime, CreatedDate FROM Event WHERE WhoId {where} "
-                "AND IsDeleted = false"
+                format_soql(
+                    "SELECT Id, WhoId, Subject, StartDateTime, CreatedDate FROM Event "
+                    "WHERE WhoId IN {} AND IsDeleted = false",
+                    chunk,
+                )
             ):
-                found[row["WhoId"]].append((row["Id"], mapping.event_activity(row)))
+                _add(found, row.get("WhoId"), row, mapping.event_activity(row, fallback))
             for person in self.objects:
                 mine = [i for i in chunk if i.startswith(person.prefix)]
                 if not mine:
                     continue
                 for row in self.api.query_all(
-                    f"SELECT Id, {person.member_field}, Status, HasResponded, FirstRespondedDate, CreatedDate, "
-                    f"Campaign.Name, Campaign.Type FROM CampaignMember WHERE {person.member_field} "
-                    f"IN ({_ids(mine)}) AND HasResponded = true AND IsDeleted = false"
+                    format_soql(
+                        "SELECT Id, {member:literal}, Status, HasResponded, FirstRespondedDate, CreatedDate, "
+                        "Campaign.Name, Campaign.Type FROM CampaignMember WHERE {member:literal} IN {ids} "
+                        "AND HasResponded = true AND IsDeleted = false",
+                        member=person.member_field,
+                        ids=mine,
+                    )
                 ):
-                    found[row[person.member_field]].append((row["Id"], mapping.campaign_activity(row)))
+                    _add(found, row.get(person.member_field), row, mapping.campaign_activity(row, fallback))
         deltas: dict[str, Delta] = {}
         for record in records:
             before = previous.get(record.record_id) or {}
-            seen = set(before.get(SEEN_KEY, []))
-            new = [(i, a) for i, a in found[record.record_id] if i not in seen]
-            activities = [a for _, a in new if a is not None]
+            seen = SeenEngagements(before)
+            engagements = dict(found[record.record_id])
+            # every engagement read here is final (closed, responded): remembered even when it is no interest
+            activities = [a for i in seen.new(engagements) if (a := engagements[i]) is not None]
             if record.counters.get("opted_out") and not before.get("opted_out"):
                 activities.append(Activity("unsubscribe", record.modified_at))
-            kept = [*before.get(SEEN_KEY, []), *(i for i, _ in new)][-SEEN_KEEP:]
-            deltas[record.record_id] = Delta(activities, {**record.counters, SEEN_KEY: kept})
+            deltas[record.record_id] = Delta(activities, seen.counters(record.counters))
         return deltas
 
     # ------------------------------------------------------------- writing
@@ -307,7 +238,7 @@ class SalesforceAdapter:
         A custom picklist has no forward-only rule, so a recycle is one plain write.
         """
         outcomes: list[WriteOutcome] = []
-        for chunk in _chunks([p for p in plans if p.has_write], COLLECTION):
+        for chunk in chunks([p for p in plans if p.has_write], COLLECTION):
             records = []
             for plan in chunk:
                 fields = {
@@ -318,77 +249,113 @@ class SalesforceAdapter:
                 if plan.stage is not None:
                     fields[self.stage_field.name] = self.stage_field.value(plan.stage)
                 records.append(fields)
-            outcomes.extend(self._collection("PATCH", "composite/sobjects", records, [p.record_id for p in chunk]))
+            keys = [p.record_id for p in chunk]
+            try:
+                results = self._collection("composite/sobjects", records, headers=NO_AUTO_ASSIGN)
+            except CrmError as exc:
+                outcomes.extend(failed_writes(keys, exc))
+                continue
+            outcomes.extend(write_outcome(k, _item_error(r)) for k, r in _each(keys, results))
         done = {o.record_id: o for o in outcomes}
         return [done.get(p.record_id) or WriteOutcome(p.record_id) for p in plans]
 
-    def _collection(self, method: str, path: str, records: list[dict[str, Any]], keys: list[str]) -> list[WriteOutcome]:
-        try:
-            results = (
-                self.api.call(
-                    path, method=method, json={"allOrNone": False, "records": records}, headers=NO_AUTO_ASSIGN
-                )
-                or []
-            )
-        except StopRun:
-            raise
-        except CrmError as exc:
-            return [WriteOutcome(k, str(exc), retryable=isinstance(exc, Retryable)) for k in keys]
-        outcomes = []
-        for key, result in zip(keys, results, strict=False):
-            if result.get("success"):
-                outcomes.append(WriteOutcome(key))
-                continue
-            code, message = error_code(result.get("errors") or [])
-            if code == "CANNOT_UPDATE_CONVERTED_LEAD":
-                # converted since we read it: it belongs to its account now, and is left alone
-                outcomes.append(WriteOutcome(key, f"{code}: {message}", skipped=True))
-            else:
-                outcomes.append(WriteOutcome(key, f"{code}: {message}", retryable=code in RETRYABLE_ITEM_ERRORS))
-        outcomes.extend(WriteOutcome(k, "Salesforce returned no result", retryable=True) for k in keys[len(results) :])
-        return outcomes
+    def _collection(self, path: str, records: list[dict[str, Any]], **kwargs: Any) -> list[Any]:
+        """One sObject Collections PATCH (partial success allowed); its results, one per record in order."""
+        body = {"allOrNone": False, "records": records}
+        results = self.api.call(path, method="PATCH", json=body, **kwargs)
+        return results if isinstance(results, list) else []
 
     # --------------------------------------------------------------- tasks
 
     def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[TaskOutcome]:
         """Upsert Tasks by their idempotency key: a retried call can never make a second Task."""
         outcomes: list[TaskOutcome] = []
-        for chunk in _chunks(list(tasks), COLLECTION):
-            records = [
-                mapping.task_fields(
-                    t.key, t.record_id, t.owner_id, t.subject, t.body, t.due_at, t.priority.value, t.stage
-                )
-                for t in chunk
-            ]
+        for chunk in chunks(tasks, COLLECTION):
+            keys = [t.key for t in chunk]
             try:
-                results = (
-                    self.api.call(
-                        f"composite/sobjects/Task/{mapping.TASK_KEY_FIELD}",
-                        method="PATCH",
-                        json={"allOrNone": False, "records": records},
-                    )
-                    or []
+                results = self._collection(
+                    f"composite/sobjects/Task/{mapping.TASK_KEY_FIELD}", [mapping.task_fields(t) for t in chunk]
                 )
-            except StopRun:
-                raise
             except CrmError as exc:
-                outcomes.extend(TaskOutcome(t.key, error=str(exc), retryable=isinstance(exc, Retryable)) for t in chunk)
+                outcomes.extend(failed_tasks(keys, exc))
                 continue
-            for task, result in zip(chunk, results, strict=False):
-                if result.get("success"):
-                    outcomes.append(TaskOutcome(task.key, crm_task_id=result.get("id")))
-                else:
-                    code, message = error_code(result.get("errors") or [])
-                    outcomes.append(
-                        TaskOutcome(task.key, error=f"{code}: {message}", retryable=code in RETRYABLE_ITEM_ERRORS)
-                    )
+            outcomes.extend(task_outcome(k, _created_id(r), _item_error(r)) for k, r in _each(keys, results))
         return outcomes
 
     def existing_tasks(self, tasks: Sequence[TaskSpec]) -> dict[str, str]:
         found: dict[str, str] = {}
-        for chunk in _chunks([t.key for t in tasks], IN_CHUNK):
+        for chunk in chunks([t.key for t in tasks], IN_CHUNK):
             for row in self.api.query_all(
-                f"SELECT Id, {mapping.TASK_KEY_FIELD} FROM Task WHERE {mapping.TASK_KEY_FIELD} IN ({_ids(chunk)})"
+                format_soql(
+                    "SELECT Id, {field:literal} FROM Task WHERE {field:literal} IN {keys}",
+                    field=mapping.TASK_KEY_FIELD,
+                    keys=chunk,
+                )
             ):
                 found[row[mapping.TASK_KEY_FIELD]] = row["Id"]
         return found
+
+
+@dataclass(frozen=True)
+class _PersonQuery:
+    """Leads or Contacts through ``queryAll`` as a keyset source: stamps are SystemModstamp seconds, ids are Ids."""
+
+    adapter: SalesforceAdapter
+    person: mapping.PersonObject
+
+    def window(self, lower: datetime, upper: datetime) -> Window[dict[str, Any]]:
+        soql = self.adapter._select(self.person) + format_soql(
+            " WHERE SystemModstamp >= {} AND SystemModstamp <= {} ORDER BY SystemModstamp, Id LIMIT {}",
+            lower,
+            upper,
+            self.adapter.page_size,
+        )
+        return self._window(soql)
+
+    def tie(self, stamp: datetime, after: str | None) -> Window[dict[str, Any]]:
+        soql = self.adapter._select(self.person) + format_soql(
+            " WHERE SystemModstamp >= {} AND SystemModstamp < {}", stamp, stamp + SECOND
+        )
+        if after is not None:
+            soql += format_soql(" AND Id > {}", after)
+        return self._window(soql + format_soql(" ORDER BY Id LIMIT {}", self.adapter.page_size))
+
+    def _window(self, soql: str) -> Window[dict[str, Any]]:
+        rows = self.adapter._rows("queryAll/", soql)
+        return Window(rows, more=len(rows) >= self.adapter.page_size)
+
+    def key(self, row: Mapping[str, Any]) -> Key[datetime, str] | None:
+        try:
+            modified = mapping.parse_sf_time(row["SystemModstamp"])
+            return Key(_second(modified), str(row["Id"])) if modified is not None else None
+        except Exception:
+            return None
+
+    def next_stamp(self, stamp: datetime) -> datetime:
+        return stamp + SECOND
+
+
+def _each(keys: Sequence[str], results: Sequence[Any]) -> Iterator[tuple[str, Any]]:
+    """Each key with its result (results come back in request order); a missing result is None."""
+    for i, key in enumerate(keys):
+        yield key, results[i] if i < len(results) else None
+
+
+def _item_error(result: Any) -> CrmError | None:
+    if not isinstance(result, Mapping):
+        return Retryable("Salesforce returned no result for this record")
+    return None if result.get("success") else item_error(result.get("errors") or [])
+
+
+def _created_id(result: Any) -> str | None:
+    return str(result["id"]) if isinstance(result, Mapping) and result.get("id") else None
+
+
+def _add(
+    found: dict[str, list[tuple[str, Activity | None]]],
+    person_id: Any,
+    row: Mapping[str, Any],
+    activity: Activity | None,
+) -> None:
+    if person_id in found and row.get("Id"):
+        found[person_id].append((str(row["Id"]), activity))

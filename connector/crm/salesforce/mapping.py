@@ -14,8 +14,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from connector.crm.base import Pulled
 from connector.crm.naming import conversion_type
-from connector.model import Activity, CrmState, Stage, format_time
+from connector.crm.values import (
+    CanonicalValue,
+    canonical_value,
+    loose_text,
+    one_line,
+    plain_lines,
+    read_field,
+    required_text,
+    text,
+    whole_number,
+)
+from connector.model import Activity, CrmState, Stage, TaskSpec, format_time
 
 #: canonical property -> Lead field
 LEAD_FIELDS = {
@@ -77,23 +89,38 @@ CONTACT = PersonObject(
 )
 PERSON_OBJECTS = {"Lead": LEAD, "Contact": CONTACT}
 
-#: Handoff's fields: canonical key -> (API name, type, the field definition an admin creates)
-HANDOFF_FIELDS: dict[str, tuple[str, str, str]] = {
-    "score": ("Handoff_Score__c", "number", "Number(18, 0)"),
-    "fit_grade": ("Handoff_Fit_Grade__c", "text", "Picklist: A, B, C, D"),
-    "fit_score": ("Handoff_Fit_Points__c", "number", "Number(18, 0)"),
-    "engagement_score": ("Handoff_Engagement_Points__c", "number", "Number(18, 0)"),
-    "status": ("Handoff_Status__c", "text", "Picklist: lead, mql, sql, disqualified"),
-    "reasons": ("Handoff_Reasons__c", "text", "Long Text Area(32768)"),
-    "missing_info": ("Handoff_Missing_Info__c", "text", "Text(255)"),
-    "rules_version": ("Handoff_Rules_Version__c", "text", "Text(80)"),
-    "mql_at": ("Handoff_MQL_At__c", "datetime", "Date/Time"),
-    "sql_at": ("Handoff_SQL_At__c", "datetime", "Date/Time"),
+
+@dataclass(frozen=True)
+class HandoffField:
+    """One of Handoff's fields on a Lead or Contact, as an admin creates it."""
+
+    name: str
+    kind: str  # number | text | lines | datetime
+    definition: str
+    #: characters the field keeps (text kinds)
+    length: int = 255
+
+
+#: Handoff's fields by canonical key
+HANDOFF_FIELDS: dict[str, HandoffField] = {
+    "score": HandoffField("Handoff_Score__c", "number", "Number(18, 0)"),
+    "fit_grade": HandoffField("Handoff_Fit_Grade__c", "text", "Picklist: A, B, C, D"),
+    "fit_score": HandoffField("Handoff_Fit_Points__c", "number", "Number(18, 0)"),
+    "engagement_score": HandoffField("Handoff_Engagement_Points__c", "number", "Number(18, 0)"),
+    "status": HandoffField("Handoff_Status__c", "text", "Picklist: lead, mql, sql, disqualified"),
+    "reasons": HandoffField("Handoff_Reasons__c", "lines", "Long Text Area(32768)", 32768),
+    "missing_info": HandoffField("Handoff_Missing_Info__c", "text", "Text(255)", 255),
+    "rules_version": HandoffField("Handoff_Rules_Version__c", "text", "Text(80)", 80),
+    "mql_at": HandoffField("Handoff_MQL_At__c", "datetime", "Date/Time"),
+    "sql_at": HandoffField("Handoff_SQL_At__c", "datetime", "Date/Time"),
 }
 TASK_KEY_FIELD = "Handoff_Key__c"
 TASK_KEY_DEFINITION = "Text(120), External ID, Unique (case sensitive)"
 DEFAULT_STAGE_FIELD = "Lifecycle_Stage__c"
 DEFAULT_STAGE_VALUES = {"lead": "Lead", "mql": "MQL", "sql": "SQL"}
+#: characters a Task keeps in Subject and Description
+TASK_SUBJECT = 255
+TASK_DESCRIPTION = 32_000
 
 
 @dataclass(frozen=True)
@@ -118,49 +145,63 @@ class StageField:
         return self.values[stage.value]
 
 
-def parse_sf_time(value: str | None) -> datetime | None:
-    """``2026-11-20T12:00:00.000+0000`` (REST) or a date ``2026-11-20`` as an aware UTC datetime."""
-    if not value:
+def parse_sf_time(value: Any) -> datetime | None:
+    """``2026-11-20T12:00:00.000+0000`` (REST) or a date ``2026-11-20`` as an aware UTC datetime; None when blank.
+
+    Raises ValueError (or TypeError) for anything else.
+    """
+    written = text(value)
+    if not written:
         return None
-    if len(value) == 10:
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
+    if len(written) == 10:
+        return datetime.fromisoformat(written).replace(tzinfo=UTC)
+    return datetime.strptime(written, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
 
 
-def soql_time(moment: datetime) -> str:
-    """A SOQL datetime literal: unquoted, UTC, whole seconds."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def pulled(row: Mapping[str, Any], person: PersonObject, stage_field: StageField) -> Pulled | None:
+    """One Lead or Contact row in canonical form; None for a row in the recycle bin (nothing to score or write).
 
-
-def soql_string(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    Raises (KeyError, TypeError, ValueError...) when the row cannot be read; the caller quarantines it.
+    """
+    if row.get("IsDeleted"):
+        return None
+    modified = read_field(row, "SystemModstamp", parse_sf_time)
+    if modified is None:
+        raise ValueError("SystemModstamp: missing")
+    return Pulled(
+        record_id=read_field(row, "Id", required_text),
+        properties=canonical_properties(row, stage_field, person.fields),
+        crm_state=crm_state(row, stage_field),
+        modified_at=modified,
+        counters={"opted_out": bool(row.get("HasOptedOutOfEmail"))},
+    )
 
 
 def canonical_properties(
     lead: Mapping[str, Any], stage_field: StageField, fields: Mapping[str, str] = LEAD_FIELDS
 ) -> dict[str, Any]:
-    """The canonical lead properties of a Lead or Contact (DESIGN.md 4.3)."""
-    out: dict[str, Any] = {}
+    """The canonical lead properties of a Lead or Contact (DESIGN.md 4.3), as clean values."""
+    out: dict[str, CanonicalValue] = {}
     for canonical, name in fields.items():
-        value = lead.get(name)
-        if value not in (None, ""):
+        value = read_field(lead, name, whole_number if canonical == "company_size" else canonical_value)
+        if value is not None:
             out[canonical] = value
     if isinstance(out.get("lead_source"), str):
-        out["lead_source"] = out["lead_source"].strip().lower().replace(" ", "_")
-    stage = stage_field.canonical(lead.get(stage_field.name), bool(lead.get("IsConverted")))
+        out["lead_source"] = str(out["lead_source"]).lower().replace(" ", "_")
+    stage = stage_field.canonical(read_field(lead, stage_field.name, text), bool(lead.get("IsConverted")))
     if stage is not None:
         out["lifecycle_stage"] = stage.value
     return out
 
 
 def crm_state(lead: Mapping[str, Any], stage_field: StageField) -> CrmState:
-    name = " ".join(p for p in (lead.get("FirstName"), lead.get("LastName")) if p) or None
+    name = " ".join(p for p in (read_field(lead, "FirstName", text), read_field(lead, "LastName", text)) if p) or None
     return CrmState(
-        stage=stage_field.canonical(lead.get(stage_field.name), bool(lead.get("IsConverted"))),
-        lead_status=lead.get("Status") or None,
-        owner_id=lead.get("OwnerId") or None,
+        stage=stage_field.canonical(read_field(lead, stage_field.name, text), bool(lead.get("IsConverted"))),
+        lead_status=read_field(lead, "Status", text),
+        owner_id=read_field(lead, "OwnerId", text),
         name=name,
-        company=lead.get("Company") or None,
+        company=read_field(lead, "Company", text),
     )
 
 
@@ -168,29 +209,36 @@ def write_values(properties: Mapping[str, str | None]) -> dict[str, Any]:
     """Handoff's canonical property values as Salesforce field values (numbers as numbers, "" as null)."""
     out: dict[str, Any] = {}
     for key, value in properties.items():
-        name, kind, _ = HANDOFF_FIELDS[key]
-        if value in (None, ""):
-            out[name] = None
-        elif kind == "number":
-            out[name] = float(value)
+        spec = HANDOFF_FIELDS[key]
+        if not value:
+            out[spec.name] = None
+        elif spec.kind == "number":
+            out[spec.name] = float(value)
+        elif spec.kind == "lines":
+            out[spec.name] = plain_lines(value, spec.length)
+        elif spec.kind == "text":
+            out[spec.name] = one_line(value, spec.length)
         else:
-            out[name] = value
+            out[spec.name] = value
     return out
 
 
-def campaign_activity(member: Mapping[str, Any]) -> Activity | None:
+def campaign_activity(member: Mapping[str, Any], fallback: datetime) -> Activity | None:
     """A campaign response as a canonical activity, by the campaign's type and name and the member status.
 
     A response to a web campaign named like a form ("Request a Demo", "Contact Sales")
     becomes that form submission, so the default rules' buying signals fire on it.
+    Never raises: a date that cannot be read is ``fallback`` (when Handoff read it).
     """
     if not member.get("HasResponded"):
         return None
-    campaign = member.get("Campaign") or {}
-    name = campaign.get("Name") or "Campaign"
-    kind = (campaign.get("Type") or "").lower()
-    status = (member.get("Status") or "").lower()
-    at = _response_time(member)
+    campaign = member.get("Campaign")
+    if not isinstance(campaign, Mapping):
+        campaign = {}
+    name = loose_text(campaign.get("Name")) or "Campaign"
+    kind = (loose_text(campaign.get("Type")) or "").lower()
+    status = (loose_text(member.get("Status")) or "").lower()
+    at = _response_time(member, fallback)
     if kind == "webinar" or kind == "event":
         attended = "attend" in status
         return Activity("webinar_attendance" if attended else "webinar_registration", at, name=name)
@@ -201,55 +249,53 @@ def campaign_activity(member: Mapping[str, Any]) -> Activity | None:
     return Activity(conversion_type(name), at, name=name)
 
 
-def _response_time(member: Mapping[str, Any]) -> datetime:
-    created = parse_sf_time(member.get("CreatedDate")) or datetime.now(UTC)
-    responded = parse_sf_time(member.get("FirstRespondedDate"))
+def _response_time(member: Mapping[str, Any], fallback: datetime) -> datetime:
+    created = _when(member.get("CreatedDate")) or fallback
+    responded = _when(member.get("FirstRespondedDate"))
     # FirstRespondedDate is a date: keep the creation time when it is the same day
     if responded is None or responded.date() == created.date():
         return created
     return responded
 
 
-def task_activity(task: Mapping[str, Any]) -> Activity | None:
+def task_activity(task: Mapping[str, Any], fallback: datetime) -> Activity | None:
     """A completed call logged against the lead; Handoff's own tasks and outbound emails are not interest."""
     if task.get(TASK_KEY_FIELD) or not task.get("IsClosed"):
         return None
-    if (task.get("Type") or task.get("TaskSubtype") or "").lower() != "call":
+    if (loose_text(task.get("Type")) or loose_text(task.get("TaskSubtype")) or "").lower() != "call":
         return None
-    at = parse_sf_time(task.get("CreatedDate")) or datetime.now(UTC)
-    return Activity("call", at, name=task.get("Subject") or None)
+    return Activity("call", _when(task.get("CreatedDate")) or fallback, name=loose_text(task.get("Subject")))
 
 
-def event_activity(event: Mapping[str, Any]) -> Activity:
+def event_activity(event: Mapping[str, Any], fallback: datetime) -> Activity:
     """An event with the lead is a meeting booked, dated when it was booked."""
-    at = parse_sf_time(event.get("CreatedDate")) or parse_sf_time(event.get("StartDateTime")) or datetime.now(UTC)
-    return Activity("meeting_booked", at, name=event.get("Subject") or None)
+    at = _when(event.get("CreatedDate")) or _when(event.get("StartDateTime")) or fallback
+    return Activity("meeting_booked", at, name=loose_text(event.get("Subject")))
 
 
-def task_fields(
-    key: str,
-    record_id: str,
-    owner_id: str | None,
-    subject: str,
-    body: str,
-    due_at: datetime,
-    priority: str,
-    stage: Stage,
-) -> dict[str, Any]:
-    """A rep task as Task fields; the due time goes to the reminder, the due date to ActivityDate."""
+def task_fields(task: TaskSpec) -> dict[str, Any]:
+    """A rep task as Task fields (plain text); the due time goes to the reminder, the due date to ActivityDate."""
     fields: dict[str, Any] = {
         "attributes": {"type": "Task"},
-        TASK_KEY_FIELD: key,
-        "Subject": subject[:255],
-        "Description": body,
-        "ActivityDate": due_at.astimezone(UTC).date().isoformat(),
-        "ReminderDateTime": format_time(due_at),
+        TASK_KEY_FIELD: task.key,
+        "Subject": one_line(task.subject, TASK_SUBJECT),
+        "Description": plain_lines(task.body, TASK_DESCRIPTION),
+        "ActivityDate": task.due_at.astimezone(UTC).date().isoformat(),
+        "ReminderDateTime": format_time(task.due_at),
         "IsReminderSet": True,
-        "Priority": {"HIGH": "High", "MEDIUM": "Normal", "LOW": "Low"}[priority],
+        "Priority": {"HIGH": "High", "MEDIUM": "Normal", "LOW": "Low"}[task.priority.value],
         "Status": "Not Started",
-        "Type": "Call" if stage is Stage.SQL else "Email",
-        "WhoId": record_id,
+        "Type": "Call" if task.stage is Stage.SQL else "Email",
+        "WhoId": task.record_id,
     }
-    if owner_id:
-        fields["OwnerId"] = owner_id
+    if task.owner_id:
+        fields["OwnerId"] = task.owner_id
     return fields
+
+
+def _when(value: Any) -> datetime | None:
+    """A date or datetime that may be missing or unreadable (then None)."""
+    try:
+        return parse_sf_time(value)
+    except (TypeError, ValueError, OverflowError):
+        return None

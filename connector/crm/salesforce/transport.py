@@ -11,25 +11,29 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
-import structlog
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from connector.crm.errors import (
     AuthenticationFailed,
+    CrmError,
+    Outage,
     QuotaExhausted,
     RateLimited,
+    RecordMovedOn,
     RecordRejected,
     Retryable,
+    cause_name,
+    public_url,
 )
 from connector.crm.ratelimit import ApiBudget, QuotaReading
 from connector.crm.retry import RetryPolicy
 
-log = structlog.get_logger(__name__)
-
 TIMEOUT = 60.0
 #: every write carries this, or Salesforce's lead assignment rules may hand the lead to someone else
 NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
+#: errors of one item in a composite call that a later try may get past
+RETRYABLE_ITEM_ERRORS = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION"})
 
 
 class SalesforceApi:
@@ -44,6 +48,7 @@ class SalesforceApi:
         verify: str | bool = True,
     ):
         self.client = client
+        self.where = f"Salesforce at {public_url(client.base_url)}"
         # passed on every call: requests lets REQUESTS_CA_BUNDLE override a session's own verify
         self._verify = verify
         self.budget = budget
@@ -60,15 +65,15 @@ class SalesforceApi:
             except SalesforceError as exc:
                 self._count(exc.status)
                 self._observe()
-                raise _translate(exc) from None
+                raise self._translate(exc) from None
             except requests.exceptions.RequestException as exc:
                 self._count("error")
-                raise Retryable(f"connection to Salesforce failed ({type(exc).__name__})") from None
+                raise Outage(f"cannot reach {self.where} ({cause_name(exc)})") from None
             self._count(200)
             self._observe()
             return result
 
-        return self._retry.call(once, on_retry=_log_retry)
+        return self._retry.call(once)
 
     def query_all(self, soql: str) -> list[dict[str, Any]]:
         """Every row of a ``queryAll`` (deleted rows included), following ``nextRecordsUrl``."""
@@ -89,9 +94,29 @@ class SalesforceApi:
         if self._on_response is not None:
             self._on_response(status)
 
-
-def _log_retry(error: Retryable, wait: float) -> None:
-    log.warning("retrying", error=str(error), wait_seconds=round(wait, 2))
+    def _translate(self, exc: SalesforceError) -> Exception:
+        code, message = error_code(exc.content)
+        answer = f"{exc.status} {code}: {message}".strip()
+        detail = f"Salesforce {answer}"
+        if exc.status == 401:
+            return AuthenticationFailed(
+                f"Salesforce rejected the session (401 {code or 'INVALID_SESSION_ID'}): check SALESFORCE_SESSION_ID "
+                "or the login settings"
+            )
+        if code == "REQUEST_LIMIT_EXCEEDED":
+            if "concurrent" in message.lower():
+                return RateLimited(f"{self.where} answered {answer}")
+            return QuotaExhausted(
+                "Salesforce's daily API requests are spent for this org (REQUEST_LIMIT_EXCEEDED); "
+                "the run resumes when the rolling 24 hours free some"
+            )
+        if exc.status in (420, 429):
+            return RateLimited(f"{self.where} answered {answer}")
+        if exc.status >= 500 or code == "SERVER_UNAVAILABLE":
+            return Outage(f"{self.where} answered {answer}")
+        if code == "UNABLE_TO_LOCK_ROW":
+            return Retryable(detail)
+        return RecordRejected(detail)
 
 
 def error_code(content: Any) -> tuple[str, str]:
@@ -102,21 +127,13 @@ def error_code(content: Any) -> tuple[str, str]:
     return "", str(content or "")[:300]
 
 
-def _translate(exc: SalesforceError) -> Exception:
-    code, message = error_code(exc.content)
-    detail = f"Salesforce {exc.status} {code}: {message}".strip()
-    if exc.status == 401:
-        return AuthenticationFailed(
-            f"Salesforce rejected the session (401 {code or 'INVALID_SESSION_ID'}): check SALESFORCE_SESSION_ID "
-            "or the login settings"
-        )
-    if code == "REQUEST_LIMIT_EXCEEDED":
-        if "concurrent" in message.lower():
-            return RateLimited(detail)
-        return QuotaExhausted(
-            "Salesforce's daily API requests are spent for this org (REQUEST_LIMIT_EXCEEDED); "
-            "the run resumes when the rolling 24 hours free some"
-        )
-    if exc.status in (420, 429) or exc.status >= 500 or code in ("UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"):
+def item_error(errors: Any) -> CrmError:
+    """The typed error of one failed item of a composite call (its ``errors`` list)."""
+    code, message = error_code(errors)
+    detail = f"{code}: {message}"
+    if code in RETRYABLE_ITEM_ERRORS:
         return Retryable(detail)
+    if code == "CANNOT_UPDATE_CONVERTED_LEAD":
+        # converted since we read it: it belongs to its account now, and is left alone
+        return RecordMovedOn(detail)
     return RecordRejected(detail)
