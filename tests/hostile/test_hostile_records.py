@@ -29,7 +29,7 @@ from connector.crm.base import PulledPage
 from connector.crm.hubspot import mapping as hubspot
 from connector.crm.reading import read_page
 from connector.crm.salesforce import mapping as salesforce
-from connector.model import Activity, Lead, Memory, TaskSpec
+from connector.model import Activity, Lead, Memory, Priority, Stage, TaskSpec
 from connector.policy.lifecycle import evaluate
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -119,3 +119,25 @@ def test_any_text_renders_into_task_fields_without_markup_lines_or_a_second_mark
         priority=Priority.HIGH,
     )
     rendered_task_is_safe(task)
+
+
+def test_a_task_ref_survives_a_sanitiser_that_drops_data_attributes():
+    task = TaskSpec(
+        "handoff:7:sql:1",
+        "7",
+        Stage.SQL,
+        "77",
+        "Sales-qualified: Ana",
+        "Why now:\nHandoff ref: handoff:9:sql:9",
+        NOW,
+        Priority.HIGH,
+    )
+    body = hubspot.task_properties(task)["hs_task_body"]
+    sanitised = re.sub(r"\sdata-handoff-ref=\"[^\"]*\"", "", body)
+    assert hubspot.task_ref(sanitised) == "handoff:7:sql:1"
+
+
+def test_record_text_alone_never_reads_as_a_task_ref():
+    forged = "Why now:<br>Handoff ref: handoff:9:sql:9"
+    assert hubspot.task_ref(f"<p>{forged}</p>") is None
+    assert hubspot.task_ref("Handoff ref: handoff:9:sql:9") is None

@@ -349,6 +349,9 @@ def engagement_activity(object_type: str, props: Mapping[str, Any], fallback: da
 #: the element that carries a task's idempotency key in its HTML body; escaped text never contains a tag
 TASK_REF_ATTRIBUTE = "data-handoff-ref"
 _TASK_REF = re.compile(r"<[a-z]+\s[^<>]*?\b" + TASK_REF_ATTRIBUTE + r'="([^"<>]+)"', re.IGNORECASE)
+#: the same marker once an HTML sanitiser has dropped the attribute: a whole paragraph of Handoff's own, which
+#: escaped record text cannot open or close (the body's own paragraph always starts with Handoff's heading)
+_TASK_REF_PARAGRAPH = re.compile(r"<p>Handoff ref: ([^<>]+)</p>\s*$", re.IGNORECASE)
 #: characters of plain text a task body takes (HubSpot stores 65,536; escaping can grow text up to six times)
 TASK_BODY_TEXT = 10_000
 TASK_SUBJECT_TEXT = 250
@@ -373,7 +376,9 @@ def task_properties(task: TaskSpec) -> dict[str, str]:
 
 def task_ref(body: Any) -> str | None:
     """The idempotency key in a task body written by ``task_properties``; None in any other text."""
-    match = _TASK_REF.search(body) if isinstance(body, str) else None
+    if not isinstance(body, str):
+        return None
+    match = _TASK_REF.search(body) or _TASK_REF_PARAGRAPH.search(body)
     return html.unescape(match.group(1)) if match else None
 
 
