@@ -151,7 +151,7 @@ def test_redaction_keeps_what_is_not_secret():
     assert first["session_id"] == first["api_key"] == "[redacted]"
     assert first["headers"] == {"Authorization": "[redacted]", "Accept": "application/json"}
     assert first["detail"] == "401 for Authorization: Bearer [redacted]"
-    assert first["state_url"] == "postgresql+psycopg://handoff:[redacted]@db:5432/handoff"
+    assert first["state_url"] == "postgresql+psycopg://[redacted]@db:5432/handoff"
     assert warning["event"] == "token [redacted] was rejected"
     assert "bearer [redacted]" in failure["exception"]
 
@@ -163,3 +163,21 @@ def test_reconfiguring_replaces_the_previous_handler():
     log.info("once")
     assert first.getvalue() == ""
     assert [x["event"] for x in json_lines(second)] == ["once"]
+
+
+def test_every_credential_inside_a_url_is_hidden_the_host_stays():
+    out = io.StringIO()
+    configure_logging("json", stream=out)
+    log.warning("cannot reach https://ghp_abc123@crm.example:8443/api or http://ana:pw@db/x")
+    [line] = json_lines(out)
+    assert line["event"] == "cannot reach https://[redacted]@crm.example:8443/api or http://[redacted]@db/x"
+
+
+def test_logs_go_to_the_stderr_of_the_moment_not_stdout(monkeypatch, capsys):
+    # the stream is looked up when logging is configured, so a command's stdout keeps only its output
+    swapped = io.StringIO()
+    monkeypatch.setattr("sys.stderr", swapped)
+    configure_logging("json")
+    log.info("to stderr")
+    assert json_lines(swapped)[0]["event"] == "to stderr"
+    assert capsys.readouterr().out == ""
