@@ -13,11 +13,12 @@ import ipaddress
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
@@ -98,14 +99,21 @@ def http_url_problem(value: str) -> str | None:
     return None
 
 
-def _json(value: Any, example: str) -> Any:
-    """A JSON environment value decoded, or a ValueError that shows the admin what to write."""
-    if not isinstance(value, str):
+def _matching(pattern: re.Pattern[str], problem: str) -> Callable[[Any, str], str]:
+    """A field validator accepting only values ``pattern`` matches whole."""
+
+    def check(cls: Any, value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise ValueError(problem)
         return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        raise ValueError(f"not valid JSON; write it like {example}") from None
+
+    return check
+
+
+_JSON_EXAMPLES = {
+    "handoff_salesforce_objects": '["Lead"] or ["Lead", "Contact"]',
+    "handoff_salesforce_stage_values": '{"lead": "Lead", "mql": "MQL", "sql": "SQL"}',
+}
 
 
 class Settings(BaseSettings):
@@ -188,15 +196,19 @@ class Settings(BaseSettings):
     @field_validator("handoff_state_url")
     @classmethod
     def _state_url(cls, value: SecretStr) -> SecretStr:
-        url = value.get_secret_value()
         try:
-            driver = make_url(url).drivername
+            url = make_url(value.get_secret_value())
         except (ArgumentError, ValueError):
             raise ValueError(
                 "not a database URL; use sqlite:///path/to/state.sqlite or postgresql+psycopg://user:password@host/db"
             ) from None
-        if driver not in STATE_DRIVERS:
-            raise ValueError(f"{driver} is not supported; use sqlite:///... or postgresql+psycopg://...")
+        if url.drivername not in STATE_DRIVERS:
+            raise ValueError(f"{url.drivername} is not supported; use sqlite:///... or postgresql+psycopg://...")
+        try:
+            url.get_dialect().import_dbapi()
+        except ImportError:
+            # plain postgresql:// means psycopg2 to older SQLAlchemy releases, and Handoff ships psycopg 3
+            raise ValueError(f"no driver for {url.drivername} is installed; use postgresql+psycopg://...") from None
         return value
 
     @field_validator("hubspot_access_token", "salesforce_session_id", "salesforce_security_token")
@@ -219,29 +231,24 @@ class Settings(BaseSettings):
             raise ValueError("give what comes before .salesforce.com: login, test, or your My Domain (acme.my)")
         return value
 
-    @field_validator("salesforce_api_version")
-    @classmethod
-    def _api_version(cls, value: str) -> str:
-        if not _API_VERSION.fullmatch(value):
-            raise ValueError("a Salesforce API version looks like 59.0")
-        return value
+    _api_version = field_validator("salesforce_api_version")(
+        _matching(_API_VERSION, "a Salesforce API version looks like 59.0")
+    )
+    _stage_field = field_validator("handoff_salesforce_stage_field")(
+        _matching(
+            _SALESFORCE_API_NAME, "not a Salesforce field API name (letters, digits and _, e.g. Lifecycle_Stage__c)"
+        )
+    )
 
-    @field_validator("handoff_salesforce_objects", mode="before")
+    @field_validator("handoff_salesforce_objects", "handoff_salesforce_stage_values", mode="before")
     @classmethod
-    def _objects_json(cls, value: Any) -> Any:
-        return _json(value, '["Lead"] or ["Lead", "Contact"]')
-
-    @field_validator("handoff_salesforce_stage_field")
-    @classmethod
-    def _stage_field(cls, value: str) -> str:
-        if not _SALESFORCE_API_NAME.fullmatch(value):
-            raise ValueError("not a Salesforce field API name (letters, digits and _, e.g. Lifecycle_Stage__c)")
-        return value
-
-    @field_validator("handoff_salesforce_stage_values", mode="before")
-    @classmethod
-    def _stage_values_json(cls, value: Any) -> Any:
-        return _json(value, '{"lead": "Lead", "mql": "MQL", "sql": "SQL"}')
+    def _decode_json(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValueError(f"not valid JSON; write it like {_JSON_EXAMPLES[info.field_name or '']}") from None
 
     @field_validator("handoff_salesforce_stage_values")
     @classmethod
