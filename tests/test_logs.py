@@ -174,10 +174,16 @@ def test_every_credential_inside_a_url_is_hidden_the_host_stays():
 
 
 def test_logs_go_to_the_stderr_of_the_moment_not_stdout(monkeypatch, capsys):
-    # the stream is looked up when logging is configured, so a command's stdout keeps only its output
-    swapped = io.StringIO()
-    monkeypatch.setattr("sys.stderr", swapped)
+    # stderr is looked up for every line: a test runner's capture gets them while it lasts,
+    # and once it is closed and gone, the lines go to the stderr that replaced it
+    captured = io.StringIO()
+    monkeypatch.setattr("sys.stderr", captured)
     configure_logging("json")
-    log.info("to stderr")
-    assert json_lines(swapped)[0]["event"] == "to stderr"
+    log.info("while captured")
+    assert json_lines(captured)[0]["event"] == "while captured"
+    after = io.StringIO()
+    monkeypatch.setattr("sys.stderr", after)
+    captured.close()
+    log.info("after the capture")
+    assert json_lines(after)[0]["event"] == "after the capture"
     assert capsys.readouterr().out == ""

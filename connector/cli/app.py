@@ -43,9 +43,6 @@ app = typer.Typer(
 EXIT_SKIPPED = 1
 EXIT_CONFIG = 2
 EXIT_STOPPED = 3
-#: the bundled example leads are dated relative to this moment
-EXAMPLES_PATH = Path("config/examples/leads.jsonl")
-EXAMPLES_AS_OF = "2026-11-22T12:00:00Z"
 
 RulesOption = typer.Option(
     None, "--rules", envvar="HANDOFF_RULES", help="rules file [default: config/scoring.yaml, else the packaged rules]"

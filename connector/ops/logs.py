@@ -65,6 +65,22 @@ def _is_tty(stream: TextIO) -> bool:
     return bool(isatty is not None and isatty())
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes each line to ``sys.stderr`` as it is at that moment, not as it was when logging was set up.
+
+    Whoever swaps stderr for a while (a test runner capturing a command) gets the
+    lines meanwhile, and nobody writes to a stream that was closed since.
+    """
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass  # the base class assigns it; stderr is always looked up instead
+
+
 def configure_logging(fmt: LogFormat = "auto", stream: TextIO | None = None) -> None:
     """Route structlog and stdlib logging to ``stream`` (default: stderr): JSON lines, or a console renderer on a TTY.
 
@@ -73,14 +89,12 @@ def configure_logging(fmt: LogFormat = "auto", stream: TextIO | None = None) -> 
     Every line carries an ISO-8601 UTC ``timestamp``, ``level``, ``event`` and
     ``logger``. Calling it again replaces the previous configuration.
     """
-    # looked up now, not at import: whoever swapped sys.stderr since (a test runner) gets the lines
-    stream = stream if stream is not None else sys.stderr
     shared: list[Processor] = [
         structlog.stdlib.add_logger_name,
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    tty = _is_tty(stream)
+    tty = _is_tty(stream if stream is not None else sys.stderr)
     renderer: Processor = (
         structlog.processors.JSONRenderer()
         if fmt == "json" or (fmt == "auto" and not tty)
@@ -97,7 +111,7 @@ def configure_logging(fmt: LogFormat = "auto", stream: TextIO | None = None) -> 
             renderer,
         ],
     )
-    handler = logging.StreamHandler(stream)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(formatter)
     handler.set_name(_HANDLER_NAME)
 
