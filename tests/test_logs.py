@@ -151,7 +151,7 @@ def test_redaction_keeps_what_is_not_secret():
     assert first["session_id"] == first["api_key"] == "[redacted]"
     assert first["headers"] == {"Authorization": "[redacted]", "Accept": "application/json"}
     assert first["detail"] == "401 for Authorization: Bearer [redacted]"
-    assert first["state_url"] == "postgresql+psycopg://handoff:[redacted]@db:5432/handoff"
+    assert first["state_url"] == "postgresql+psycopg://[redacted]@db:5432/handoff"
     assert warning["event"] == "token [redacted] was rejected"
     assert "bearer [redacted]" in failure["exception"]
 
@@ -163,3 +163,27 @@ def test_reconfiguring_replaces_the_previous_handler():
     log.info("once")
     assert first.getvalue() == ""
     assert [x["event"] for x in json_lines(second)] == ["once"]
+
+
+def test_every_credential_inside_a_url_is_hidden_the_host_stays():
+    out = io.StringIO()
+    configure_logging("json", stream=out)
+    log.warning("cannot reach https://ghp_abc123@crm.example:8443/api or http://ana:pw@db/x")
+    [line] = json_lines(out)
+    assert line["event"] == "cannot reach https://[redacted]@crm.example:8443/api or http://[redacted]@db/x"
+
+
+def test_logs_go_to_the_stderr_of_the_moment_not_stdout(monkeypatch, capsys):
+    # stderr is looked up for every line: a test runner's capture gets them while it lasts,
+    # and once it is closed and gone, the lines go to the stderr that replaced it
+    captured = io.StringIO()
+    monkeypatch.setattr("sys.stderr", captured)
+    configure_logging("json")
+    log.info("while captured")
+    assert json_lines(captured)[0]["event"] == "while captured"
+    after = io.StringIO()
+    monkeypatch.setattr("sys.stderr", after)
+    captured.close()
+    log.info("after the capture")
+    assert json_lines(after)[0]["event"] == "after the capture"
+    assert capsys.readouterr().out == ""

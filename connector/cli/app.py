@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,9 +21,9 @@ from connector.cli.explain import print_explanation
 from connector.cli.report import report_command
 from connector.cli.runtime import Runtime, build, utc_now
 from connector.config.files import ConfigError
-from connector.config.ruleset import DEFAULT_RULES_PATH, Ruleset, load_rules
-from connector.config.settings import Settings, crm_credential_problems, load_settings
-from connector.crm.errors import StopRun
+from connector.config.ruleset import Ruleset, load_rules, rules_path
+from connector.config.settings import Settings, crm_credential_problems, load_settings, local_problems
+from connector.crm.errors import RecordRejected, Retryable, StopRun
 from connector.model import InvalidLead, Lead, Qualification, lead_from_json, parse_time
 from connector.ops.daemon import run_daemon
 from connector.ops.logs import configure_logging
@@ -30,7 +31,7 @@ from connector.ops.metrics import Metrics
 from connector.scoring.engine import score as score_lead
 from connector.state import StateError
 from connector.sync.cycle import RunReport
-from connector.sync.dry_run import CsvPlanSink, dry_run_path
+from connector.sync.dry_run import CsvPlanSink, plan_file
 
 app = typer.Typer(
     name="handoff",
@@ -43,11 +44,10 @@ app = typer.Typer(
 EXIT_SKIPPED = 1
 EXIT_CONFIG = 2
 EXIT_STOPPED = 3
-#: the bundled example leads are dated relative to this moment
-EXAMPLES_PATH = Path("config/examples/leads.jsonl")
-EXAMPLES_AS_OF = "2026-11-22T12:00:00Z"
 
-RulesOption = typer.Option(DEFAULT_RULES_PATH, "--rules", envvar="HANDOFF_RULES", help="rules file")
+RulesOption = typer.Option(
+    None, "--rules", envvar="HANDOFF_RULES", help="rules file [default: config/scoring.yaml, else the packaged rules]"
+)
 NowOption = typer.Option(None, "--now", help="score as of this ISO-8601 time (default: now)")
 
 
@@ -72,9 +72,9 @@ def _fail(lines: list[str], code: int = EXIT_CONFIG) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _load(rules_path: Path) -> Ruleset:
+def _load(path: Path) -> Ruleset:
     try:
-        return load_rules(rules_path)
+        return load_rules(path)
     except ConfigError as exc:
         raise _fail([str(p) for p in exc.problems]) from None
 
@@ -144,12 +144,12 @@ def score(
     input_path: str = typer.Argument(
         "-", metavar="[INPUT.jsonl | -]", help="canonical leads, one JSON object per line"
     ),
-    rules: Path = RulesOption,
+    rules: Path | None = RulesOption,
     now: str | None = NowOption,
     output: OutputFormat = typer.Option(OutputFormat.jsonl, "--format", help="jsonl (one result per line) or table"),
 ) -> None:
     """Score canonical leads offline: one JSON result per input line."""
-    ruleset = _load(rules)
+    ruleset = _load(rules_path(rules))
     moment = _moment(now)
     problems: list[str] = []
     rows: list[tuple[Lead, Qualification]] = []
@@ -176,45 +176,51 @@ def score(
 
 @app.command("check-config")
 def check_config(
-    rules: Path | None = typer.Option(None, "--rules", help="rules file (default: HANDOFF_RULES)"),
+    rules: Path | None = typer.Option(None, "--rules", help="check this rules file only (offline, no credentials)"),
+    env: bool = typer.Option(False, "--env", help="with --rules, check the environment too"),
 ) -> None:
-    """Validate the environment and the rules file: one line per problem, non-zero exit if any."""
+    """Validate the rules file and the environment without calling the CRM: one line per problem, exit 2 if any."""
     problems: list[str] = []
     settings: Settings | None = None
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        problems += [str(p) for p in exc.problems]
-    rules_path = rules or (settings.handoff_rules if settings else DEFAULT_RULES_PATH)
+    if rules is None or env:
+        try:
+            settings = load_settings()
+        except ConfigError as exc:
+            problems += [str(p) for p in exc.problems]
+        else:
+            problems += [str(p) for p in [*crm_credential_problems(settings), *local_problems(settings)]]
+    if rules is None and settings is not None:
+        rules = settings.handoff_rules
+    elif rules is None and os.environ.get("HANDOFF_RULES"):
+        rules = Path(os.environ["HANDOFF_RULES"])  # even when another variable kept the settings from loading
+    path = rules_path(rules)
     ruleset: Ruleset | None = None
     try:
-        ruleset = load_rules(rules_path)
+        ruleset = load_rules(path)
     except ConfigError as exc:
         problems += [str(p) for p in exc.problems]
-    if settings is not None:
-        problems += [str(p) for p in crm_credential_problems(settings)]
-    if problems:
+    if problems or ruleset is None:
         raise _fail(problems)
-    assert ruleset is not None and settings is not None
-    typer.echo(f"{rules_path}: ok (rules version {ruleset.version})")
-    where = settings.hubspot_api_base if settings.handoff_crm == "hubspot" else settings.salesforce_instance_url
-    typer.echo(f"environment: ok (CRM {settings.handoff_crm} at {where or settings.salesforce_domain + ' login'})")
+    typer.echo(f"{path}: ok (rules version {ruleset.version})")
+    if settings is not None:
+        typer.echo(f"environment: ok (CRM {settings.handoff_crm} at {settings.crm_location})")
 
 
 @app.command()
 def demo(
-    rules: Path = RulesOption,
+    rules: Path | None = RulesOption,
     crm: str = typer.Option("hubspot", "--crm", envvar="HANDOFF_CRM", help="hubspot or salesforce"),
     contacts: int = typer.Option(400, "--contacts", min=20, help="synthetic people in the sandbox"),
     seed: int = typer.Option(7, "--seed", help="seed of the synthetic data"),
 ) -> None:
     """The whole product against a built-in CRM sandbox: backfill, live cycles, funnel, explanations."""
-    _load(rules)
+    path = rules_path(rules)
+    _load(path)
     if crm not in ("hubspot", "salesforce"):
         raise _fail([f"--crm / HANDOFF_CRM: {crm!r} is not hubspot or salesforce"])
     from connector.cli.demo import run_demo  # the sandboxes are only imported for the demo
 
-    run_demo(rules, crm=crm, contacts=contacts, seed=seed)
+    run_demo(path, crm=crm, contacts=contacts, seed=seed)
 
 
 def _settings() -> Settings:
@@ -233,7 +239,8 @@ def _one_line_errors() -> Iterator[None]:
         raise _fail([str(p) for p in exc.problems]) from None
     except StateError as exc:
         raise _fail([str(exc)]) from None
-    except StopRun as exc:
+    except (StopRun, Retryable) as exc:
+        # a Retryable that reaches the command has used up its retries: the CRM is out of reach
         raise _fail([f"stopped: {exc}"], EXIT_STOPPED) from None
 
 
@@ -269,9 +276,8 @@ def _run_once(kind: str, dry_run: bool, as_json: bool, run: Callable[[Runtime, C
     try:
         with _one_line_errors():
             if dry_run:
-                path = dry_run_path(settings.handoff_report_dir, kind, utc_now().strftime("%Y%m%dT%H%M%SZ"))
-                with path.open("w", newline="", encoding="utf-8") as stream:
-                    sink = CsvPlanSink(stream)
+                stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
+                with plan_file(settings.handoff_report_dir, kind, stamp) as (path, sink):
                     report = run(runtime, sink)
                 extra = {"plan_csv": str(path), "planned_rows": sink.rows}
             else:
@@ -357,16 +363,32 @@ def backfill(
 
 
 @app.command()
+def sweep(
+    dry_run: bool = typer.Option(False, "--dry-run", help="write nothing; put the planned changes in a CSV"),
+    as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),
+) -> None:
+    """One decay sweep: re-score every stored lead as of now and write what moved."""
+    _run_once("sweep", dry_run, as_json, lambda rt, sink: rt.sync.sweep(dry_run=dry_run, sink=sink))
+
+
+@app.command()
 def explain(record_id: str = typer.Argument(..., help="the CRM record id")) -> None:
     """How one CRM record scores right now, and what Handoff would do with it."""
     settings = _settings()
     runtime = _runtime(settings, dry_run=True)
     try:
-        found = runtime.sync.explain(record_id)
+        with _one_line_errors():
+            found = runtime.sync.explain(record_id)
+    except RecordRejected as exc:
+        # the CRM refused the id itself (malformed, wrong checksum): a bad argument, not a bad record
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise _fail(
+            [f"explain: {settings.handoff_crm} cannot read a record with id {record_id!r} ({first_line})"]
+        ) from None
     finally:
         runtime.close()
     if found is None:
-        raise _fail([f"no record {record_id} in the CRM"], EXIT_SKIPPED)
+        raise _fail([f"explain: no record with id {record_id!r} in {settings.handoff_crm}"])
     record, _, q, decision = found
     print_explanation(Console(), record.crm_state.name or record_id, q, decision)
 

@@ -153,9 +153,10 @@ def _print_funnel(console: Console, portal: Any, runtime: Runtime) -> dict[str, 
             table.add_row(stage, str(stages[stage]))
     console.print(table)
     mql, sql = qualified.get("mql", 0), qualified.get("sql", 0)
-    rate = f"{sql / (mql + sql):.0%}" if mql + sql else "n/a"
+    # a share of today's levels, not a conversion: that needs outcomes (which MQLs later became SQLs)
+    share = f"{sql / (mql + sql):.0%}" if mql + sql else "n/a"
     console.print(
         f"Handoff qualification now: {mql} MQL, {sql} SQL, {qualified.get('disqualified', 0)} "
-        f"disqualified; MQL->SQL conversion {rate}; rep tasks created {runtime.store.count_tasks('created')}"
+        f"disqualified; SQL share of qualified {share}; rep tasks created {runtime.store.count_tasks('created')}"
     )
     return {**{f"stage:{k}": v for k, v in stages.items()}, **{f"handoff:{k}": v for k, v in qualified.items()}}

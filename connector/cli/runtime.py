@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pydantic import SecretStr
 
 from connector.config.files import ConfigError
-from connector.config.ruleset import Ruleset, load_rules
+from connector.config.ruleset import Ruleset, load_rules, rules_path
 from connector.config.settings import Settings, crm_credential_problems
 from connector.crm.base import CrmAdapter
 from connector.crm.hubspot.adapter import HubSpotAdapter
@@ -84,7 +84,8 @@ def salesforce_adapter(
     api = SalesforceApi(
         client, budget, RetryPolicy(sleep=sleep), on_response=metrics.crm_request if metrics else None, verify=verify
     )
-    stage = StageField(settings.handoff_salesforce_stage_field, dict(settings.handoff_salesforce_stage_values))
+    values: dict[str, str] = dict(settings.handoff_salesforce_stage_values.items())
+    stage = StageField(settings.handoff_salesforce_stage_field, values)
     return SalesforceAdapter(
         api, clock, stage, [PERSON_OBJECTS[name] for name in dict.fromkeys(settings.handoff_salesforce_objects)]
     )
@@ -117,7 +118,7 @@ def hubspot_adapter(
 ) -> HubSpotAdapter:
     """A HubSpot adapter with its own shared budget and retry policy."""
     problems = crm_credential_problems(settings)
-    if problems:
+    if problems or settings.hubspot_access_token is None:
         raise ConfigError(problems)
     budget = ApiBudget(
         settings.handoff_api_budget,
@@ -144,7 +145,7 @@ def build(
     metrics: Metrics | None = None,
 ) -> Runtime:
     """Load the rules, open the store and connect the adapter (not yet started)."""
-    ruleset = load_rules(settings.handoff_rules)
+    ruleset = load_rules(rules_path(settings.handoff_rules))
     if adapter is None:
         make = salesforce_adapter if settings.handoff_crm == "salesforce" else hubspot_adapter
         adapter = make(settings, metrics=metrics, clock=clock)

@@ -1,22 +1,35 @@
 """Load a YAML file into a pydantic model, reporting problems as ``file:line: field: what``.
 
-PyYAML parses the file twice: once into nodes (which know their line) and once
-into plain data for pydantic. Each validation error's location is looked up in
-the node tree so an admin is sent to the exact line.
+PyYAML composes the file into nodes (which know their line) and builds plain
+data from them for pydantic. Each validation error's location is looked up in
+the node tree so an admin is sent to the exact line. Whatever the file holds,
+the outcome is the model or a ConfigError: never a traceback, never a hang.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+from yaml.constructor import ConstructorError
 
 M = TypeVar("M", bound=BaseModel)
 Location = tuple[Any, ...]
+
+#: a rules file nests six levels or so; far deeper is a mistake (or an attack on the parser's stack)
+MAX_DEPTH = 50
+#: values once YAML aliases are expanded; the default rules hold about 1,500 (an alias bomb holds billions)
+MAX_VALUES = 100_000
+#: digits in one number; no setting needs more, and Python refuses to read beyond 4,300
+MAX_DIGITS = 100
+#: how much of a bad value a problem line quotes
+SHOWN_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -30,7 +43,8 @@ class ConfigProblem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        text = f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return " ".join(text.splitlines())  # one problem, one line, whatever a library's message held
 
 
 class ConfigError(Exception):
@@ -39,6 +53,12 @@ class ConfigError(Exception):
     def __init__(self, problems: list[ConfigProblem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+def shown(value: Any) -> str:
+    """``repr(value)``, cut short so that a problem stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
 
 
 def dotted(location: Iterable[Any]) -> str:
@@ -56,6 +76,8 @@ def _line_index(
     if isinstance(node, yaml.MappingNode):
         first_seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue  # a list or mapping as a key: building the data reports it
             key = key_node.value
             line = key_node.start_mark.line + 1
             if key in first_seen:
@@ -77,7 +99,7 @@ def _line_for(location: Location, index: dict[Location, int]) -> int | None:
     return None
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: ErrorDetails) -> str:
     kind, msg = error["type"], error["msg"]
     if kind == "extra_forbidden":
         return "unknown key"
@@ -88,7 +110,7 @@ def _message(error: dict[str, Any]) -> str:
     if isinstance(value, bool) and kind in ("string_type", "literal_error"):
         return f"{msg} (got {value}: YAML reads yes/no/on/off as true/false, so quote the value)"
     if isinstance(value, (str, int, float)) and kind not in ("value_error", "assertion_error"):
-        return f"{msg} (got {value!r})"
+        return f"{msg} (got {shown(value)})"
     return msg
 
 
@@ -101,6 +123,106 @@ def _clean_location(location: Location) -> Location:
 _TYPE_TAGS = frozenset({"str", "float", "int", "bool", "list", "dict", "none", "literal"})
 
 
+class _Loader(yaml.SafeLoader):
+    """The safe loader, except that no scalar lets a Python error escape.
+
+    PyYAML builds ``2026-13-45`` as a date and a 5,000-digit number as an int by
+    calling Python, whose ValueError would carry no line. A date that is no date
+    stays text (the model then says what it expected there); an overlong number
+    is a YAML error at its line.
+    """
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        digits = sum(c.isdigit() for c in node.value)
+        if digits > MAX_DIGITS:
+            raise ConstructorError(None, None, f"a number with {digits} digits is too long", node.start_mark)
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError):
+            return node.value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def _shape_problem(text: str) -> tuple[int, str] | None:
+    """(line, problem) when the YAML nests too deeply or its aliases expand to too much, else None.
+
+    Read from the parser's events, which PyYAML produces without recursion and
+    without expanding aliases, so neither a deep file nor an alias bomb costs
+    more than one pass over the text.
+    """
+    open_: list[list[Any]] = []  # per open collection: [values inside so far, its anchor]
+    sizes: dict[str, int] = {}  # anchor -> values it stands for
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark else 0
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(open_) >= MAX_DEPTH:
+                return line, f"nested more than {MAX_DEPTH} levels deep"
+            open_.append([1, event.anchor])
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            size, anchor = open_.pop()
+        elif isinstance(event, yaml.ScalarEvent):
+            size, anchor = 1, event.anchor
+        elif isinstance(event, yaml.AliasEvent):
+            size, anchor = sizes.get(event.anchor or "", 1), None
+        else:
+            continue  # stream and document boundaries
+        if anchor is not None:
+            sizes[anchor] = size
+        if open_:
+            open_[-1][0] += size
+            if open_[-1][0] > MAX_VALUES:
+                return line, f"expands to more than {MAX_VALUES:,} values through YAML aliases"
+    return None
+
+
+@dataclass
+class _Document:
+    """A parsed YAML file: its plain data and the line of every key path."""
+
+    data: Any
+    lines: dict[Location, int]
+    duplicates: list[tuple[Location, int, int]]
+
+
+def _parse(name: str, text: str) -> _Document:
+    """Parse ``text``, or raise ConfigError naming the line (and the key, when known) of the problem."""
+    lines: dict[Location, int] = {}
+    duplicates: list[tuple[Location, int, int]] = []
+    try:
+        shape = _shape_problem(text)
+        if shape is not None:
+            raise ConfigError([ConfigProblem(name, shape[0], "", f"not usable YAML: {shape[1]}")])
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+            if root is None:
+                return _Document(None, lines, duplicates)
+            _line_index(root, (), lines, duplicates)
+            return _Document(loader.construct_document(root), lines, duplicates)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        # the deepest key on that line, when the file got as far as having keys
+        on_line: list[Location] = sorted((loc for loc, at in lines.items() if at == line), key=len)
+        field = dotted(on_line[-1]) if on_line else ""
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise ConfigError([ConfigProblem(name, line, field, f"not valid YAML: {problem}")]) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        problem = f"{exc.reason}: character {exc.character!r}"
+        raise ConfigError([ConfigProblem(name, line, "", f"not valid YAML: {problem}")]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([ConfigProblem(name, None, "", f"not valid YAML: {exc}")]) from None
+
+
 def read_text(path: Path) -> str:
     """The file's text, or a ConfigError naming the file and why it cannot be read."""
     try:
@@ -109,6 +231,25 @@ def read_text(path: Path) -> str:
         raise ConfigError([ConfigProblem(str(path), None, "", f"cannot read file: {exc.strerror or exc}")]) from None
     except UnicodeDecodeError:
         raise ConfigError([ConfigProblem(str(path), None, "", "not UTF-8 text")]) from None
+
+
+def non_finite(value: Any, location: Location = ()) -> Iterator[tuple[Location, str]]:
+    """Every NaN or infinity in a validated model: (location, problem).
+
+    YAML's ``.nan`` and ``.inf`` (and the strings "nan", "inf") are floats to
+    pydantic; a threshold or points value like that would poison every score.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        yield location, f"must be a finite number (got {value})"
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from non_finite(getattr(value, name), (*location, name))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from non_finite(item, (*location, key))
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from non_finite(item, (*location, i))
 
 
 def load_model(
@@ -121,29 +262,18 @@ def load_model(
     name = str(path)
     if text is None:
         text = read_text(path)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        problem = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise ConfigError([ConfigProblem(name, line, "", f"not valid YAML: {problem}")]) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([ConfigProblem(name, None, "", f"not valid YAML: {exc}")]) from None
+    document = _parse(name, text)
+    data, index = document.data, document.lines
     if data is None:
-        data = {}
+        raise ConfigError([ConfigProblem(name, None, "", "the file is empty: it needs at least one section")])
     if not isinstance(data, dict):
         raise ConfigError([ConfigProblem(name, 1, "", "the top level must be a mapping of sections")])
-    index: dict[Location, int] = {}
-    duplicates: list[tuple[Location, int, int]] = []
-    if root is not None:
-        _line_index(root, (), index, duplicates)
-    if duplicates:
+    if document.duplicates:
         # YAML keeps the last of two equal keys: the first value would vanish without a word
         raise ConfigError(
             [
                 ConfigProblem(name, line, dotted(loc), f"given twice (first on line {first})")
-                for loc, line, first in duplicates
+                for loc, line, first in document.duplicates
             ]
         )
     try:
@@ -154,10 +284,11 @@ def load_model(
             location = _clean_location(tuple(error["loc"]))
             problems.append(ConfigProblem(name, _line_for(location, index), dotted(location), _message(error)))
         raise ConfigError(_dedupe(problems)) from None
-    if extra_checks is not None:
+    found = list(non_finite(parsed))
+    if not found and extra_checks is not None:
         found = extra_checks(parsed)
-        if found:
-            raise ConfigError([ConfigProblem(name, _line_for(loc, index), dotted(loc), msg) for loc, msg in found])
+    if found:
+        raise ConfigError([ConfigProblem(name, _line_for(loc, index), dotted(loc), msg) for loc, msg in found])
     return parsed
 
 

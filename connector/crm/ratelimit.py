@@ -116,7 +116,7 @@ class ApiBudget:
                 and self._daily_remaining <= self._daily_floor
             ):
                 raise QuotaExhausted(
-                    f"stopping: only {self._daily_remaining} API calls left today and "
+                    f"only {self._daily_remaining} API calls left today and "
                     f"{self._daily_floor:.0f} are kept for the account's other integrations "
                     f"(HANDOFF_API_BUDGET={self.share:g})"
                 )

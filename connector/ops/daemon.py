@@ -8,7 +8,6 @@ batch finish and checkpoint, and exits 0.
 
 from __future__ import annotations
 
-import json
 import signal
 import socket
 import threading
@@ -17,7 +16,6 @@ import traceback
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import structlog
@@ -25,7 +23,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from connector.config.settings import Settings
 from connector.crm.errors import StopRun
-from connector.ops.metrics import CONTENT_TYPE, Metrics, RunStatus
+from connector.ops.http import HttpServer, health_app
+from connector.ops.metrics import Metrics, RunStatus
 
 log = structlog.get_logger(__name__)
 
@@ -34,7 +33,6 @@ RunFunction = Callable[[threading.Event], Mapping[str, int] | None]
 
 SYNC = "sync"
 SWEEP = "sweep"
-HOST = "0.0.0.0"
 EXIT_OK = 0
 EXIT_CANNOT_LISTEN = 1
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -90,18 +88,19 @@ class Daemon:
         self.stop_event = threading.Event()
         self._started_up = False
         self._not_ready: str | None = "startup has not run yet"
-        self._http: ThreadingHTTPServer | None = None
+        self._http: HttpServer | None = None
 
     @property
     def port(self) -> int:
         """The HTTP port actually bound (useful when the settings ask for port 0)."""
         if self._http is None:
             raise RuntimeError("the daemon has not started")
-        return self._http.server_address[1]
+        return self._http.address[1]
 
     def start(self) -> None:
         """Bind the HTTP port (OSError if taken), then start the jobs and the HTTP server."""
-        self._http = ThreadingHTTPServer((HOST, self._settings.handoff_http_port), _handler_for(self))
+        app = health_app(self.health, self.readiness, self.metrics.render)
+        self._http = HttpServer(app, self._settings.handoff_http_host, self._settings.handoff_http_port)
         # a late or missed firing collapses into one run instead of a burst; a run never overlaps itself
         every = {"trigger": "interval", "max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         self._scheduler.add_job(
@@ -131,8 +130,7 @@ class Daemon:
             sweep_interval=self._settings.handoff_sweep_interval,
         )
         self._scheduler.start()
-        # the poll interval bounds how long shutdown() waits for the server loop to notice
-        threading.Thread(target=self._http.serve_forever, args=(0.1,), name="handoff-http", daemon=True).start()
+        self._http.start()
 
     def request_stop(self, reason: str = "stop requested") -> None:
         """Schedule nothing new and tell the running job to stop after its batch; any thread may call it."""
@@ -144,8 +142,7 @@ class Daemon:
         self.stop_event.wait()
         self._scheduler.shutdown(wait=True)
         if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
+            self._http.stop()
         log.info("stopped")
         return EXIT_OK
 
@@ -208,31 +205,6 @@ class Daemon:
             )
         else:
             log.error(f"{what} failed", error=problem, **fields)
-
-
-def _handler_for(daemon: Daemon) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            if path == "/metrics":
-                self._send(200, daemon.metrics.render(), CONTENT_TYPE)
-            elif path in ("/healthz", "/readyz"):
-                code, body = daemon.health() if path == "/healthz" else daemon.readiness()
-                self._send(code, json.dumps(body).encode() + b"\n", "application/json")
-            else:
-                self._send(404, b'{"status": "not found"}\n', "application/json")
-
-        def _send(self, code: int, body: bytes, content_type: str) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # probes hit these every few seconds; a log line each would drown the run summaries
-
-    return Handler
 
 
 def run_daemon(

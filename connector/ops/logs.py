@@ -17,10 +17,11 @@ from typing import Any, Literal, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from connector.config.redact import REDACTED, redact_url
+
 LogFormat = Literal["auto", "json", "console"]
 
 APP_LOGGER = "connector"
-REDACTED = "[redacted]"
 _HANDLER_NAME = "handoff"  # marks the handler we own, so reconfiguring replaces it and leaves others alone
 
 # A key whose name says "secret" has its whole value hidden, whatever its type.
@@ -32,18 +33,14 @@ _SECRET_KEY = re.compile(
 _SECRET_TEXT = (
     (re.compile(r"\b(bearer\s+)[^\s'\",;]+", re.IGNORECASE), rf"\g<1>{REDACTED}"),
     (re.compile(r"\bpat-[\w-]+"), REDACTED),  # HubSpot private-app tokens: pat-<region>-<uuid>
-    (
-        re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@", re.IGNORECASE),
-        rf"\g<1>{REDACTED}@",
-    ),  # user:password@host
 )
 
 
 def redact_text(text: str) -> str:
-    """``text`` with bearer tokens, HubSpot private-app tokens and URL passwords replaced."""
+    """``text`` with bearer tokens, HubSpot private-app tokens and the credentials inside URLs replaced."""
     for pattern, replacement in _SECRET_TEXT:
         text = pattern.sub(replacement, text)
-    return text
+    return redact_url(text)
 
 
 def _redact(key: str, value: Any) -> Any:
@@ -68,9 +65,27 @@ def _is_tty(stream: TextIO) -> bool:
     return bool(isatty is not None and isatty())
 
 
-def configure_logging(fmt: LogFormat = "auto", stream: TextIO = sys.stderr) -> None:
-    """Route structlog and stdlib logging to ``stream``: JSON lines, or a console renderer on a TTY.
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes each line to ``sys.stderr`` as it is at that moment, not as it was when logging was set up.
 
+    Whoever swaps stderr for a while (a test runner capturing a command) gets the
+    lines meanwhile, and nobody writes to a stream that was closed since.
+    """
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass  # the base class assigns it; stderr is always looked up instead
+
+
+def configure_logging(fmt: LogFormat = "auto", stream: TextIO | None = None) -> None:
+    """Route structlog and stdlib logging to ``stream`` (default: stderr): JSON lines, or a console renderer on a TTY.
+
+    Logs never go to stdout, which carries what a command prints (summaries,
+    JSON, scores), so ``handoff sync --once --json | jq`` reads only the summary.
     Every line carries an ISO-8601 UTC ``timestamp``, ``level``, ``event`` and
     ``logger``. Calling it again replaces the previous configuration.
     """
@@ -79,7 +94,7 @@ def configure_logging(fmt: LogFormat = "auto", stream: TextIO = sys.stderr) -> N
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    tty = _is_tty(stream)
+    tty = _is_tty(stream if stream is not None else sys.stderr)
     renderer: Processor = (
         structlog.processors.JSONRenderer()
         if fmt == "json" or (fmt == "auto" and not tty)
@@ -96,7 +111,7 @@ def configure_logging(fmt: LogFormat = "auto", stream: TextIO = sys.stderr) -> N
             renderer,
         ],
     )
-    handler = logging.StreamHandler(stream)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(formatter)
     handler.set_name(_HANDLER_NAME)
 

@@ -2,12 +2,16 @@
 
 The first line on stdout is ``LISTENING <base-url>`` so scripts can wait for it; the
 Salesforce sandbox serves HTTPS and adds `` ca=<path>``, the CA bundle clients must trust.
+The second is ``TOKEN <token>``, the only credential it accepts; then the ``export``
+lines that point Handoff at it.
 """
 
 from __future__ import annotations
 
+import shlex
 import signal
 import threading
+from collections.abc import Mapping
 from types import FrameType
 
 import typer
@@ -25,8 +29,14 @@ def _group() -> None:
     """Local CRM emulators (each serves until SIGTERM or Ctrl-C)."""
 
 
-def serve_until_signalled(server: SandboxServer, announce_extra: str = "") -> None:
-    """Start ``server``, announce it (plus ``announce_extra``), block until SIGTERM/SIGINT, then stop it."""
+def announcement(base_url: str, token: str, env: Mapping[str, str], extra: str = "") -> str:
+    """What the sandbox prints once it listens: where, the token it accepts, and how to point Handoff at it."""
+    exports = "".join(f"  export {name}={shlex.quote(value)}\n" for name, value in env.items())
+    return f"LISTENING {base_url}{extra}\nTOKEN {token}\nTo point Handoff at it, in another shell:\n{exports}"
+
+
+def serve_until_signalled(server: SandboxServer, announce: str) -> None:
+    """Start ``server``, print ``announce``, block until SIGTERM/SIGINT, then stop it."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -34,7 +44,7 @@ def serve_until_signalled(server: SandboxServer, announce_extra: str = "") -> No
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     server.start()
-    print(f"LISTENING {server.base_url}{announce_extra}", flush=True)
+    print(announce, end="", flush=True)
     try:
         while not stop.wait(timeout=0.5):  # a timed wait keeps the main thread responsive to signals
             pass
@@ -66,7 +76,9 @@ def hubspot(
         daily_limit=daily_limit,
         search_lag_ms=search_lag_ms,
     )
-    serve_until_signalled(HubSpotSandbox(config).server(host, port))
+    server = HubSpotSandbox(config).server(host, port)
+    env = {"HANDOFF_CRM": "hubspot", "HUBSPOT_ACCESS_TOKEN": token, "HUBSPOT_API_BASE": server.base_url}
+    serve_until_signalled(server, announcement(server.base_url, token, env))
 
 
 @app.command()
@@ -109,8 +121,14 @@ def salesforce(
     )
     sandbox = SalesforceSandbox(config)
     server = sandbox.server(host, port)
+    env = {
+        "HANDOFF_CRM": "salesforce",
+        "SALESFORCE_INSTANCE_URL": server.base_url,
+        "SALESFORCE_SESSION_ID": token,
+        "SALESFORCE_CA_BUNDLE": str(sandbox.ca_path),
+    }
     try:
-        serve_until_signalled(server, f" ca={sandbox.ca_path}")
+        serve_until_signalled(server, announcement(server.base_url, token, env, f" ca={sandbox.ca_path}"))
     finally:
         sandbox.close()
 

@@ -245,6 +245,7 @@ class Sync:
             self._catch_up(report)
         now = self.clock()
         for batch in self.store.iter_records():
+            report.read += len(batch)
             evaluated = [
                 self._evaluate(state, state.lead, state.crm_state, state.counters, state.modified_at, now)
                 for state in batch

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from connector.config.files import ConfigError, ConfigProblem
 from connector.crm.base import Pulled
 from connector.model import Decision, Qualification, format_time
 from connector.policy.planner import RecordPlan
@@ -30,6 +33,19 @@ COLUMNS = (
     "task_priority",
     "notes",
 )
+#: a spreadsheet reads a cell starting with one of these as a formula (or, after tab and CR, as one)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell a spreadsheet will show, never run: a leading formula character gets a ``'`` before it.
+
+    Names, companies and task subjects come from the CRM, where anyone filling a
+    form can write ``=HYPERLINK(...)``. Numbers are left alone (a score of -5 is data).
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 class CsvPlanSink:
@@ -49,30 +65,40 @@ class CsvPlanSink:
             return
         state = record.crm_state
         task = plan.task
-        self._writer.writerow(
-            {
-                "record_id": record.record_id,
-                "name": state.name or "",
-                "company": state.company or "",
-                "crm_stage": state.stage.value if state.stage else "",
-                "lead_status": state.lead_status or "",
-                "score": qualification.score,
-                "grade": qualification.grade,
-                "qualification": "disqualified" if qualification.disqualified else qualification.stage.value,
-                "target_stage": plan.stage.value if plan.stage else "",
-                "stage_reset": "yes" if plan.reset_stage else "",
-                "changed_properties": json.dumps(dict(plan.properties), ensure_ascii=False, sort_keys=True),
-                "task_subject": task.subject if task else "",
-                "task_owner": (task.owner_id or "unassigned") if task else "",
-                "task_due": format_time(task.due_at) if task else "",
-                "task_priority": task.priority.value if task else "",
-                "notes": "; ".join(decision.notes),
-            }
-        )
+        row = {
+            "record_id": record.record_id,
+            "name": state.name or "",
+            "company": state.company or "",
+            "crm_stage": state.stage.value if state.stage else "",
+            "lead_status": state.lead_status or "",
+            "score": qualification.score,
+            "grade": qualification.grade,
+            "qualification": "disqualified" if qualification.disqualified else qualification.stage.value,
+            "target_stage": plan.stage.value if plan.stage else "",
+            "stage_reset": "yes" if plan.reset_stage else "",
+            "changed_properties": json.dumps(dict(plan.properties), ensure_ascii=False, sort_keys=True),
+            "task_subject": task.subject if task else "",
+            "task_owner": (task.owner_id or "unassigned") if task else "",
+            "task_due": format_time(task.due_at) if task else "",
+            "task_priority": task.priority.value if task else "",
+            "notes": "; ".join(decision.notes),
+        }
+        self._writer.writerow({column: spreadsheet_safe(value) for column, value in row.items()})
         self.rows += 1
 
 
-def dry_run_path(directory: Path, kind: str, stamp: str) -> Path:
-    """``<dir>/dry-run-<kind>-<UTC stamp>.csv``, creating the directory."""
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory / f"dry-run-{kind}-{stamp}.csv"
+@contextmanager
+def plan_file(directory: Path, kind: str, stamp: str) -> Iterator[tuple[Path, CsvPlanSink]]:
+    """A new ``<dir>/dry-run-<kind>-<UTC stamp>.csv`` and the sink writing it, creating the directory.
+
+    Raises ConfigError naming ``HANDOFF_REPORT_DIR`` when the file cannot be created there.
+    """
+    path = directory / f"dry-run-{kind}-{stamp}.csv"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        stream = path.open("w", newline="", encoding="utf-8")
+    except OSError as exc:
+        problem = f"cannot create {path}: {exc.strerror or exc}"
+        raise ConfigError([ConfigProblem("environment", None, "HANDOFF_REPORT_DIR", problem)]) from None
+    with stream:
+        yield path, CsvPlanSink(stream)
