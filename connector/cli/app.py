@@ -311,6 +311,7 @@ def run() -> None:
             startup=runtime.adapter.start,
             metrics=metrics,
             first_sweep=first_sweep,
+            lease=runtime.store.lease(),
         )
     finally:
         runtime.close()

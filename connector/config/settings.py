@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     handoff_task_settle_seconds: float = Field(
         120, ge=0, description="a task whose creation went unanswered is searched for this long before a retry"
     )
+    handoff_ready_max_failures: int = Field(
+        3, ge=1, description="consecutive failed runs after which /readyz answers 503 (until a run succeeds)"
+    )
     handoff_score_step: int = Field(5, ge=1, description="score changes smaller than this alone cause no write")
     handoff_log_format: Literal["auto", "json", "console"] = "auto"
     handoff_report_dir: Path = Path("handoff-reports")

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from builders import DEFAULT_RULES, REPO
 
 from connector.cli.runtime import build, hubspot_adapter
+from connector.model import Priority, Stage, TaskSpec
 from connector.sandbox.clock import system_clock
 from connector.sandbox.hubspot import HubSpotConfig, HubSpotSandbox
 from connector.sandbox.portals import HubSpotPortal
@@ -43,6 +47,20 @@ def portal_with_demo_requests(people: int) -> Iterator[tuple[HubSpotPortal, list
 def expected_tasks(leads: list[str]) -> set[str]:
     """One SQL task per demo request, by its idempotency key."""
     return {f"handoff:{lead}:sql:0" for lead in leads}
+
+
+def sql_task(lead: str, owner: str, now: datetime) -> TaskSpec:
+    """The task Handoff plans for a lead that just became an SQL (as a crashed run would have claimed it)."""
+    return TaskSpec(
+        key=f"handoff:{lead}:sql:0",
+        record_id=lead,
+        stage=Stage.SQL,
+        owner_id=owner,
+        subject="Sales-qualified: Ana Ruiz (Acme)",
+        body="Requested a demo",
+        due_at=now + timedelta(hours=1),
+        priority=Priority.HIGH,
+    )
 
 
 def prepare(portal: HubSpotPortal, state_url: str) -> None:
@@ -85,13 +103,32 @@ def summary(process: subprocess.Popen[str]) -> dict[str, Any]:
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-def next_event(stream: IO[str], *events: str) -> dict[str, Any]:
-    """Read JSON log lines until one whose event is among ``events`` (the process ending first fails)."""
-    for line in stream:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if entry.get("event") in events:
-            return dict(entry)
-    raise AssertionError(f"the process ended before logging any of {events}")
+class Logs:
+    """The JSON log lines of several processes, as they come, each with the name of its process."""
+
+    def __init__(self, processes: dict[str, subprocess.Popen[str]]):
+        self._lines: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+        self.seen: list[tuple[str, dict[str, Any]]] = []
+        for name, process in processes.items():
+            threading.Thread(target=self._read, args=(name, process.stderr), daemon=True).start()
+
+    def _read(self, name: str, stream: IO[str]) -> None:
+        for line in stream:
+            try:
+                self._lines.put((name, json.loads(line)))
+            except ValueError:
+                continue
+
+    def wait_for(
+        self, event: str, source: str | None = None, where: Callable[[dict[str, Any]], bool] = lambda _: True
+    ) -> tuple[str, dict[str, Any]]:
+        """The next line logging ``event`` (from ``source`` if given) that matches ``where``."""
+        give_up = time.monotonic() + DEADLINE
+        while True:
+            try:
+                name, entry = self._lines.get(timeout=max(0.0, give_up - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {event!r} logged within {DEADLINE} s") from None
+            self.seen.append((name, entry))
+            if entry.get("event") == event and source in (None, name) and where(entry):
+                return name, entry

@@ -6,11 +6,12 @@ import json
 from datetime import timedelta
 
 from builders import DEFAULT_RULES
+from crowd import sql_task
 from typer.testing import CliRunner
 
 from connector.cli import app
 from connector.cli.runtime import build, hubspot_adapter, utc_now
-from connector.model import Priority, Stage, TaskSpec, parse_time
+from connector.model import parse_time
 from connector.sandbox.portals import HubSpotPortal
 from connector.state import Store
 
@@ -69,7 +70,7 @@ def test_the_run_summary_says_how_many_tasks_wait_and_when_they_are_retried(hubs
     state_url = f"sqlite:///{tmp_path / 'state.sqlite'}"
     # a run killed during task creation left this intent a moment ago: the CRM never got the call
     killed = Store(state_url, "hubspot", utc_now)
-    killed.tasks.claim([task_for(lead, owner=portal.owner())])
+    killed.tasks.claim([sql_task(lead, portal.owner(), utc_now())])
     killed.close()
     env = {
         **portal.env(),
@@ -91,16 +92,3 @@ def test_the_run_summary_says_how_many_tasks_wait_and_when_they_are_retried(hubs
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert (summary["status"], summary["tasks_waiting"], summary["tasks_retry_at"]) == ("ok", 0, None)
     assert portal.task_keys() == {f"handoff:{lead}:sql:0": 1}
-
-
-def task_for(lead: str, owner: str) -> TaskSpec:
-    return TaskSpec(
-        key=f"handoff:{lead}:sql:0",
-        record_id=lead,
-        stage=Stage.SQL,
-        owner_id=owner,
-        subject="Sales-qualified: Ana Ruiz (Acme)",
-        body="Requested a demo",
-        due_at=utc_now() + timedelta(hours=1),
-        priority=Priority.HIGH,
-    )
