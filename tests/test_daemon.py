@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import threading
@@ -19,13 +20,14 @@ import httpx
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES, JobEvent
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import create_engine
 from structlog.testing import capture_logs
 
 from connector.config.settings import Settings, load_settings
 from connector.crm.errors import AuthenticationFailed
 from connector.ops.daemon import SWEEP, SYNC, Daemon, run_daemon
 from connector.ops.metrics import CONTENT_TYPE, Metrics
-from connector.state.lease import FileLease
+from connector.state.lease import AdvisoryLease, FileLease
 
 SAFETY = 5.0  # seconds; only reached when a test is about to fail
 FAST = 0.02  # an interval that fires again long before a blocked run is released
@@ -470,3 +472,20 @@ def test_of_two_replicas_one_runs_the_other_stands_by_and_takes_over_at_its_next
         ("replica standby", "another replica holds the lease; taking over if it stops"),
         ("replica active", "this replica holds the lease and runs"),
     ]
+
+
+def test_a_replica_that_cannot_reach_the_lease_does_not_sync_and_turns_unready(start):
+    unreachable = AdvisoryLease(create_engine("postgresql+psycopg://handoff@127.0.0.1:1/state"), "hubspot")
+    synced = threading.Event()
+    h = start(
+        sync_once=lambda stop: synced.set(),
+        config=settings(sync=FAST, handoff_ready_max_failures=2),
+        lease=unreachable,
+    )
+    assert h.ran(SYNC, count=2)
+    response = h.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert (body["status"], body["role"]) == ("not ready", "standby")
+    assert re.match(r"the last \d+ runs failed, the last with OperationalError: ", body["reason"])
+    assert not synced.is_set()

@@ -42,6 +42,7 @@ class Records:
         return found
 
     def put(self, states: Sequence[RecordState]) -> None:
+        """Save these records' states (in id order: concurrent writers lock rows in one order, never deadlock)."""
         now = self._db.clock()
         rows = [
             {
@@ -55,7 +56,7 @@ class Records:
                 "modified_at": s.modified_at,
                 "updated_at": now,
             }
-            for s in states
+            for s in sorted(states, key=lambda s: s.record_id)
         ]
         with self._db.connect() as conn:
             self._db.upsert(conn, table, rows, ("crm", "record_id"))

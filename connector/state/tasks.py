@@ -70,7 +70,7 @@ class TaskLedger:
                 "created_at": now,
                 "updated_at": now,
             }
-            for s in specs
+            for s in sorted(specs, key=lambda s: s.key)  # one lock order for concurrent claimants
         ]
         with self._db.connect() as conn:
             won = self._db.insert_new(conn, table, rows, "key")
