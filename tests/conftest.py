@@ -9,13 +9,18 @@
 - ``salesforce_client``: a real ``simple_salesforce.Salesforce`` (API 59.0) pointed at it.
 - ``hubspot_deployment``, ``salesforce_deployment``: ``(portal, runtime)``, Handoff started against the
   empty sandbox on its clock, with its state in a temporary SQLite file.
+- ``state_url``: a state store URL, once a fresh SQLite file and once a fresh PostgreSQL schema
+  (skipped without PostgreSQL, except in CI where it is required); ``postgresql_url``: only the latter.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +30,7 @@ import pytest
 import requests
 from deployments import deploy
 from simple_salesforce import Salesforce
+from sqlalchemy import create_engine, text
 
 from connector.sandbox.clock import ManualClock
 from connector.sandbox.hubspot import HubSpotConfig, HubSpotSandbox
@@ -33,6 +39,7 @@ from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
 from connector.sandbox.server import SandboxServer
 
 SANDBOX_START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+PG_URL = os.environ.get("HANDOFF_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 class _Handle:
@@ -203,3 +210,40 @@ def salesforce_deployment(
     runtime = deploy(portal, tmp_path / "state.sqlite")
     yield portal, runtime
     runtime.close()
+
+
+@contextmanager
+def _postgresql_schema() -> Iterator[str]:
+    schema_name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema_name}"'))
+    except Exception as exc:
+        admin.dispose()
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at {PG_URL} is required in CI: {exc}")
+        pytest.skip(f"no PostgreSQL at {PG_URL}")
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema_name}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema_name}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
+    """A state store URL for each store Handoff supports; a PostgreSQL schema is dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state.sqlite'}"
+        return
+    with _postgresql_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def postgresql_url() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL schema."""
+    with _postgresql_schema() as url:
+        yield url

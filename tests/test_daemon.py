@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import threading
@@ -19,20 +20,22 @@ import httpx
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES, JobEvent
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import create_engine
 from structlog.testing import capture_logs
 
 from connector.config.settings import Settings, load_settings
 from connector.crm.errors import AuthenticationFailed
 from connector.ops.daemon import SWEEP, SYNC, Daemon, run_daemon
 from connector.ops.metrics import CONTENT_TYPE, Metrics
+from connector.state.lease import AdvisoryLease, FileLease
 
 SAFETY = 5.0  # seconds; only reached when a test is about to fail
 FAST = 0.02  # an interval that fires again long before a blocked run is released
 NEVER = 3600.0
 
 
-def settings(sync: float = NEVER, sweep: float = NEVER, port: int = 0) -> Settings:
-    return load_settings(handoff_sync_interval=sync, handoff_sweep_interval=sweep, handoff_http_port=port)
+def settings(sync: float = NEVER, sweep: float = NEVER, port: int = 0, **more: Any) -> Settings:
+    return load_settings(handoff_sync_interval=sync, handoff_sweep_interval=sweep, handoff_http_port=port, **more)
 
 
 def idle(_stop: threading.Event) -> None:
@@ -55,6 +58,10 @@ class SchedulerEvents:
     def wait(self, code: int, job_id: str, count: int = 1) -> bool:
         with self._cond:
             return self._cond.wait_for(lambda: self._seen.count((code, job_id)) >= count, SAFETY)
+
+    def count(self, job_id: str, code: int = EVENT_JOB_EXECUTED) -> int:
+        with self._cond:
+            return self._seen.count((code, job_id))
 
 
 class Harness:
@@ -280,7 +287,11 @@ def test_readyz_is_503_until_startup_succeeds_and_no_run_starts_before(start):
     assert h.ran(SYNC)
     response = h.get("/readyz")
     assert response.status_code == 503
-    assert response.json() == {"status": "not ready", "reason": "startup stopped: HubSpot rejected the access token"}
+    assert response.json() == {
+        "status": "not ready",
+        "role": "standby",
+        "reason": "startup stopped: HubSpot rejected the access token",
+    }
     assert not synced.is_set()
     startup_may_succeed.set()
     assert synced.wait(SAFETY)
@@ -339,7 +350,7 @@ def test_readyz_body_is_one_line_of_json(start):
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert response.text.count("\n") == 1
-    assert json.loads(response.text) == {"status": "ready"}
+    assert json.loads(response.text) == {"status": "ready", "role": "active"}
 
 
 def test_an_overdue_sweep_runs_at_start_so_frequent_restarts_never_starve_it(start):
@@ -355,3 +366,126 @@ def test_a_sweep_done_recently_is_not_repeated_at_start(start):
     assert h.ran(SYNC)
     assert h.scheduler.get_job(SWEEP).next_run_time > datetime.now(UTC) + timedelta(minutes=59)
     assert sweeps == []
+
+
+class Script:
+    """A sync that does what each call's step says; a step waits for the test to let it finish."""
+
+    def __init__(self, *outcomes: Callable[[], Any]):
+        self.outcomes = list(outcomes)
+        self.started = [threading.Event() for _ in outcomes]
+        self.finish = [threading.Event() for _ in outcomes]
+        self.calls = 0
+
+    def __call__(self, stop: threading.Event) -> Any:
+        n = min(self.calls, len(self.outcomes) - 1)
+        self.calls += 1
+        self.started[n].set()
+        assert self.finish[n].wait(SAFETY)
+        return self.outcomes[n]()
+
+
+def fail() -> None:
+    raise ValueError("no stage named 'customer'")
+
+
+def test_readyz_is_503_after_the_configured_number_of_failed_runs_in_a_row_and_200_after_a_good_one(start):
+    script = Script(fail, fail, lambda: None)
+    h = start(sync_once=script, config=settings(sync=FAST, handoff_ready_max_failures=2))
+    script.finish[0].set()
+    assert script.started[1].wait(SAFETY)
+    assert h.get("/readyz").status_code == 200  # one failure is not a pattern
+    script.finish[1].set()
+    assert script.started[2].wait(SAFETY)
+    response = h.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "not ready",
+        "role": "active",
+        "reason": "the last 2 runs failed, the last with ValueError: no stage named 'customer' "
+        f"(at {__file__}:{fail.__code__.co_firstlineno + 1})",
+    }
+    assert h.get("/healthz").status_code == 200  # the process itself is fine
+    script.finish[2].set()
+    assert h.ran(SYNC, count=3)
+    assert h.get("/readyz").json() == {"status": "ready", "role": "active"}
+
+
+def test_the_failure_threshold_defaults_to_three():
+    assert load_settings().handoff_ready_max_failures == 3
+    assert load_settings(handoff_ready_max_failures="5").handoff_ready_max_failures == 5
+
+
+class WatchedLease(FileLease):
+    """The real file lock, telling the test what each attempt got."""
+
+    def __init__(self, path, name: str, timeline: list[str]):
+        super().__init__(path)
+        self.name, self.timeline = name, timeline
+        self.took = threading.Event()
+
+    def acquire(self) -> bool:
+        held = super().acquire()
+        self.timeline.append(f"{self.name} {'holds' if held else 'waits'}")
+        if held:
+            self.took.set()
+        return held
+
+    def release(self) -> None:
+        super().release()
+        self.timeline.append(f"{self.name} released")
+
+
+def test_of_two_replicas_one_runs_the_other_stands_by_and_takes_over_at_its_next_run(start, tmp_path):
+    timeline: list[str] = []
+    first_lease = WatchedLease(tmp_path / "state.sqlite.hubspot.lease", "first", timeline)
+    second_lease = WatchedLease(tmp_path / "state.sqlite.hubspot.lease", "second", timeline)
+    first_runs, second_runs = Concurrency(), Concurrency()
+
+    def counted(runs: Concurrency) -> Callable[[threading.Event], None]:
+        def sync(stop: threading.Event) -> None:
+            with runs:
+                pass
+
+        return sync
+
+    with capture_logs() as logs:
+        first = start(sync_once=counted(first_runs), config=settings(sync=FAST), lease=first_lease)
+        assert first_lease.took.wait(SAFETY)
+        second = start(sync_once=counted(second_runs), config=settings(sync=FAST), lease=second_lease)
+        assert second.ran(SYNC, count=3)
+        assert second_runs.calls == 0 and first_runs.calls >= 1
+        assert second.get("/readyz").json() == {"status": "ready", "role": "standby"}
+        assert first.get("/readyz").json() == {"status": "ready", "role": "active"}
+        first.stop()
+        assert second_lease.took.wait(SAFETY)
+        assert second.ran(SYNC, count=second.events.count(SYNC) + 1)
+    after_release = timeline[timeline.index("first released") + 1 :]
+    second_attempts = [entry for entry in after_release if entry.startswith("second")]
+    # an attempt already under way when the lease was freed may still have missed it; the next one takes it
+    assert "second holds" in second_attempts[:2]
+    assert second_runs.calls >= 1
+    assert second.get("/readyz").json() == {"status": "ready", "role": "active"}
+    roles = [(entry["event"], entry.get("reason")) for entry in logs if entry["event"].startswith("replica ")]
+    assert roles == [
+        ("replica active", "this replica holds the lease and runs"),
+        ("replica standby", "another replica holds the lease; taking over if it stops"),
+        ("replica active", "this replica holds the lease and runs"),
+    ]
+
+
+def test_a_replica_that_cannot_reach_the_lease_does_not_sync_and_turns_unready(start):
+    unreachable = AdvisoryLease(create_engine("postgresql+psycopg://handoff@127.0.0.1:1/state"), "hubspot")
+    synced = threading.Event()
+    h = start(
+        sync_once=lambda stop: synced.set(),
+        config=settings(sync=FAST, handoff_ready_max_failures=2),
+        lease=unreachable,
+    )
+    assert h.ran(SYNC, count=2)
+    response = h.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert (body["status"], body["role"]) == ("not ready", "standby")
+    assert re.match(r"the last \d+ runs failed, the last with OperationalError: ", body["reason"])
+    assert not synced.is_set()

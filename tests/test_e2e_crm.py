@@ -16,6 +16,7 @@ from connector.crm.errors import CrmUnavailable, QuotaExhausted
 from connector.model import parse_time
 from connector.policy.business_time import Duration, add_duration
 from connector.sandbox.portals import HubSpotPortal, SalesforcePortal
+from connector.sync.dry_run import DryRun
 
 
 class Deployment:
@@ -150,12 +151,12 @@ def test_a_dry_run_makes_no_write_call(deployment):
             self.plans.append(plan)
 
     rows = Rows()
-    report = deployment.cycle(dry_run=True, sink=rows)
+    report = deployment.cycle(sink=DryRun(rows))
     assert portal.writes() == before
     assert report.stages == {"sql": 1}
     assert [p.stage.value for p in rows.plans if p.stage] == ["sql"]
     assert portal.stage(lead) == "lead"
-    assert deployment.runtime.store.get_cursor("contacts") is None  # a dry run moves no cursor
+    assert deployment.runtime.store.cursors.get("contacts") is None  # a dry run moves no cursor
 
 
 def test_a_cycle_that_fails_outright_is_redone_by_the_next_one(deployment):

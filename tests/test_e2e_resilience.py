@@ -87,7 +87,7 @@ def test_a_fault_storm_ends_with_every_record_written_or_dead_lettered(tmp_path,
         stormy.sync.sync_once()
         snapshot = stormy_app.stats.snapshot()
         assert snapshot["by_status"].get(str(faults.get("status")), 0) > 0 or snapshot.get("dropped", 1) > 0
-        dead = {d.record_id for d in stormy.store.dead_letters()}
+        dead = {d.record_id for d in stormy.store.dead_letters.all()}
         clean_outcome, clean_keys = clean_portal.outcome(), clean_portal.task_keys()
         stormy_outcome, stormy_keys = stormy_portal.outcome(), stormy_portal.task_keys()
         for record_id, expected in clean_outcome.items():

@@ -18,10 +18,10 @@ MINUTES = 60
 class Cursors(dict):
     """The two methods of the state store an adapter may use, over a dict."""
 
-    def get_cursor(self, name):
+    def get(self, name):
         return self.get(name)
 
-    def set_cursor(self, name, value):
+    def set(self, name, value):
         self[name] = value
 
 
@@ -86,13 +86,13 @@ def test_a_cycle_stopped_in_the_late_window_never_moves_the_cursor_back(hubspot_
     portal.app.configure(search_lag_ms=90 * MINUTES * 1000)
     portal.clock.advance(30 * MINUTES)
     runtime.sync.sync_once()  # reads the contact and writes its score, which the index shows 90 minutes on
-    cursor = runtime.store.get_cursor("contacts")
+    cursor = runtime.store.cursors.get("contacts")
     portal.clock.advance(70 * MINUTES)
     stop = threading.Event()
     stop.set()
     report = runtime.sync.sync_once(stop=stop)  # the first page is the late window's (the old version)
     assert (report.status, report.read) == ("stopped", 1)
-    assert parse_time(runtime.store.get_cursor("contacts")) >= parse_time(cursor)
+    assert parse_time(runtime.store.cursors.get("contacts")) >= parse_time(cursor)
 
 
 def test_a_salesforce_cycle_spends_no_calls_on_a_late_window(salesforce_deployment):
@@ -106,4 +106,4 @@ def test_a_salesforce_cycle_spends_no_calls_on_a_late_window(salesforce_deployme
     runtime.sync.sync_once()
     # one query for the changed leads, three for changed engagement (tasks, events, campaign responses)
     assert portal.calls("GET /services/data/{version}/queryAll/") - queries == 4
-    assert runtime.store.get_cursor("contacts.trailing") is None
+    assert runtime.store.cursors.get("contacts.trailing") is None

@@ -82,11 +82,11 @@ def test_row_lock_errors_are_retried_until_every_lead_is_written(org):
         portal.activity(lead, "form_submission", name="Request a demo")
     portal.app.configure(lock_error_rate=0.5)
     cycle(portal, runtime)
-    assert runtime.store.pending_writes(), "some writes met a lock and wait for the next cycle"
+    assert runtime.store.pending.all(), "some writes met a lock and wait for the next cycle"
     portal.app.configure(lock_error_rate=0.0)
     cycle(portal, runtime)
-    assert runtime.store.pending_writes() == []
-    assert runtime.store.dead_letters() == []
+    assert runtime.store.pending.all() == []
+    assert runtime.store.dead_letters.all() == []
     assert all(portal.stage(lead) == "sql" for lead in leads)
     assert all(len(portal.tasks(lead)) == 1 for lead in leads)
 
@@ -104,7 +104,7 @@ def test_a_retried_task_upsert_never_makes_a_second_task(org):
     lead = portal.seed()
     portal.activity(lead, "form_submission", name="Request a demo")
     cycle(portal, runtime)
-    [entry] = runtime.store.task_entries([f"handoff:{lead}:sql:0"]).values()
+    [entry] = runtime.store.tasks.entries([f"handoff:{lead}:sql:0"]).values()
     again = runtime.adapter.create_tasks([entry.spec])  # as if the first answer had been lost
     assert again[0].ok
     assert portal.task_keys() == {f"handoff:{lead}:sql:0": 1}

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import uuid
+import threading
 from datetime import timedelta
 
 import pytest
 from builders import NOW, crm, demo_request, lead
-from sqlalchemy import create_engine, text
 
 from connector.model import Memory, Priority, Stage, TaskSpec
-from connector.state import PendingWrite, RecordState, StateError, Store
-from connector.state.schema import SCHEMA_VERSION
-
-PG_URL = os.environ.get("HANDOFF_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from connector.state import PendingWrite, RecordState, StateError, Store, Waiting
+from connector.state.migrate import head
 
 
 class FakeClock:
@@ -25,35 +21,14 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state.sqlite'}"
-        return
-    schema_name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema_name}"'))
-    except Exception as exc:
-        admin.dispose()
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL at {PG_URL} is required in CI: {exc}")
-        pytest.skip(f"no PostgreSQL at {PG_URL}")
-    yield f"{PG_URL}?options=-csearch_path%3D{schema_name}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema_name}" CASCADE'))
-    admin.dispose()
-
-
 @pytest.fixture
 def clock():
     return FakeClock()
 
 
 @pytest.fixture
-def store(store_url, clock):
-    s = Store(store_url, "hubspot", clock)
+def store(state_url, clock):
+    s = Store(state_url, "hubspot", clock)
     yield s
     s.close()
 
@@ -76,27 +51,27 @@ def state(record_id="1", **fields):
     return RecordState(record_id=record_id, **{**defaults, **fields})
 
 
-def test_a_new_store_is_at_the_current_schema_version(store):
-    assert store.schema_version == SCHEMA_VERSION
+def test_a_new_store_is_at_the_current_schema_revision(store):
+    assert store.revision == head()
 
 
-def test_reopening_keeps_everything(store_url, clock):
-    first = Store(store_url, "hubspot", clock)
-    first.set_cursor("contacts", "2026-11-18T09:00:00.000Z")
+def test_reopening_keeps_everything(state_url, clock):
+    first = Store(state_url, "hubspot", clock)
+    first.cursors.set("contacts", "2026-11-18T09:00:00.000Z")
     first.close()
-    again = Store(store_url, "hubspot", clock)
-    assert again.get_cursor("contacts") == "2026-11-18T09:00:00.000Z"
+    again = Store(state_url, "hubspot", clock)
+    assert again.cursors.get("contacts") == "2026-11-18T09:00:00.000Z"
     again.close()
 
 
-def test_cursors_are_per_crm(store_url, clock):
-    hubspot, salesforce = Store(store_url, "hubspot", clock), Store(store_url, "salesforce", clock)
-    hubspot.set_cursor("contacts", "a")
-    assert salesforce.get_cursor("contacts") is None
-    hubspot.set_cursor("contacts", "b")
-    assert hubspot.get_cursor("contacts") == "b"
-    hubspot.clear_cursor("contacts")
-    assert hubspot.get_cursor("contacts") is None
+def test_cursors_are_per_crm(state_url, clock):
+    hubspot, salesforce = Store(state_url, "hubspot", clock), Store(state_url, "salesforce", clock)
+    hubspot.cursors.set("contacts", "a")
+    assert salesforce.cursors.get("contacts") is None
+    hubspot.cursors.set("contacts", "b")
+    assert hubspot.cursors.get("contacts") == "b"
+    hubspot.cursors.clear("contacts")
+    assert hubspot.cursors.get("contacts") is None
 
 
 def test_records_round_trip_with_lead_memory_and_written_values(store):
@@ -104,58 +79,115 @@ def test_records_round_trip_with_lead_memory_and_written_values(store):
     original = state(
         memory=memory, counters={"page_views": 12}, written={"score": "55", "stage": "mql"}, modified_at=NOW
     )
-    store.put_records([original])
-    loaded = store.get_records(["1", "missing"])
+    store.records.put([original])
+    loaded = store.records.get(["1", "missing"])
     assert list(loaded) == ["1"]
     assert loaded["1"] == original
 
 
 def test_putting_a_record_again_replaces_it(store):
-    store.put_records([state(written={"score": "10"})])
-    store.put_records([state(written={"score": "20"})])
-    assert store.get_records(["1"])["1"].written == {"score": "20"}
-    assert store.count_records() == 1
+    store.records.put([state(written={"score": "10"})])
+    store.records.put([state(written={"score": "20"})])
+    assert store.records.get(["1"])["1"].written == {"score": "20"}
+    assert store.records.count() == 1
 
 
-def test_iter_records_pages_through_everything_in_id_order(store):
-    store.put_records([state(str(i)) for i in range(7)])
-    batches = list(store.iter_records(batch_size=3))
+def test_record_batches_page_through_everything_in_id_order(store):
+    store.records.put([state(str(i)) for i in range(7)])
+    batches = list(store.records.batches(batch_size=3))
     assert [len(b) for b in batches] == [3, 3, 1]
     assert [r.record_id for b in batches for r in b] == sorted(str(i) for i in range(7))
 
 
 def test_pending_writes_are_kept_until_dropped(store):
-    store.put_pending([PendingWrite("1", {"score": "50"}, Stage.SQL, False, 1, "HTTP 502")])
-    store.put_pending([PendingWrite("1", {"score": "51"}, Stage.SQL, False, 2, "HTTP 503")])
-    assert store.pending_writes() == [PendingWrite("1", {"score": "51"}, Stage.SQL, False, 2, "HTTP 503")]
-    store.drop_pending(["1"])
-    assert store.pending_writes() == []
+    store.pending.put([PendingWrite("1", {"score": "50"}, Stage.SQL, False, 1, "HTTP 502")])
+    store.pending.put([PendingWrite("1", {"score": "51"}, Stage.SQL, False, 2, "HTTP 503")])
+    assert store.pending.all() == [PendingWrite("1", {"score": "51"}, Stage.SQL, False, 2, "HTTP 503")]
+    store.pending.drop(["1"])
+    assert store.pending.all() == []
 
 
-def test_a_task_intent_is_recorded_once_and_confirmed_later(store):
-    store.record_task_intents([task()])
-    store.record_task_intents([task()])  # a retried cycle must not reset the entry
-    assert [t.key for t in store.open_task_intents()] == ["handoff:1:sql:0"]
-    store.mark_task_created("handoff:1:sql:0", "9001")
-    assert store.open_task_intents() == []
-    entry = store.task_entries(["handoff:1:sql:0"])["handoff:1:sql:0"]
+def keys(entries):
+    return sorted(e.key for e in entries)
+
+
+def test_a_task_is_claimed_once_and_confirmed_later(store):
+    assert keys(store.tasks.claim([task()])) == ["handoff:1:sql:0"]
+    assert store.tasks.claim([task()]) == []  # a retried cycle neither claims it again nor resets it
+    assert keys(store.tasks.open_intents()) == ["handoff:1:sql:0"]
+    store.tasks.created("handoff:1:sql:0", "9001")
+    assert store.tasks.open_intents() == []
+    entry = store.tasks.entries(["handoff:1:sql:0"])["handoff:1:sql:0"]
     assert (entry.status, entry.crm_task_id, entry.spec) == ("created", "9001", task())
-    store.record_task_intents([task()])
-    assert store.task_entries(["handoff:1:sql:0"])["handoff:1:sql:0"].status == "created"
+    assert store.tasks.claim([task()]) == []
+    assert store.tasks.entries(["handoff:1:sql:0"])["handoff:1:sql:0"].status == "created"
+
+
+def test_two_processes_claiming_the_same_tasks_at_once_each_get_a_share_and_none_twice(state_url, clock):
+    specs = [task(f"handoff:{n}:sql:0", str(n)) for n in range(300)]
+    stores = [Store(state_url, "hubspot", clock) for _ in range(2)]  # two engines, as two processes have
+    together = threading.Barrier(2)
+    won: list[list[str]] = [[], []]
+
+    def claim_all(i):
+        together.wait()
+        for start in range(0, len(specs), 10):
+            won[i] += keys(stores[i].tasks.claim(specs[start : start + 10]))
+
+    threads = [threading.Thread(target=claim_all, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(won[0]).isdisjoint(won[1])
+    assert sorted(won[0] + won[1]) == keys(specs)
+    for s in stores:
+        s.close()
+
+
+def test_an_open_intent_read_by_two_processes_is_taken_over_by_exactly_one(state_url, clock):
+    first, second = Store(state_url, "hubspot", clock), Store(state_url, "hubspot", clock)
+    first.tasks.claim([task()])
+    [seen_by_first], [seen_by_second] = first.tasks.open_intents(), second.tasks.open_intents()
+    clock.now = NOW + timedelta(minutes=5)
+    [taken] = first.tasks.claim_again([seen_by_first])
+    assert (taken.claims, taken.updated_at) == (1, clock.now)
+    assert second.tasks.claim_again([seen_by_second]) == []  # what it read is out of date
+    assert keys(second.tasks.claim_again(second.tasks.open_intents())) == ["handoff:1:sql:0"]
+    first.tasks.created("handoff:1:sql:0", "9001")
+    assert second.tasks.claim_again([seen_by_second]) == []  # a created task is never claimed again
+    first.close()
+    second.close()
+
+
+def test_a_failure_reported_late_never_reopens_a_task_created_meanwhile(store):
+    store.tasks.claim([task()])
+    store.tasks.created("handoff:1:sql:0", "9001")
+    store.tasks.failed("handoff:1:sql:0", "HTTP 502", dead=False)
+    assert store.tasks.entries(["handoff:1:sql:0"])["handoff:1:sql:0"].status == "created"
+
+
+def test_waiting_counts_open_intents_from_the_oldest_claim(store, clock):
+    assert store.tasks.waiting() == Waiting(0, None)
+    store.tasks.claim([task("handoff:1:sql:0", "1")])
+    clock.now = NOW + timedelta(minutes=1)
+    store.tasks.claim([task("handoff:2:sql:0", "2"), task("handoff:3:sql:0", "3")])
+    store.tasks.created("handoff:3:sql:0", "9003")
+    assert store.tasks.waiting() == Waiting(2, NOW)
 
 
 def test_a_failing_task_counts_attempts_then_dies(store):
-    store.record_task_intents([task()])
-    store.mark_task_failed("handoff:1:sql:0", "owner is a queue", dead=False)
-    assert store.open_task_intents()[0].attempts == 1
-    store.mark_task_failed("handoff:1:sql:0", "owner is a queue", dead=True)
-    assert store.open_task_intents() == []
-    assert store.count_tasks("dead") == 1
+    store.tasks.claim([task()])
+    store.tasks.failed("handoff:1:sql:0", "owner is a queue", dead=False)
+    assert store.tasks.open_intents()[0].attempts == 1
+    store.tasks.failed("handoff:1:sql:0", "owner is a queue", dead=True)
+    assert store.tasks.open_intents() == []
+    assert store.tasks.count("dead") == 1
 
 
 def test_dead_letters_keep_the_payload_and_error(store, clock):
-    store.add_dead_letter("1", "write", {"properties": {"score": "50"}}, "PROPERTY_DOESNT_EXIST", attempts=5)
-    [letter] = store.dead_letters()
+    store.dead_letters.add("1", "write", {"properties": {"score": "50"}}, "PROPERTY_DOESNT_EXIST", attempts=5)
+    [letter] = store.dead_letters.all()
     assert (letter.record_id, letter.kind, letter.payload, letter.error, letter.attempts) == (
         "1",
         "write",
@@ -168,29 +200,19 @@ def test_dead_letters_keep_the_payload_and_error(store, clock):
 
 def test_atomic_rolls_back_everything_on_failure(store):
     with pytest.raises(RuntimeError), store.atomic():
-        store.set_cursor("contacts", "x")
-        store.record_task_intents([task()])
+        store.cursors.set("contacts", "x")
+        store.tasks.claim([task()])
         raise RuntimeError("killed mid-transaction")
-    assert store.get_cursor("contacts") is None
-    assert store.open_task_intents() == []
+    assert store.cursors.get("contacts") is None
+    assert store.tasks.open_intents() == []
 
 
 def test_runs_are_reported(store, clock):
-    run_id = store.start_run("sync", dry_run=False)
+    run_id = store.runs.start("sync", dry_run=False)
     clock.now = NOW + timedelta(seconds=30)
-    store.finish_run(run_id, "ok", {"written": 3})
-    [run] = store.last_runs()
+    store.runs.finish(run_id, "ok", {"written": 3})
+    [run] = store.runs.last()
     assert (run["kind"], run["status"], run["report"], run["finished_at"]) == ("sync", "ok", {"written": 3}, clock.now)
-
-
-def test_a_store_from_a_newer_handoff_is_refused(store_url, clock):
-    Store(store_url, "hubspot", clock).close()
-    engine = create_engine(store_url)
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE handoff_schema SET version = 99"))
-    engine.dispose()
-    with pytest.raises(StateError, match="schema version 99, newer than this Handoff"):
-        Store(store_url, "hubspot", clock)
 
 
 def test_an_unreachable_database_is_one_clear_error_without_the_password(clock):
@@ -201,7 +223,7 @@ def test_an_unreachable_database_is_one_clear_error_without_the_password(clock):
 
 
 def test_last_success_is_the_last_real_run_that_ended_well(store, clock):
-    assert store.last_success("sweep") is None
+    assert store.runs.last_success("sweep") is None
     for status, dry_run, minutes in (
         ("ok", False, 1),
         ("failed", False, 2),
@@ -210,7 +232,7 @@ def test_last_success_is_the_last_real_run_that_ended_well(store, clock):
         ("stopped", False, 5),
     ):
         clock.now = NOW + timedelta(minutes=minutes)
-        run = store.start_run("sweep", dry_run=dry_run)
-        store.finish_run(run, status, {})
-    store.finish_run(store.start_run("sync", dry_run=False), "ok", {})
-    assert store.last_success("sweep") == NOW + timedelta(minutes=4)
+        run = store.runs.start("sweep", dry_run=dry_run)
+        store.runs.finish(run, status, {})
+    store.runs.finish(store.runs.start("sync", dry_run=False), "ok", {})
+    assert store.runs.last_success("sweep") == NOW + timedelta(minutes=4)

@@ -24,14 +24,15 @@ from connector.config.files import ConfigError
 from connector.config.ruleset import Ruleset, load_rules, rules_path
 from connector.config.settings import Settings, crm_credential_problems, load_settings, local_problems
 from connector.crm.errors import RecordRejected, Retryable, StopRun
-from connector.model import InvalidLead, Lead, Qualification, lead_from_json, parse_time
+from connector.model import InvalidLead, Lead, Qualification, format_time, lead_from_json, parse_time
 from connector.ops.daemon import run_daemon
 from connector.ops.logs import configure_logging
 from connector.ops.metrics import Metrics
 from connector.scoring.engine import score as score_lead
 from connector.state import StateError
 from connector.sync.cycle import RunReport
-from connector.sync.dry_run import CsvPlanSink, plan_file
+from connector.sync.dry_run import DryRun, plan_file
+from connector.sync.sink import PlanSink
 
 app = typer.Typer(
     name="handoff",
@@ -264,12 +265,14 @@ def _report(report: RunReport, as_json: bool, extra: dict[str, object] | None = 
         f"tasks created {report.tasks_created}, failed writes {report.write_failures}, "
         f"dead letters {report.dead_lettered}, quarantined {report.quarantined}"
     )
+    if report.tasks_waiting and report.tasks_retry_at is not None:
+        line += f", tasks waiting {report.tasks_waiting} (retried from {format_time(report.tasks_retry_at)})"
     typer.echo(line)
     for key, value in (extra or {}).items():
         typer.echo(f"{key}: {value}")
 
 
-def _run_once(kind: str, dry_run: bool, as_json: bool, run: Callable[[Runtime, CsvPlanSink | None], RunReport]) -> None:
+def _run_once(kind: str, dry_run: bool, as_json: bool, run: Callable[[Runtime, PlanSink | None], RunReport]) -> None:
     settings = _settings()
     runtime = _runtime(settings, dry_run)
     extra: dict[str, object] = {}
@@ -277,9 +280,9 @@ def _run_once(kind: str, dry_run: bool, as_json: bool, run: Callable[[Runtime, C
         with _one_line_errors():
             if dry_run:
                 stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
-                with plan_file(settings.handoff_report_dir, kind, stamp) as (path, sink):
-                    report = run(runtime, sink)
-                extra = {"plan_csv": str(path), "planned_rows": sink.rows}
+                with plan_file(settings.handoff_report_dir, kind, stamp) as (path, rows):
+                    report = run(runtime, DryRun(rows))
+                extra = {"plan_csv": str(path), "planned_rows": rows.rows}
             else:
                 report = run(runtime, None)
     finally:
@@ -305,7 +308,7 @@ def run() -> None:
         return report.counts()
 
     # restarts must not postpone the sweep forever: it is due an interval after the last one
-    last_sweep = runtime.store.last_success("sweep")
+    last_sweep = runtime.store.runs.last_success("sweep")
     first_sweep = last_sweep + timedelta(seconds=settings.handoff_sweep_interval) if last_sweep else utc_now()
     try:
         code = run_daemon(
@@ -315,6 +318,7 @@ def run() -> None:
             startup=runtime.adapter.start,
             metrics=metrics,
             first_sweep=first_sweep,
+            lease=runtime.store.lease(),
         )
     finally:
         runtime.close()
@@ -328,7 +332,7 @@ def sync(
     as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),
 ) -> None:
     """One incremental cycle against the CRM, then a run summary."""
-    _run_once("sync", dry_run, as_json, lambda rt, sink: rt.sync.sync_once(dry_run=dry_run, sink=sink))
+    _run_once("sync", dry_run, as_json, lambda rt, sink: rt.sync.sync_once(sink=sink))
 
 
 @app.command()
@@ -341,7 +345,7 @@ def backfill(
     """Rescore every contact (resumable: a killed backfill continues where it stopped)."""
     start = _moment(since) if since else None
 
-    def run(rt: Runtime, sink: CsvPlanSink | None) -> RunReport:
+    def run(rt: Runtime, sink: PlanSink | None) -> RunReport:
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -354,7 +358,6 @@ def backfill(
             return rt.sync.backfill(
                 since=start,
                 limit=limit,
-                dry_run=dry_run,
                 sink=sink,
                 progress=lambda n: progress.update(task, description=f"backfill: {n} contacts"),
             )
@@ -368,7 +371,7 @@ def sweep(
     as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),
 ) -> None:
     """One decay sweep: re-score every stored lead as of now and write what moved."""
-    _run_once("sweep", dry_run, as_json, lambda rt, sink: rt.sync.sweep(dry_run=dry_run, sink=sink))
+    _run_once("sweep", dry_run, as_json, lambda rt, sink: rt.sync.sweep(sink=sink))
 
 
 @app.command()

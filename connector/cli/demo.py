@@ -113,7 +113,7 @@ def _step(console: Console, title: str, report: RunReport) -> None:
 
 def _quiet_good_fit(runtime: Runtime) -> str:
     """A good-fit contact Handoff left as a plain lead: the one who will ask for a demo."""
-    for batch in runtime.store.iter_records():
+    for batch in runtime.store.records.batches():
         for state in batch:
             if (
                 state.memory.level is Stage.LEAD
@@ -127,7 +127,7 @@ def _quiet_good_fit(runtime: Runtime) -> str:
 
 
 def _promoted_sql(runtime: Runtime, exclude: str) -> str:
-    for batch in runtime.store.iter_records():
+    for batch in runtime.store.records.batches():
         for state in batch:
             if state.memory.promoted is Stage.SQL and state.record_id != exclude:
                 return state.record_id
@@ -135,11 +135,11 @@ def _promoted_sql(runtime: Runtime, exclude: str) -> str:
 
 
 def _an_mql(runtime: Runtime) -> str:
-    for batch in runtime.store.iter_records():
+    for batch in runtime.store.records.batches():
         for state in batch:
             if state.memory.promoted is Stage.MQL and state.memory.level is Stage.MQL:
                 return state.record_id
-    return next(iter(next(runtime.store.iter_records()))).record_id
+    return next(iter(next(runtime.store.records.batches()))).record_id
 
 
 def _print_funnel(console: Console, portal: Any, runtime: Runtime) -> dict[str, int]:
@@ -157,6 +157,6 @@ def _print_funnel(console: Console, portal: Any, runtime: Runtime) -> dict[str, 
     share = f"{sql / (mql + sql):.0%}" if mql + sql else "n/a"
     console.print(
         f"Handoff qualification now: {mql} MQL, {sql} SQL, {qualified.get('disqualified', 0)} "
-        f"disqualified; SQL share of qualified {share}; rep tasks created {runtime.store.count_tasks('created')}"
+        f"disqualified; SQL share of qualified {share}; rep tasks created {runtime.store.tasks.count('created')}"
     )
     return {**{f"stage:{k}": v for k, v in stages.items()}, **{f"handoff:{k}": v for k, v in qualified.items()}}

@@ -171,6 +171,9 @@ class Settings(BaseSettings):
     handoff_score_step: int = Field(
         5, ge=1, le=1000, description="score changes smaller than this alone cause no write"
     )
+    handoff_ready_max_failures: int = Field(
+        3, ge=1, le=1000, description="consecutive failed runs after which /readyz answers 503 (until a run succeeds)"
+    )
     handoff_log_format: Literal["auto", "json", "console"] = "auto"
     handoff_report_dir: Path = Path("handoff-reports")
 

@@ -4,6 +4,11 @@ Two APScheduler interval jobs share one lock, so a run never overlaps itself
 or the other job. A run function receives the daemon's stop event and checks it
 between batches: on SIGTERM the daemon schedules nothing new, lets the running
 batch finish and checkpoint, and exits 0.
+
+Replicas share the state store's lease: before each run a replica takes it or
+confirms it still holds it (active) or, while another holds it, skips the run
+(standby). A standby therefore takes over at its first run after the active
+one dies or stops, within one sync interval.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 import structlog
@@ -25,6 +31,7 @@ from connector.config.settings import Settings
 from connector.crm.errors import StopRun
 from connector.ops.http import HttpServer, health_app
 from connector.ops.metrics import Metrics, RunStatus
+from connector.state.lease import Lease, SoleLease
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +43,13 @@ SWEEP = "sweep"
 EXIT_OK = 0
 EXIT_CANNOT_LISTEN = 1
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class Role(str, Enum):
+    """Whether this replica holds the lease and runs, or waits to take over."""
+
+    ACTIVE = "active"
+    STANDBY = "standby"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -69,12 +83,14 @@ class Daemon:
         clock: Callable[[], float] = time.monotonic,
         run_lock: AbstractContextManager[Any] | None = None,
         first_sweep: datetime | None = None,
+        lease: Lease | None = None,
     ):
         """``startup`` runs before the first run, and again before each run until it succeeds.
 
         ``clock`` times runs; ``run_lock`` is held by every run (by default a private lock).
         ``first_sweep`` is when the first decay sweep is due (a time past runs it at once);
-        by default one interval after start.
+        by default one interval after start. ``lease`` is shared with the other replicas
+        (by default this daemon is the only one).
         """
         self._settings = settings
         self._first_sweep = first_sweep
@@ -88,6 +104,11 @@ class Daemon:
         self.stop_event = threading.Event()
         self._started_up = False
         self._not_ready: str | None = "startup has not run yet"
+        self._lease = lease or SoleLease()
+        self._role: Role | None = None
+        #: runs that failed in a row, and how the last one did
+        self._failures = 0
+        self._last_failure: str | None = None
         self._http: HttpServer | None = None
 
     @property
@@ -141,6 +162,7 @@ class Daemon:
         """Block until a stop is requested, let the running job finish, shut down, return the exit code."""
         self.stop_event.wait()
         self._scheduler.shutdown(wait=True)
+        self._lease.release()  # a standby takes over at its next run instead of waiting for our exit
         if self._http is not None:
             self._http.stop()
         log.info("stopped")
@@ -152,17 +174,25 @@ class Daemon:
             return 200, {"status": "ok"}
         return 503, {"status": "down", "reason": "the scheduler is not running"}
 
+    @property
+    def role(self) -> Role:
+        """Active while this replica holds the lease; standby until it first does."""
+        return self._role or Role.STANDBY
+
     def readiness(self) -> tuple[int, dict[str, str]]:
-        """``/readyz``: 200 once startup succeeded and the last run did not end with StopRun."""
+        """``/readyz``: 200 once startup succeeded, unless the last run ended with StopRun or the
+        last ``HANDOFF_READY_MAX_FAILURES`` runs all failed. The body names the replica's role."""
         reason = self._not_ready
+        if reason is None and self._failures >= self._settings.handoff_ready_max_failures:
+            reason = f"the last {self._failures} runs failed, the last with {self._last_failure}"
         if reason is None:
-            return 200, {"status": "ready"}
-        return 503, {"status": "not ready", "reason": reason}
+            return 200, {"status": "ready", "role": self.role.value}
+        return 503, {"status": "not ready", "role": self.role.value, "reason": reason}
 
     def _run(self, kind: str) -> None:
         with self._run_lock:
             # a job that waited for the lock while the daemon began stopping starts nothing new
-            if self.stop_event.is_set() or not self._ensure_started():
+            if self.stop_event.is_set() or not self._ensure_started() or not self._hold_lease():
                 return
             started = self._clock()
             status, report, problem = self._call(lambda: self._runs[kind](self.stop_event))
@@ -170,9 +200,34 @@ class Daemon:
             if status is RunStatus.OK and self.stop_event.is_set():
                 status = RunStatus.INTERRUPTED
             self._not_ready = f"last {kind} stopped: {problem}" if status is RunStatus.STOPPED else None
+            self._count(status, problem)
             counts = dict(report) if isinstance(report, Mapping) else {}
             self.metrics.run_finished(kind, status, seconds, counts)
             self._log_outcome(kind, status, problem, seconds=round(seconds, 3), report=counts)
+
+    def _hold_lease(self) -> bool:
+        """Take or keep the lease; say so when the role changes. A failed check counts as a failed run."""
+        status, held, problem = self._call(self._lease.acquire)
+        if status is not RunStatus.OK:
+            self._count(status, problem)
+            self._log_outcome("lease check", status, problem)
+        role = Role.ACTIVE if held else Role.STANDBY
+        if role is not self._role:
+            self._role = role
+            if role is Role.ACTIVE:
+                log.info("replica active", reason="this replica holds the lease and runs")
+            else:
+                log.info(
+                    "replica standby", reason=problem or "another replica holds the lease; taking over if it stops"
+                )
+        return role is Role.ACTIVE
+
+    def _count(self, status: RunStatus, problem: str | None) -> None:
+        if status is RunStatus.FAILED:
+            self._failures += 1
+            self._last_failure = problem
+        elif status is RunStatus.OK:
+            self._failures = 0
 
     def _ensure_started(self) -> bool:
         if self._started_up:
@@ -216,6 +271,7 @@ def run_daemon(
     metrics: Metrics,
     clock: Callable[[], float] = time.monotonic,
     first_sweep: datetime | None = None,
+    lease: Lease | None = None,
 ) -> int:
     """Run until SIGTERM or SIGINT, then stop gracefully; returns the process exit code.
 
@@ -229,6 +285,7 @@ def run_daemon(
         metrics=metrics,
         clock=clock,
         first_sweep=first_sweep,
+        lease=lease,
     )
     # Python runs signal handlers only in the main thread, and only once it wakes up; if the
     # kernel hands SIGTERM to a worker thread, a main thread blocked on a lock never does.

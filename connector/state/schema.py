@@ -1,19 +1,15 @@
-"""Tables of the state store and the migrations that build them, oldest first.
+"""The tables of the state store as this Handoff reads and writes them.
 
-The store is the daemon's only memory between cycles. Each migration is one
-function that takes a connection inside a transaction; ``SCHEMA_VERSION`` is the
-number of migrations. A database at an older version is brought forward on open.
+The migrations in ``connector/state/migrations`` build them; a change here goes
+with a new migration there (``connector.state.migrate`` says how to make one).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    Connection,
     DateTime,
     Index,
     Integer,
@@ -25,6 +21,7 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+#: the hand-written runner's version row, kept (and raised) so that Handoff 0.1 refuses a newer store
 schema_info = Table(
     "handoff_schema",
     metadata,
@@ -83,7 +80,11 @@ tasks = Table(
     Column("spec", JSON, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
+    #: times the intent was taken over after the insert that first claimed it; a takeover is an
+    #: update that expects the count it read, so of two processes only one wins
+    Column("claims", Integer, nullable=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    #: when the entry last changed: a claim, a failure; an intent is left alone until it settles
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_tasks_status", "crm", "status"),
 )
@@ -113,12 +114,3 @@ runs = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("report", JSON),
 )
-
-
-def _create_v1(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[cursors, records, pending_writes, tasks, dead_letters, runs])
-
-
-#: migrations in order; migration N brings the schema from version N-1 to N
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_create_v1,)
-SCHEMA_VERSION = len(MIGRATIONS)

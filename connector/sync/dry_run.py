@@ -1,19 +1,21 @@
-"""What a dry run would do, as a CSV an admin can open in a spreadsheet."""
+"""The dry run: a sink that records what a run would do and writes nothing, and its CSV for admins."""
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from connector.config.files import ConfigError, ConfigProblem
-from connector.crm.base import Pulled
+from connector.crm.base import Pulled, Quarantined
 from connector.model import Decision, Qualification, format_time
 from connector.policy.planner import RecordPlan
 from connector.state import RecordState
+from connector.sync.report import RunReport
+from connector.sync.sink import Planned
 
 COLUMNS = (
     "record_id",
@@ -46,6 +48,40 @@ def spreadsheet_safe(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+class Rows(Protocol):
+    """Receives each record a dry run planned."""
+
+    def add(
+        self, record: Pulled | RecordState, qualification: Qualification, decision: Decision, plan: RecordPlan
+    ) -> None: ...
+
+
+class DryRun:
+    """The sink of a dry run: the plans go to ``rows`` (if any); no state, no cursor, nothing to the CRM."""
+
+    dry_run = True
+
+    def __init__(self, rows: Rows | None = None):
+        self.rows = rows
+
+    def begin(self, report: RunReport) -> None:
+        pass  # retries and reconciliation write: a dry run leaves them to the next real run
+
+    def quarantine(self, bad: Sequence[Quarantined]) -> None:
+        pass
+
+    def take(self, planned: Sequence[Planned], report: RunReport) -> None:
+        if self.rows is not None:
+            for p in planned:
+                self.rows.add(p.source, p.qualification, p.decision, p.plan)
+
+    def checkpoint(self, cursor: str, value: str | None) -> None:
+        pass
+
+    def end(self, report: RunReport) -> None:
+        pass
 
 
 class CsvPlanSink:

@@ -103,7 +103,7 @@ def test_text_that_looks_like_the_task_marker_never_makes_a_second_task(hubspot_
     [task] = portal.tasks(lead)
     assert "Handoff ref: handoff:100001:sql:1" in task.body  # the title is in the body, as text
     assert portal.task_keys() == {f"handoff:{lead}:sql:0": 1}
-    [entry] = runtime.store.task_entries([f"handoff:{lead}:sql:0"]).values()
+    [entry] = runtime.store.tasks.entries([f"handoff:{lead}:sql:0"]).values()
     assert entry.status == "created"
 
 

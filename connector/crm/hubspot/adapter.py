@@ -157,7 +157,7 @@ class HubSpotAdapter:
 
     def _late(self, until: datetime, cursors: Cursors) -> Iterator[PulledPage]:
         upper = until - self.late_delay
-        kept = cursors.get_cursor(LATE_CURSOR)
+        kept = cursors.get(LATE_CURSOR)
         previous = parse_time(kept) if kept else None
         if previous is not None and previous >= upper:
             return
@@ -165,7 +165,7 @@ class HubSpotAdapter:
             for rows in keyset_pages(_ContactSearch(self), _ms(previous), _ms(upper)):
                 yield self._page(rows, late=True)
         # set once the window is read: a stopped or failed cycle reads it again next time
-        cursors.set_cursor(LATE_CURSOR, format_time(upper))
+        cursors.set(LATE_CURSOR, format_time(upper))
 
     def _search(self, filters: list[dict[str, Any]], sort: str) -> dict[str, Any]:
         request = {

@@ -1,0 +1,94 @@
+"""Records: per CRM record, the lead as last read, the CRM's state, Handoff's memory and what it wrote."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from connector.model import CrmState, Lead, Memory, lead_from_json
+from connector.state.codec import crm_state_from_json, crm_state_to_json, memory_from_json, memory_to_json
+from connector.state.database import Database, chunks, utc
+from connector.state.schema import records as table
+
+
+@dataclass
+class RecordState:
+    """What Handoff knows about one CRM record between cycles."""
+
+    record_id: str
+    lead: Lead
+    crm_state: CrmState
+    memory: Memory = field(default_factory=Memory)
+    counters: dict[str, Any] = field(default_factory=dict)
+    written: dict[str, str | None] = field(default_factory=dict)
+    modified_at: datetime | None = None
+
+
+class Records:
+    def __init__(self, db: Database):
+        self._db = db
+
+    def get(self, record_ids: Sequence[str]) -> dict[str, RecordState]:
+        """The stored state of those records that have one."""
+        found: dict[str, RecordState] = {}
+        with self._db.connect() as conn:
+            for chunk in chunks(record_ids):
+                rows = conn.execute(select(table).where(table.c.crm == self._db.crm, table.c.record_id.in_(chunk)))
+                found.update((row.record_id, _from_row(row)) for row in rows)
+        return found
+
+    def put(self, states: Sequence[RecordState]) -> None:
+        """Save these records' states (in id order: concurrent writers lock rows in one order, never deadlock)."""
+        now = self._db.clock()
+        rows = [
+            {
+                "crm": self._db.crm,
+                "record_id": s.record_id,
+                "lead": s.lead.to_json(),
+                "crm_state": crm_state_to_json(s.crm_state),
+                "counters": s.counters,
+                "memory": memory_to_json(s.memory),
+                "written": s.written,
+                "modified_at": s.modified_at,
+                "updated_at": now,
+            }
+            for s in sorted(states, key=lambda s: s.record_id)
+        ]
+        with self._db.connect() as conn:
+            self._db.upsert(conn, table, rows, ("crm", "record_id"))
+
+    def batches(self, batch_size: int = 500) -> Iterator[list[RecordState]]:
+        """Every stored record, in id order, a batch at a time (keyset paging: stable while writing)."""
+        last = ""
+        while True:
+            with self._db.connect() as conn:
+                rows = conn.execute(
+                    select(table)
+                    .where(table.c.crm == self._db.crm, table.c.record_id > last)
+                    .order_by(table.c.record_id)
+                    .limit(batch_size)
+                ).all()
+            if not rows:
+                return
+            yield [_from_row(r) for r in rows]
+            last = rows[-1].record_id
+
+    def count(self) -> int:
+        with self._db.connect() as conn:
+            return conn.execute(select(func.count()).select_from(table).where(table.c.crm == self._db.crm)).scalar_one()
+
+
+def _from_row(row: Any) -> RecordState:
+    return RecordState(
+        record_id=row.record_id,
+        lead=lead_from_json(row.lead),
+        crm_state=crm_state_from_json(row.crm_state),
+        memory=memory_from_json(row.memory),
+        counters=dict(row.counters),
+        written=dict(row.written),
+        modified_at=utc(row.modified_at),
+    )

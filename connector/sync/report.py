@@ -1,0 +1,74 @@
+"""What one run did: the summary line, the JSON output, the metrics and the runs table all come from here."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from connector.model import format_time
+
+#: a run that did its work but left task intents to confirm or retry later
+PARTIAL = "partial"
+
+
+@dataclass
+class RunReport:
+    """Counts for one run."""
+
+    kind: str
+    dry_run: bool
+    read: int = 0
+    quarantined: int = 0
+    changed: int = 0
+    written: int = 0
+    write_failures: int = 0
+    dead_lettered: int = 0
+    retried: int = 0
+    skipped: int = 0
+    tasks_created: int = 0
+    tasks_reconciled: int = 0
+    #: task intents not confirmed when the run ended, and when the first of them is tried again
+    tasks_waiting: int = 0
+    tasks_retry_at: datetime | None = None
+    stages: Counter[str] = field(default_factory=Counter)
+    tasks_by_stage: Counter[str] = field(default_factory=Counter)
+    #: Handoff's qualification level of every record scored (the sweep sees them all)
+    levels: Counter[str] = field(default_factory=Counter)
+    status: str = "ok"
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "dry_run": self.dry_run,
+            "status": self.status,
+            "error": self.error,
+            "read": self.read,
+            "quarantined": self.quarantined,
+            "changed": self.changed,
+            "written": self.written,
+            "write_failures": self.write_failures,
+            "dead_lettered": self.dead_lettered,
+            "retried": self.retried,
+            "skipped": self.skipped,
+            "tasks_created": self.tasks_created,
+            "tasks_reconciled": self.tasks_reconciled,
+            "tasks_waiting": self.tasks_waiting,
+            "tasks_retry_at": format_time(self.tasks_retry_at) if self.tasks_retry_at else None,
+            "stages": dict(self.stages),
+        }
+
+    def counts(self) -> dict[str, int]:
+        """The numbers the daemon's metrics and summary line take."""
+        return {
+            "read": self.read,
+            "written": self.written,
+            "write_failures": self.write_failures,
+            "dead_letters": self.dead_lettered,
+            "quarantined": self.quarantined,
+            "tasks_created": self.tasks_created,
+            "tasks_waiting": self.tasks_waiting,
+            "changed": self.changed,
+        }

@@ -1,0 +1,185 @@
+"""The real sink: plans go to the state store and the CRM, in the order that makes a kill safe.
+
+A page's new record states and its task claims are saved in one transaction
+before anything is sent; a write's success is saved right after it lands; a
+task is created only by the process that holds its claim, renewed right before
+the call; a cursor moves only once its page is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from connector.crm.base import CrmAdapter, Quarantined
+from connector.policy.planner import RecordPlan, after_write
+from connector.state import PendingWrite, RecordState, Store, TaskEntry
+from connector.sync.report import PARTIAL, RunReport
+from connector.sync.sink import Planned
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    overlap: timedelta = timedelta(minutes=5)
+    safety_lag: timedelta = timedelta(seconds=10)
+    max_write_attempts: int = 5
+    score_step: int = 5
+    #: a task whose creation had an unknown outcome is looked for this long before it is created
+    #: again; an intent another process claimed is left to it for as long
+    task_settle: timedelta = timedelta(minutes=2)
+
+
+class CrmWriter:
+    """Writes plans to the CRM and remembers what landed."""
+
+    dry_run = False
+
+    def __init__(self, adapter: CrmAdapter, store: Store, options: SyncOptions, clock: Callable[[], datetime]):
+        self.adapter = adapter
+        self.store = store
+        self.options = options
+        self.clock = clock
+
+    def begin(self, report: RunReport) -> None:
+        """Finish what an earlier run left: tasks it meant to create, writes that did not land."""
+        self.reconcile_tasks(report)
+        self.retry_pending(report)
+
+    def quarantine(self, bad: Sequence[Quarantined]) -> None:
+        for record in bad:
+            self.store.dead_letters.add(record.record_id, "record", dict(record.payload), record.reason)
+
+    def take(self, planned: Sequence[Planned], report: RunReport) -> None:
+        with self.store.atomic():
+            self.store.records.put([p.state for p in planned])
+            claimed = self.store.tasks.claim([p.plan.task for p in planned if p.plan.task is not None])
+        states = {p.state.record_id: p.state for p in planned}
+        self._push([p.plan for p in planned if p.plan.has_write], states, report)
+        self._create_tasks(claimed, report)
+
+    def checkpoint(self, cursor: str, value: str | None) -> None:
+        if value is None:
+            self.store.cursors.clear(cursor)
+        else:
+            self.store.cursors.set(cursor, value)
+
+    def end(self, report: RunReport) -> None:
+        waiting = self.store.tasks.waiting()
+        report.tasks_waiting = waiting.count
+        report.tasks_retry_at = waiting.oldest + self.options.task_settle if waiting.oldest else None
+        if waiting.count and report.status == "ok":
+            report.status = PARTIAL
+
+    # ------------------------------------------------------------ writes
+
+    def _push(
+        self,
+        plans: list[RecordPlan],
+        states: dict[str, RecordState],
+        report: RunReport,
+        attempts: dict[str, int] | None = None,
+    ) -> None:
+        if not plans:
+            return
+        outcomes = {o.record_id: o for o in self.adapter.write(plans)}
+        landed: list[RecordState] = []
+        pending: list[PendingWrite] = []
+        dropped: list[str] = []
+        for plan in plans:
+            outcome = outcomes[plan.record_id]
+            state = states[plan.record_id]
+            if outcome.ok:
+                state.written = after_write(state.written, plan)
+                landed.append(state)
+                dropped.append(plan.record_id)
+                report.written += 1
+                continue
+            if outcome.skipped:
+                dropped.append(plan.record_id)
+                report.skipped += 1
+                log.info("write skipped", record=plan.record_id, reason=outcome.error)
+                continue
+            report.write_failures += 1
+            tries = (attempts or {}).get(plan.record_id, 0) + 1
+            if outcome.retryable and tries < self.options.max_write_attempts:
+                pending.append(
+                    PendingWrite(
+                        plan.record_id, dict(plan.properties), plan.stage, plan.reset_stage, tries, outcome.error
+                    )
+                )
+            else:
+                payload = {
+                    "properties": dict(plan.properties),
+                    "stage": plan.stage.value if plan.stage else None,
+                    "reset_stage": plan.reset_stage,
+                }
+                self.store.dead_letters.add(plan.record_id, "write", payload, outcome.error or "failed", tries)
+                dropped.append(plan.record_id)
+                report.dead_lettered += 1
+        with self.store.atomic():
+            self.store.records.put(landed)
+            self.store.pending.put(pending)
+            self.store.pending.drop(dropped)
+
+    def retry_pending(self, report: RunReport) -> None:
+        """Send again the writes that failed in earlier cycles."""
+        pending = self.store.pending.all()
+        if not pending:
+            return
+        states = self.store.records.get([p.record_id for p in pending])
+        plans = [
+            RecordPlan(p.record_id, p.properties, p.stage, p.reset_stage) for p in pending if p.record_id in states
+        ]
+        report.retried += len(plans)
+        self._push(plans, states, report, attempts={p.record_id: p.attempts for p in pending})
+
+    # ------------------------------------------------------------- tasks
+
+    def _create_tasks(self, entries: Sequence[TaskEntry], report: RunReport) -> None:
+        """Create the tasks of these intents that this process still holds, after claiming them again."""
+        mine = self.store.tasks.claim_again(entries) if entries else []
+        if not mine:
+            return
+        stages = {e.key: e.spec.stage.value for e in mine}
+        for outcome in self.adapter.create_tasks([e.spec for e in mine]):
+            if outcome.ok:
+                self.store.tasks.created(outcome.key, outcome.crm_task_id or "")
+                report.tasks_created += 1
+                report.tasks_by_stage[stages[outcome.key]] += 1
+            else:
+                self._task_failed(outcome.key, outcome.error or "failed", outcome.retryable, report)
+
+    def _task_failed(self, key: str, error: str, retryable: bool, report: RunReport) -> None:
+        entry = self.store.tasks.entries([key]).get(key)
+        attempts = (entry.attempts if entry else 0) + 1
+        dead = not retryable or attempts >= self.options.max_write_attempts
+        self.store.tasks.failed(key, error, dead=dead)
+        if dead and entry is not None:
+            self.store.dead_letters.add(
+                entry.record_id, "task", {"key": key, "subject": entry.spec.subject}, error, attempts
+            )
+            report.dead_lettered += 1
+
+    def reconcile_tasks(self, report: RunReport) -> None:
+        """Confirm or create the tasks that crashed, failed or concurrent runs left as intents, never twice.
+
+        Every open intent is looked for in the CRM; one not found is created once it has settled
+        (no process claimed it or failed on it for ``task_settle``), by whichever process wins
+        the claim on it.
+        """
+        intents = self.store.tasks.open_intents()
+        if not intents:
+            return
+        existing = self.adapter.existing_tasks([i.spec for i in intents])
+        for key, crm_task_id in existing.items():
+            self.store.tasks.created(key, crm_task_id)
+            report.tasks_reconciled += 1
+        # a create whose answer was lost may have worked but not be searchable yet: give it time
+        settled_before = self.clock() - self.options.task_settle
+        due = [i for i in intents if i.key not in existing and i.updated_at <= settled_before]
+        self._create_tasks(due, report)
