@@ -11,6 +11,7 @@ import threading
 from datetime import timedelta
 
 from connector.model import format_time, parse_time
+from connector.sync.dry_run import DryRun
 
 MINUTES = 60
 
@@ -76,7 +77,7 @@ def test_a_dry_run_reads_no_late_window(hubspot_deployment):
     runtime.sync.sync_once()
     portal.clock.advance(2 * 60 * MINUTES)
     searches = portal.calls("POST /crm/v3/objects/contacts/search")
-    runtime.sync.sync_once(dry_run=True)
+    runtime.sync.sync_once(sink=DryRun())
     assert portal.calls("POST /crm/v3/objects/contacts/search") - searches == 1  # the regular window only
 
 

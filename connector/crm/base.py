@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from connector.model import Activity, CrmState, TaskSpec
+from connector.outcomes.events import OutcomeEvent
 from connector.policy.planner import RecordPlan
 
 
@@ -121,6 +122,13 @@ class CrmAdapter(Protocol):
 
     def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[TaskOutcome]:
         """Create rep tasks; one outcome per task."""
+
+    def outcomes(self, until: datetime, cursors: Cursors) -> Iterator[Sequence[OutcomeEvent]]:
+        """What sales did since the adapter's own outcome cursors, in batches, up to ``until``.
+
+        The adapter keeps its cursors in ``cursors`` and moves each only after the batch it
+        yielded was consumed, so a killed run reads that batch again (events are idempotent).
+        """
 
     def existing_tasks(self, tasks: Sequence[TaskSpec]) -> dict[str, str]:
         """Which of these tasks already exist in the CRM: idempotency key -> CRM task id."""

@@ -17,6 +17,7 @@ from connector.sandbox.clock import ManualClock
 from connector.sandbox.hubspot import HubSpotConfig, HubSpotSandbox
 from connector.sandbox.portals import HubSpotPortal, SalesforcePortal
 from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
+from connector.sync.dry_run import DryRun
 
 START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 PEOPLE = 60
@@ -55,9 +56,9 @@ def salesforce(tmp_path):
 
 RUNS = {
     "backfill": lambda sync: sync.backfill(),
-    "dry-run backfill": lambda sync: sync.backfill(dry_run=True),
+    "dry-run backfill": lambda sync: sync.backfill(sink=DryRun()),
     "incremental sync": lambda sync: sync.sync_once(),
-    "dry-run sync": lambda sync: sync.sync_once(dry_run=True),
+    "dry-run sync": lambda sync: sync.sync_once(sink=DryRun()),
 }
 
 
@@ -74,7 +75,7 @@ def test_a_contact_with_an_overflowing_counter_is_quarantined_and_every_other_is
     report = RUNS[run](runtime.sync)
     assert (report.read, report.quarantined) == (PEOPLE, 2)
     if "dry-run" not in run:
-        reasons = sorted(d.error for d in runtime.store.dead_letters())
+        reasons = sorted(d.error for d in runtime.store.dead_letters.all())
         assert reasons == [
             "unreadable record: ValueError: hs_analytics_num_page_views: not a plausible number: inf",
             "unreadable record: ValueError: hs_email_click: not a plausible number: inf",
@@ -88,7 +89,7 @@ def test_a_lead_with_an_impossible_employee_count_is_quarantined_and_every_other
     portal.clock.advance(60)
     report = runtime.sync.sync_once()
     assert (report.read, report.quarantined) == (leads, 1)
-    [dead] = runtime.store.dead_letters()
+    [dead] = runtime.store.dead_letters.all()
     assert dead.error.startswith("unreadable record: ValueError: NumberOfEmployees: not a plausible number: 1000")
 
 

@@ -18,6 +18,7 @@ from connector.crm.paging import Key, Window, chunks, keyset_pages
 from connector.crm.reading import read_page
 from connector.crm.seen import SeenEngagements
 from connector.model import Activity, TaskSpec, format_time, parse_time
+from connector.outcomes.events import OutcomeEvent
 from connector.policy.planner import RecordPlan
 
 log = structlog.get_logger(__name__)
@@ -321,6 +322,10 @@ class HubSpotAdapter:
             ],
             "objectWriteTraceId": task.key,
         }
+
+    def outcomes(self, until: datetime, cursors: Cursors) -> Iterator[Sequence[OutcomeEvent]]:
+        """What sales did since the outcome cursors (deals, tasks, stage dates): read in the outcomes step."""
+        return iter(())
 
     def existing_tasks(self, tasks: Sequence[TaskSpec]) -> dict[str, str]:
         """Find tasks already created for these keys by searching each contact's tasks for Handoff's marker."""

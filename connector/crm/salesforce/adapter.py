@@ -24,6 +24,7 @@ from connector.crm.salesforce import mapping
 from connector.crm.salesforce.transport import NO_AUTO_ASSIGN, SalesforceApi, item_error
 from connector.crm.seen import SeenEngagements
 from connector.model import Activity, TaskSpec
+from connector.outcomes.events import OutcomeEvent
 from connector.policy.planner import RecordPlan
 
 log = structlog.get_logger(__name__)
@@ -281,6 +282,10 @@ class SalesforceAdapter:
                 continue
             outcomes.extend(task_outcome(k, _created_id(r), _item_error(r)) for k, r in _each(keys, results))
         return outcomes
+
+    def outcomes(self, until: datetime, cursors: Cursors) -> Iterator[Sequence[OutcomeEvent]]:
+        """What sales did since the outcome cursors (deals, tasks, stage dates): read in the outcomes step."""
+        return iter(())
 
     def existing_tasks(self, tasks: Sequence[TaskSpec]) -> dict[str, str]:
         found: dict[str, str] = {}
