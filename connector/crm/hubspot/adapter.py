@@ -340,7 +340,8 @@ class HubSpotAdapter:
         archived deals per 100 (plus the deal pipelines, once per run). Lifecycle stage dates and
         lead statuses come with the contacts the sync reads.
         """
-        upper = _ms(until - self.late_delay)
+        # the millisecond ``until`` falls in may still get changes after this read: it is read next time
+        upper = _ms(until - self.late_delay) - 1
         self._stages_reread = False
         yield from self._deal_outcomes(upper, cursors)
         yield from self._deleted_deals(cursors)
