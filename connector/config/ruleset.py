@@ -179,6 +179,33 @@ def _problems(rules: RulesFile) -> list[tuple[Location, str]]:
     return cross_reference_problems(rules) + _sla_problems(rules.lifecycle) + _field_problems(rules.fields)
 
 
+def field_notes(rules: RulesFile, crm: str | None = None) -> list[str]:
+    """What ``check-config`` tells an admin about property names, offline: nothing here is an error.
+
+    The mapped properties (whether the CRM has them is checked when Handoff starts), those left
+    unmapped for ``crm``, and rules on a property that is neither built in nor mapped (a typo
+    never matches).
+    """
+    notes: list[str] = []
+    if rules.fields:
+        notes.append(
+            f"fields: {', '.join(sorted(rules.fields))} mapped; whether the CRM has them is checked when Handoff starts"
+        )
+    unmapped = sorted(name for name, mapping in rules.fields.items() if crm is not None and not mapping.name_in(crm))
+    if unmapped:
+        notes.append(f"fields: {', '.join(unmapped)} not mapped for {crm}: rules on them see no value there")
+    known = BUILT_IN_PROPERTIES | set(rules.fields)
+    used = {
+        rule.field or "email"
+        for rule in (*rules.fit.rules, *rules.negative, *rules.disqualifiers)
+        if rule.is_property_test()
+    } | set(rules.bant.values())
+    unknown = sorted(used - known)
+    if unknown:
+        notes.append(f"rules use {', '.join(unknown)}: neither a built-in property nor mapped under fields:")
+    return notes
+
+
 def load_rules(path: Path, text: str | None = None) -> Ruleset:
     """Load, validate and compile a rules file. Raises ConfigError with one line per problem."""
     if text is None:
