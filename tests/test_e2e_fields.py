@@ -116,30 +116,6 @@ def hubspot_seed(portal: HubSpotPortal, values: dict[str, Any], consent: bool = 
     return lead
 
 
-def test_hubspot_custom_properties_qualify_leads_by_the_rules(hubspot_portal, tmp_path):
-    portal = hubspot_portal
-    runtime = deploy(portal, tmp_path / "state.sqlite", handoff_rules=rules_file(tmp_path))
-    try:
-        qualifies = hubspot_seed(portal, QUALIFIES, interests="Platform;Training")
-        too_small = hubspot_seed(portal, TOO_SMALL, consent=False)
-        student = hubspot_seed(portal, STUDENT)
-        portal.clock.advance(300)
-        report = runtime.sync.sync_once()
-        assert report.status == "ok" and report.quarantined == 0
-        assert portal.handoff(qualifies)["status"] == "mql"
-        assert portal.handoff(qualifies)["fit_grade"] == "A"  # 20 + 15 + 10 + 5 = 50
-        assert portal.handoff(too_small)["status"] == "lead"
-        assert portal.handoff(student)["status"] == "disqualified"
-        [pulled] = runtime.adapter.read([qualifies])
-        assert {k: pulled.properties[k] for k in ("annual_revenue", "marketing_consent", "interests")} == {
-            "annual_revenue": 5_000_000,
-            "marketing_consent": True,
-            "interests": ["Platform", "Training"],
-        }
-    finally:
-        runtime.close()
-
-
 def test_hubspot_start_stops_naming_a_mapped_property_the_portal_lacks(hubspot_portal, tmp_path):
     rules = rules_file(tmp_path, extra="lead_origin: {hubspot: lead_origin}")
     with pytest.raises(StopRun, match=r"HubSpot contacts lacks: lead_origin;"):
@@ -198,31 +174,36 @@ def salesforce_seed(portal: SalesforcePortal, values: dict[str, Any], consent: b
     return lead
 
 
-def test_salesforce_custom_fields_qualify_leads_by_the_rules(salesforce_portal, tmp_path):
-    portal = salesforce_portal
-    runtime = deploy(portal, tmp_path / "state.sqlite", handoff_rules=rules_file(tmp_path))
-    try:
-        qualifies = salesforce_seed(portal, QUALIFIES, interests="Platform;Training")
-        too_small = salesforce_seed(portal, TOO_SMALL, consent=False)
-        student = salesforce_seed(portal, STUDENT)
-        portal.clock.advance(300)
-        report = runtime.sync.sync_once()
-        assert report.status == "ok" and report.quarantined == 0
-        assert portal.handoff(qualifies)["status"] == "mql"
-        assert portal.handoff(qualifies)["fit_grade"] == "A"
-        assert portal.handoff(too_small)["status"] == "lead"
-        assert portal.handoff(student)["status"] == "disqualified"
-        [pulled] = runtime.adapter.read([qualifies])
-        assert {k: pulled.properties[k] for k in ("annual_revenue", "marketing_consent", "interests")} == {
-            "annual_revenue": 5_000_000.0,
-            "marketing_consent": True,
-            "interests": ["Platform", "Training"],
-        }
-    finally:
-        runtime.close()
-
-
 def test_salesforce_start_stops_naming_a_mapped_field_the_org_lacks(salesforce_portal, tmp_path):
     rules = rules_file(tmp_path, extra="lead_origin: {salesforce: Lead_Origin__c}")
     with pytest.raises(StopRun, match=r"the Salesforce org lacks: Lead\.Lead_Origin__c;"):
         deploy(salesforce_portal, tmp_path / "state.sqlite", handoff_rules=rules)
+
+
+# ------------------------------------------------------------- both CRMs
+
+SEEDERS = {"hubspot": ("hubspot_portal", hubspot_seed), "salesforce": ("salesforce_portal", salesforce_seed)}
+
+
+@pytest.mark.parametrize("crm", sorted(SEEDERS))
+def test_the_teams_own_fields_qualify_leads_by_the_rules(crm, request, tmp_path):
+    fixture, seed = SEEDERS[crm]
+    portal = request.getfixturevalue(fixture)
+    runtime = deploy(portal, tmp_path / "state.sqlite", handoff_rules=rules_file(tmp_path))
+    try:
+        qualifies = seed(portal, QUALIFIES, interests="Platform;Training")
+        too_small = seed(portal, TOO_SMALL, consent=False)
+        student = seed(portal, STUDENT)
+        portal.clock.advance(300)
+        report = runtime.sync.sync_once()
+        assert report.status == "ok" and report.quarantined == 0
+        assert portal.handoff(qualifies)["status"] == "mql"
+        assert portal.handoff(qualifies)["fit_grade"] == "A"  # 20 + 15 + 10 + 5 = 50
+        assert portal.handoff(too_small)["status"] == "lead"
+        assert portal.handoff(student)["status"] == "disqualified"
+        [pulled] = runtime.adapter.read([qualifies])
+        typed = {k: pulled.properties[k] for k in ("annual_revenue", "marketing_consent", "interests")}
+        assert typed == {"annual_revenue": 5_000_000, "marketing_consent": True, "interests": ["Platform", "Training"]}
+        assert isinstance(typed["annual_revenue"], int if crm == "hubspot" else float)
+    finally:
+        runtime.close()
