@@ -16,24 +16,12 @@ from deployments import deploy
 from connector.outcomes.apply import apply_outcomes
 from connector.outcomes.episode import Episode
 from connector.outcomes.events import OutcomeKind
-from connector.sandbox.portals import HubSpotPortal, SalesforcePortal
 from connector.sandbox.salesforce import sales
 
 K = OutcomeKind
-PORTALS = {
-    "hubspot": (HubSpotPortal, "hubspot_sandbox"),
-    "salesforce": (SalesforcePortal, "salesforce_sandbox"),
-}
 #: API calls a quiet outcome read makes, per CRM (deal search, archived deals page, task search /
 #: opportunity, conversion and task queries)
 QUIET_CALLS = {"hubspot": 3, "salesforce": 3}
-
-
-@pytest.fixture(params=sorted(PORTALS))
-def portal(request):
-    driver, sandbox = PORTALS[request.param]
-    handle = request.getfixturevalue(sandbox)
-    return driver(handle.app, handle.base_url, handle.clock)
 
 
 @pytest.fixture
