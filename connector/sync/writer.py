@@ -17,6 +17,7 @@ import structlog
 from connector.crm.base import CrmAdapter, Quarantined
 from connector.policy.planner import RecordPlan, after_write
 from connector.state import PendingWrite, RecordState, Store, TaskEntry
+from connector.sync.episodes import episode_changes
 from connector.sync.report import PARTIAL, RunReport
 from connector.sync.sink import Planned
 
@@ -58,6 +59,7 @@ class CrmWriter:
         with self.store.atomic():
             self.store.records.put([p.state for p in planned])
             claimed = self.store.tasks.claim([p.plan.task for p in planned if p.plan.task is not None])
+            self._record_episodes(planned)
         states = {p.state.record_id: p.state for p in planned}
         self._push([p.plan for p in planned if p.plan.has_write], states, report)
         self._create_tasks(claimed, report)
@@ -74,6 +76,13 @@ class CrmWriter:
         report.tasks_retry_at = waiting.oldest + self.options.task_settle if waiting.oldest else None
         if waiting.count and report.status == "ok":
             report.status = PARTIAL
+
+    def _record_episodes(self, planned: Sequence[Planned]) -> None:
+        """Open, update or end the episodes these decisions start or end (in the page's transaction)."""
+        now = self.clock()
+        current = self.store.episodes.open_for([p.state.record_id for p in planned])
+        changed = [e for p in planned for e in episode_changes(p, current.get(p.state.record_id), now)]
+        self.store.episodes.upsert(changed)
 
     # ------------------------------------------------------------ writes
 

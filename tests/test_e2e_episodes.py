@@ -1,0 +1,137 @@
+"""Episodes kept by the sync against a CRM sandbox, and the funnel report read back from them.
+
+Real SDKs over HTTP, the sandbox's manual clock: nothing sleeps.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from deployments import deploy
+
+from connector.cli.report import store_input
+from connector.reporting import ReportOptions, build_figures
+from connector.sandbox.portals import HubSpotPortal, SalesforcePortal
+from connector.sync.dry_run import DryRun
+
+PORTALS = {
+    "hubspot": (HubSpotPortal, "hubspot_sandbox"),
+    "salesforce": (SalesforcePortal, "salesforce_sandbox"),
+}
+
+
+class Deployment:
+    def __init__(self, portal, runtime):
+        self.portal = portal
+        self.runtime = runtime
+        self.store = runtime.store
+
+    def later(self, minutes: float = 5) -> None:
+        self.portal.clock.advance(minutes * 60)
+
+    def now(self):
+        return self.portal.clock.datetime()
+
+    def cycle(self, **kwargs):
+        """Let time pass beyond the safety lag, then run one incremental sync."""
+        self.later()
+        return self.runtime.sync.sync_once(**kwargs)
+
+    def episode(self, record_id, number=1):
+        return next(e for e in self.store.episodes.all() if (e.record_id, e.number) == (record_id, number))
+
+
+@pytest.fixture(params=sorted(PORTALS))
+def deployment(request, tmp_path):
+    driver, sandbox = PORTALS[request.param]
+    handle = request.getfixturevalue(sandbox)
+    portal = driver(handle.app, handle.base_url, handle.clock)
+    runtime = deploy(portal, tmp_path / "state.sqlite")
+    yield Deployment(portal, runtime)
+    runtime.close()
+
+
+def warm_up(deployment, lead):
+    """Activity that makes the lead an MQL but not an SQL."""
+    portal = deployment.portal
+    portal.activity(lead, "content_download", name="Lead Scoring Playbook", at=deployment.now() - timedelta(days=1))
+    portal.activity(lead, "webinar_registration", name="RevOps Benchmarks 2026")
+
+
+def test_a_demo_request_opens_an_sql_episode_with_what_handoff_knew(deployment):
+    portal = deployment.portal
+    lead = portal.seed()
+    portal.activity(lead, "form_submission", name="Request a demo")
+    deployment.cycle()
+    episode = deployment.episode(lead)
+    [task] = portal.tasks(lead)
+    seen = portal.handoff(lead)
+    assert episode.sql_at == deployment.now() and episode.mql_at is None
+    assert (episode.score, episode.grade, episode.rules_version) == (
+        float(seen["score"]),
+        seen["fit_grade"],
+        seen["rules_version"],
+    )
+    assert episode.reasons[0].startswith("Requested a demo")
+    assert "\n".join(f"- {r}" for r in episode.reasons) == seen["reasons"]
+    assert episode.rules_fired  # the demo-request signal rule
+    assert episode.task_key == f"handoff:{lead}:sql:0"
+    assert (episode.owner_id, episode.task_due_at) == (task.owner_id, task.due_at)
+    assert episode.sla_minutes == round((task.due_at - episode.sql_at).total_seconds() / 60)
+
+
+def test_an_mql_that_becomes_sql_keeps_one_episode(deployment):
+    portal = deployment.portal
+    lead = portal.seed()
+    warm_up(deployment, lead)
+    deployment.cycle()
+    became_mql = deployment.now()
+    portal.activity(lead, "form_submission", name="Request a demo")
+    deployment.cycle()
+    [episode] = deployment.store.episodes.all()
+    assert (episode.mql_at, episode.sql_at) == (became_mql, deployment.now())
+    assert episode.task_key == f"handoff:{lead}:mql:0"  # what Handoff knew when the episode started
+
+
+def test_a_reps_recycle_ends_the_episode_and_a_new_qualification_opens_the_next(deployment):
+    portal = deployment.portal
+    lead = portal.seed()
+    portal.activity(lead, "form_submission", name="Request a demo")
+    deployment.cycle()
+    portal.rep_sets_status(lead, portal.recycle_status)
+    deployment.cycle()
+    recycled = deployment.episode(lead, 1)
+    assert (recycled.recycled_at, recycled.sales_reason) == (deployment.now(), portal.recycle_status)
+    assert deployment.store.episodes.open_for([lead]) == {}
+    deployment.later(60 * 24 * 3)
+    portal.activity(lead, "form_submission", name="Contact sales")
+    deployment.cycle()
+    second = deployment.episode(lead, 2)
+    assert second.sql_at == deployment.now() and second.task_key == f"handoff:{lead}:sql:1"
+
+
+def test_a_reps_rejection_lands_on_the_open_episode(deployment):
+    portal = deployment.portal
+    lead = portal.seed()
+    warm_up(deployment, lead)
+    deployment.cycle()
+    portal.rep_sets_status(lead, portal.reject_status)
+    deployment.cycle()
+    episode = deployment.episode(lead)
+    assert (episode.rejected_at, episode.sales_reason) == (deployment.now(), portal.reject_status)
+    assert episode.recycled_at is None
+
+
+def test_a_dry_run_records_no_episode(deployment):
+    portal = deployment.portal
+    lead = portal.seed()
+    portal.activity(lead, "form_submission", name="Request a demo")
+    deployment.later()
+    deployment.runtime.sync.sync_once(sink=DryRun())
+    assert deployment.store.episodes.count() == 0
+
+
+def test_an_empty_state_reports_nothing_yet(deployment):
+    figures = build_figures(store_input(deployment.store), deployment.now(), ReportOptions())
+    assert figures.empty
