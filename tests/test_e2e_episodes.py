@@ -5,13 +5,15 @@ Real SDKs over HTTP, the sandbox's manual clock: nothing sleeps.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from deployments import deploy
+from typer.testing import CliRunner
 
-from connector.cli.report import store_input
-from connector.reporting import ReportOptions, build_figures
+from connector.cli.app import app
+from connector.model import format_time
 from connector.sandbox.portals import HubSpotPortal, SalesforcePortal
 from connector.sync.dry_run import DryRun
 
@@ -132,6 +134,49 @@ def test_a_dry_run_records_no_episode(deployment):
     assert deployment.store.episodes.count() == 0
 
 
-def test_an_empty_state_reports_nothing_yet(deployment):
-    figures = build_figures(store_input(deployment.store), deployment.now(), ReportOptions())
-    assert figures.empty
+def report_json(deployment, tmp_path):
+    """``handoff report --json`` as a user runs it, against the deployment's state store."""
+    env = {
+        "HANDOFF_CRM": deployment.portal.crm,
+        "HANDOFF_STATE_URL": f"sqlite:///{tmp_path / 'state.sqlite'}",
+        "HANDOFF_REPORT_DIR": str(tmp_path),
+    }
+    result = CliRunner().invoke(app, ["report", "--json", "--now", format_time(deployment.now())], env=env)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_the_report_from_state_agrees_with_the_sandboxs_own_records(deployment, tmp_path):
+    portal = deployment.portal
+    sql = [portal.seed(email=f"sql{i}@acme.io") for i in range(3)]
+    mql = [portal.seed(email=f"mql{i}@acme.io") for i in range(3)]
+    for i in range(2):
+        portal.seed(email=f"quiet{i}@acme.io")
+    for lead in sql:
+        portal.activity(lead, "form_submission", name="Request a demo")
+    for lead in mql:
+        warm_up(deployment, lead)
+    deployment.cycle()
+    portal.activity(mql[0], "form_submission", name="Request a demo")
+    portal.rep_sets_status(sql[0], portal.recycle_status)
+    portal.rep_sets_status(mql[1], portal.reject_status)
+    deployment.cycle()
+
+    figures = report_json(deployment, tmp_path)
+    # the same counts, taken straight from the sandbox's records as a rep would see them
+    seen = {record_id: portal.handoff(record_id) for record_id in portal.outcome()}
+    funnel = figures["funnel"]
+    assert funnel["leads"] == len(seen) == 8
+    assert funnel["mql"] == sum(1 for h in seen.values() if h["mql_at"]) == 3
+    assert funnel["sql"] == sum(1 for h in seen.values() if h["sql_at"]) == 4
+    assert funnel["opportunity"] == sum(1 for record_id in seen if portal.deals(record_id))
+    assert figures["recycle_reasons"] == [{"reason": portal.recycle_status, "count": 1}]
+    assert figures["rejection_reasons"] == [{"reason": portal.reject_status, "count": 1}]
+
+
+def test_the_report_of_an_empty_state_says_there_is_nothing_yet(deployment, tmp_path):
+    env = {"HANDOFF_CRM": deployment.portal.crm, "HANDOFF_STATE_URL": f"sqlite:///{tmp_path / 'state.sqlite'}"}
+    page = tmp_path / "report.html"
+    result = CliRunner().invoke(app, ["report", "--out", str(page)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Nothing to report yet" in page.read_text(encoding="utf-8")

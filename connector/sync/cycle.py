@@ -125,6 +125,9 @@ class Sync:
                 report.status = "stopped"
                 return
         sink.checkpoint(CURSOR, format_time(max(until, parse_time(cursor)) if cursor else until))
+        if not sink.dry_run:
+            # what sales did with qualified records: only real runs keep episodes
+            self.writer.record_outcomes(until, report)
 
     def _backfill(
         self,
