@@ -205,6 +205,14 @@ def task_key(record_id: str, stage: Stage, episode: int) -> str:
     return f"handoff:{record_id}:{stage.value}:{episode}"
 
 
+def task_record(key: str) -> str | None:
+    """The record a ``task_key`` was made for; None for any other text."""
+    parts = key.split(":")
+    if len(parts) != 4 or parts[0] != "handoff" or not parts[1]:
+        return None
+    return parts[1]
+
+
 def pick_owner(record_id: str, owner_id: str | None, owners: Owners) -> str | None:
     """The record's owner; else a round-robin pick that is stable per record; else the fallback.
 

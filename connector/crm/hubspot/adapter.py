@@ -10,8 +10,10 @@ from typing import Any
 import structlog
 
 from connector.crm.base import Cursors, Delta, Pulled, PulledPage, TaskOutcome, WriteOutcome
+from connector.crm.deals import DealMemory, DealRead, Remembered, changes, deleted, remember_all
 from connector.crm.errors import Conflict, CrmError, RecordRejected, Retryable, StopRun
 from connector.crm.hubspot import mapping
+from connector.crm.hubspot import outcomes as outcome_mapping
 from connector.crm.hubspot.transport import HubSpotApi
 from connector.crm.outcomes import failed_tasks, failed_writes, task_outcome, write_outcome
 from connector.crm.paging import Key, Window, chunks, keyset_pages
@@ -32,6 +34,10 @@ TASK_TO_CONTACT = 204
 LATE_CURSOR = "contacts.trailing"
 #: how far behind the late window trails: HubSpot's search indexes some writes this late
 LATE_DELAY = timedelta(hours=1)
+#: the outcome reads' positions: modified-time milliseconds of deals and tasks, the last deal deletion seen
+DEALS_CURSOR = "outcomes.deals"
+TASKS_CURSOR = "outcomes.tasks"
+ARCHIVED_CURSOR = "outcomes.deals.archived"
 
 
 def _ms(moment: datetime) -> int:
@@ -51,6 +57,9 @@ class HubSpotAdapter:
         self.stages = mapping.StageMap([(v, i) for i, v in enumerate(mapping.DEFAULT_STAGE_VALUES)])
         self.owners: dict[str, str] = {}
         self._read_properties: list[str] = []
+        #: the deal pipelines' stages, read once per run (again when a deal is in a stage not seen before)
+        self._deal_stages: outcome_mapping.StageStates | None = None
+        self._stages_reread = False
 
     # ------------------------------------------------------------ start-up
 
@@ -324,8 +333,124 @@ class HubSpotAdapter:
         }
 
     def outcomes(self, until: datetime, cursors: Cursors) -> Iterator[Sequence[OutcomeEvent]]:
-        """What sales did since the outcome cursors (deals, tasks, stage dates): read in the outcomes step."""
-        return iter(())
+        """Deals (opened, won, lost, reopened, deleted) and Handoff's completed tasks since the outcome cursors.
+
+        Each read runs up to ``until`` less the late delay, so what HubSpot's search indexes late is
+        still read once; a quiet cycle costs one deal search, one task search and one page of
+        archived deals per 100 (plus the deal pipelines, once per run). Lifecycle stage dates and
+        lead statuses come with the contacts the sync reads.
+        """
+        upper = _ms(until - self.late_delay)
+        self._stages_reread = False
+        yield from self._deal_outcomes(upper, cursors)
+        yield from self._deleted_deals(cursors)
+        yield from self._task_outcomes(upper, cursors)
+
+    def _deal_outcomes(self, upper: int, cursors: Cursors) -> Iterator[list[OutcomeEvent]]:
+        lower = int(cursors.get(DEALS_CURSOR) or 0)
+        if lower > upper:
+            return
+        memory = DealMemory(cursors)
+        source = _ObjectSearch(self.api, self.api.deals_search.do_search, outcome_mapping.DEAL_PROPERTIES)
+        for rows in keyset_pages(source, lower, upper):
+            events, remembered = self._deal_changes(rows, memory)
+            if events:
+                yield events
+            remember_all(memory, remembered)
+            cursors.set(DEALS_CURSOR, str(source.last_stamp(rows, lower)))
+        cursors.set(DEALS_CURSOR, str(upper + 1))
+
+    def _deal_changes(
+        self, rows: Sequence[Any], memory: DealMemory
+    ) -> tuple[list[OutcomeEvent], list[tuple[str, Remembered]]]:
+        contacts = self._deal_contacts([str(r["id"]) for r in rows if isinstance(r, Mapping) and "id" in r])
+        events: list[OutcomeEvent] = []
+        remembered: list[tuple[str, Remembered]] = []
+        for row in rows:
+            try:
+                deal = self._deal(row, contacts)
+            except Exception as exc:
+                log.warning("unreadable deal skipped", deal=str(row.get("id")), error=type(exc).__name__)
+                continue
+            if deal is None:
+                continue
+            told, kept = changes(deal, memory.get(deal.deal_id))
+            events.extend(told)
+            remembered.append((deal.deal_id, kept))
+        return events, remembered
+
+    def _deal(self, row: Any, contacts: Mapping[str, tuple[str, ...]]) -> DealRead | None:
+        record_ids = contacts.get(str(row["id"]), ())
+        deal = outcome_mapping.deal_read(row, record_ids, self._stage_states())
+        if deal is None and not self._stages_reread:
+            # a stage made since the pipelines were read: read them again, once per outcome read
+            self._deal_stages, self._stages_reread = None, True
+            deal = outcome_mapping.deal_read(row, record_ids, self._stage_states())
+        if deal is None:
+            log.warning("deal in an unknown stage skipped", deal=str(row["id"]))
+        return deal
+
+    def _stage_states(self) -> outcome_mapping.StageStates:
+        if self._deal_stages is None:
+            self._deal_stages = outcome_mapping.stage_states(self.api.call(self.api.pipelines.get_all, "deals"))
+        return self._deal_stages
+
+    def _deal_contacts(self, deal_ids: list[str]) -> dict[str, tuple[str, ...]]:
+        found: dict[str, list[str]] = {}
+        for chunk in chunks(deal_ids, ASSOCIATION_LIMIT):
+            body = self.api.call(
+                self.api.associations.get_page, "deals", "contacts", {"inputs": [{"id": i} for i in chunk]}
+            )
+            for deal_id, contact_id in _associations(body):
+                found.setdefault(deal_id, []).append(contact_id)
+        return {deal_id: tuple(dict.fromkeys(ids)) for deal_id, ids in found.items()}
+
+    def _deleted_deals(self, cursors: Cursors) -> Iterator[list[OutcomeEvent]]:
+        """Deals archived since the last read: HubSpot's search drops them, only the list API shows them."""
+        kept = cursors.get(ARCHIVED_CURSOR)
+        since = parse_time(kept) if kept else None
+        latest = since
+        memory = DealMemory(cursors)
+        events: list[OutcomeEvent] = []
+        remembered: list[tuple[str, Remembered]] = []
+        after: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"limit": LIST_LIMIT, "archived": True, "properties": ["hs_object_id"]}
+            if after:
+                kwargs["after"] = after
+            body = self.api.call(self.api.deals_basic.get_page, **kwargs) or {}
+            for row in body.get("results", []):
+                at = outcome_mapping.archived_at(row) if isinstance(row, Mapping) else None
+                if at is None or (since is not None and at < since):
+                    continue
+                told, gone = deleted(str(row["id"]), at, memory.get(str(row["id"])))
+                events.extend(told)
+                if gone is not None:
+                    remembered.append((str(row["id"]), gone))
+                latest = at if latest is None else max(latest, at)
+            after = _next_after(body)
+            if not after:
+                break
+        if events:
+            yield events
+        remember_all(memory, remembered)
+        if latest is not None:
+            cursors.set(ARCHIVED_CURSOR, format_time(latest))
+
+    def _task_outcomes(self, upper: int, cursors: Cursors) -> Iterator[list[OutcomeEvent]]:
+        lower = int(cursors.get(TASKS_CURSOR) or 0)
+        if lower > upper:
+            return
+        completed = {"propertyName": "hs_task_status", "operator": "EQ", "value": "COMPLETED"}
+        source = _ObjectSearch(
+            self.api, self.api.tasks_search.do_search, outcome_mapping.TASK_PROPERTIES, filters=(completed,)
+        )
+        for rows in keyset_pages(source, lower, upper):
+            events = [e for e in map(_touched, rows) if e is not None]
+            if events:
+                yield events
+            cursors.set(TASKS_CURSOR, str(source.last_stamp(rows, lower)))
+        cursors.set(TASKS_CURSOR, str(upper + 1))
 
     def existing_tasks(self, tasks: Sequence[TaskSpec]) -> dict[str, str]:
         """Find tasks already created for these keys by searching each contact's tasks for Handoff's marker."""
@@ -389,6 +514,68 @@ class _ContactSearch:
 
     def next_stamp(self, stamp: int) -> int:
         return stamp + 1
+
+
+@dataclass(frozen=True)
+class _ObjectSearch:
+    """Deal or task search as a keyset source: stamps are ``hs_lastmodifieddate`` milliseconds, ids numbers."""
+
+    api: HubSpotApi
+    search: Callable[..., Any]
+    properties: Sequence[str]
+    filters: Sequence[Mapping[str, str]] = ()
+
+    def window(self, lower: int, upper: int) -> Window[Any]:
+        return self._window(_between("hs_lastmodifieddate", lower, upper), "hs_lastmodifieddate")
+
+    def tie(self, stamp: int, after: int | None) -> Window[Any]:
+        filters = [
+            *_between("hs_lastmodifieddate", stamp, stamp),
+            {"propertyName": "hs_object_id", "operator": "GT", "value": str(after or 0)},
+        ]
+        return self._window(filters, "hs_object_id")
+
+    def _window(self, filters: list[dict[str, str]], sort: str) -> Window[Any]:
+        request = {
+            "filterGroups": [{"filters": [*filters, *self.filters]}],
+            "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
+            "properties": list(self.properties),
+            "limit": SEARCH_LIMIT,
+        }
+        body = self.api.call(self.search, request, search=True) or {}
+        return Window(body.get("results", []), more=_next_after(body) is not None)
+
+    def key(self, row: Any) -> Key[int, int] | None:
+        try:
+            return Key(_ms(outcome_mapping.modified_at(row)), int(row["id"]))
+        except Exception:
+            return None
+
+    def next_stamp(self, stamp: int) -> int:
+        return stamp + 1
+
+    def last_stamp(self, rows: Sequence[Any], floor: int) -> int:
+        """The latest stamp of a page: where a read stopped after it resumes (its rows come again, harmlessly)."""
+        return max([floor, *(key.stamp for key in map(self.key, rows) if key is not None)])
+
+
+def _between(name: str, lower: int, upper: int) -> list[dict[str, str]]:
+    return [
+        {"propertyName": name, "operator": "GTE", "value": str(lower)},
+        {"propertyName": name, "operator": "LTE", "value": str(upper)},
+    ]
+
+
+def _touched(row: Any) -> OutcomeEvent | None:
+    try:
+        return outcome_mapping.touched(row)
+    except Exception as exc:
+        log.warning(
+            "unreadable task skipped",
+            task=str(row.get("id") if isinstance(row, Mapping) else None),
+            error=type(exc).__name__,
+        )
+        return None
 
 
 @dataclass

@@ -63,6 +63,9 @@ class HubSpotApi:
         self.contacts_search = crm.contacts.search_api
         self.tasks_batch = crm.objects.tasks.batch_api
         self.tasks_search = crm.objects.tasks.search_api
+        self.deals_basic = crm.deals.basic_api
+        self.deals_search = crm.deals.search_api
+        self.pipelines = crm.pipelines.pipelines_api
         self.objects_batch = {
             "meetings": crm.objects.meetings.batch_api,
             "calls": crm.objects.calls.batch_api,

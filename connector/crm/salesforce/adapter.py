@@ -16,11 +16,13 @@ import structlog
 from simple_salesforce.format import format_soql
 
 from connector.crm.base import Cursors, Delta, Pulled, PulledPage, TaskOutcome, WriteOutcome
+from connector.crm.deals import DealMemory, Remembered, changes, deleted, remember_all
 from connector.crm.errors import CrmError, Retryable, StopRun
 from connector.crm.outcomes import failed_tasks, failed_writes, task_outcome, write_outcome
 from connector.crm.paging import Key, Window, chunks, keyset_pages
 from connector.crm.reading import read_page
 from connector.crm.salesforce import mapping
+from connector.crm.salesforce import outcomes as outcome_mapping
 from connector.crm.salesforce.transport import NO_AUTO_ASSIGN, SalesforceApi, item_error
 from connector.crm.seen import SeenEngagements
 from connector.model import Activity, TaskSpec
@@ -33,6 +35,10 @@ PAGE = 2000
 COLLECTION = 200
 IN_CHUNK = 200  # ids per IN (...) clause: keeps the query string well under URL limits
 SECOND = timedelta(seconds=1)
+#: the outcome reads' positions (SystemModstamp, ISO) and where they start on a first run
+OPPORTUNITIES_CURSOR = "outcomes.opportunities"
+CONVERSIONS_CURSOR = "outcomes.conversions"
+TASKS_CURSOR = "outcomes.tasks"
 
 
 def _second(moment: datetime) -> datetime:
@@ -111,7 +117,7 @@ class SalesforceAdapter:
         lower, upper = _second(since), _second(until)
         seen: set[str] = set()
         for person in self.objects:
-            for rows in keyset_pages(_PersonQuery(self, person), lower, upper):
+            for rows in keyset_pages(_Query(self, self._select(person)), lower, upper):
                 seen.update(str(r.get("Id")) for r in rows)
                 yield self._page(rows)
         extra = [i for i in self._engaged(lower, upper) if i not in seen]
@@ -284,8 +290,107 @@ class SalesforceAdapter:
         return outcomes
 
     def outcomes(self, until: datetime, cursors: Cursors) -> Iterator[Sequence[OutcomeEvent]]:
-        """What sales did since the outcome cursors (deals, tasks, stage dates): read in the outcomes step."""
-        return iter(())
+        """Opportunities (opened, won, lost, reopened, deleted), conversions without one, Handoff's closed Tasks.
+
+        Each is read by SystemModstamp keyset since its own cursor, up to ``until``: a quiet cycle
+        costs three queries. Opportunities come through ``queryAll`` so deletions are seen; an
+        Opportunity is traced to its Lead by ``ConvertedOpportunityId``. Lead statuses are the sync's.
+        """
+        # the second ``until`` falls in may still get changes after this read: it is read next time
+        upper = _second(until) - SECOND
+        yield from self._opportunity_outcomes(upper, cursors)
+        yield from self._keyset_events(
+            CONVERSIONS_CURSOR,
+            "SELECT {} FROM Lead WHERE IsConverted = true AND ConvertedOpportunityId = null".format(
+                ", ".join(outcome_mapping.CONVERSION_FIELDS)
+            ),
+            upper,
+            cursors,
+            outcome_mapping.conversion,
+        )
+        yield from self._keyset_events(
+            TASKS_CURSOR,
+            "SELECT {} FROM Task WHERE {} != null AND IsClosed = true AND IsDeleted = false".format(
+                ", ".join(outcome_mapping.TASK_FIELDS), mapping.TASK_KEY_FIELD
+            ),
+            upper,
+            cursors,
+            outcome_mapping.touched,
+        )
+
+    def _outcome_window(self, name: str, upper: datetime, cursors: Cursors) -> datetime | None:
+        kept = cursors.get(name)
+        lower = datetime.fromisoformat(kept) if kept else datetime(2000, 1, 1, tzinfo=UTC)
+        return lower if lower <= upper else None
+
+    def _opportunity_outcomes(self, upper: datetime, cursors: Cursors) -> Iterator[list[OutcomeEvent]]:
+        lower = self._outcome_window(OPPORTUNITIES_CURSOR, upper, cursors)
+        if lower is None:
+            return
+        memory = DealMemory(cursors)
+        source = _Query(self, "SELECT {} FROM Opportunity".format(", ".join(outcome_mapping.OPPORTUNITY_FIELDS)))
+        for rows in keyset_pages(source, lower, upper):
+            leads = self._converted_from([str(r["Id"]) for r in rows if not r.get("IsDeleted") and r.get("Id")])
+            events: list[OutcomeEvent] = []
+            remembered: list[tuple[str, Remembered]] = []
+            for row in rows:
+                try:
+                    deal_id = str(row["Id"])
+                    before = memory.get(deal_id)
+                    if row.get("IsDeleted") is True:
+                        told, kept = deleted(deal_id, outcome_mapping.modified_at(row), before)
+                    else:
+                        told, kept = changes(outcome_mapping.opportunity_read(row, leads.get(deal_id, ())), before)
+                except Exception as exc:
+                    log.warning(
+                        "unreadable opportunity skipped", opportunity=str(row.get("Id")), error=type(exc).__name__
+                    )
+                    continue
+                events.extend(told)
+                if kept is not None:
+                    remembered.append((deal_id, kept))
+            if events:
+                yield events
+            remember_all(memory, remembered)
+            cursors.set(OPPORTUNITIES_CURSOR, source.last_stamp(rows, lower).isoformat())
+        cursors.set(OPPORTUNITIES_CURSOR, (upper + SECOND).isoformat())
+
+    def _converted_from(self, opportunity_ids: list[str]) -> dict[str, tuple[str, ...]]:
+        """Opportunity id -> the Leads converted into it."""
+        found: dict[str, list[str]] = {}
+        for chunk in chunks(opportunity_ids, IN_CHUNK):
+            soql = format_soql("SELECT Id, ConvertedOpportunityId FROM Lead WHERE ConvertedOpportunityId IN {}", chunk)
+            for row in self.api.query_all(soql):
+                found.setdefault(str(row["ConvertedOpportunityId"]), []).append(str(row["Id"]))
+        return {k: tuple(v) for k, v in found.items()}
+
+    def _keyset_events(
+        self,
+        name: str,
+        select: str,
+        upper: datetime,
+        cursors: Cursors,
+        read: Callable[[Mapping[str, Any]], OutcomeEvent | None],
+    ) -> Iterator[list[OutcomeEvent]]:
+        """Rows of ``select`` changed since the cursor ``name``, each read into at most one event."""
+        lower = self._outcome_window(name, upper, cursors)
+        if lower is None:
+            return
+        source = _Query(self, select)
+        for rows in keyset_pages(source, lower, upper):
+            events: list[OutcomeEvent] = []
+            for row in rows:
+                try:
+                    event = read(row)
+                except Exception as exc:
+                    log.warning("unreadable outcome row skipped", row=str(row.get("Id")), error=type(exc).__name__)
+                    continue
+                if event is not None:
+                    events.append(event)
+            if events:
+                yield events
+            cursors.set(name, source.last_stamp(rows, lower).isoformat())
+        cursors.set(name, (upper + SECOND).isoformat())
 
     def existing_tasks(self, tasks: Sequence[TaskSpec]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -302,24 +407,36 @@ class SalesforceAdapter:
 
 
 @dataclass(frozen=True)
-class _PersonQuery:
-    """Leads or Contacts through ``queryAll`` as a keyset source: stamps are SystemModstamp seconds, ids are Ids."""
+class _Query:
+    """A ``queryAll`` as a keyset source: stamps are SystemModstamp seconds, ids are Ids.
+
+    ``select`` may end in a WHERE clause of its own; the window's conditions are added to it.
+    """
 
     adapter: SalesforceAdapter
-    person: mapping.PersonObject
+    select: str
+
+    def _where(self) -> str:
+        return " AND " if " WHERE " in self.select else " WHERE "
 
     def window(self, lower: datetime, upper: datetime) -> Window[dict[str, Any]]:
-        soql = self.adapter._select(self.person) + format_soql(
-            " WHERE SystemModstamp >= {} AND SystemModstamp <= {} ORDER BY SystemModstamp, Id LIMIT {}",
-            lower,
-            upper,
-            self.adapter.page_size,
+        soql = (
+            self.select
+            + self._where()
+            + format_soql(
+                "SystemModstamp >= {} AND SystemModstamp <= {} ORDER BY SystemModstamp, Id LIMIT {}",
+                lower,
+                upper,
+                self.adapter.page_size,
+            )
         )
         return self._window(soql)
 
     def tie(self, stamp: datetime, after: str | None) -> Window[dict[str, Any]]:
-        soql = self.adapter._select(self.person) + format_soql(
-            " WHERE SystemModstamp >= {} AND SystemModstamp < {}", stamp, stamp + SECOND
+        soql = (
+            self.select
+            + self._where()
+            + format_soql("SystemModstamp >= {} AND SystemModstamp < {}", stamp, stamp + SECOND)
         )
         if after is not None:
             soql += format_soql(" AND Id > {}", after)
@@ -338,6 +455,10 @@ class _PersonQuery:
 
     def next_stamp(self, stamp: datetime) -> datetime:
         return stamp + SECOND
+
+    def last_stamp(self, rows: Sequence[Mapping[str, Any]], floor: datetime) -> datetime:
+        """The latest stamp of a page: where a read stopped after it resumes (its rows come again, harmlessly)."""
+        return max([floor, *(key.stamp for key in map(self.key, rows) if key is not None)])
 
 
 def _each(keys: Sequence[str], results: Sequence[Any]) -> Iterator[tuple[str, Any]]:
