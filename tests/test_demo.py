@@ -40,4 +40,7 @@ def test_the_demo_ends_with_the_funnel_report_of_its_run(crm, tmp_path):
     page = result.report_path.read_text(encoding="utf-8")
     assert "<title>Handoff funnel report</title>" in page and "Nothing to report yet" not in page
     assert funnel.sql > 0 and funnel.mql > 0 and funnel.leads >= funnel.mql + funnel.sql_direct
+    # reps converted and won some of the qualified leads, read back from the CRM as outcomes
+    assert funnel.opportunity > 0 and funnel.won > 0
+    assert "MQL->SQL" in text and "SQL->opportunity" in text
     assert f"report written to {result.report_path}" in text.replace("\n", "")

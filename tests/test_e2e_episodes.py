@@ -13,7 +13,7 @@ from deployments import deploy
 from typer.testing import CliRunner
 
 from connector.cli.app import app
-from connector.model import format_time
+from connector.model import format_time, parse_time
 from connector.sandbox.portals import HubSpotPortal, SalesforcePortal
 from connector.sync.dry_run import DryRun
 
@@ -35,10 +35,14 @@ class Deployment:
     def now(self):
         return self.portal.clock.datetime()
 
-    def cycle(self, **kwargs):
-        """Let time pass beyond the safety lag, then run one incremental sync."""
-        self.later()
-        return self.runtime.sync.sync_once(**kwargs)
+    def cycle(self, minutes: float = 5):
+        """Let time pass beyond the safety lag, then run one incremental sync (``started`` is when)."""
+        self.later(minutes)
+        self.started = self.now()
+        return self.runtime.sync.sync_once()
+
+    def during_last_cycle(self, moment) -> bool:
+        return self.started <= moment <= self.now()
 
     def episode(self, record_id, number=1):
         return next(e for e in self.store.episodes.all() if (e.record_id, e.number) == (record_id, number))
@@ -69,7 +73,8 @@ def test_a_demo_request_opens_an_sql_episode_with_what_handoff_knew(deployment):
     episode = deployment.episode(lead)
     [task] = portal.tasks(lead)
     seen = portal.handoff(lead)
-    assert episode.sql_at == deployment.now() and episode.mql_at is None
+    assert episode.sql_at == parse_time(seen["sql_at"]) and episode.mql_at is None
+    assert deployment.during_last_cycle(episode.sql_at)
     assert (episode.score, episode.grade, episode.rules_version) == (
         float(seen["score"]),
         seen["fit_grade"],
@@ -88,11 +93,12 @@ def test_an_mql_that_becomes_sql_keeps_one_episode(deployment):
     lead = portal.seed()
     warm_up(deployment, lead)
     deployment.cycle()
-    became_mql = deployment.now()
     portal.activity(lead, "form_submission", name="Request a demo")
     deployment.cycle()
     [episode] = deployment.store.episodes.all()
-    assert (episode.mql_at, episode.sql_at) == (became_mql, deployment.now())
+    written = portal.handoff(lead)
+    assert (episode.mql_at, episode.sql_at) == (parse_time(written["mql_at"]), parse_time(written["sql_at"]))
+    assert episode.mql_at < deployment.started and deployment.during_last_cycle(episode.sql_at)
     assert episode.task_key == f"handoff:{lead}:mql:0"  # what Handoff knew when the episode started
 
 
@@ -104,13 +110,13 @@ def test_a_reps_recycle_ends_the_episode_and_a_new_qualification_opens_the_next(
     portal.rep_sets_status(lead, portal.recycle_status)
     deployment.cycle()
     recycled = deployment.episode(lead, 1)
-    assert (recycled.recycled_at, recycled.sales_reason) == (deployment.now(), portal.recycle_status)
+    assert deployment.during_last_cycle(recycled.recycled_at) and recycled.sales_reason == portal.recycle_status
     assert deployment.store.episodes.open_for([lead]) == {}
     deployment.later(60 * 24 * 3)
     portal.activity(lead, "form_submission", name="Contact sales")
     deployment.cycle()
     second = deployment.episode(lead, 2)
-    assert second.sql_at == deployment.now() and second.task_key == f"handoff:{lead}:sql:1"
+    assert deployment.during_last_cycle(second.sql_at) and second.task_key == f"handoff:{lead}:sql:1"
 
 
 def test_a_reps_rejection_lands_on_the_open_episode(deployment):
@@ -121,7 +127,7 @@ def test_a_reps_rejection_lands_on_the_open_episode(deployment):
     portal.rep_sets_status(lead, portal.reject_status)
     deployment.cycle()
     episode = deployment.episode(lead)
-    assert (episode.rejected_at, episode.sales_reason) == (deployment.now(), portal.reject_status)
+    assert deployment.during_last_cycle(episode.rejected_at) and episode.sales_reason == portal.reject_status
     assert episode.recycled_at is None
 
 
@@ -161,6 +167,13 @@ def test_the_report_from_state_agrees_with_the_sandboxs_own_records(deployment, 
     portal.rep_sets_status(sql[0], portal.recycle_status)
     portal.rep_sets_status(mql[1], portal.reject_status)
     deployment.cycle()
+    # the next day: Salesforce dates a conversion by the day, and a day before the qualification is too early
+    deployment.later(60 * 24)
+    deals = {sql[1]: portal.convert(sql[1], amount=5000), sql[2]: portal.convert(sql[2], amount=5000)}
+    deployment.cycle(minutes=60 * 2)  # past the CRM's late-indexing delay: the deals are read
+    portal.close_deal(deals[sql[1]], won=True)
+    portal.close_deal(deals[sql[2]], won=False)
+    deployment.cycle(minutes=60 * 24)
 
     figures = report_json(deployment, tmp_path)
     # the same counts, taken straight from the sandbox's records as a rep would see them
@@ -169,7 +182,9 @@ def test_the_report_from_state_agrees_with_the_sandboxs_own_records(deployment, 
     assert funnel["leads"] == len(seen) == 8
     assert funnel["mql"] == sum(1 for h in seen.values() if h["mql_at"]) == 3
     assert funnel["sql"] == sum(1 for h in seen.values() if h["sql_at"]) == 4
-    assert funnel["opportunity"] == sum(1 for record_id in seen if portal.deals(record_id))
+    deals = [deal for record_id in seen for deal in portal.deals(record_id)]
+    assert funnel["opportunity"] == len(deals) == 2
+    assert funnel["won"] == sum(1 for deal in deals if deal.won) == 1
     assert figures["recycle_reasons"] == [{"reason": portal.recycle_status, "count": 1}]
     assert figures["rejection_reasons"] == [{"reason": portal.reject_status, "count": 1}]
 
@@ -180,3 +195,25 @@ def test_the_report_of_an_empty_state_says_there_is_nothing_yet(deployment, tmp_
     result = CliRunner().invoke(app, ["report", "--out", str(page)], env=env)
     assert result.exit_code == 0, result.output
     assert "Nothing to report yet" in page.read_text(encoding="utf-8")
+
+
+def test_sales_work_read_from_the_crm_lands_on_the_episode(deployment):
+    portal = deployment.portal
+    lead = portal.seed()
+    portal.activity(lead, "form_submission", name="Request a demo")
+    deployment.cycle()
+    [task] = portal.tasks(lead)
+    deployment.later(30)
+    portal.complete_task(task.id)
+    deal = portal.convert(lead, amount=8000)
+    deployment.cycle(minutes=60 * 2)  # past the CRM's late-indexing delay
+    converted = deployment.episode(lead)
+    assert converted.first_touch_at is not None and converted.opportunity_at is not None
+    assert converted.deal_id == deal and converted.won_at is None
+    deployment.later(60 * 24 * 3)
+    portal.close_deal(deal, won=True)
+    report = deployment.cycle(minutes=60 * 2)
+    won = deployment.episode(lead)
+    assert won.won_at is not None and won.amount == 8000
+    assert report.episodes_updated == 1
+    assert deployment.store.episodes.open_for([lead]) == {}

@@ -122,25 +122,7 @@ def run_demo(
             clock.advance(6 * HOUR)
             _step(console, "4. Six hours on, the hourly decay sweep", runtime.sync.sweep())
 
-            planted = _planted_outcomes(runtime, contacts, seed, start)
-            work = _work_the_leads(portal, runtime, planted, seed)
-            clock.advance(2 * DAY)
-            _step(
-                console,
-                f"5. Two days on, sales has worked the qualified leads ({work.touched} tasks done, "
-                f"{work.converted} converted, {work.rejected} rejected, {work.recycled} recycled): sync",
-                runtime.sync.sync_once(),
-            )
-            _close_deals(portal, runtime, planted, work)
-            clock.advance(5 * DAY)
-            _step(
-                console,
-                f"6. A week on, {work.won} deals won and {work.lost} lost: sync",
-                runtime.sync.sync_once(),
-            )
-
             funnel = _print_funnel(console, portal, runtime)
-            figures, report_path = _write_report(console, runtime, clock.datetime(), report_dir, crm)
             console.rule("Two leads, explained")
             for record_id in (requester, _an_mql(runtime)):
                 found = runtime.sync.explain(record_id)
@@ -153,6 +135,32 @@ def run_demo(
                             f"{task.due_at:%Y-%m-%d %H:%M} UTC): {task.subject}"
                         )
                     console.print()
+
+            planted = _planted_outcomes(runtime, contacts, seed, start)
+            rng = random.Random(f"demo-sales-{seed}")
+            returning = _mqls_come_back(portal, runtime, planted, rng)
+            clock.advance(DAY)
+            _step(
+                console,
+                f"5. A day on, {returning} MQLs come back and request a demo: incremental sync",
+                runtime.sync.sync_once(),
+            )
+            work = _work_the_leads(portal, runtime, planted, rng)
+            clock.advance(2 * DAY)
+            _step(
+                console,
+                f"6. Two days on, sales has worked the qualified leads ({work.touched} tasks done, "
+                f"{work.converted} converted, {work.rejected} rejected, {work.recycled} recycled): sync",
+                runtime.sync.sync_once(),
+            )
+            _close_deals(portal, runtime, planted, work, rng)
+            clock.advance(5 * DAY)
+            _step(
+                console,
+                f"7. A week on, sales has closed the deals ({work.won} won, {work.lost} lost): sync",
+                runtime.sync.sync_once(),
+            )
+            figures, report_path = _write_report(console, runtime, clock.datetime(), report_dir, crm)
             return DemoResult(funnel, figures, report_path)
         finally:
             runtime.close()
@@ -238,10 +246,22 @@ def _open_episodes(runtime: Runtime) -> list[str]:
     return sorted({e.record_id for e in runtime.store.episodes.all() if not is_closed(e)})
 
 
-def _work_the_leads(portal: Any, runtime: Runtime, planted: dict[str, Outcome], seed: int) -> SalesWork:
+def _mqls_come_back(portal: Any, runtime: Runtime, planted: dict[str, Outcome], rng: random.Random) -> int:
+    """Open MQLs request a demo as likely as their planted outcome says they buy: the MQL->SQL step."""
+    returning = 0
+    for episode in runtime.store.episodes.all():
+        outcome = planted.get(episode.record_id)
+        if is_closed(episode) or episode.sql_at is not None or outcome is None:
+            continue
+        if rng.random() < outcome.probability:
+            portal.activity(episode.record_id, "form_submission", name="Request a demo")
+            returning += 1
+    return returning
+
+
+def _work_the_leads(portal: Any, runtime: Runtime, planted: dict[str, Outcome], rng: random.Random) -> SalesWork:
     """Reps act on every open qualified lead: do the task, then convert the lead as likely as its planted
     outcome says, else reject or recycle some of the rest."""
-    rng = random.Random(f"demo-sales-{seed}")
     work = SalesWork()
     for record_id in _open_episodes(runtime):
         for task in portal.tasks(record_id):
@@ -262,9 +282,10 @@ def _work_the_leads(portal: Any, runtime: Runtime, planted: dict[str, Outcome], 
     return work
 
 
-def _close_deals(portal: Any, runtime: Runtime, planted: dict[str, Outcome], work: SalesWork) -> None:
+def _close_deals(
+    portal: Any, runtime: Runtime, planted: dict[str, Outcome], work: SalesWork, rng: random.Random
+) -> None:
     """Close every open deal, won as likely as the person's planted win probability."""
-    rng = random.Random("demo-deals")
     for record_id in _open_episodes(runtime):
         for deal in portal.deals(record_id):
             if deal.closed:

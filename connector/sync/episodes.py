@@ -39,11 +39,13 @@ def episode_changes(planned: Planned, current: Episode | None, now: datetime) ->
     if task is None or task.stage not in (Stage.MQL, Stage.SQL):
         return changed
     number = planned.state.memory.episode + 1
+    # the time written to the CRM as mql_at / sql_at, so the episode and the record agree
+    at = _time(planned.decision.properties.get(f"{task.stage.value}_at")) or now
     if current is not None and current.number == number:
         if task.stage is Stage.SQL and current.sql_at is None:
-            changed.append(replace(current, sql_at=now))
+            changed.append(replace(current, sql_at=at))
         return changed
-    changed.append(_opened(planned, number, task.stage, now))
+    changed.append(_opened(planned, number, task.stage, at))
     return changed
 
 
@@ -77,7 +79,10 @@ def _opened(planned: Planned, number: int, stage: Stage, now: datetime) -> Episo
 
 
 def _created(planned: Planned) -> datetime | None:
-    raw = planned.state.lead.properties.get(CREATED_PROPERTY)
+    return _time(planned.state.lead.properties.get(CREATED_PROPERTY))
+
+
+def _time(raw: object) -> datetime | None:
     if isinstance(raw, datetime):
         return raw if raw.tzinfo is not None else None
     if isinstance(raw, str):
