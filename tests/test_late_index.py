@@ -17,10 +17,7 @@ MINUTES = 60
 
 
 class Cursors(dict):
-    """The two methods of the state store an adapter may use, over a dict."""
-
-    def get(self, name):
-        return self.get(name)
+    """The two methods of the state store's cursors an adapter may use, over a dict (``get`` is dict's own)."""
 
     def set(self, name, value):
         self[name] = value

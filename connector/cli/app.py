@@ -21,7 +21,7 @@ from connector.cli.explain import print_explanation
 from connector.cli.report import report_command
 from connector.cli.runtime import Runtime, build, utc_now
 from connector.config.files import ConfigError
-from connector.config.ruleset import Ruleset, load_rules, rules_path
+from connector.config.ruleset import Ruleset, field_notes, load_rules, rules_path
 from connector.config.settings import Settings, crm_credential_problems, load_settings, local_problems
 from connector.crm.errors import RecordRejected, Retryable, StopRun
 from connector.model import InvalidLead, Lead, Qualification, format_time, lead_from_json, parse_time
@@ -203,6 +203,8 @@ def check_config(
     if problems or ruleset is None:
         raise _fail(problems)
     typer.echo(f"{path}: ok (rules version {ruleset.version})")
+    for note in field_notes(ruleset.file, settings.handoff_crm if settings is not None else None):
+        typer.echo(note)
     if settings is not None:
         typer.echo(f"environment: ok (CRM {settings.handoff_crm} at {settings.crm_location})")
 

@@ -149,5 +149,6 @@ def build(
     if adapter is None:
         make = salesforce_adapter if settings.handoff_crm == "salesforce" else hubspot_adapter
         adapter = make(settings, metrics=metrics, clock=clock)
+    adapter.map_fields(ruleset.file.fields_for(adapter.name))
     store = Store(settings.handoff_state_url.get_secret_value(), adapter.name, clock)
     return Runtime(settings, ruleset, adapter, store, Sync(adapter, store, ruleset, sync_options(settings), clock))

@@ -94,6 +94,9 @@ class CrmAdapter(Protocol):
 
     name: str
 
+    def map_fields(self, fields: Mapping[str, str]) -> None:
+        """Also read these properties (canonical name -> the CRM's name for it); ``start`` checks they exist."""
+
     def start(self, create_missing: bool = True) -> None:
         """Check access, read the stage order, create Handoff's fields if missing, look up owners."""
 

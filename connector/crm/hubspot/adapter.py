@@ -15,6 +15,7 @@ from connector.crm.errors import Conflict, CrmError, RecordRejected, Retryable, 
 from connector.crm.hubspot import mapping
 from connector.crm.hubspot import outcomes as outcome_mapping
 from connector.crm.hubspot.transport import HubSpotApi
+from connector.crm.mapped import MappedField, missing_line
 from connector.crm.outcomes import failed_tasks, failed_writes, task_outcome, write_outcome
 from connector.crm.paging import Key, Window, chunks, keyset_pages
 from connector.crm.reading import read_page
@@ -60,6 +61,13 @@ class HubSpotAdapter:
         #: the deal pipelines' stages, read once per run (again when a deal is in a stage not seen before)
         self._deal_stages: outcome_mapping.StageStates | None = None
         self._stages_reread = False
+        #: canonical name -> contact property, from the rules file's fields: section
+        self.field_map: dict[str, str] = {}
+        self._mapped: tuple[MappedField, ...] = ()
+
+    def map_fields(self, fields: Mapping[str, str]) -> None:
+        """Read these contact properties too (canonical name -> HubSpot name); checked by ``start``."""
+        self.field_map = dict(fields)
 
     # ------------------------------------------------------------ start-up
 
@@ -86,9 +94,11 @@ class HubSpotAdapter:
                 + ", ".join(s.value for s in missing_stages)
                 + ": Handoff needs lead, marketingqualifiedlead and salesqualifiedlead"
             )
+        self._mapped = self._mapped_fields(existing)
         if create_missing:
             self._ensure_properties(existing)
         wanted = [
+            *(f.name for f in self._mapped),
             *mapping.CANONICAL_PROPERTIES.values(),
             *mapping.OTHER_PROPERTIES,
             *mapping.COUNTER_PROPERTIES,
@@ -102,6 +112,16 @@ class HubSpotAdapter:
             stages=len(self.stages.to_canonical),
             owners=len(self.owners),
             properties=len(self._read_properties),
+        )
+
+    def _mapped_fields(self, existing: Mapping[str, Any]) -> tuple[MappedField, ...]:
+        """The mapped properties with their kinds; stops the run naming any the portal lacks."""
+        missing = [name for name in self.field_map.values() if name not in existing]
+        if missing:
+            raise StopRun(missing_line("HubSpot contacts", missing))
+        return tuple(
+            MappedField(canonical, name, mapping.property_kind(existing[name]))
+            for canonical, name in self.field_map.items()
         )
 
     def _ensure_properties(self, existing: Mapping[str, Any]) -> None:
@@ -211,7 +231,9 @@ class HubSpotAdapter:
         return found
 
     def _page(self, results: Sequence[Any], resume: str | None = None, late: bool = False) -> PulledPage:
-        return read_page(results, lambda raw: mapping.pulled(raw, self.stages), "id", resume=resume, late=late)
+        return read_page(
+            results, lambda raw: mapping.pulled(raw, self.stages, self._mapped), "id", resume=resume, late=late
+        )
 
     def activities(self, records: Sequence[Pulled], previous: Mapping[str, Mapping[str, Any]]) -> dict[str, Delta]:
         """Counter changes as activities, plus meetings, calls and replies new since the last read."""

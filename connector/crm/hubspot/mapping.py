@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from connector.crm.base import Pulled
+from connector.crm.mapped import Kind, MappedField, with_mapped
 from connector.crm.naming import conversion_type
 from connector.crm.values import (
     canonical_value,
@@ -143,18 +144,33 @@ def company_size(value: Any) -> int | None:
     return top + 1 if not high and bucket.endswith("+") else top
 
 
-def pulled(raw: Mapping[str, Any], stages: StageMap) -> Pulled:
+def property_kind(definition: Mapping[str, Any]) -> Kind:
+    """The kind of a contact property, from its definition in the properties API.
+
+    HubSpot sends every value as text; the type says how to read it. A checkbox
+    enumeration is a multi-select whose values are joined by ``;``.
+    """
+    kind, field_type = definition.get("type"), definition.get("fieldType")
+    if kind == "bool" or field_type == "booleancheckbox":
+        return Kind.BOOLEAN
+    if kind == "enumeration":
+        return Kind.CHOICES if field_type == "checkbox" else Kind.CHOICE
+    return {"number": Kind.NUMBER, "date": Kind.DATE, "datetime": Kind.DATETIME}.get(str(kind), Kind.TEXT)
+
+
+def pulled(raw: Mapping[str, Any], stages: StageMap, mapped: Sequence[MappedField] = ()) -> Pulled:
     """One contact as read from HubSpot (search, list or batch read) in canonical form.
 
-    Raises (KeyError, TypeError, ValueError...) when the contact cannot be read;
-    the caller quarantines it.
+    ``mapped`` are the properties of the rules file's ``fields:`` section; they
+    replace a built-in property of the same name. Raises (KeyError, TypeError,
+    ValueError...) when the contact cannot be read; the caller quarantines it.
     """
     props = _properties(raw)
     counters = counters_of(props)
     counters.update({m: value for m in SALES_ACTIVITY_MARKERS if (value := read_field(props, m, text))})
     return Pulled(
         record_id=read_field(raw, "id", required_text),
-        properties=canonical_properties(props, stages),
+        properties=with_mapped(canonical_properties(props, stages), props, mapped),
         crm_state=crm_state(props, stages),
         modified_at=modified_at(raw),
         counters=counters,

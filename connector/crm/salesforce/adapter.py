@@ -18,6 +18,7 @@ from simple_salesforce.format import format_soql
 from connector.crm.base import Cursors, Delta, Pulled, PulledPage, TaskOutcome, WriteOutcome
 from connector.crm.deals import DealMemory, Remembered, changes, deleted, remember_all
 from connector.crm.errors import CrmError, Retryable, StopRun
+from connector.crm.mapped import MappedField, missing_line
 from connector.crm.outcomes import failed_tasks, failed_writes, task_outcome, write_outcome
 from connector.crm.paging import Key, Window, chunks, keyset_pages
 from connector.crm.reading import read_page
@@ -66,6 +67,13 @@ class SalesforceAdapter:
         self.page_size = page_size
         self.users: set[str] = set()
         self._fields: dict[str, list[str]] = {}
+        #: canonical name -> field API name, from the rules file's fields: section
+        self.field_map: dict[str, str] = {}
+        self._mapped: dict[str, tuple[MappedField, ...]] = {}
+
+    def map_fields(self, fields: Mapping[str, str]) -> None:
+        """Read these fields too (canonical name -> field API name) on every object; checked by ``start``."""
+        self.field_map = dict(fields)
 
     def _object_of(self, record_id: str) -> mapping.PersonObject:
         return next((o for o in self.objects if record_id.startswith(o.prefix)), self.objects[0])
@@ -75,8 +83,12 @@ class SalesforceAdapter:
     def start(self, create_missing: bool = True) -> None:
         """Check that the org has Handoff's fields (Salesforce fields are created by an admin, not by us)."""
         missing: list[str] = []
+        unmapped: list[str] = []
         for person in self.objects:
-            described = {f["name"] for f in (self.api.call(f"sobjects/{person.name}/describe") or {}).get("fields", [])}
+            fields = (self.api.call(f"sobjects/{person.name}/describe") or {}).get("fields", [])
+            described = {f["name"] for f in fields}
+            self._mapped[person.name], lacking = _mapped_fields(self.field_map, fields)
+            unmapped += [f"{person.name}.{name}" for name in lacking]
             if self.stage_field.name not in described:
                 missing.append(
                     f"{person.name}.{self.stage_field.name} (Picklist: {', '.join(self.stage_field.values.values())})"
@@ -86,7 +98,12 @@ class SalesforceAdapter:
                 for spec in mapping.HANDOFF_FIELDS.values()
                 if spec.name not in described
             ]
-            wanted = [*person.system_fields, *person.fields.values(), self.stage_field.name]
+            wanted = [
+                *person.system_fields,
+                *person.fields.values(),
+                self.stage_field.name,
+                *(f.name for f in self._mapped[person.name]),
+            ]
             self._fields[person.name] = [f for f in dict.fromkeys(wanted) if f in described]
         task_fields = {f["name"] for f in (self.api.call("sobjects/Task/describe") or {}).get("fields", [])}
         if mapping.TASK_KEY_FIELD not in task_fields:
@@ -96,6 +113,8 @@ class SalesforceAdapter:
                 "the Salesforce org lacks fields Handoff needs; create them (README, Salesforce setup): "
                 + "; ".join(missing)
             )
+        if unmapped:
+            raise StopRun(missing_line("the Salesforce org", unmapped))
         rows = self.api.query_all("SELECT Id FROM User WHERE IsActive = true")
         self.users = {r["Id"] for r in rows}
         log.info("salesforce ready", fields=len(self._fields), users=len(self.users))
@@ -184,10 +203,13 @@ class SalesforceAdapter:
     def _page(self, rows: Sequence[Mapping[str, Any]], resume: str | None = None) -> PulledPage:
         return read_page(
             rows,
-            lambda row: mapping.pulled(row, self._object_of(str(row["Id"])), self.stage_field),
+            lambda row: self._pulled(row, self._object_of(str(row["Id"]))),
             "Id",
             resume=resume,
         )
+
+    def _pulled(self, row: Mapping[str, Any], person: mapping.PersonObject) -> Pulled | None:
+        return mapping.pulled(row, person, self.stage_field, self._mapped.get(person.name, ()))
 
     def activities(self, records: Sequence[Pulled], previous: Mapping[str, Mapping[str, Any]]) -> dict[str, Delta]:
         """Completed calls, meetings and campaign responses not seen before, plus a new email opt-out."""
@@ -404,6 +426,26 @@ class SalesforceAdapter:
             ):
                 found[row[mapping.TASK_KEY_FIELD]] = row["Id"]
         return found
+
+
+def _mapped_fields(
+    field_map: Mapping[str, str], described: Sequence[Mapping[str, Any]]
+) -> tuple[tuple[MappedField, ...], list[str]]:
+    """The mapped fields an object has, with their kinds, and the names it lacks.
+
+    Salesforce field names ignore case: a mapping may write ``occupation__c``, the field is read by
+    the spelling describe gives (the one query results carry).
+    """
+    by_name = {str(f.get("name", "")).lower(): f for f in described}
+    found: list[MappedField] = []
+    lacking: list[str] = []
+    for canonical, name in field_map.items():
+        field = by_name.get(name.lower())
+        if field is None:
+            lacking.append(name)
+        else:
+            found.append(MappedField(canonical, str(field["name"]), mapping.field_kind(field)))
+    return tuple(found), lacking
 
 
 @dataclass(frozen=True)

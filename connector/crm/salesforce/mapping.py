@@ -9,12 +9,13 @@ disqualify) that the lifecycle policy reads as the lead status.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from connector.crm.base import Pulled
+from connector.crm.mapped import Kind, MappedField, with_mapped
 from connector.crm.naming import conversion_type
 from connector.crm.values import (
     CanonicalValue,
@@ -158,10 +159,32 @@ def parse_sf_time(value: Any) -> datetime | None:
     return datetime.strptime(written, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
 
 
-def pulled(row: Mapping[str, Any], person: PersonObject, stage_field: StageField) -> Pulled | None:
+#: describe types -> the kind of canonical value a mapped field becomes (anything else is text)
+FIELD_KINDS = {
+    "int": Kind.NUMBER,
+    "double": Kind.DECIMAL,
+    "currency": Kind.DECIMAL,
+    "percent": Kind.DECIMAL,
+    "boolean": Kind.BOOLEAN,
+    "date": Kind.DATE,
+    "datetime": Kind.DATETIME,
+    "picklist": Kind.CHOICE,
+    "multipicklist": Kind.CHOICES,
+}
+
+
+def field_kind(described: Mapping[str, Any]) -> Kind:
+    """The kind of a Lead or Contact field, from its entry in the object's describe."""
+    return FIELD_KINDS.get(str(described.get("type")), Kind.TEXT)
+
+
+def pulled(
+    row: Mapping[str, Any], person: PersonObject, stage_field: StageField, mapped: Sequence[MappedField] = ()
+) -> Pulled | None:
     """One Lead or Contact row in canonical form; None for a row in the recycle bin (nothing to score or write).
 
-    Raises (KeyError, TypeError, ValueError...) when the row cannot be read; the caller quarantines it.
+    ``mapped`` are the fields of the rules file's ``fields:`` section; they replace a built-in property of
+    the same name. Raises (KeyError, TypeError, ValueError...) when the row cannot be read; the caller quarantines it.
     """
     if row.get("IsDeleted"):
         return None
@@ -170,7 +193,7 @@ def pulled(row: Mapping[str, Any], person: PersonObject, stage_field: StageField
         raise ValueError("SystemModstamp: missing")
     return Pulled(
         record_id=read_field(row, "Id", required_text),
-        properties=canonical_properties(row, stage_field, person.fields),
+        properties=with_mapped(canonical_properties(row, stage_field, person.fields), row, mapped),
         crm_state=crm_state(row, stage_field),
         modified_at=modified,
         counters={"opted_out": bool(row.get("HasOptedOutOfEmail"))},

@@ -58,7 +58,7 @@ _TYPE_NAMES = {"string": "string", "boolean": "boolean", "number": "double", "da
 
 def _family(kind: str) -> str:
     """Which literal kind a field type compares with."""
-    if kind in ("id", "reference", "string", "textarea", "email", "phone", "url", "picklist"):
+    if kind in ("id", "reference", "string", "textarea", "email", "phone", "url", "picklist", "multipicklist"):
         return "string"
     if kind in ("int", "double", "currency", "percent"):
         return "number"

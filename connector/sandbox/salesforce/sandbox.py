@@ -33,7 +33,7 @@ from connector.sandbox.salesforce.org import Org, Record
 from connector.sandbox.salesforce.query import Cursors
 from connector.sandbox.salesforce.render import Directory, Renderer, seed_directory, seed_status_values
 from connector.sandbox.salesforce.routes import SalesforceRoutes
-from connector.sandbox.salesforce.schema import build_schema
+from connector.sandbox.salesforce.schema import Field, build_schema
 from connector.sandbox.server import Handler, HttpError, Request, Response, RouteNotFound, Router, SandboxServer
 from connector.sandbox.synthetic import Person, activity_from_json, generate
 from connector.sandbox.tls import ThrowawayCA
@@ -73,6 +73,8 @@ class SalesforceConfig:
     seed: int = 1
     daily_limit: int = DEFAULT_DAILY_LIMIT
     custom_fields: bool = True
+    #: fields an admin added to Lead and Contact beyond Handoff's (``schema.custom_field("Occupation__c", "string")``)
+    extra_fields: tuple[Field, ...] = ()
     lock_error_rate: float = 0.0
     assignment_rule: bool = True
 
@@ -120,7 +122,7 @@ class SalesforceSandbox(SandboxApp):
     def _new_org(self, contacts: int, seed: int) -> None:
         now = datetime.fromtimestamp(self.clock(), tz=UTC)
         id_factory = IdFactory(_FIRST_RECORD_NUMBER)
-        org = Org(build_schema(self.config.custom_fields), self.clock, id_factory)
+        org = Org(build_schema(self.config.custom_fields, self.config.extra_fields), self.clock, id_factory)
         population = generate(contacts, seed, now)
         self.directory: Directory = seed_directory(org, population.owners, now)
         seed_status_values(org, now)

@@ -136,7 +136,17 @@ class Field:
 
     @property
     def is_text(self) -> bool:
-        return self.type in ("string", "textarea", "email", "phone", "url", "picklist", "id", "reference")
+        return self.type in (
+            "string",
+            "textarea",
+            "email",
+            "phone",
+            "url",
+            "picklist",
+            "multipicklist",
+            "id",
+            "reference",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -649,11 +659,30 @@ class Schema:
         return self.by_prefix.get(record_id[:3])
 
 
-def build_schema(custom_fields: bool = True) -> Schema:
-    """The sandbox org's objects, with or without the Handoff custom fields."""
+def custom_field(name: str, kind: str, picklist: Iterable[str] = ()) -> Field:
+    """A field an admin added in Setup (``Occupation__c``, ``string``): numbers get a precision, text a length."""
+    label = name.removesuffix("__c").replace("_", " ")
+    if kind in ("int", "double", "currency", "percent"):
+        return _number(name, label, kind, custom=True)
+    if kind == "boolean":
+        return _flag(name, label, custom=True)
+    length = {"textarea": 32768, "multipicklist": 4099}.get(kind, 255 if Field(name, kind, label).is_text else 0)
+    return Field(name, kind, label, length=length, custom=True, picklist=tuple(picklist))
+
+
+def _with_fields(sobject: SObject, extra: tuple[Field, ...]) -> SObject:
+    if not extra:
+        return sobject
+    return SObject(
+        sobject.name, sobject.prefix, sobject.label, sobject.plural, (*sobject.fields, *extra), sobject.children
+    )
+
+
+def build_schema(custom_fields: bool = True, extra_fields: tuple[Field, ...] = ()) -> Schema:
+    """The sandbox org's objects, with or without the Handoff custom fields; ``extra_fields`` on Lead and Contact."""
     objects = (
-        _lead(custom_fields),
-        _contact(custom_fields),
+        _with_fields(_lead(custom_fields), extra_fields),
+        _with_fields(_contact(custom_fields), extra_fields),
         _account(),
         _opportunity(),
         _task(custom_fields),
