@@ -194,6 +194,17 @@ def salesforce_client(salesforce_sandbox: SalesforceHandle) -> Salesforce:
     return salesforce_sandbox.client()
 
 
+PORTALS = {"hubspot": (HubSpotPortal, "hubspot_sandbox"), "salesforce": (SalesforcePortal, "salesforce_sandbox")}
+
+
+@pytest.fixture(params=sorted(PORTALS))
+def portal(request: pytest.FixtureRequest) -> HubSpotPortal | SalesforcePortal:
+    """Each CRM sandbox behind its portal driver (a test runs once per CRM)."""
+    driver, sandbox = PORTALS[request.param]
+    handle = request.getfixturevalue(sandbox)
+    return driver(handle.app, handle.base_url, handle.clock)
+
+
 @pytest.fixture
 def hubspot_deployment(hubspot_sandbox: SandboxHandle, tmp_path: Any) -> Iterator[tuple[HubSpotPortal, Any]]:
     portal = HubSpotPortal(hubspot_sandbox.app, hubspot_sandbox.base_url, hubspot_sandbox.clock)

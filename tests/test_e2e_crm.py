@@ -15,7 +15,6 @@ from connector.cli.runtime import Runtime
 from connector.crm.errors import CrmUnavailable, QuotaExhausted
 from connector.model import parse_time
 from connector.policy.business_time import Duration, add_duration
-from connector.sandbox.portals import HubSpotPortal, SalesforcePortal
 from connector.sync.dry_run import DryRun
 
 
@@ -36,19 +35,6 @@ class Deployment:
         """Let time pass beyond the safety lag, then run one incremental sync."""
         self.later()
         return self.runtime.sync.sync_once(**kwargs)
-
-
-PORTALS = {
-    "hubspot": (HubSpotPortal, "hubspot_sandbox"),
-    "salesforce": (SalesforcePortal, "salesforce_sandbox"),
-}
-
-
-@pytest.fixture(params=sorted(PORTALS))
-def portal(request):
-    driver, sandbox = PORTALS[request.param]
-    handle = request.getfixturevalue(sandbox)
-    return driver(handle.app, handle.base_url, handle.clock)
 
 
 @pytest.fixture

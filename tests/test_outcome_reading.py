@@ -16,24 +16,12 @@ from deployments import deploy
 from connector.outcomes.apply import apply_outcomes
 from connector.outcomes.episode import Episode
 from connector.outcomes.events import OutcomeKind
-from connector.sandbox.portals import HubSpotPortal, SalesforcePortal
 from connector.sandbox.salesforce import sales
 
 K = OutcomeKind
-PORTALS = {
-    "hubspot": (HubSpotPortal, "hubspot_sandbox"),
-    "salesforce": (SalesforcePortal, "salesforce_sandbox"),
-}
 #: API calls a quiet outcome read makes, per CRM (deal search, archived deals page, task search /
 #: opportunity, conversion and task queries)
 QUIET_CALLS = {"hubspot": 3, "salesforce": 3}
-
-
-@pytest.fixture(params=sorted(PORTALS))
-def portal(request):
-    driver, sandbox = PORTALS[request.param]
-    handle = request.getfixturevalue(sandbox)
-    return driver(handle.app, handle.base_url, handle.clock)
 
 
 @pytest.fixture
@@ -164,3 +152,20 @@ def test_a_lead_converted_into_an_existing_account_is_accepted_not_an_opportunit
     [event] = outcomes(portal, runtime)
     assert (event.kind, event.record_id, event.reason) == (K.ACCEPTED, lead, "CONVERTED_WITHOUT_OPPORTUNITY")
     assert outcomes(portal, runtime) == []
+
+
+@pytest.mark.parametrize("portal", ["hubspot"], indirect=True)
+def test_several_deals_for_one_contact_are_each_told_and_fold_into_won_if_any_won(portal, runtime):
+    lead = qualified_lead(portal, runtime)
+    started = portal.clock.datetime()
+    outcomes(portal, runtime)
+    first = portal.convert(lead, amount=100)
+    portal.close_deal(first, won=False)
+    portal.clock.advance(3600)
+    second = portal.convert(lead, amount=700)
+    portal.close_deal(second, won=True)
+    events = outcomes(portal, runtime)
+    assert Counter(e.kind for e in events) == Counter({K.OPPORTUNITY: 2, K.LOST: 1, K.WON: 1})
+    episode = apply_outcomes(Episode(record_id=lead, number=1, sql_at=started), events)
+    assert (episode.deal_id, episode.amount, episode.lost_at) == (second, Decimal(700), None)
+    assert episode.opportunity_at == min(e.at for e in events if e.kind is K.OPPORTUNITY)

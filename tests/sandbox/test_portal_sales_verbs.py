@@ -2,19 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-from connector.sandbox.portals import HubSpotPortal, SalesforcePortal
-
-PORTALS = {"hubspot": (HubSpotPortal, "hubspot_sandbox"), "salesforce": (SalesforcePortal, "salesforce_sandbox")}
-
-
-@pytest.fixture(params=sorted(PORTALS))
-def portal(request):
-    driver, sandbox = PORTALS[request.param]
-    handle = request.getfixturevalue(sandbox)
-    return driver(handle.app, handle.base_url, handle.clock)
-
 
 def _handoff_task(portal, record_id: str) -> str:
     """A follow-up task the way Handoff leaves one."""

@@ -180,7 +180,7 @@ class HubSpotAdapter:
         late window re-reads, an hour behind, everything changed since the last
         late window: those pages are marked ``late``.
         """
-        for rows in keyset_pages(_ContactSearch(self), _ms(since), _ms(until)):
+        for rows in keyset_pages(self._contact_search(), _ms(since), _ms(until)):
             yield self._page(rows)
         if cursors is not None and self.late_delay > timedelta(0):
             yield from self._late(until, cursors)
@@ -192,19 +192,19 @@ class HubSpotAdapter:
         if previous is not None and previous >= upper:
             return
         if previous is not None:
-            for rows in keyset_pages(_ContactSearch(self), _ms(previous), _ms(upper)):
+            for rows in keyset_pages(self._contact_search(), _ms(previous), _ms(upper)):
                 yield self._page(rows, late=True)
         # set once the window is read: a stopped or failed cycle reads it again next time
         cursors.set(LATE_CURSOR, format_time(upper))
 
-    def _search(self, filters: list[dict[str, Any]], sort: str) -> dict[str, Any]:
-        request = {
-            "filterGroups": [{"filters": filters}],
-            "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
-            "properties": self._read_properties,
-            "limit": SEARCH_LIMIT,
-        }
-        return self.api.call(self.api.contacts_search.do_search, request, search=True) or {}
+    def _contact_search(self) -> _ObjectSearch:
+        return _ObjectSearch(
+            self.api,
+            self.api.contacts_search.do_search,
+            self._read_properties,
+            stamp="lastmodifieddate",
+            modified=mapping.modified_at,
+        )
 
     def scan(self, resume: str | None) -> Iterator[PulledPage]:
         """Every contact through the list API (no 10,000 cap), resumable by page token."""
@@ -362,7 +362,8 @@ class HubSpotAdapter:
         archived deals per 100 (plus the deal pipelines, once per run). Lifecycle stage dates and
         lead statuses come with the contacts the sync reads.
         """
-        upper = _ms(until - self.late_delay)
+        # the millisecond ``until`` falls in may still get changes after this read: it is read next time
+        upper = _ms(until - self.late_delay) - 1
         self._stages_reread = False
         yield from self._deal_outcomes(upper, cursors)
         yield from self._deleted_deals(cursors)
@@ -502,57 +503,26 @@ class HubSpotAdapter:
 
 
 @dataclass(frozen=True)
-class _ContactSearch:
-    """Contact search as a keyset source: stamps are ``lastmodifieddate`` milliseconds, ids are numbers."""
-
-    adapter: HubSpotAdapter
-
-    def window(self, lower: int, upper: int) -> Window[Any]:
-        filters = [
-            {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(lower)},
-            {"propertyName": "lastmodifieddate", "operator": "LTE", "value": str(upper)},
-        ]
-        return self._window(filters, "lastmodifieddate")
-
-    def tie(self, stamp: int, after: int | None) -> Window[Any]:
-        # hs_object_id is numeric; compared as a number, never by string (ids sort "10" < "9")
-        filters = [
-            {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(stamp)},
-            {"propertyName": "lastmodifieddate", "operator": "LTE", "value": str(stamp)},
-            {"propertyName": "hs_object_id", "operator": "GT", "value": str(after or 0)},
-        ]
-        return self._window(filters, "hs_object_id")
-
-    def _window(self, filters: list[dict[str, Any]], sort: str) -> Window[Any]:
-        body = self.adapter._search(filters, sort)
-        # HubSpot may send short pages that still have more: only a missing paging.next ends the results
-        return Window(body.get("results", []), more=_next_after(body) is not None)
-
-    def key(self, row: Any) -> Key[int, int] | None:
-        try:
-            return Key(_ms(mapping.modified_at(row)), int(row["id"]))
-        except Exception:
-            return None
-
-    def next_stamp(self, stamp: int) -> int:
-        return stamp + 1
-
-
-@dataclass(frozen=True)
 class _ObjectSearch:
-    """Deal or task search as a keyset source: stamps are ``hs_lastmodifieddate`` milliseconds, ids numbers."""
+    """An object type's search as a keyset source: stamps are modified-time milliseconds, ids are numbers.
+
+    Contacts keep their modified time in ``lastmodifieddate``, deals and tasks in ``hs_lastmodifieddate``.
+    """
 
     api: HubSpotApi
     search: Callable[..., Any]
     properties: Sequence[str]
     filters: Sequence[Mapping[str, str]] = ()
+    stamp: str = "hs_lastmodifieddate"
+    modified: Callable[[Any], datetime] = outcome_mapping.modified_at
 
     def window(self, lower: int, upper: int) -> Window[Any]:
-        return self._window(_between("hs_lastmodifieddate", lower, upper), "hs_lastmodifieddate")
+        return self._window(_between(self.stamp, lower, upper), self.stamp)
 
     def tie(self, stamp: int, after: int | None) -> Window[Any]:
+        # hs_object_id is numeric; compared as a number, never by string (ids sort "10" < "9")
         filters = [
-            *_between("hs_lastmodifieddate", stamp, stamp),
+            *_between(self.stamp, stamp, stamp),
             {"propertyName": "hs_object_id", "operator": "GT", "value": str(after or 0)},
         ]
         return self._window(filters, "hs_object_id")
@@ -565,11 +535,12 @@ class _ObjectSearch:
             "limit": SEARCH_LIMIT,
         }
         body = self.api.call(self.search, request, search=True) or {}
+        # HubSpot may send short pages that still have more: only a missing paging.next ends the results
         return Window(body.get("results", []), more=_next_after(body) is not None)
 
     def key(self, row: Any) -> Key[int, int] | None:
         try:
-            return Key(_ms(outcome_mapping.modified_at(row)), int(row["id"]))
+            return Key(_ms(self.modified(row)), int(row["id"]))
         except Exception:
             return None
 
