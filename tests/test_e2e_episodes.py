@@ -10,30 +10,20 @@ from datetime import timedelta
 
 import pytest
 from deployments import deploy
+from test_e2e_crm import Deployment as CrmDeployment
 from typer.testing import CliRunner
 
 from connector.cli.app import app
 from connector.model import format_time, parse_time
-from connector.sandbox.portals import HubSpotPortal, SalesforcePortal
 from connector.sync.dry_run import DryRun
 
-PORTALS = {
-    "hubspot": (HubSpotPortal, "hubspot_sandbox"),
-    "salesforce": (SalesforcePortal, "salesforce_sandbox"),
-}
 
+class Deployment(CrmDeployment):
+    """The e2e deployment, remembering when its last cycle started, with its episodes at hand."""
 
-class Deployment:
     def __init__(self, portal, runtime):
-        self.portal = portal
-        self.runtime = runtime
+        super().__init__(portal, runtime)
         self.store = runtime.store
-
-    def later(self, minutes: float = 5) -> None:
-        self.portal.clock.advance(minutes * 60)
-
-    def now(self):
-        return self.portal.clock.datetime()
 
     def cycle(self, minutes: float = 5):
         """Let time pass beyond the safety lag, then run one incremental sync (``started`` is when)."""
@@ -48,11 +38,8 @@ class Deployment:
         return next(e for e in self.store.episodes.all() if (e.record_id, e.number) == (record_id, number))
 
 
-@pytest.fixture(params=sorted(PORTALS))
-def deployment(request, tmp_path):
-    driver, sandbox = PORTALS[request.param]
-    handle = request.getfixturevalue(sandbox)
-    portal = driver(handle.app, handle.base_url, handle.clock)
+@pytest.fixture
+def deployment(portal, tmp_path):
     runtime = deploy(portal, tmp_path / "state.sqlite")
     yield Deployment(portal, runtime)
     runtime.close()

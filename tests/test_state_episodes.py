@@ -6,27 +6,15 @@ from datetime import timedelta
 
 import pytest
 from builders import NOW, crm, demo_request, lead
+from test_state_store import FakeClock
 
 from connector.outcomes import Episode
 from connector.state import RecordState, Store
 
 
-class FakeClock:
-    def __init__(self, now=NOW):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def store(state_url, clock):
-    s = Store(state_url, "hubspot", clock)
+def store(state_url):
+    s = Store(state_url, "hubspot", FakeClock())
     yield s
     s.close()
 
@@ -75,7 +63,8 @@ def test_all_since_leaves_out_episodes_that_started_earlier(store):
     assert store.episodes.count() == 2
 
 
-def test_episodes_belong_to_their_crm(state_url, clock):
+def test_episodes_belong_to_their_crm(state_url):
+    clock = FakeClock()
     hubspot = Store(state_url, "hubspot", clock)
     salesforce = Store(state_url, "salesforce", clock)
     try:
