@@ -1,0 +1,210 @@
+"""Which conditions hold for which leads: a yes/no matrix, one row per lead, one column per condition.
+
+The scoring engine answers every question, so a condition means here exactly what it will mean in
+a rules file. Asking it lead by lead would be slow, so it is asked once per distinct value: a
+property test only reads its own field, so each distinct value of a field is scored once through a
+small rules set made of the tests on that field; each distinct kind of activity (type, URL, name)
+is scored once through a rules set made of the activity tests. Counting activities within windows
+is then a sum per lead.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from connector.learning.conditions import ActivityCondition, Condition, PropertyCondition
+from connector.model import Activity, Lead
+from connector.scoring.engine import CompiledRules, compile_rules, email_domain, score
+from connector.scoring.rules import EngagementRule, EngagementSection, FitRule, FitSection, ScoringRules, Signal
+
+Matrix = NDArray[np.bool_]
+_DAY = 86400.0
+_PROBE = "probe"
+
+
+def _json_key(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def _value_key(value: Any) -> tuple[type, Any]:
+    # the class too: True == 1 == 1.0 for a dict, not for the engine
+    try:
+        hash(value)
+    except TypeError:
+        return (value.__class__, _json_key(value))
+    return (value.__class__, value)
+
+
+def _tags(rules: CompiledRules, lead: Lead, now: datetime, kinds: frozenset[str]) -> list[int]:
+    """The rules that fired, by the number each probe rule carries as its reason."""
+    return [int(reason.text) for reason in score(lead, rules, now).reasons if reason.kind in kinds]
+
+
+def _by_domain(condition: PropertyCondition) -> bool:
+    return condition.test.get("domain_in") is not None
+
+
+def _property_table(
+    conditions: Sequence[PropertyCondition],
+    field: str,
+    leads: Sequence[Lead],
+    lists: Mapping[str, list[str]],
+    now: datetime,
+) -> tuple[NDArray[np.intp], Matrix]:
+    """Per lead, a row number into a table of which conditions hold for each distinct value.
+
+    Tests on the email domain are asked once per domain, not once per address.
+    """
+    by_domain = all(_by_domain(c) for c in conditions)
+    probe = compile_rules(
+        ScoringRules(
+            lists=dict(lists),
+            fit=FitSection(
+                cap=math.inf,
+                rules=[FitRule(name=f"c{j}", points=1, reason=str(j), **c.test) for j, c in enumerate(conditions)],
+            ),
+        ),
+        _PROBE,
+    )
+    kinds = frozenset({"fit"})
+    seen: dict[tuple[type, Any], int] = {}
+    rows: list[list[int]] = []
+    codes = np.empty(len(leads), dtype=np.intp)
+    for i, lead in enumerate(leads):
+        value = lead.properties.get(field)
+        if by_domain and (domain := email_domain(lead.properties, field)):
+            value = "probe@" + domain
+        key = _value_key(value)
+        code = seen.get(key)
+        if code is None:
+            code = seen[key] = len(rows)
+            rows.append(_tags(probe, Lead(_PROBE, {field: value}), now, kinds))
+        codes[i] = code
+    table = np.zeros((len(rows), len(conditions)), dtype=np.bool_)
+    for r, fired in enumerate(rows):
+        table[r, fired] = True
+    return codes, table
+
+
+def _numbered(tests: Sequence[Mapping[str, Any]]) -> list[EngagementRule]:
+    return [EngagementRule(name=f"e{j}", points=1, reason=str(j), **test) for j, test in enumerate(tests)]
+
+
+class _ActivityMatchers:
+    """Which activity tests each kind of activity (type, URL, name) passes, asked once per kind."""
+
+    def __init__(self, conditions: Sequence[ActivityCondition], now: datetime) -> None:
+        self.now = now
+        self.ids: dict[str, int] = {}  # a test (and its place in a first-match list) -> matcher id
+        any_tests: list[Mapping[str, Any]] = []
+        self._any_ids: list[int] = []
+        ordered: dict[str, tuple[tuple[Mapping[str, Any], ...], dict[int, int]]] = {}
+        for condition in conditions:
+            key = self.key(condition)
+            if key in self.ids:
+                continue
+            self.ids[key] = matcher = len(self.ids)
+            if condition.first_match is None:
+                any_tests.append(condition.match)
+                self._any_ids.append(matcher)
+            else:
+                where = condition.first_match
+                group = ordered.setdefault(_json_key(where.rules), (where.rules, {}))
+                group[1][where.position] = matcher
+        # any match: each test is a signal that fires on one activity
+        signals = [Signal(name=str(j), reason="-", within_days=1, fast_track=False, **t) for j, t in enumerate(any_tests)]
+        self._any = compile_rules(ScoringRules(signals=signals), _PROBE) if signals else None
+        # first match: the engagement list as it is, each rule scoring one point under its number
+        self._ordered = [
+            (compile_rules(ScoringRules(engagement=EngagementSection(rules=_numbered(tests))), _PROBE), positions)
+            for tests, positions in ordered.values()
+        ]
+        self._cache: dict[tuple[str, str | None, str | None], tuple[int, ...]] = {}
+
+    @staticmethod
+    def key(condition: ActivityCondition) -> str:
+        where = condition.first_match
+        return _json_key([condition.match, None if where is None else [where.rules, where.position]])
+
+    def of(self, activity: Activity) -> tuple[int, ...]:
+        """The matchers an activity of this type, URL and name passes."""
+        key = (activity.type, activity.url, activity.name)
+        found = self._cache.get(key)
+        if found is None:
+            one = Lead(_PROBE, {}, (Activity(activity.type, self.now, 1, activity.name, activity.url),))
+            hits: list[int] = []
+            if self._any is not None:
+                hits += [self._any_ids[int(name)] for name in score(one, self._any, self.now).signals]
+            for rules, positions in self._ordered:
+                hits += [positions[t] for t in _tags(rules, one, self.now, frozenset({"engagement"})) if t in positions]
+            found = self._cache[key] = tuple(sorted(hits))
+        return found
+
+
+def activity_counts(
+    conditions: Sequence[ActivityCondition], leads: Sequence[Lead], now: datetime
+) -> NDArray[np.int64]:
+    """Per lead and condition, how many matching activities happened within the condition's window."""
+    matchers = _ActivityMatchers(conditions, now)
+    # one running sum per (matcher, window); each condition reads one of them
+    slots: dict[tuple[int, float], int] = {}
+    by_matcher: dict[int, list[tuple[float, int]]] = {}
+    reads = []
+    for condition in conditions:
+        matcher = matchers.ids[matchers.key(condition)]
+        window = math.inf if condition.within_days is None else condition.within_days * _DAY
+        slot = slots.get((matcher, window))
+        if slot is None:
+            slot = slots[(matcher, window)] = len(slots)
+            by_matcher.setdefault(matcher, []).append((window, slot))
+        reads.append(slot)
+    sums = np.zeros((len(leads), len(slots)), dtype=np.int64)
+    now_ts = now.timestamp()
+    for i, lead in enumerate(leads):
+        row: dict[int, int] = {}
+        for activity in lead.activities:
+            found = matchers.of(activity)
+            if not found:
+                continue
+            age = max(0.0, now_ts - activity.ts)  # the engine counts a future activity as now
+            for matcher in found:
+                for window, slot in by_matcher.get(matcher, ()):
+                    if age <= window:
+                        row[slot] = row.get(slot, 0) + activity.count
+        for slot, total in row.items():
+            sums[i, slot] = total
+    return sums[:, reads] if reads else np.zeros((len(leads), 0), dtype=np.int64)
+
+
+def evaluate(
+    conditions: Sequence[Condition],
+    leads: Sequence[Lead],
+    now: datetime,
+    lists: Mapping[str, list[str]] | None = None,
+) -> Matrix:
+    """Which conditions hold for which leads at ``now``; ``lists`` resolves named lists in tests."""
+    out = np.zeros((len(leads), len(conditions)), dtype=np.bool_)
+    by_field: dict[tuple[str, bool], list[int]] = {}
+    activity_columns: list[int] = []
+    for j, condition in enumerate(conditions):
+        if isinstance(condition, PropertyCondition):
+            by_field.setdefault((condition.field, _by_domain(condition)), []).append(j)
+        else:
+            activity_columns.append(j)
+    for (field, _), columns in by_field.items():
+        group = [conditions[j] for j in columns]
+        codes, table = _property_table(group, field, leads, lists or {}, now)  # type: ignore[arg-type]
+        out[:, columns] = table[codes]
+    if activity_columns:
+        group_a = [conditions[j] for j in activity_columns]
+        counts = activity_counts(group_a, leads, now)  # type: ignore[arg-type]
+        minimum = np.array([c.min_count for c in group_a])  # type: ignore[union-attr]
+        out[:, activity_columns] = counts >= minimum
+    return out
