@@ -49,6 +49,15 @@ def fit_rules(rule_yaml: str, **properties):
         ("- {name: budget, field: budget, present: true, points: 4}", {"budget": "50k"}, 4),
         ("- {name: budget, field: budget, present: true, points: 4}", {"budget": "  "}, 0),
         ("- {name: no_phone, field: phone, present: false, points: -2}", {}, -2),
+        ("- {name: not_de, field: country, not_equals: DE, points: 3}", {"country": "fr"}, 3),
+        ("- {name: not_de, field: country, not_equals: DE, points: 3}", {"country": " de"}, 0),
+        ("- {name: not_de, field: country, not_equals: DE, points: 3}", {"country": None}, 0),
+        ("- {name: not_de, field: country, not_equals: DE, points: 3}", {"country": ""}, 0),
+        ("- {name: ind, field: industry, none_of: [Retail, Education], points: 5}", {"industry": "SaaS"}, 5),
+        ("- {name: ind, field: industry, none_of: [Retail, Education], points: 5}", {"industry": "retail"}, 0),
+        ("- {name: ind, field: industry, none_of: [Retail, Education], points: 5}", {"industry": None}, 0),
+        ("- {name: small, field: company_size, none_of: [1, 2], points: 5}", {"company_size": "2"}, 0),
+        ("- {name: free, field: email, none_of: free_mail, points: 2}", {"email": "x@acme.io"}, 2),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
@@ -270,6 +279,33 @@ thresholds: {mql: 40, mql_min_grade: C, sql: 75, sql_min_grade: B, hysteresis: 5
 def test_score_thresholds_set_the_level_and_the_hold_level(clicks, stage, hold):
     q = run(activity("email_click", 0, count=clicks), rules=rules_from(THRESHOLDS))
     assert (q.stage, q.hold_stage) == (stage, hold)
+
+
+NEGATIVE_TOTALS = """
+fit:
+  rules: [{name: intern, field: job_title, matches: intern, points: -30}]
+negative:
+  - {name: careers, type: page_view, url_contains: /careers, points: -5, cap: -40, half_life_days: 100000}
+"""
+
+
+def test_without_a_floor_totals_go_below_zero_and_keep_their_order():
+    rules = rules_from(NEGATIVE_TOTALS)
+    worse = run(page_view("/careers", 0, count=4), rules=rules, job_title="Intern")
+    bad = run(rules=rules, job_title="Intern")
+    assert (worse.score, worse.fit, worse.engagement) == (-50, -30, -20)
+    assert bad.score == -30
+    assert worse.stage is bad.stage is Stage.LEAD
+
+
+def test_a_floor_keeps_totals_from_going_below_it():
+    rules = rules_from(NEGATIVE_TOTALS + "thresholds: {floor: -40}")
+    assert run(page_view("/careers", 0, count=4), rules=rules, job_title="Intern").score == -40
+    assert run(rules=rules, job_title="Intern").score == -30
+
+
+def test_the_default_rules_keep_scores_at_zero_or_above():
+    assert run(page_view("/careers", 0, count=10), email="x@gmail.com", job_title="Intern").score == 0
 
 
 def test_sql_by_score_needs_the_minimum_grade():

@@ -130,6 +130,12 @@ def _property_predicate(test: PropertyTest, lists: Mapping[str, list[str]]) -> P
     if test.one_of is not None:
         options = frozenset(_norm(o) for o in (lists[test.one_of] if isinstance(test.one_of, str) else test.one_of))
         return lambda props, _d: _norm(props.get(field_name)) in options
+    if test.none_of is not None:
+        excluded = frozenset(_norm(o) for o in (lists[test.none_of] if isinstance(test.none_of, str) else test.none_of))
+        return lambda props, _d: not _is_blank(v := props.get(field_name)) and _norm(v) not in excluded
+    if test.not_equals is not None:
+        unwanted = _norm(test.not_equals)
+        return lambda props, _d: not _is_blank(v := props.get(field_name)) and _norm(v) != unwanted
     if test.min is not None or test.max is not None:
         low = -math.inf if test.min is None else test.min
         high = math.inf if test.max is None else test.max
@@ -552,8 +558,9 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
         points = rule.points + (folded.pop(key, 0.0) if fired.get(key, (None,))[0] is rule else 0.0)
         reasons.append((1, -abs(points), _activity_reason(rule, tally, now_ts, texts), points, "signal"))
 
-    total = max(0, round(fit + engagement + signal_points))
     thresholds = source.thresholds
+    raw_total = fit + engagement + signal_points
+    total = round(raw_total if thresholds.floor is None else max(raw_total, thresholds.floor))
     disqualified = disqualified_reason is not None
 
     def level(margin: float) -> Stage:
