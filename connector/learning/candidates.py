@@ -14,6 +14,7 @@ generalise, or they record what sales did after the fact.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -24,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from connector.learning.conditions import (
     ActivityCondition,
@@ -135,7 +137,7 @@ def _nice(value: float) -> float:
     """Two significant digits: cut points a person reads at a glance."""
     if value == 0:
         return 0.0
-    digits = 1 - int(math.floor(math.log10(abs(value))))
+    digits = 1 - math.floor(math.log10(abs(value)))
     return round(value, digits)
 
 
@@ -167,44 +169,44 @@ class _Names:
 
 
 def _numeric_conditions(
-    name: str, label: str, numbers: list[float], bands: int, support: int, names: _Names
+    name: str, label: str, numbers: NDArray[np.float64], bands: int, support: int, names: _Names
 ) -> list[Condition]:
-    values = np.array(numbers)
-    integral = bool(np.all(values == np.round(values)))
-    quantiles = np.quantile(values, np.linspace(0, 1, bands + 1)[1:-1])
-    cuts = sorted({_nice(float(q)) for q in quantiles if q > values.min()})
+    integral = bool(np.all(numbers == np.round(numbers)))
+    quantiles = np.quantile(numbers, np.linspace(0, 1, bands + 1)[1:-1])
+    cuts = sorted({_nice(float(q)) for q in quantiles if q > numbers.min()})
     if integral:
         cuts = sorted({float(math.ceil(c)) for c in cuts})
     out: list[Condition] = []
     edges: list[float | None] = [None, *cuts, None]
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
+    for low, high in itertools.pairwise(edges):
+        top = None if high is None else (high - 1 if integral else high)
         test: dict[str, Any] = {"field": name}
         if low is not None:
             test["min"] = _plain(low)
-        if high is not None:
-            top = high - 1 if integral else high
+        if top is not None:
             test["max"] = _plain(top)
         if low is None and high is not None:
             words, part = f"under {_fmt(high)}", f"under_{slug(_fmt(high))}"
-        elif high is None and low is not None:
+        elif top is None and low is not None:
             words, part = f"{_fmt(low)} or more", f"{slug(_fmt(low))}_plus"
-        elif low is not None and high is not None:
-            top = high - 1 if integral else high
+        elif low is not None and top is not None:
             words, part = f"{_fmt(low)} to {_fmt(top)}", f"{slug(_fmt(low))}_to_{slug(_fmt(top))}"
         else:
             continue
-        inside = ((low is None) | (values >= (low or 0))) & ((high is None) | (values < (high or 0)))
+        inside = np.ones(len(numbers), dtype=np.bool_)
+        if low is not None:
+            inside &= numbers >= low
+        if high is not None:
+            inside &= numbers < high
         if inside.sum() >= support:
             out.append(PropertyCondition(names(f"{name}_{part}"), test, f"{label} {words} ({{value}})"))
     return out
 
 
-def _value_conditions(
-    name: str, label: str, present: list[Any], support: int, names: _Names
-) -> list[Condition]:
+def _value_conditions(name: str, label: str, present: Counter[Any], support: int, names: _Names) -> list[Condition]:
     groups: dict[Any, Counter[Any]] = {}
-    for value in present:
-        groups.setdefault(_same(value), Counter())[value if not isinstance(value, str) else value.strip()] += 1
+    for value, count in present.items():
+        groups.setdefault(_same(value), Counter())[value.strip() if isinstance(value, str) else value] += count
     out: list[Condition] = []
     for key, spellings in sorted(groups.items(), key=lambda kv: -sum(kv[1].values())):
         if sum(spellings.values()) < support:
@@ -222,9 +224,19 @@ def _value_conditions(
         elif isinstance(raw, (str, int, float)):
             text = raw if isinstance(raw, str) else _fmt(float(raw))
             out.append(
-                PropertyCondition(names(f"{name}_{slug(text)}"), {"field": name, "equals": raw}, f"{label}: {_escape(text)}")
+                PropertyCondition(
+                    names(f"{name}_{slug(text)}"), {"field": name, "equals": raw}, f"{label}: {_escape(text)}"
+                )
             )
     return out
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
 
 
 def property_candidates(leads: Sequence[Lead], options: CandidateOptions, names: _Names) -> Candidates:
@@ -233,20 +245,25 @@ def property_candidates(leads: Sequence[Lead], options: CandidateOptions, names:
     support = options.support(len(leads))
     keys = sorted({key for lead in leads for key in lead.properties} - options.exclude)
     for name in keys:
-        values = [lead.properties.get(name) for lead in leads]
-        present = [v for v in values if not _blank(v)]
-        missing = len(values) - len(present)
-        distinct = {_same(v) for v in present}
-        if len(distinct) + (1 if missing else 0) <= 1:
+        # tallied by value (and its class: True and 1 are different answers), then looked at once per value
+        tally = Counter((v.__class__, _hashable(v)) for v in (lead.properties.get(name) for lead in leads))
+        present: Counter[Any] = Counter()
+        for (_, value), count in tally.items():
+            if not _blank(value):
+                present[value] += count
+        missing = len(leads) - sum(present.values())
+        if len({_same(v) for v in present}) + (1 if missing else 0) <= 1:
             found.warnings.append(f"property {name} has the same value on every lead: no rule can use it")
             continue
         label = humanize(name)
-        numbers = [n for n in (_number(v) for v in present) if n is not None]
-        if len(numbers) >= _NUMERIC_SHARE * len(present) and len(set(numbers)) > _FEW_VALUES:
+        numeric = [(number, count) for v, count in present.items() if (number := _number(v)) is not None]
+        numbered = sum(count for _, count in numeric)
+        if numbered >= _NUMERIC_SHARE * sum(present.values()) and len({n for n, _ in numeric}) > _FEW_VALUES:
+            numbers = np.repeat([n for n, _ in numeric], [c for _, c in numeric]).astype(np.float64)
             found.conditions += _numeric_conditions(name, label, numbers, options.bands, support, names)
         else:
             found.conditions += _value_conditions(name, label, present, support, names)
-        if support <= missing <= len(values) - support:
+        if support <= missing <= len(leads) - support:
             found.conditions.append(
                 PropertyCondition(names(f"{name}_missing"), {"field": name, "present": False}, f"{label} not given")
             )

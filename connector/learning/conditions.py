@@ -45,7 +45,7 @@ class FirstMatch:
 
 @dataclass(frozen=True)
 class ActivityCondition:
-    """Holds when at least ``min_count`` matching activities happened within ``within_days``."""
+    """Holds when ``min_count`` to ``max_count`` matching activities happened within ``within_days``."""
 
     name: str
     match: Mapping[str, Any]
@@ -53,6 +53,8 @@ class ActivityCondition:
     #: None: at any time
     within_days: float | None = None
     min_count: int = 1
+    #: None: no upper bound
+    max_count: int | None = None
     #: set for engagement rules of a rules file, whose activities an earlier rule may have taken
     first_match: FirstMatch | None = None
     origin: str = "data"
@@ -72,7 +74,9 @@ def activity_test(rule: Any) -> dict[str, Any]:
 
 def property_condition(rule: Any, section: str) -> PropertyCondition:
     """A property rule of a rules file as a condition, with the words the engine would use."""
-    return PropertyCondition(rule.name, _pick(rule, PROPERTY_KEYS), rule.reason or humanize(rule.name) + " ({value})", section)
+    return PropertyCondition(
+        rule.name, _pick(rule, PROPERTY_KEYS), rule.reason or humanize(rule.name) + " ({value})", section
+    )
 
 
 def _activity(rule: Any, section: str, **extra: Any) -> ActivityCondition:
@@ -93,5 +97,7 @@ def rule_conditions(rules: ScoringRules) -> list[Condition]:
         for i, rule in enumerate(rules.engagement.rules)
     ]
     for section, items in (("negative", rules.negative), ("disqualifiers", rules.disqualifiers)):
-        out += [_activity(rule, section) if rule.type is not None else property_condition(rule, section) for rule in items]
+        out += [
+            _activity(rule, section) if rule.type is not None else property_condition(rule, section) for rule in items
+        ]
     return out

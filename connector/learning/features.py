@@ -119,7 +119,9 @@ class _ActivityMatchers:
                 group = ordered.setdefault(_json_key(where.rules), (where.rules, {}))
                 group[1][where.position] = matcher
         # any match: each test is a signal that fires on one activity
-        signals = [Signal(name=str(j), reason="-", within_days=1, fast_track=False, **t) for j, t in enumerate(any_tests)]
+        signals = [
+            Signal(name=str(j), reason="-", within_days=1, fast_track=False, **t) for j, t in enumerate(any_tests)
+        ]
         self._any = compile_rules(ScoringRules(signals=signals), _PROBE) if signals else None
         # first match: the engagement list as it is, each rule scoring one point under its number
         self._ordered = [
@@ -148,9 +150,7 @@ class _ActivityMatchers:
         return found
 
 
-def activity_counts(
-    conditions: Sequence[ActivityCondition], leads: Sequence[Lead], now: datetime
-) -> NDArray[np.int64]:
+def activity_counts(conditions: Sequence[ActivityCondition], leads: Sequence[Lead], now: datetime) -> NDArray[np.int64]:
     """Per lead and condition, how many matching activities happened within the condition's window."""
     matchers = _ActivityMatchers(conditions, now)
     # one running sum per (matcher, window); each condition reads one of them
@@ -205,6 +205,7 @@ def evaluate(
     if activity_columns:
         group_a = [conditions[j] for j in activity_columns]
         counts = activity_counts(group_a, leads, now)  # type: ignore[arg-type]
-        minimum = np.array([c.min_count for c in group_a])  # type: ignore[union-attr]
-        out[:, activity_columns] = counts >= minimum
+        low = np.array([c.min_count for c in group_a])  # type: ignore[union-attr]
+        high = np.array([np.iinfo(np.int64).max if c.max_count is None else c.max_count for c in group_a])  # type: ignore[union-attr]
+        out[:, activity_columns] = (counts >= low) & (counts <= high)
     return out

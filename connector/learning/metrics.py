@@ -51,12 +51,10 @@ def top_share_conversion(scores: Scores, converted: Outcomes, share: float = 0.1
     return (float(converted[above].sum()) + room * tied_rate) / take
 
 
-@dataclass(frozen=True, slots=True)
-class Band:
-    """Conversion of the leads whose score lies in ``[low, high]``."""
+@dataclass(frozen=True)
+class Conversion:
+    """How many leads, and how many of them converted."""
 
-    low: float
-    high: float
     leads: int
     converted: int
 
@@ -66,6 +64,14 @@ class Band:
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "rate": self.rate}
+
+
+@dataclass(frozen=True)
+class Band(Conversion):
+    """Conversion of the leads whose score lies in ``[low, high]``."""
+
+    low: float = 0.0
+    high: float = 0.0
 
 
 def score_bands(scores: Scores, converted: Outcomes, bands: int = 5) -> list[Band]:
@@ -79,7 +85,9 @@ def score_bands(scores: Scores, converted: Outcomes, bands: int = 5) -> list[Ban
         members = which == band
         if members.any():
             values = scores[members]
-            out.append(Band(float(values.min()), float(values.max()), int(members.sum()), int(converted[members].sum())))
+            out.append(
+                Band(int(members.sum()), int(converted[members].sum()), float(values.min()), float(values.max()))
+            )
     return out
 
 

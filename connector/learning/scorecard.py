@@ -92,9 +92,7 @@ def learn_scorecard(
     fit_x, val_x, fit_y, val_y = _split(matrix, converted, seed)
     path_x, path_y = fit_x, fit_y
     if len(path_y) > _PATH_ROWS:
-        path_x, _, path_y, _ = train_test_split(
-            fit_x, fit_y, train_size=_PATH_ROWS, stratify=fit_y, random_state=seed
-        )
+        path_x, _, path_y, _ = train_test_split(fit_x, fit_y, train_size=_PATH_ROWS, stratify=fit_y, random_state=seed)
     best: tuple[float, int, tuple[int, ...]] | None = None
     for columns in _path(path_x, path_y, max_rules, seed):
         card = _refit(fit_x, fit_y, columns, seed)

@@ -24,8 +24,7 @@ def load_labelled(spec: str) -> LabelledSet:
     """Labelled leads from ``spec``: a JSON-lines file, ``-`` for standard input, or ``state``."""
     if spec == STATE:
         raise SourceError(
-            "--from state: the state store does not keep outcomes yet;"
-            " pass a labelled leads file (--from FILE.jsonl)"
+            "--from state: the state store does not keep outcomes yet; pass a labelled leads file (--from FILE.jsonl)"
         )
     if spec == "-":
         return parse_labelled(sys.stdin, "<stdin>")

@@ -1,0 +1,109 @@
+"""The proposed rules file, as text a reviewer reads in a pull request.
+
+The learned rules go under ``scorecard``, one line each with a comment saying how many leads the
+rule fires for and how they converted. The sections that carry agreements rather than points
+(``lists``, ``bant``, ``signals``, ``disqualifiers``, ``lifecycle`` and any other) are copied from
+the current file as they were written. Old fit, engagement and negative rules are replaced: the
+ones that still matter came back as candidates and are in the scorecard under their own names, with
+new points.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from connector.learning.conditions import ActivityCondition, Condition
+
+#: sections of the current file that calibration writes anew; every other one is copied as it is
+REPLACED_SECTIONS = frozenset({"version", "fit", "engagement", "negative", "scorecard", "thresholds"})
+#: rules files can be long; a rule stays on one line whatever its length
+_WIDTH = 4096
+
+
+@dataclass(frozen=True)
+class LearnedRule:
+    """A condition with its points, and how it did on the training leads."""
+
+    condition: Condition
+    points: int
+    fired: int
+    fired_converted: int
+    not_fired: int
+    not_fired_converted: int
+
+    def rule(self) -> dict[str, Any]:
+        """The rule as the rules file's ``scorecard`` section takes it."""
+        c = self.condition
+        out: dict[str, Any] = {"name": c.name}
+        if isinstance(c, ActivityCondition):
+            out.update(c.match)
+            out["min_count"] = c.min_count
+            if c.max_count is not None:
+                out["max_count"] = c.max_count
+            if c.within_days is not None:
+                out["within_days"] = int(c.within_days) if float(c.within_days).is_integer() else c.within_days
+        else:
+            out.update(c.test)
+        out["points"] = self.points
+        out["reason"] = c.reason
+        return out
+
+    def comment(self) -> str:
+        total = self.fired + self.not_fired
+        share = self.fired / total if total else 0.0
+        fired = self.fired_converted / self.fired if self.fired else 0.0
+        rest = self.not_fired_converted / self.not_fired if self.not_fired else 0.0
+        return f"{share:.1%} of leads; {fired:.1%} of them converted, {rest:.1%} of the others"
+
+
+def bump_version(version: str | None) -> str:
+    """``2026.11-b2b-saas-1`` -> ``2026.11-b2b-saas-2``; a version without a trailing number gets ``-calibrated-1``."""
+    if not version:
+        return "calibrated-1"
+    found = re.search(r"(\d+)$", version)
+    if found is None:
+        return f"{version}-calibrated-1"
+    return version[: found.start()] + str(int(found.group(1)) + 1)
+
+
+def _flow(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=_WIDTH, allow_unicode=True).strip()
+
+
+def _block(key: str, value: Any) -> str:
+    return yaml.safe_dump({key: value}, default_flow_style=None, sort_keys=False, width=_WIDTH, allow_unicode=True)
+
+
+def render(
+    header: Sequence[str],
+    version: str,
+    current: Mapping[str, Any],
+    rules: Sequence[LearnedRule],
+    grades: Mapping[str, int],
+    thresholds: Mapping[str, Any],
+) -> str:
+    """The whole proposed file: ``header`` as comments, then the sections in the usual order."""
+    kept = [key for key in current if key not in REPLACED_SECTIONS and key != "lifecycle"]
+    parts = [
+        "# yaml-language-server: $schema=scoring.schema.json\n#\n",
+        "".join(f"# {line}".rstrip() + "\n" for line in header),
+        "\n",
+        _block("version", version),
+    ]
+    parts += ["\n" + _block(key, current[key]) for key in kept]
+    parts.append("\n" + _block("fit", {"grades": dict(grades)}))
+    parts.append("\n# points added once when a lead meets the condition; the comment says how the training leads did\n")
+    if rules:
+        parts.append("scorecard:\n")
+        parts += [f"  # {learned.comment()}\n  - {_flow(learned.rule())}\n" for learned in rules]
+    else:
+        parts.append("scorecard: []\n")
+    parts.append("\n" + _block("thresholds", dict(thresholds)))
+    if "lifecycle" in current:
+        parts.append("\n" + _block("lifecycle", current["lifecycle"]))
+    return "".join(parts)
