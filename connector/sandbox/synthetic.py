@@ -9,6 +9,13 @@ The mix is meant to look like a real B2B funnel: most people are cold, a warm an
 an engaged middle, a small minority of hot leads with buying intent (demo requests,
 contact-sales forms, pricing pages, meetings), and the usual noise: students,
 competitors, job seekers, free-mail addresses and unsubscribers.
+
+Each person also has an :class:`~connector.sandbox.outcomes.Outcome`: whether and
+when they became an opportunity and whether it was won, drawn from the hidden
+model in :mod:`connector.sandbox.outcomes` with a random stream of its own (so the
+people themselves are the same as without outcomes). A person who became an
+opportunity by ``now`` is in lifecycle stage ``opportunity`` (``customer`` once won)
+and owned by a sales rep.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from itertools import accumulate
 from typing import Any
 
 from connector.model import Activity, Lead, lead_from_json
+from connector.sandbox.outcomes import Outcome, Traits, draw_outcome
 
 #: the website of the (fictional) company whose funnel the data describes
 SITE = "https://www.northbeam.example"
@@ -343,11 +351,13 @@ class Company:
 
 @dataclass(frozen=True, slots=True)
 class Person:
-    """One synthetic person: the canonical lead, when they entered the CRM, and their segment."""
+    """One synthetic person: the canonical lead, when they entered the CRM, their segment,
+    and what became of them in sales."""
 
     lead: Lead
     created_at: datetime
     segment: str
+    outcome: Outcome
 
     @property
     def hot(self) -> bool:
@@ -400,7 +410,8 @@ def generate_people(n: int, seed: int, now: datetime, owners: tuple[Owner, ...] 
     company_weights = [1.0 / (i + 1) ** 0.7 for i in range(len(companies))]  # a few big accounts, a long tail
     segments = rng.choices(SEGMENTS, _SEGMENT_WEIGHTS, k=n)
     picked = rng.choices(companies, company_weights, k=n)
-    maker = _PersonMaker(rng, now.astimezone(UTC), owners)
+    # outcomes draw from a stream of their own: the people stay what they were without them
+    maker = _PersonMaker(rng, random.Random(f"outcomes-{seed}"), now.astimezone(UTC), owners)
     return [maker.make(i, segment, company) for i, (segment, company) in enumerate(zip(segments, picked, strict=False))]
 
 
@@ -443,11 +454,15 @@ def _companies(rng: random.Random, count: int) -> list[Company]:
 class _PersonMaker:
     """Makes one person at a time; keeps shared lookups out of the per-person path."""
 
-    def __init__(self, rng: random.Random, now: datetime, owners: tuple[Owner, ...]) -> None:
+    def __init__(
+        self, rng: random.Random, outcome_rng: random.Random, now: datetime, owners: tuple[Owner, ...]
+    ) -> None:
         self.rng = rng
+        self.outcome_rng = outcome_rng
         self.now = now
         self.now_ts = now.timestamp()
         self.reps = [o for o in owners if o.kind == "person"]
+        self.rep_ids = frozenset(o.id for o in self.reps)
         self.queue = next((o for o in owners if o.kind == "queue"), None)
         self.titles, self.title_w = _weighted(tuple((t[:2], t[2]) for t in _TITLES))
         # _TITLES lists managers and above first
@@ -504,8 +519,39 @@ class _PersonMaker:
             "timeline": rng.choice(_TIMELINES) if asked and rng.random() < 0.7 else None,
             "need": rng.choice(_NEEDS) if asked and rng.random() < 0.5 else None,
         }
+        outcome = self._outcome(segment, seniority, size, industry, domain, properties, activities, created)
+        if outcome.converted:
+            properties["lifecycle_stage"] = "customer" if outcome.closed and outcome.won else "opportunity"
+            if properties["owner_id"] not in self.rep_ids:  # deals are worked by reps, not queues
+                properties["owner_id"] = self.outcome_rng.choice(self.reps).id
         lead = Lead(id=f"p{index + 1:06d}", properties=properties, activities=tuple(activities))
-        return Person(lead=lead, created_at=created, segment=segment)
+        return Person(lead=lead, created_at=created, segment=segment, outcome=outcome)
+
+    def _outcome(
+        self,
+        segment: str,
+        seniority: str,
+        size: int | None,
+        industry: str,
+        domain: str,
+        properties: dict[str, Any],
+        activities: list[Activity],
+        created: datetime,
+    ) -> Outcome:
+        """The hidden model's draw, from the truth about the person (not what the CRM was told)."""
+        if segment in ("student", "competitor"):
+            email_kind = segment
+        else:
+            email_kind = "free" if domain in FREE_MAIL_DOMAINS else "business"
+        traits = Traits(
+            "student" if segment == "student" else seniority,
+            size,
+            industry,
+            email_kind,
+            properties["budget"],
+            properties["timeline"],
+        )
+        return draw_outcome(self.outcome_rng, traits, activities, created, self.now, customer=segment == "customer")
 
     def _email(self, first: str, last: str, domain: str) -> str:
         local = f"{_ascii(first)}.{_ascii(last)}".lower()

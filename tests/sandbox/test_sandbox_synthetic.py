@@ -137,5 +137,6 @@ def test_sandbox_started_with_contacts_serves_the_synthetic_portal(hubspot_sandb
         "lead",
         "marketingqualifiedlead",
         "salesqualifiedlead",
+        "opportunity",
         "customer",
     }
