@@ -178,9 +178,7 @@ def backtest(
 
 def _print_calibration(console: Console, result: Calibration, out: Path) -> None:
     before, after = result.before, result.after
-    table = Table(
-        title=f"Held out: {result.held_out:,} leads (learned on {result.trained_on:,})", title_justify="left"
-    )
+    table = Table(title=f"Held out: {result.held_out:,} leads (learned on {result.trained_on:,})", title_justify="left")
     table.add_column("")
     table.add_column(f"current ({before.rules_version})", justify="right")
     table.add_column(f"proposed ({after.rules_version})", justify="right")
@@ -206,7 +204,10 @@ def _current_doc(path: Path) -> dict[str, object]:
 def calibrate(
     source: str = FromOption,
     rules: Path = typer.Option(
-        DEFAULT_RULES_PATH, "--rules", envvar="HANDOFF_RULES", help="the current rules file (kept sections come from it)"
+        DEFAULT_RULES_PATH,
+        "--rules",
+        envvar="HANDOFF_RULES",
+        help="the current rules file (kept sections come from it)",
     ),
     now: str | None = NowOption,
     max_rules: int = typer.Option(15, "--max-rules", min=1, help="most scorecard rules to propose"),

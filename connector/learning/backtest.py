@@ -30,7 +30,7 @@ from connector.learning.metrics import (
     top_share_conversion,
 )
 from connector.model import Qualification, Stage
-from connector.scoring.engine import CompiledRules, score
+from connector.scoring import CompiledRules, score
 
 #: the levels a lead can end at, lowest first
 LEVELS = ("disqualified", "lead", "mql", "sql")

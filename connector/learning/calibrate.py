@@ -25,7 +25,7 @@ from sklearn.model_selection import train_test_split
 from connector.config.files import ConfigError
 from connector.config.ruleset import Ruleset, load_rules
 from connector.learning.backtest import Side, level, score_all, summarise
-from connector.learning.candidates import CandidateOptions, find_candidates
+from connector.learning.candidates import CandidateOptions, find_candidates, plain_number
 from connector.learning.conditions import ActivityCondition, Condition
 from connector.learning.features import evaluate
 from connector.learning.labelled import LabelledLead
@@ -180,7 +180,9 @@ def _diff(current: Ruleset, rules: Sequence[LearnedRule]) -> list[str]:
     for name, points in new.items():
         was = old.get(name)
         lines.append(f"~ {name}: {was} -> {points:+d}" if was else f"+ {name}: {points:+d}")
-    lines += [f"- {name}: {was}" for name, was in old.items() if name not in new]
+    dropped = [name for name in old if name not in new]
+    if dropped:
+        lines.append(f"- {len(dropped)} rule(s) of the current file dropped: {', '.join(dropped)}")
     kept = f"{len(source.signals)} signal(s) and {len(source.disqualifiers)} disqualifier(s) kept as they were"
     return [*lines, f"= {kept}"]
 
@@ -247,9 +249,10 @@ def _thresholds(
             rate = sum(1 for name in theirs if name in ("mql", "sql")) / n
             words = f"MQL volume as with the current rules ({rate:.1%})"
             if rate in (0.0, 1.0):
+                none_or_all = "no" if rate == 0.0 else "every"
                 rate = float(converted.mean())
                 warnings.append(
-                    f"the current rules make {'no' if rate == 0 else 'every'} lead an MQL on these leads;"
+                    f"the current rules make {none_or_all} lead an MQL on these leads;"
                     f" the MQL threshold aims at the conversion rate instead ({rate:.1%}): see --target-mql-rate"
                 )
                 words = f"as many MQLs as conversions ({rate:.1%})"
@@ -261,7 +264,7 @@ def _thresholds(
         "mql_min_engagement": fit_floor,
         "sql": sql,
         "sql_min_grade": "D",
-        "hysteresis": current.file.thresholds.hysteresis,
+        "hysteresis": plain_number(current.file.thresholds.hysteresis),
     }
     return chosen, words, warnings
 
@@ -295,7 +298,7 @@ def calibrate(
     found = find_candidates(train_leads, now, current.file, options.candidates, reserved)
     warnings += found.warnings
     matrix = evaluate(found.conditions, train_leads, now, current.file.lists)
-    usable = _usable(matrix, options.candidates.support(len(train)))
+    usable = usable_columns(matrix, options.candidates.support(len(train)))
     card = learn_scorecard(matrix[:, usable], y, options.max_rules, options.seed)
     columns = [int(usable[c]) for c in card.columns]
     rules = _learned(found.conditions, matrix, y, columns, card.points)
@@ -317,7 +320,7 @@ def calibrate(
     )
 
 
-def _usable(matrix: NDArray[np.bool_], support: int) -> NDArray[np.intp]:
+def usable_columns(matrix: NDArray[np.bool_], support: int) -> NDArray[np.intp]:
     """Columns that hold for enough leads and fail for enough, each distinct column once (the first)."""
     held = matrix.sum(axis=0)
     candidates = np.flatnonzero((held >= support) & (held <= matrix.shape[0] - support))

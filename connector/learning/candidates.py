@@ -48,6 +48,8 @@ IDENTITY_FIELDS = frozenset(
 _FEW_VALUES = 6
 #: share of present values that must be numbers for a property to count as numeric
 _NUMERIC_SHARE = 0.9
+#: band edges are written with at most this many decimals
+_MAX_DECIMALS = 4
 
 _ACTIVITY_WORDS = {
     "page_view": "{count} page view{s} {window}",
@@ -145,7 +147,8 @@ def _fmt(number: float) -> str:
     return f"{int(number):,}" if float(number).is_integer() else f"{number:,g}"
 
 
-def _plain(number: float) -> int | float:
+def plain_number(number: float) -> int | float:
+    """``5.0`` -> ``5``: whole numbers written without a decimal point."""
     return int(number) if float(number).is_integer() else number
 
 
@@ -168,23 +171,34 @@ class _Names:
         return name
 
 
+def _decimals(numbers: NDArray[np.float64]) -> int:
+    """How many decimals the values are written with (at most ``_MAX_DECIMALS``)."""
+    for decimals in range(_MAX_DECIMALS):
+        scaled = numbers * 10**decimals
+        if np.allclose(scaled, np.round(scaled), rtol=0, atol=1e-6):
+            return decimals
+    return _MAX_DECIMALS
+
+
 def _numeric_conditions(
     name: str, label: str, numbers: NDArray[np.float64], bands: int, support: int, names: _Names
 ) -> list[Condition]:
-    integral = bool(np.all(numbers == np.round(numbers)))
+    """Bands cut at quantiles; each band ends one step (the data's last decimal) below the next one's start."""
+    decimals = _decimals(numbers)
+    step = 10.0**-decimals
     quantiles = np.quantile(numbers, np.linspace(0, 1, bands + 1)[1:-1])
-    cuts = sorted({_nice(float(q)) for q in quantiles if q > numbers.min()})
-    if integral:
-        cuts = sorted({float(math.ceil(c)) for c in cuts})
+    cuts = sorted(
+        {round(math.ceil(round(_nice(float(q)) / step, 6)) * step, decimals) for q in quantiles if q > numbers.min()}
+    )
     out: list[Condition] = []
     edges: list[float | None] = [None, *cuts, None]
     for low, high in itertools.pairwise(edges):
-        top = None if high is None else (high - 1 if integral else high)
+        top = None if high is None else round(high - step, decimals)
         test: dict[str, Any] = {"field": name}
         if low is not None:
-            test["min"] = _plain(low)
+            test["min"] = plain_number(low)
         if top is not None:
-            test["max"] = _plain(top)
+            test["max"] = plain_number(top)
         if low is None and high is not None:
             words, part = f"under {_fmt(high)}", f"under_{slug(_fmt(high))}"
         elif top is None and low is not None:

@@ -21,7 +21,8 @@ from numpy.typing import NDArray
 
 from connector.learning.conditions import ActivityCondition, Condition, PropertyCondition
 from connector.model import Activity, Lead
-from connector.scoring.engine import CompiledRules, compile_rules, email_domain, score
+from connector.scoring import CompiledRules, compile_rules, score
+from connector.scoring.engine import email_domain
 from connector.scoring.rules import EngagementRule, EngagementSection, FitRule, FitSection, ScoringRules, Signal
 
 Matrix = NDArray[np.bool_]

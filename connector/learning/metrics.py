@@ -79,7 +79,7 @@ def score_bands(scores: Scores, converted: Outcomes, bands: int = 5) -> list[Ban
     if len(scores) == 0:
         return []
     edges = np.unique(np.quantile(scores, np.linspace(0, 1, bands + 1)[1:-1], method="lower"))
-    which = np.searchsorted(edges, scores, side="right")
+    which = np.searchsorted(edges, scores, side="left")  # a band ends at its quantile, ties included
     out = []
     for band in range(len(edges) + 1):
         members = which == band

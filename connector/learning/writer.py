@@ -17,12 +17,15 @@ from typing import Any
 
 import yaml
 
+from connector.learning.candidates import plain_number
 from connector.learning.conditions import ActivityCondition, Condition
 
 #: sections of the current file that calibration writes anew; every other one is copied as it is
 REPLACED_SECTIONS = frozenset({"version", "fit", "engagement", "negative", "scorecard", "thresholds"})
 #: rules files can be long; a rule stays on one line whatever its length
 _WIDTH = 4096
+#: a mapping this short stays on its key's line
+_SHORT = 60
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class LearnedRule:
             if c.max_count is not None:
                 out["max_count"] = c.max_count
             if c.within_days is not None:
-                out["within_days"] = int(c.within_days) if float(c.within_days).is_integer() else c.within_days
+                out["within_days"] = plain_number(c.within_days)
         else:
             out.update(c.test)
         out["points"] = self.points
@@ -72,11 +75,20 @@ def bump_version(version: str | None) -> str:
 
 
 def _flow(value: Any) -> str:
-    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=_WIDTH, allow_unicode=True).strip()
+    """A value on one line, quoted where YAML would misread it (``'NO'``, ``'09:00'``)."""
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=_WIDTH, allow_unicode=True)
+    return text.removesuffix("...\n").strip()
 
 
-def _block(key: str, value: Any) -> str:
-    return yaml.safe_dump({key: value}, default_flow_style=None, sort_keys=False, width=_WIDTH, allow_unicode=True)
+def _block(key: str, value: Any, depth: int = 0) -> str:
+    """A section: mappings nest, a list of rules puts one rule on a line, the rest sits on the key's line."""
+    pad = "  " * depth
+    short = isinstance(value, Mapping) and len(_flow(value)) <= _SHORT
+    if isinstance(value, Mapping) and value and not short:
+        return f"{pad}{_flow(key)}:\n" + "".join(_block(k, v, depth + 1) for k, v in value.items())
+    if isinstance(value, list) and value and all(isinstance(item, Mapping) for item in value):
+        return f"{pad}{_flow(key)}:\n" + "".join(f"{pad}  - {_flow(item)}\n" for item in value)
+    return f"{pad}{_flow(key)}: {_flow(value)}\n"
 
 
 def render(
