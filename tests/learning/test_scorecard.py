@@ -9,7 +9,7 @@ import numpy as np
 from connector.learning.scorecard import POINTS_PER_DOUBLING, learn_scorecard
 
 
-def planted(n: int = 6000, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def planted(n: int = 4000, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """20 yes/no conditions; only the first three matter: log-odds +1.4, -1.0, +0.7."""
     rng = np.random.default_rng(seed)
     x = rng.random((n, 20)) < 0.3
@@ -47,5 +47,5 @@ def test_the_score_is_the_sum_of_the_points_that_hold():
 
 
 def test_the_same_data_and_seed_give_the_same_scorecard():
-    x, y = planted(3000)
+    x, y = planted(2000)
     assert learn_scorecard(x, y, 15, seed=4) == learn_scorecard(x, y, 15, seed=4)
