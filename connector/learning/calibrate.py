@@ -165,16 +165,13 @@ def _learned(
 
 def _diff(current: Ruleset, rules: Sequence[LearnedRule]) -> list[str]:
     """Rule by rule, what changes against the current file's point-giving rules."""
-    old: dict[str, str] = {}
     source = current.file
-    for rule in source.fit.rules:
-        old[rule.name] = f"{rule.points:g} points (fit)"
-    for rule in source.engagement.rules:
-        old[rule.name] = f"{rule.points:g} points per activity (engagement)"
-    for neg in source.negative:
-        old[neg.name] = f"{neg.points:g} points (negative)"
-    for card in source.scorecard:
-        old[card.name] = f"{card.points:g} points (scorecard)"
+    old = {
+        **{r.name: f"{r.points:g} points (fit)" for r in source.fit.rules},
+        **{r.name: f"{r.points:g} points per activity (engagement)" for r in source.engagement.rules},
+        **{r.name: f"{r.points:g} points (negative)" for r in source.negative},
+        **{r.name: f"{r.points:g} points (scorecard)" for r in source.scorecard},
+    }
     new = {learned.condition.name: learned.points for learned in rules}
     lines = []
     for name, points in new.items():
