@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -275,13 +276,14 @@ def measure(data: DataSet, seed: int) -> dict[str, Any]:
     }
 
 
-def timing(n: int, seed: int) -> float:
-    """Seconds ``handoff calibrate`` takes on ``n`` synthetic labelled leads (one thread for numpy)."""
+def timing(n: int, seed: int) -> tuple[float, float]:
+    """Wall-clock and CPU seconds ``handoff calibrate`` takes on ``n`` synthetic labelled leads (one thread)."""
     people = generate_people(n, seed, NOW)
     with tempfile.TemporaryDirectory() as work:
         path = Path(work) / "leads.jsonl"
         _write(path, [LabelledLead(p.lead, p.outcome.converted) for p in people])
         del people
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         _run(
             [
@@ -297,7 +299,9 @@ def timing(n: int, seed: int) -> float:
             ],
             ONE_CORE,
         )
-        return time.perf_counter() - started
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return wall, (after.ru_utime - used.ru_utime) + (after.ru_stime - used.ru_stime)
 
 
 def main() -> None:
@@ -326,9 +330,12 @@ def main() -> None:
             f"   (calibrate {row['seconds']:.1f} s; LR over {row['candidates']} candidates)"
         )
     if args.timing:
-        seconds = timing(args.timing, args.seed + 2)
-        print(f"handoff calibrate on {args.timing:,} labelled leads, one thread: {seconds:.1f} s (target under 60 s)")
-        failed |= seconds >= 60
+        wall, cpu = timing(args.timing, args.seed + 2)
+        print(
+            f"handoff calibrate on {args.timing:,} labelled leads, one thread: {cpu:.1f} s of CPU,"
+            f" {wall:.1f} s wall clock (target under 60 s on one core)"
+        )
+        failed |= cpu >= 60
     sys.exit(1 if failed else 0)
 
 

@@ -37,6 +37,8 @@ MIN_PER_OUTCOME = 5
 #: share of training leads at or above each grade's cut (fit points)
 _GRADE_SHARES = {"A": 0.1, "B": 0.3, "C": 0.6}
 _UNREACHABLE = 10**9
+#: thresholds are chosen on at most this many training leads
+_THRESHOLD_LEADS = 10_000
 
 
 class CalibrationError(Exception):
@@ -216,7 +218,7 @@ def _thresholds(
     converted: NDArray[np.bool_],
     now: datetime,
     options: CalibrationOptions,
-    fit_floor: int,
+    lowest_engagement: int,
 ) -> tuple[dict[str, Any], str, list[str]]:
     """MQL and SQL thresholds chosen on the training leads, and the words that say how."""
     warnings: list[str] = []
@@ -258,7 +260,7 @@ def _thresholds(
     chosen = {
         "mql": mql,
         "mql_min_grade": "D",
-        "mql_min_engagement": fit_floor,
+        "mql_min_engagement": lowest_engagement,  # never in the way: the scorecard weighs activity itself
         "sql": sql,
         "sql_min_grade": "D",
         "hysteresis": plain_number(current.file.thresholds.hysteresis),
@@ -305,7 +307,10 @@ def calibrate(
     grades = _grades(fit_points)
     draft_thresholds = {"mql": _UNREACHABLE, "sql": _UNREACHABLE + 1, "mql_min_grade": "D", "sql_min_grade": "D"}
     draft = _load(render([], version, current_doc, rules, grades, draft_thresholds), out)
-    thresholds, words, threshold_warnings = _thresholds(draft, current, train, y, now, options, activity_low)
+    sample = _sample(len(train), options.seed)
+    thresholds, words, threshold_warnings = _thresholds(
+        draft, current, [train[i] for i in sample], y[sample], now, options, activity_low
+    )
     warnings += threshold_warnings
     proposed = _load(render([], version, current_doc, rules, grades, thresholds), out)
     before = summarise(current.compiled, held, score_all(held, current.compiled, now), now, lifts=False)
@@ -317,14 +322,25 @@ def calibrate(
     )
 
 
+def _sample(n: int, seed: int) -> NDArray[np.intp]:
+    """At most ``_THRESHOLD_LEADS`` row numbers, seeded: thresholds are shares, and a sample tells them well."""
+    if n <= _THRESHOLD_LEADS:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, _THRESHOLD_LEADS, replace=False))
+
+
 def usable_columns(matrix: NDArray[np.bool_], support: int) -> NDArray[np.intp]:
     """Columns that hold for enough leads and fail for enough, each distinct column once (the first)."""
     held = matrix.sum(axis=0)
     candidates = np.flatnonzero((held >= support) & (held <= matrix.shape[0] - support))
-    if not len(candidates):
-        return candidates
-    _, first = np.unique(matrix[:, candidates], axis=1, return_index=True)
-    return candidates[np.sort(first)]
+    seen: set[bytes] = set()
+    keep = []
+    for column in candidates:
+        packed = np.packbits(matrix[:, column]).tobytes()
+        if packed not in seen:
+            seen.add(packed)
+            keep.append(column)
+    return np.array(keep, dtype=np.intp)
 
 
 def _fit_points(

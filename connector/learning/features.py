@@ -74,24 +74,29 @@ def _property_table(
         ),
         _PROBE,
     )
-    kinds = frozenset({"fit"})
-    seen: dict[tuple[type, Any], int] = {}
-    rows: list[list[int]] = []
-    codes = np.empty(len(leads), dtype=np.intp)
-    for i, lead in enumerate(leads):
-        value = lead.properties.get(field)
-        if by_domain and (domain := email_domain(lead.properties, field)):
-            value = "probe@" + domain
-        key = _value_key(value)
-        code = seen.get(key)
-        if code is None:
-            code = seen[key] = len(rows)
-            rows.append(_tags(probe, Lead(_PROBE, {field: value}), now, kinds))
-        codes[i] = code
-    table = np.zeros((len(rows), len(conditions)), dtype=np.bool_)
-    for r, fired in enumerate(rows):
-        table[r, fired] = True
+    values = [lead.properties.get(field) for lead in leads]
+    if by_domain:
+        values = [("probe@" + d) if (d := email_domain({field: v}, field)) else v for v in values]
+    codes, distinct = _codes(values)
+    table = np.zeros((len(distinct), len(conditions)), dtype=np.bool_)
+    for row, value in enumerate(distinct):
+        table[row, _tags(probe, Lead(_PROBE, {field: value}), now, frozenset({"fit"}))] = True
     return codes, table
+
+
+def _codes(values: list[Any]) -> tuple[NDArray[np.intp], list[Any]]:
+    """A code per value (equal values, of the same class, share one) and the distinct values in code order."""
+    index: dict[Any, int] = {}
+    try:
+        # the class too: True == 1 == 1.0 for a dict, not for the engine
+        codes = [index.setdefault((v.__class__, v), len(index)) for v in values]
+    except TypeError:  # an unhashable value (a list): key it by its JSON
+        index.clear()
+        codes = [index.setdefault(_value_key(v), len(index)) for v in values]
+    distinct: list[Any] = [None] * len(index)
+    for value, code in zip(values, codes, strict=True):
+        distinct[code] = value
+    return np.array(codes, dtype=np.intp), distinct
 
 
 def _numbered(tests: Sequence[Mapping[str, Any]]) -> list[EngagementRule]:
@@ -129,59 +134,59 @@ class _ActivityMatchers:
             (compile_rules(ScoringRules(engagement=EngagementSection(rules=_numbered(tests))), _PROBE), positions)
             for tests, positions in ordered.values()
         ]
-        self._cache: dict[tuple[str, str | None, str | None], tuple[int, ...]] = {}
 
     @staticmethod
     def key(condition: ActivityCondition) -> str:
         where = condition.first_match
         return _json_key([condition.match, None if where is None else [where.rules, where.position]])
 
-    def of(self, activity: Activity) -> tuple[int, ...]:
+    def of(self, kind: str, url: str | None, name: str | None) -> tuple[int, ...]:
         """The matchers an activity of this type, URL and name passes."""
-        key = (activity.type, activity.url, activity.name)
-        found = self._cache.get(key)
-        if found is None:
-            one = Lead(_PROBE, {}, (Activity(activity.type, self.now, 1, activity.name, activity.url),))
-            hits: list[int] = []
-            if self._any is not None:
-                hits += [self._any_ids[int(name)] for name in score(one, self._any, self.now).signals]
-            for rules, positions in self._ordered:
-                hits += [positions[t] for t in _tags(rules, one, self.now, frozenset({"engagement"})) if t in positions]
-            found = self._cache[key] = tuple(sorted(hits))
-        return found
+        one = Lead(_PROBE, {}, (Activity(kind, self.now, 1, name, url),))
+        hits: list[int] = []
+        if self._any is not None:
+            hits += [self._any_ids[int(signal)] for signal in score(one, self._any, self.now).signals]
+        for rules, positions in self._ordered:
+            hits += [positions[t] for t in _tags(rules, one, self.now, frozenset({"engagement"})) if t in positions]
+        return tuple(sorted(hits))
 
 
 def activity_counts(conditions: Sequence[ActivityCondition], leads: Sequence[Lead], now: datetime) -> NDArray[np.int64]:
     """Per lead and condition, how many matching activities happened within the condition's window."""
     matchers = _ActivityMatchers(conditions, now)
-    # one running sum per (matcher, window); each condition reads one of them
-    slots: dict[tuple[int, float], int] = {}
-    by_matcher: dict[int, list[tuple[float, int]]] = {}
-    reads = []
-    for condition in conditions:
-        matcher = matchers.ids[matchers.key(condition)]
-        window = math.inf if condition.within_days is None else condition.within_days * _DAY
-        slot = slots.get((matcher, window))
-        if slot is None:
-            slot = slots[(matcher, window)] = len(slots)
-            by_matcher.setdefault(matcher, []).append((window, slot))
-        reads.append(slot)
-    sums = np.zeros((len(leads), len(slots)), dtype=np.int64)
+    # every activity once, as arrays: whose, which kind (type, URL, name), how old, how many
+    kinds: dict[tuple[str, str | None, str | None], int] = {}
+    owners, kind_of, ages, counts = [], [], [], []
     now_ts = now.timestamp()
     for i, lead in enumerate(leads):
-        row: dict[int, int] = {}
         for activity in lead.activities:
-            found = matchers.of(activity)
-            if not found:
-                continue
-            age = max(0.0, now_ts - activity.ts)  # the engine counts a future activity as now
-            for matcher in found:
-                for window, slot in by_matcher.get(matcher, ()):
-                    if age <= window:
-                        row[slot] = row.get(slot, 0) + activity.count
-        for slot, total in row.items():
-            sums[i, slot] = total
-    return sums[:, reads] if reads else np.zeros((len(leads), 0), dtype=np.int64)
+            key = (activity.type, activity.url, activity.name)
+            kind = kinds.get(key)
+            if kind is None:
+                kind = kinds[key] = len(kinds)
+            owners.append(i)
+            kind_of.append(kind)
+            ages.append(now_ts - activity.ts)
+            counts.append(activity.count)
+    owner = np.array(owners, dtype=np.intp)
+    kind_ids = np.array(kind_of, dtype=np.intp)
+    age = np.maximum(np.array(ages, dtype=np.float64), 0.0)  # the engine counts a future activity as now
+    count = np.array(counts, dtype=np.float64)
+    takes = np.zeros((len(kinds), len(matchers.ids)), dtype=np.bool_)
+    for key, kind in kinds.items():
+        takes[kind, list(matchers.of(*key))] = True
+    out = np.zeros((len(leads), len(conditions)), dtype=np.int64)
+    sums: dict[tuple[int, float], NDArray[np.int64]] = {}
+    for j, condition in enumerate(conditions):
+        matcher = matchers.ids[matchers.key(condition)]
+        window = math.inf if condition.within_days is None else condition.within_days * _DAY
+        column = sums.get((matcher, window))
+        if column is None:
+            hit = takes[kind_ids, matcher] & (age <= window)
+            column = np.bincount(owner[hit], weights=count[hit], minlength=len(leads)).astype(np.int64)
+            sums[(matcher, window)] = column
+        out[:, j] = column
+    return out
 
 
 def evaluate(

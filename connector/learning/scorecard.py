@@ -19,7 +19,7 @@ from one calibration to the next.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,14 +33,16 @@ from sklearn.svm import l1_min_c
 #: points that double the odds of converting
 POINTS_PER_DOUBLING = 10
 SCALE = POINTS_PER_DOUBLING / math.log(2)
-#: the regularisation path walks this far from the first condition entering, in this many steps
-_PATH_SPAN = 3.0
-_PATH_STEPS = 48
+#: the regularisation path walks this many decades from the first condition entering, in coarse steps
+#: (four a decade), then again in fine steps where the sets grow from half ``max_rules`` to the largest
+_PATH_SPAN = 3
+_COARSE_STEPS = 4
+_FINE_STEPS = 16
 #: the path goes on until sets this many times ``max_rules``; at most this many sets get pruned
 _PATH_REACH = 2.5
-_PRUNED_SETS = 6
-#: rows the path is walked on; more adds time and changes little in which conditions enter
-_PATH_ROWS = 40_000
+_PRUNED_SETS = 4
+#: rows the path is walked and sets are pruned on; more adds time and changes little in which conditions enter
+_PATH_ROWS = 25_000
 _VALIDATION = 0.25
 #: the refit is only lightly regularised: it keeps weights finite when two conditions overlap
 _REFIT_C = 10.0
@@ -80,21 +82,34 @@ def _auc(card: Scorecard, x: NDArray[np.bool_], y: NDArray[np.bool_]) -> float:
     return float(roc_auc_score(y, card.score(x))) if card.columns else 0.5
 
 
-def _path(x: NDArray[np.bool_], y: NDArray[np.bool_], largest: int, seed: int) -> list[tuple[int, ...]]:
-    """Sets of at most ``largest`` conditions, in the order L1 regularisation lets them in."""
+def _path(x: NDArray[np.bool_], y: NDArray[np.bool_], max_rules: int, seed: int) -> list[tuple[int, ...]]:
+    """Sets of conditions in the order L1 regularisation lets them in, up to ``_PATH_REACH`` x ``max_rules``."""
     dense = x.astype(np.float64)
-    start = l1_min_c(dense, y, loss="log")
-    seen: list[tuple[int, ...]] = []
-    model = LogisticRegression(C=start, l1_ratio=1.0, solver="liblinear", max_iter=1000, random_state=seed)
-    for c in start * np.logspace(0, _PATH_SPAN, _PATH_STEPS):
-        model.set_params(C=float(c))
-        model.fit(dense, y)
-        chosen = tuple(int(j) for j in np.flatnonzero(model.coef_[0]))
-        if len(chosen) > largest:
-            break
-        if chosen and chosen not in seen:
-            seen.append(chosen)
-    return seen
+    largest = math.ceil(max_rules * _PATH_REACH)
+    model = LogisticRegression(l1_ratio=1.0, solver="liblinear", max_iter=1000, tol=1e-3, random_state=seed)
+    found: dict[float, tuple[int, ...]] = {}
+
+    def walk(strengths: Iterable[float]) -> float | None:
+        """Fit at each C until a set grows past ``largest``; that C, or None."""
+        for c in strengths:
+            model.set_params(C=float(c))
+            model.fit(dense, y)
+            found[float(c)] = chosen = tuple(int(j) for j in np.flatnonzero(model.coef_[0]))
+            if len(chosen) > largest:
+                return float(c)
+        return None
+
+    start = float(l1_min_c(dense, y, loss="log"))
+    beyond = walk(start * 10 ** (np.arange(_PATH_SPAN * _COARSE_STEPS + 1) / _COARSE_STEPS))
+    growing = [c for c, chosen in sorted(found.items()) if len(chosen) >= max_rules // 2]
+    low, high = (growing[0] if growing else start), (beyond or max(found))
+    if high > low:
+        walk(np.geomspace(low, high, _FINE_STEPS + 2)[1:-1])
+    sets: list[tuple[int, ...]] = []
+    for _, chosen in sorted(found.items()):
+        if chosen and len(chosen) <= largest and chosen not in sets:
+            sets.append(chosen)
+    return sets
 
 
 def _wald(model: LogisticRegression, x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -122,16 +137,14 @@ def _prune(
 
 def _candidate_sets(x: NDArray[np.bool_], y: NDArray[np.bool_], max_rules: int, seed: int) -> list[tuple[int, ...]]:
     """The path's sets within ``max_rules``, and a few larger ones pruned back to it."""
-    path_x, path_y = x, y
     if len(y) > _PATH_ROWS:
-        path_x, _, path_y, _ = train_test_split(x, y, train_size=_PATH_ROWS, stratify=y, random_state=seed)
-    path = _path(path_x, path_y, math.ceil(max_rules * _PATH_REACH), seed)
-    small = [s for s in path if len(s) <= max_rules]
+        x, _, y, _ = train_test_split(x, y, train_size=_PATH_ROWS, stratify=y, random_state=seed)
+    path = _path(x, y, max_rules, seed)
+    out = [s for s in path if len(s) <= max_rules]
     large = [s for s in path if len(s) > max_rules]
     if len(large) > _PRUNED_SETS:
         picks = np.linspace(0, len(large) - 1, _PRUNED_SETS).round().astype(int)
         large = [large[i] for i in sorted(set(picks))]
-    out = list(small)
     for columns in large:
         pruned = _prune(x, y, columns, max_rules, seed)
         if pruned not in out:
