@@ -108,25 +108,15 @@ def _lift_table(label: str, side: Side) -> Table:
 
 
 def _write_changes(path: Path, result: Backtest) -> None:
+    from connector.learning.backtest import CHANGE_COLUMNS
+
     try:
         with path.open("w", newline="", encoding="utf-8") as stream:
-            rows = [change.row() for change in result.changes]
-            writer = csv.DictWriter(stream, fieldnames=list(rows[0]) if rows else _CHANGE_COLUMNS)
+            writer = csv.DictWriter(stream, fieldnames=CHANGE_COLUMNS)
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows(change.row() for change in result.changes)
     except OSError as exc:
         raise _fail([f"--csv {path}: cannot write: {exc.strerror}"]) from None
-
-
-_CHANGE_COLUMNS = [
-    "id",
-    "baseline_level",
-    "candidate_level",
-    "baseline_score",
-    "candidate_score",
-    "baseline_reasons",
-    "candidate_reasons",
-]
 
 
 def _print_backtest(console: Console, result: Backtest, moment: datetime, csv_out: Path | None) -> None:

@@ -34,6 +34,16 @@ from connector.scoring import CompiledRules, score
 
 #: the levels a lead can end at, lowest first
 LEVELS = ("disqualified", "lead", "mql", "sql")
+#: the columns of a level change, in the order the CSV shows them
+CHANGE_COLUMNS = (
+    "id",
+    "baseline_level",
+    "candidate_level",
+    "baseline_score",
+    "candidate_score",
+    "baseline_reasons",
+    "candidate_reasons",
+)
 _TOP_REASONS = 3
 
 
@@ -92,17 +102,18 @@ class Change:
     candidate: Qualification
 
     def row(self) -> dict[str, Any]:
-        """One CSV row: levels, scores and top reasons under both rule sets."""
+        """One CSV row (:data:`CHANGE_COLUMNS`): levels, scores and top reasons under both rule sets."""
         b, c = self.baseline, self.candidate
-        return {
-            "id": self.id,
-            "baseline_level": level(b),
-            "candidate_level": level(c),
-            "baseline_score": b.score,
-            "candidate_score": c.score,
-            "baseline_reasons": "; ".join(r.text for r in b.reasons[:_TOP_REASONS]),
-            "candidate_reasons": "; ".join(r.text for r in c.reasons[:_TOP_REASONS]),
-        }
+        values = (
+            self.id,
+            level(b),
+            level(c),
+            b.score,
+            c.score,
+            "; ".join(r.text for r in b.reasons[:_TOP_REASONS]),
+            "; ".join(r.text for r in c.reasons[:_TOP_REASONS]),
+        )
+        return dict(zip(CHANGE_COLUMNS, values, strict=True))
 
 
 @dataclass

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -81,6 +82,12 @@ def split(converted: NDArray[np.bool_], holdout: float, seed: int) -> tuple[NDAr
     return np.sort(parts[0]), np.sort(parts[1])
 
 
+def _enough(leads: int, holdout: float) -> bool:
+    """Whether this many leads of one outcome leave enough of them on both sides of the split."""
+    held = math.floor(leads * holdout)
+    return held >= MIN_PER_OUTCOME and leads - held >= 2 * MIN_PER_OUTCOME
+
+
 def check_outcomes(converted: NDArray[np.bool_], holdout: float, source: str) -> None:
     """Raise CalibrationError unless both outcomes are there often enough for a held-out part."""
     n, yes = len(converted), int(converted.sum())
@@ -89,11 +96,8 @@ def check_outcomes(converted: NDArray[np.bool_], holdout: float, source: str) ->
     if yes == 0 or yes == n:
         which = "converted" if yes == n else "did not convert"
         raise CalibrationError(f"{source}: all {n} leads with a known outcome {which}; calibration needs both outcomes")
-    rarest = min(yes, n - yes)
-    held = math.floor(rarest * holdout)
-    if held < MIN_PER_OUTCOME or rarest - held < 2 * MIN_PER_OUTCOME:
-        need = math.ceil(MIN_PER_OUTCOME / holdout) if holdout else 0
-        need = max(need, 3 * MIN_PER_OUTCOME)
+    if not _enough(min(yes, n - yes), holdout):
+        need = next(count for count in itertools.count(1) if _enough(count, holdout))
         raise CalibrationError(
             f"{source}: too few leads for a {holdout:.0%} holdout: {yes} converted and {n - yes} did not;"
             f" each outcome needs at least {need} leads"
@@ -148,6 +152,7 @@ def _learned(
     columns: Sequence[int],
     points: Sequence[int],
 ) -> list[LearnedRule]:
+    """The learned rules, largest points first, with how the training leads they fire for did."""
     out = []
     for column, value in sorted(zip(columns, points, strict=True), key=lambda cp: -abs(cp[1])):
         fired = matrix[:, column]
@@ -230,7 +235,7 @@ def _thresholds(
     open_ = np.array([name == "lead" for name in levels])
     scores = np.array([q.score for q in ours], dtype=np.int64)
     sql_rate = theirs.count("sql") / n
-    sql = max(_threshold_for_rate(scores[open_], int(fast.sum()), n, sql_rate), int(scores.min(initial=0)) + 1)
+    sql = _threshold_for_rate(scores[open_], int(fast.sum()), n, sql_rate)
     if options.target_precision is not None:
         mql, reached = _threshold_for_precision(
             scores[open_], converted[open_], int(converted[fast].sum()), int(fast.sum()), options.target_precision
