@@ -8,8 +8,7 @@ import textwrap
 
 import pytest
 from builders import DEFAULT_RULES
-from courses import NOW, course_leads, jsonl
-from test_backtest import COURSE_RULES
+from labelled_courses import COURSE_RULES, NOW, course_leads, jsonl
 from typer.testing import CliRunner
 
 from connector.cli import app

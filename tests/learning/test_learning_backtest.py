@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 from builders import default_rules, rules_from
-from courses import NOW, course_leads
+from labelled_courses import COURSE_RULES, NOW, course_leads
 
 from connector.learning.backtest import backtest
 from connector.learning.labelled import LabelledLead, labelled_from_json
-
-#: rules an analyst might write for the course business after a look at the data
-COURSE_RULES = """
-    version: courses-1
-    fit:
-      rules:
-        - {name: working_professional, field: occupation, equals: Working Professional, points: 30, reason: Working professional}
-        - {name: lead_add_form, field: lead_origin, equals: Lead Add Form, points: 20, reason: Came through the lead form}
-        - {name: long_visit, field: total_time_on_website_minutes, min: 15, points: 10, reason: "Spent over 15 minutes on the site"}
-    thresholds: {mql: 25, mql_min_grade: D, mql_min_engagement: 0, sql: 45, sql_min_grade: D}
-"""
 
 
 def labelled(n: int = 800) -> list[LabelledLead]:

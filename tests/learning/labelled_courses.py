@@ -16,6 +16,17 @@ from typing import Any
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 OCCUPATIONS = (("Working Professional", 20), ("Student", 25), ("Unemployed", 45), ("Businessman", 5), (None, 5))
 ORIGINS = (("Landing Page Submission", 50), ("API", 35), ("Lead Add Form", 10), ("Lead Import", 5))
+#: rules an analyst might write for the course business after a look at the data
+COURSE_RULES = """
+    version: courses-1
+    fit:
+      rules:
+        - {name: working_professional, field: occupation, equals: Working Professional, points: 30, reason: Working professional}
+        - {name: lead_add_form, field: lead_origin, equals: Lead Add Form, points: 20, reason: Came through the lead form}
+        - {name: long_visit, field: total_time_on_website_minutes, min: 15, points: 10, reason: "Spent over 15 minutes on the site"}
+    thresholds: {mql: 25, mql_min_grade: D, mql_min_engagement: 0, sql: 45, sql_min_grade: D}
+"""
+
 _OCCUPATION_WEIGHT = {"Working Professional": 2.4, "Student": -0.8, "Unemployed": -0.4, "Businessman": 0.6}
 _ORIGIN_WEIGHT = {"Lead Add Form": 1.8, "Lead Import": -0.5}
 

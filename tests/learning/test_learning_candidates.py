@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from builders import NOW, activity, default_rules
-from courses import course_leads
+from labelled_courses import course_leads
 
 from connector.learning.candidates import CandidateOptions, find_candidates
 from connector.learning.conditions import ActivityCondition, PropertyCondition
