@@ -108,6 +108,8 @@ class Activity:
     ts: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.at.tzinfo is None:  # a time without a zone is UTC, as parse_time reads it
+            object.__setattr__(self, "at", self.at.replace(tzinfo=UTC))
         object.__setattr__(self, "ts", self.at.timestamp())
 
     def to_json(self) -> dict[str, Any]:

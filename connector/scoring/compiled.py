@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from connector.model import Activity, Reason
-from connector.scoring.phrases import humanize, window
+from connector.scoring.phrases import humanize, one_line, quoted, window
 from connector.scoring.predicates import ActivityPredicate, PropertyPredicate, activity_predicate, property_predicate
 from connector.scoring.rules import (
     ActivityTest,
@@ -33,6 +33,8 @@ _LN2 = math.log(2)
 _NAMED_INTERESTS = frozenset(
     {"content_download", "webinar_registration", "webinar_attendance", "form_submission", "newsletter_signup"}
 )
+#: longest content, webinar or form name listed among a lead's interests
+INTEREST_LIMIT = 100
 #: entries a cache holds before it starts over: unbounded URL variety must not grow memory forever
 CACHE_LIMIT = 100_000
 
@@ -92,12 +94,12 @@ class ActivityWords:
             values["ago"] = since
             values["when"] = since if count == 1 else f"latest {since}"
         if "name" in used:
-            values["name"] = name or ""
+            values["name"] = quoted(name)
         if "url" in used:
-            values["url"] = url or ""
+            values["url"] = quoted(url)
         if "window" in used:
             values["window"] = self.window
-        return self.template.format_map(values)
+        return one_line(self.template.format_map(values))
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # identity hash: tallies are kept per rule
@@ -145,7 +147,7 @@ class Route:
     negatives: tuple[ActivityRule, ...]
     signals: tuple[SignalRule, ...]
     disqualifier: ActivityRule | None
-    #: the activity's name, when it tells the rep what the lead is interested in
+    #: the activity's name, fit to show, when it tells the rep what the lead is interested in
     interest: str | None
 
 
@@ -253,7 +255,7 @@ def _interest(activity: Activity) -> str | None:
     """The name of the content, webinar or form, when the activity has one worth listing."""
     if activity.type not in _NAMED_INTERESTS:
         return None
-    return activity.name or None
+    return quoted(activity.name, INTEREST_LIMIT) or None
 
 
 def _meets(test: ActivityPredicate | None, activity: Activity) -> bool:

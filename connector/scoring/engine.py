@@ -28,12 +28,14 @@ from connector.scoring.compiled import (
     compile_rules,
     rules_version,
 )
-from connector.scoring.phrases import ago
+from connector.scoring.phrases import ago, one_line, quoted
 from connector.scoring.rules import GRADE_STEPS, FitSection, GradeStep, Thresholds
 from connector.scoring.values import email_domain, is_blank
 
 __all__ = ["CompiledRules", "compile_rules", "rules_version", "score"]
 
+#: counts beyond this are noise (and a count too large for a float must not break the arithmetic)
+MAX_COUNT = 10**9
 #: reasons worth less than this are noise to a rep and are left out
 _MIN_REASON_POINTS = 0.5
 _MAX_INTERESTS = 5
@@ -164,8 +166,7 @@ def _ranked(group: int, points: float, text: str, kind: str) -> RankedReason:
 
 
 def _property_reason(rule: PropertyRule, props: Mapping[str, Any], domain: str) -> str:
-    value = props.get(rule.field)
-    return rule.template.format(value="" if value is None else value, domain=domain, field=rule.field)
+    return one_line(rule.template.format(value=quoted(props.get(rule.field)), domain=quoted(domain), field=rule.field))
 
 
 def _property_hits(rules: CompiledRules, props: Mapping[str, Any], domain: str) -> list[PropertyHit]:
@@ -257,6 +258,8 @@ def _tally_activities(
             at = now_ts  # a clock skewed into the future counts as now, never as more than now
         age = now_ts - at
         count = activity.count
+        if not 0 <= count <= MAX_COUNT:
+            count = 0 if count < 0 else MAX_COUNT
         rule = route.engagement
         if rule is not None:
             points = rule.points * count * exp(-rule.decay * age) if rule.points else 0.0

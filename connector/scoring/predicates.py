@@ -9,7 +9,7 @@ from typing import Any
 
 from connector.model import Activity
 from connector.scoring.rules import ActivityTest, PropertyTest
-from connector.scoring.values import as_number, comparable, email_domain, is_blank
+from connector.scoring.values import as_number, as_text, comparable, email_domain, is_blank
 
 #: (the lead's properties, its email domain) -> does the property test hold
 PropertyPredicate = Callable[[Mapping[str, Any], str], bool]
@@ -42,7 +42,7 @@ def property_predicate(test: PropertyTest, lists: Mapping[str, list[str]]) -> Pr
         return lambda props, _d: (not is_blank(props.get(field_name))) == want
     if test.matches is not None:
         search = re.compile(test.matches, re.IGNORECASE).search
-        return lambda props, _d: (v := props.get(field_name)) is not None and v != "" and search(str(v)) is not None
+        return lambda props, _d: (v := props.get(field_name)) is not None and v != "" and search(as_text(v)) is not None
     if test.one_of is not None:
         options = frozenset(comparable(o) for o in listed(test.one_of))
         return lambda props, _d: comparable(props.get(field_name)) in options

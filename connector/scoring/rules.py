@@ -43,9 +43,13 @@ def _check_template(template: str | None, allowed: frozenset[str]) -> str | None
     if template is None:
         return None
     try:
-        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        parts = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(template)]
     except ValueError as exc:
         raise ValueError(f"bad reason template: {exc}") from None
+    fields = {name for name, _, _ in parts if name is not None}
+    for name, spec, conversion in parts:
+        if spec or conversion:  # CRM values are text: a number format would fail on the first odd value
+            raise ValueError(f"placeholders take no format or conversion: write {{{name}}}")
     unknown = sorted(f for f in fields if f not in allowed)
     if unknown and not allowed:
         raise ValueError(f"unknown placeholder {{{unknown[0]}}} in reason; this reason takes none")

@@ -6,11 +6,16 @@ as true or "true"); these functions make them compare as a person would.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 _NUMERIC_START = frozenset("0123456789+-.")
 _BOOLEAN_WORDS = {"true": True, "false": False}
+#: the longest a domain name can be (RFC 1035); anything longer is not an address
+_MAX_DOMAIN = 253
+#: stands for a value no rule can compare with (a list, an object): equal to nothing
+_INCOMPARABLE = object()
 
 
 def email_domain(properties: Mapping[str, Any], field_name: str = "email") -> str:
@@ -18,7 +23,8 @@ def email_domain(properties: Mapping[str, Any], field_name: str = "email") -> st
     value = properties.get(field_name)
     if not isinstance(value, str) or "@" not in value:
         return ""
-    return value.rsplit("@", 1)[1].strip().lower()
+    domain = value.rsplit("@", 1)[1].strip().lower()
+    return domain if len(domain) <= _MAX_DOMAIN else ""
 
 
 def is_blank(value: Any) -> bool:
@@ -27,17 +33,32 @@ def is_blank(value: Any) -> bool:
 
 
 def as_number(value: Any) -> float | None:
-    """A number from a number or a string holding one ("1,000"); None for anything else."""
+    """A finite number from a number or a string holding one ("1,000"); None for anything else.
+
+    NaN, infinities and integers too large for a float are not numbers a rule can place.
+    """
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.replace(",", "").strip())
-        except ValueError:
+    try:
+        if isinstance(value, (int, float)):
+            number = float(value)
+        elif isinstance(value, str):
+            number = float(value.replace(",", "").strip())
+        else:
             return None
-    return None
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def as_text(value: Any) -> str:
+    """Any property value as text, for pattern tests and reasons; never raises."""
+    if isinstance(value, str):
+        return value
+    try:
+        return str(value)
+    except (ValueError, RecursionError):  # an int beyond Python's digit limit, a structure nested too deep
+        return f"({type(value).__name__} too large to show)"
 
 
 def comparable(value: Any) -> Any:
@@ -57,5 +78,12 @@ def comparable(value: Any) -> Any:
         number = as_number(text) if text[:1] in _NUMERIC_START else None
         return number if number is not None else text.lower()
     if isinstance(value, (int, float)):
-        return float(value)
+        number = as_number(value)
+        return value if number is None else number  # NaN equals nothing; a huge int only itself
+    if value is None:
+        return None
+    try:
+        hash(value)
+    except TypeError:
+        return _INCOMPARABLE
     return value
