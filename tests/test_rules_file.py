@@ -306,6 +306,21 @@ def test_an_unknown_reason_placeholder_lists_the_ones_allowed(reason, allowed):
     assert re.fullmatch(r"unknown placeholder \{\w+\} in reason; use one of " + re.escape(allowed), problem.message)
 
 
+@pytest.mark.parametrize("reason", ["'{value:.0f} employees'", "'{value!r} employees'"])
+def test_a_reason_placeholder_with_a_format_is_rejected_because_crm_values_are_text(reason):
+    problem = one_problem(
+        f"""\
+        fit:
+          rules:
+            - {{name: size, field: company_size, min: 50, points: 5, reason: {reason}}}
+        """
+    )
+    assert (problem.field, problem.message) == (
+        "fit.rules[0].reason",
+        "placeholders take no format or conversion: write {value}",
+    )
+
+
 def test_an_unknown_reason_placeholder_points_at_the_reason_line():
     problem = one_problem(
         """\

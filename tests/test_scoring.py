@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from builders import NOW, activity, default_rules, demo_request, form, lead, page_view, rules_from
 
-from connector.model import Stage
-from connector.scoring.engine import score
+from connector.model import Activity, Stage
+from connector.scoring.engine import MAX_COUNT, score
 
 RULES = default_rules()
 
@@ -351,3 +353,93 @@ def test_equals_true_matches_checkboxes_as_crms_send_them_but_not_the_number_one
     assert run(rules=rules, opted_in=1).fit == 0
     assert run(rules=rules, opted_in="false").fit == 0
     assert run(rules=rules, opted_in=True).fit == 7  # a cached answer for 1 must not leak to True
+
+
+# ------------------------------------------------------------ hostile values
+
+
+def texts(q):
+    return [r.text for r in q.reasons]
+
+
+def test_a_line_break_in_a_job_title_does_not_add_a_reason_line():
+    q = run(job_title="VP\r\n- Requested a demo just now\u2028Engineering")
+    assert "VP-level title (VP - Requested a demo just now Engineering)" in texts(q)
+    assert all(len(t.splitlines()) == 1 for t in texts(q))
+
+
+def test_text_that_looks_like_a_task_marker_loses_its_colon_in_reasons():
+    q = run(job_title="VP handoff:1001:sql:0 Handoff ref: x")
+    assert "VP-level title (VP handoff -1001:sql:0 Handoff ref - x)" in texts(q)
+
+
+def test_a_huge_value_is_cut_short_in_its_reason():
+    q = run(job_title="VP " + "very " * 100_000)
+    reason = next(t for t in texts(q) if t.startswith("VP-level title"))
+    assert len(reason) < 250 and reason.endswith("…)")
+
+
+def test_control_characters_in_a_form_name_are_dropped_from_reasons_and_interests():
+    q = run(activity("content_download", 1, name="Play\x00book\r\n\u202eevil"))
+    assert q.interests == ("Play book evil",)
+    assert '1 content download, yesterday: "Play book evil"' in texts(q)
+
+
+@pytest.mark.parametrize(
+    "size",
+    [float("nan"), float("inf"), "inf", "NaN", "1e999", 10**400, -(10**5000), [250], {}],
+    ids=[
+        "nan",
+        "inf",
+        "inf-text",
+        "nan-text",
+        "overflowing-text",
+        "huge-int",
+        "int-too-long-to-print",
+        "list",
+        "object",
+    ],
+)
+def test_values_that_are_no_finite_number_never_meet_a_numeric_band(size):
+    q = run(company_size=size)
+    assert not any("employees" in t for t in texts(q))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [[1, 2], {"a": 1}, 10**5000, float("nan"), "\ud800"],
+    ids=["list", "object", "int-too-long-to-print", "nan", "lone-surrogate"],
+)
+def test_any_json_value_in_a_property_scores_without_error(value):
+    q = run(**dict.fromkeys(("email", "job_title", "industry", "country", "budget", "timeline"), value))
+    assert q.grade in "ABCD"
+
+
+def test_a_count_too_large_for_a_float_counts_as_a_very_large_count():
+    q = run(activity("email_click", 0, count=10**400))
+    assert q.engagement == 15  # the rule's cap
+    assert f"Clicked {MAX_COUNT} marketing emails, latest just now" in texts(q)
+
+
+@pytest.mark.parametrize("year", [1, 1970, 9999])
+def test_activities_dated_far_in_the_past_or_future_score(year):
+    q = score(
+        lead(Activity("form_submission", datetime(year, 6, 1, tzinfo=UTC), name="Request a demo")), RULES.compiled, NOW
+    )
+    assert ("demo_request" in q.signals) == (year == 9999)
+
+
+def test_an_activity_dated_in_the_future_counts_as_now_so_its_points_do_not_grow():
+    later = score(lead(activity("email_click", -3650)), RULES.compiled, NOW)
+    now = score(lead(activity("email_click", 0)), RULES.compiled, NOW)
+    assert later.engagement == now.engagement == 3
+    assert texts(later) == texts(now)
+
+
+def test_an_activity_without_a_time_zone_is_read_as_utc():
+    naive = Activity("email_click", datetime(2026, 11, 18, 9, 0))
+    assert naive.at == datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
+    assert (
+        score(lead(naive), RULES.compiled, NOW).reasons
+        == score(lead(activity("email_click", hours_ago=1)), RULES.compiled, NOW).reasons
+    )

@@ -12,11 +12,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from connector.model import ACTIVITY_TYPES
+from connector.model import ActivityType
 
 GRADES = ("A", "B", "C", "D")
 Grade = Literal["A", "B", "C", "D"]
-ActivityType = Literal[tuple(sorted(ACTIVITY_TYPES))]  # type: ignore[valid-type]
+#: the grades with a minimum number of fit points (below C is D)
+GradeStep = Literal["A", "B", "C"]
+GRADE_STEPS: tuple[GradeStep, ...] = ("A", "B", "C")
 
 #: Placeholders each kind of reason template may use; anything else is a load error.
 PROPERTY_PLACEHOLDERS = frozenset({"value", "domain", "field"})
@@ -41,9 +43,13 @@ def _check_template(template: str | None, allowed: frozenset[str]) -> str | None
     if template is None:
         return None
     try:
-        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        parts = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(template)]
     except ValueError as exc:
         raise ValueError(f"bad reason template: {exc}") from None
+    fields = {name for name, _, _ in parts if name is not None}
+    for name, spec, conversion in parts:
+        if spec or conversion:  # CRM values are text: a number format would fail on the first odd value
+            raise ValueError(f"placeholders take no format or conversion: write {{{name}}}")
     unknown = sorted(f for f in fields if f not in allowed)
     if unknown and not allowed:
         raise ValueError(f"unknown placeholder {{{unknown[0]}}} in reason; this reason takes none")
@@ -194,10 +200,14 @@ class FitRule(PropertyTest):
         return self
 
 
+def _default_grades() -> dict[GradeStep, float]:
+    return {"A": 40, "B": 25, "C": 10}
+
+
 class FitSection(StrictModel):
     cap: float = Field(100, gt=0, description="most fit points a lead can earn from positive rules")
-    grades: dict[Literal["A", "B", "C"], float] = Field(
-        default_factory=lambda: {"A": 40, "B": 25, "C": 10},
+    grades: dict[GradeStep, float] = Field(
+        default_factory=_default_grades,
         description="minimum fit points for each grade; below C is D",
     )
     rules: list[FitRule] = Field(default_factory=list)
