@@ -22,8 +22,8 @@ from numpy.typing import NDArray
 from connector.learning.conditions import ActivityCondition, Condition, PropertyCondition
 from connector.model import Activity, Lead
 from connector.scoring import CompiledRules, compile_rules, score
-from connector.scoring.engine import email_domain
 from connector.scoring.rules import EngagementRule, EngagementSection, FitRule, FitSection, ScoringRules, Signal
+from connector.scoring.values import email_domain
 
 Matrix = NDArray[np.bool_]
 _DAY = 86400.0
