@@ -621,3 +621,11 @@ def test_the_committed_json_schema_matches_the_rules_models():
     assert SCHEMA_FILE.read_text(encoding="utf-8") == json_schema_text(), (
         "config/scoring.schema.json is out of date: run .venv/bin/python scripts/export_rules_schema.py"
     )
+
+
+def test_the_scorecard_example_in_the_readme_loads():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```yaml\n(scorecard:\n.*?)```", readme, re.DOTALL)
+    assert example is not None
+    rules = rules_from("lists: {low_fit_industries: [Retail]}\n" + example.group(1))
+    assert len(rules.file.scorecard) == 4

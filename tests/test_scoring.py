@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from datetime import UTC, datetime
 
 import pytest
@@ -353,6 +354,115 @@ def test_equals_true_matches_checkboxes_as_crms_send_them_but_not_the_number_one
     assert run(rules=rules, opted_in=1).fit == 0
     assert run(rules=rules, opted_in="false").fit == 0
     assert run(rules=rules, opted_in=True).fit == 7  # a cached answer for 1 must not leak to True
+
+
+# ------------------------------------------------------------ scorecard rules
+
+
+def carded(*activities, scorecard: str, **properties):
+    """Score with a fit rule worth 10 (the fit cap) and the given scorecard rules."""
+    fit = "fit:\n  cap: 10\n  rules: [{name: de, field: country, equals: DE, points: 10}]\n"
+    cards = textwrap.indent(textwrap.dedent(scorecard).strip("\n") + "\n", "  ")
+    return run(*activities, rules=rules_from(fit + "scorecard:\n" + cards), **properties)
+
+
+def test_a_scorecard_property_condition_adds_to_fit_beyond_the_fit_cap():
+    q = carded(scorecard="- {name: not_retail, field: industry, not_equals: Retail, points: 5}", industry="SaaS")
+    assert q.fit == 15
+    assert "Not retail (SaaS)" in texts(q)
+    assert carded(scorecard="- {name: not_retail, field: industry, not_equals: Retail, points: 5}").fit == 15
+    assert (
+        carded(scorecard="- {name: not_retail, field: industry, not_equals: Retail, points: 5}", industry=None).fit
+        == 10
+    )
+
+
+def test_scorecard_fit_points_move_the_grade():
+    card = "- {name: senior, field: job_title, matches: vp, points: 30}"
+    assert carded(scorecard=card).grade == "A"  # 10 + 30
+    assert carded(scorecard=card, job_title="Analyst").grade == "C"  # 10
+
+
+SILENT = "- {name: silent, type: email_open, max_count: 0, within_days: 90, points: -10}"
+
+
+@pytest.mark.parametrize(("opens", "engagement"), [((), -10), ((100,), -10), ((10,), 0)], ids=["none", "old", "recent"])
+def test_an_activity_band_adds_its_points_once_when_the_count_in_its_window_is_in_the_band(opens, engagement):
+    q = carded(*(activity("email_open", days) for days in opens), scorecard=SILENT)
+    assert q.engagement == engagement
+
+
+def test_a_band_with_none_counted_says_so_in_its_reason():
+    assert texts(carded(scorecard=SILENT)) == ["De (DE)", "Silent: 0 in the last 90 days"]
+
+
+BROWSING = """
+- name: browsing
+  type: page_view
+  min_count: 2
+  max_count: 5
+  within_days: 14
+  points: 7
+  reason: "{count} page view{s} {window}, latest {ago}"
+"""
+
+
+@pytest.mark.parametrize(("views", "points"), [(1, 0), (2, 7), (5, 7), (6, 0)])
+def test_a_band_counts_occurrences_and_neither_decays_nor_adds_per_activity(views, points):
+    q = carded(page_view("/pricing", 10, count=views - 1), page_view("/about", 12), scorecard=BROWSING)
+    assert q.engagement == points
+
+
+def test_a_band_reason_names_the_count_the_window_and_the_latest_activity():
+    q = carded(page_view("/pricing", 3, count=2), page_view("/about", 20), scorecard=BROWSING)
+    assert "2 page views in the last 14 days, latest 3 days ago" in texts(q)
+
+
+def test_a_band_without_a_window_counts_the_whole_history():
+    q = carded(
+        activity("webinar_attendance", 400),
+        scorecard="- {name: webinars, type: webinar_attendance, min_count: 1, points: 4}",
+    )
+    assert q.engagement == 4
+    assert "Webinars: 1" in texts(q)
+
+
+VP_ON_PRICING = """
+- name: vp_on_pricing
+  all:
+    - {field: job_title, matches: '\\bvp\\b'}
+    - {type: page_view, url_contains: /pricing, min_count: 2, within_days: 14}
+  points: 12
+  reason: A VP comparing prices
+"""
+
+
+@pytest.mark.parametrize(("title", "views", "engagement"), [("VP Sales", 2, 12), ("Analyst", 2, 0), ("VP Sales", 1, 0)])
+def test_a_rule_with_all_needs_every_condition(title, views, engagement):
+    q = carded(page_view("/pricing", 1, count=views), scorecard=VP_ON_PRICING, job_title=title)
+    assert q.engagement == engagement
+    assert ("A VP comparing prices" in texts(q)) == bool(engagement)
+
+
+def test_a_rule_with_all_on_properties_only_counts_toward_fit():
+    card = """
+    - name: german_saas
+      all: [{field: country, equals: DE}, {field: industry, one_of: [SaaS, Software]}]
+      points: 20
+    """
+    q = carded(scorecard=card)
+    assert (q.fit, q.engagement) == (30, 0)
+    assert "German saas" in texts(q)
+
+
+def test_scorecard_points_may_take_the_total_below_zero():
+    card = """
+    - {name: retail, field: industry, equals: Retail, points: -40}
+    - {name: silent, type: email_open, max_count: 0, points: -25}
+    """
+    q = carded(scorecard=card, industry="Retail")
+    assert (q.score, q.fit, q.engagement) == (-55, -30, -25)
+    assert q.stage is Stage.LEAD
 
 
 # ------------------------------------------------------------ hostile values

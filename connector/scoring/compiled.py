@@ -18,11 +18,12 @@ from connector.model import Activity, Reason
 from connector.scoring.phrases import humanize, one_line, quoted, window
 from connector.scoring.predicates import ActivityPredicate, PropertyPredicate, activity_predicate, property_predicate
 from connector.scoring.rules import (
-    ActivityTest,
+    ActivityBand,
     Disqualifier,
     EngagementRule,
     FitRule,
     NegativeRule,
+    ScorecardRule,
     ScoringRules,
     Signal,
 )
@@ -64,6 +65,8 @@ class PropertyRule:
     field: str
     test: PropertyPredicate
     kind: str  # fit | negative | disqualifier
+    #: positive points stop at the fit cap (rules of the fit section); others are added as they are
+    capped: bool = False
     #: the rule only looks at the domain of the email address (its test and its words)
     by_domain: bool = False
 
@@ -92,7 +95,7 @@ class ActivityWords:
             values["s"] = "" if count == 1 else "s"
         if "ago" in used or "when" in used:
             values["ago"] = since
-            values["when"] = since if count == 1 else f"latest {since}"
+            values["when"] = since if count == 1 or not since else f"latest {since}"
         if "name" in used:
             values["name"] = quoted(name)
         if "url" in used:
@@ -114,6 +117,7 @@ class ActivityRule:
     #: ln 2 / half-life in seconds: points are multiplied by exp(-decay * age)
     decay: float
     words: ActivityWords
+    types: tuple[str, ...]
     test: ActivityPredicate | None
     kind: str  # engagement | negative | disqualifier
 
@@ -131,8 +135,43 @@ class SignalRule:
     min_grade: str | None
     fast_track: bool
     words: ActivityWords
+    types: tuple[str, ...]
     test: ActivityPredicate | None
     kind: str = "signal"
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # identity hash: tallies are kept per counter
+class WindowCount:
+    """Counts the activities a scorecard condition is about (its types, URL and name) within a window."""
+
+    within_seconds: float
+    types: tuple[str, ...]
+    test: ActivityPredicate | None
+
+
+@dataclass(frozen=True, slots=True)
+class CountBand:
+    """A scorecard condition on a count: ``min_count <= count <= max_count``."""
+
+    counter: WindowCount
+    min_count: int
+    max_count: float
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # identity hash: reason words are cached per rule
+class CardRule:
+    """A scorecard rule on activity counts, or on several conditions together.
+
+    (A scorecard rule on one property is a PropertyRule, cached with the others.)
+    """
+
+    name: str
+    points: float
+    kind: str  # fit | engagement: where its points count
+    properties: tuple[PropertyPredicate, ...]
+    bands: tuple[CountBand, ...]
+    #: the reason; a rule on one count may use the activity placeholders, one with ``all`` none
+    words: ActivityWords
 
 
 # Route and PropertyHit are read many times per lead: slotted dataclasses, whose attributes the
@@ -145,7 +184,8 @@ class Route:
 
     engagement: ActivityRule | None
     negatives: tuple[ActivityRule, ...]
-    signals: tuple[SignalRule, ...]
+    #: signals and scorecard counts whose activities these are: tallied when within their window
+    windowed: tuple[SignalRule | WindowCount, ...]
     disqualifier: ActivityRule | None
     #: the activity's name, fit to show, when it tells the rep what the lead is interested in
     interest: str | None
@@ -227,7 +267,14 @@ class CompiledRules:
     engagement: Mapping[str, tuple[ActivityRule, ...]]
     negative_activities: Mapping[str, tuple[ActivityRule, ...]]
     disqualifier_activities: Mapping[str, tuple[ActivityRule, ...]]
-    signals: Mapping[str, tuple[SignalRule, ...]]
+    #: signals and scorecard counts by activity type
+    windowed: Mapping[str, tuple[SignalRule | WindowCount, ...]]
+    #: signals in file order (the order they are named in)
+    signals: tuple[SignalRule, ...]
+    #: scorecard rules with ``all`` on properties only: they count toward fit
+    fit_cards: tuple[CardRule, ...]
+    #: scorecard rules with an activity count: they count toward engagement
+    engagement_cards: tuple[CardRule, ...]
     #: (BANT answer, the property holding it)
     bant: tuple[tuple[str, str], ...] = ()
     cache: ScoringCache = field(default_factory=ScoringCache, compare=False, repr=False)
@@ -243,7 +290,7 @@ class CompiledRules:
                 Route(
                     engagement=_first_match(self.engagement.get(kind, ()), activity),
                     negatives=tuple(r for r in self.negative_activities.get(kind, ()) if _meets(r.test, activity)),
-                    signals=tuple(r for r in self.signals.get(kind, ()) if _meets(r.test, activity)),
+                    windowed=tuple(r for r in self.windowed.get(kind, ()) if _meets(r.test, activity)),
                     disqualifier=_first_match(self.disqualifier_activities.get(kind, ()), activity),
                     interest=_interest(activity),
                 ),
@@ -272,14 +319,19 @@ def _first_match(rules: tuple[ActivityRule, ...], activity: Activity) -> Activit
 def compile_rules(rules: ScoringRules, version: str) -> CompiledRules:
     """Build the predicates and per-field and per-type tables once per rules file."""
     default_decay = _decay(rules.engagement.half_life_days)
-    negative_properties = [r for r in rules.negative if r.type is None]
-    negative_activities = [r for r in rules.negative if r.type is not None]
-    activity_disqualifiers = [r for r in rules.disqualifiers if r.type is not None]
-    property_disqualifiers = [r for r in rules.disqualifiers if r.type is None]
+    lists = rules.lists
+    on_properties = [r for r in rules.negative if r.type is None]
+    on_activities = [r for r in rules.negative if r.type is not None]
+    disqualifiers_on_properties = [r for r in rules.disqualifiers if r.type is None]
+    disqualifiers_on_activities = [r for r in rules.disqualifiers if r.type is not None]
+    property_cards = [r for r in rules.scorecard if r.all is None and not r.is_activity_band()]
+    cards = [_card_rule(r, lists) for r in rules.scorecard if r.all is not None or r.is_activity_band()]
+    signals = [_signal_rule(i, r) for i, r in enumerate(rules.signals)]
     property_rules = [
-        *(_property_rule(i, r, "fit", rules.lists) for i, r in enumerate(rules.fit.rules)),
-        *(_property_rule(i, r, "negative", rules.lists) for i, r in enumerate(negative_properties)),
-        *(_property_rule(i, r, "disqualifier", rules.lists) for i, r in enumerate(property_disqualifiers)),
+        *(_property_rule(i, r, "fit", lists, capped=True) for i, r in enumerate(rules.fit.rules)),
+        *(_property_rule(i, r, "negative", lists) for i, r in enumerate(on_properties)),
+        *(_property_rule(i, r, "disqualifier", lists) for i, r in enumerate(disqualifiers_on_properties)),
+        *(_property_rule(i, r, "fit", lists) for i, r in enumerate(property_cards)),
     ]
     return CompiledRules(
         source=rules,
@@ -287,15 +339,18 @@ def compile_rules(rules: ScoringRules, version: str) -> CompiledRules:
         property_groups=_by_what_they_read([r for r in property_rules if _cacheable(r)]),
         uncached_properties=tuple(r for r in property_rules if not _cacheable(r)),
         engagement=_by_type(
-            (r, _activity_rule(i, r, "engagement", default_decay)) for i, r in enumerate(rules.engagement.rules)
+            _activity_rule(i, r, "engagement", default_decay) for i, r in enumerate(rules.engagement.rules)
         ),
         negative_activities=_by_type(
-            (r, _activity_rule(i, r, "negative", default_decay)) for i, r in enumerate(negative_activities)
+            _activity_rule(i, r, "negative", default_decay) for i, r in enumerate(on_activities)
         ),
         disqualifier_activities=_by_type(
-            (r, _activity_rule(i, r, "disqualifier", default_decay)) for i, r in enumerate(activity_disqualifiers)
+            _activity_rule(i, r, "disqualifier", default_decay) for i, r in enumerate(disqualifiers_on_activities)
         ),
-        signals=_by_type((r, _signal_rule(i, r)) for i, r in enumerate(rules.signals)),
+        windowed=_by_type([*signals, *(band.counter for card in cards for band in card.bands)]),
+        signals=tuple(signals),
+        fit_cards=tuple(card for card in cards if card.kind == "fit"),
+        engagement_cards=tuple(card for card in cards if card.kind == "engagement"),
         bant=tuple(rules.bant.items()),
     )
 
@@ -305,7 +360,11 @@ def _decay(half_life_days: float) -> float:
 
 
 def _property_rule(
-    order: int, rule: FitRule | NegativeRule | Disqualifier, kind: str, lists: Mapping[str, list[str]]
+    order: int,
+    rule: FitRule | NegativeRule | Disqualifier | ScorecardRule,
+    kind: str,
+    lists: Mapping[str, list[str]],
+    capped: bool = False,
 ) -> PropertyRule:
     default = humanize(rule.name) if kind == "disqualifier" else humanize(rule.name) + " ({value})"
     points = 0.0 if isinstance(rule, Disqualifier) else rule.points
@@ -313,7 +372,7 @@ def _property_rule(
     field_name = rule.field or "email"
     by_domain = rule.domain_in is not None and field_name == "email" and "{value}" not in template
     return PropertyRule(
-        order, rule.name, points, template, field_name, property_predicate(rule, lists), kind, by_domain
+        order, rule.name, points, template, field_name, property_predicate(rule, lists), kind, capped, by_domain
     )
 
 
@@ -326,9 +385,8 @@ def _activity_rule(
     else:
         points, cap = rule.points, rule.cap
         decay = _decay(rule.half_life_days) if rule.half_life_days else default_decay
-    return ActivityRule(
-        order, rule.name, points, cap, decay, ActivityWords.of(rule.reason or default), activity_predicate(rule), kind
-    )
+    words = ActivityWords.of(rule.reason or default)
+    return ActivityRule(order, rule.name, points, cap, decay, words, rule.types(), activity_predicate(rule), kind)
 
 
 def _signal_rule(order: int, rule: Signal) -> SignalRule:
@@ -341,20 +399,48 @@ def _signal_rule(order: int, rule: Signal) -> SignalRule:
         min_grade=rule.min_grade,
         fast_track=rule.fast_track,
         words=ActivityWords.of(rule.reason or humanize(rule.name) + " {ago}", rule.within_days),
+        types=rule.types(),
         test=activity_predicate(rule),
     )
 
 
-_R = TypeVar("_R", ActivityRule, SignalRule)
+def _card_rule(rule: ScorecardRule, lists: Mapping[str, list[str]]) -> CardRule:
+    conditions = rule.conditions()
+    bands = tuple(_count_band(c) for c in conditions if c.is_activity_band())
+    if rule.all is not None:
+        default = humanize(rule.name)
+        window_days = None
+    else:
+        window_days = rule.within_days
+        default = humanize(rule.name) + (": {count} {window}" if window_days else ": {count}")
+    return CardRule(
+        name=rule.name,
+        points=rule.points,
+        kind="engagement" if bands else "fit",
+        properties=tuple(property_predicate(c, lists) for c in conditions if not c.is_activity_band()),
+        bands=bands,
+        words=ActivityWords.of(rule.reason or default, window_days),
+    )
 
 
-def _by_type(items: Iterable[tuple[ActivityTest, _R]]) -> dict[str, tuple[_R, ...]]:
-    """Compiled rules by each activity type their rule names, in file order."""
+def _count_band(condition: ActivityBand) -> CountBand:
+    within = math.inf if condition.within_days is None else condition.within_days * DAY
+    counter = WindowCount(within, condition.types(), activity_predicate(condition))
+    low = condition.min_count or 0
+    high = math.inf if condition.max_count is None else condition.max_count
+    return CountBand(counter, low, high)
+
+
+_R = TypeVar("_R", ActivityRule, SignalRule | WindowCount)
+
+
+def _by_type(rules: Iterable[_R]) -> dict[str, tuple[_R, ...]]:
+    """Compiled rules by each activity type they are about, in file order."""
     table: dict[str, list[_R]] = {}
-    for test, compiled in items:
-        for kind in test.types():
-            table.setdefault(kind, []).append(compiled)
-    return {kind: tuple(rules) for kind, rules in table.items()}
+    for rule in rules:
+        for kind in rule.types:
+            table.setdefault(kind, []).append(rule)
+    return {kind: tuple(found) for kind, found in table.items()}
 
 
 def _cacheable(rule: PropertyRule) -> bool:

@@ -20,11 +20,13 @@ from connector.model import Activity, Lead, Qualification, Reason, Stage
 from connector.scoring.compiled import (
     ActivityRule,
     BoundedCache,
+    CardRule,
     CompiledRules,
     PropertyHit,
     PropertyRule,
     RankedReason,
     SignalRule,
+    WindowCount,
     compile_rules,
     rules_version,
 )
@@ -80,7 +82,8 @@ class ActivityTallies:
 
     engagement: dict[ActivityRule, Tally] = field(default_factory=dict)
     negatives: dict[ActivityRule, Tally] = field(default_factory=dict)
-    signals: dict[SignalRule, Tally] = field(default_factory=dict)
+    #: signals and scorecard counts: the activities within their window
+    windowed: dict[SignalRule | WindowCount, Tally] = field(default_factory=dict)
     disqualifiers: dict[ActivityRule, Tally] = field(default_factory=dict)
     #: names of content, webinars and forms, by when the lead last engaged with each
     interests: dict[str, float] = field(default_factory=dict)
@@ -108,6 +111,17 @@ _NO_SIGNALS = Signals((), {}, 0.0, False)
 
 
 @dataclass(slots=True)
+class CardPoints:
+    """What the scorecard rules that hold add, as they are (no cap, no decay)."""
+
+    points: float
+    reasons: list[RankedReason]
+
+
+_NO_CARDS = CardPoints(0.0, [])
+
+
+@dataclass(slots=True)
 class Engagement:
     points: float
     reasons: list[RankedReason]
@@ -125,12 +139,15 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
 
     hits = _property_hits(rules, props, domain)
     disqualifier = _property_disqualifier(hits)
-    fit = _fit(hits, rules.source.fit)
+    fit_cards = _cards(rules.fit_cards, props, domain, {}, now_ts, texts) if rules.fit_cards else _NO_CARDS
+    fit = _fit(hits, fit_cards, rules.source.fit)
     seen = _tally_activities(rules, lead.activities, now_ts, with_disqualifiers=disqualifier is None)
     if disqualifier is None and seen.disqualifiers:
         disqualifier = _activity_disqualifier(seen.disqualifiers, now_ts, texts)
-    signals = _fire_signals(seen.signals, fit.grade)
-    engagement = _engagement(seen, rules.source.engagement.cap, signals.tellers, now_ts, texts)
+    signals = _fire_signals(rules.signals, seen.windowed, fit.grade)
+    counted = rules.engagement_cards
+    cards = _cards(counted, props, domain, seen.windowed, now_ts, texts) if counted else _NO_CARDS
+    engagement = _engagement(seen, cards, rules.source.engagement.cap, signals.tellers, now_ts, texts)
 
     raw_total = fit.points + engagement.points + signals.points
     total = round(raw_total if thresholds.floor is None else max(raw_total, thresholds.floor))
@@ -215,20 +232,21 @@ def _property_disqualifier(hits: Iterable[PropertyHit]) -> RankedReason | None:
     return None if first is None else _ranked(_DISQUALIFIER, 0.0, first.ranked.reason.text, "disqualifier")
 
 
-def _fit(hits: Iterable[PropertyHit], section: FitSection) -> Fit:
-    """Fit points: positive fit points up to the cap, then property negatives; and the grade they give."""
-    reasons: list[RankedReason] = []
-    earned = lost = 0.0
+def _fit(hits: Iterable[PropertyHit], cards: CardPoints, section: FitSection) -> Fit:
+    """Fit points and the grade they give: the fit section's positive points up to its cap, the
+    other property points (negatives, scorecard) as they are."""
+    reasons = list(cards.reasons)
+    capped, added = 0.0, cards.points
     for hit in hits:
         rule = hit.rule
         if rule.kind == "disqualifier":
             continue
-        if rule.kind == "fit" and rule.points >= 0:
-            earned += rule.points
+        if rule.capped and rule.points >= 0:
+            capped += rule.points
         else:
-            lost += rule.points
+            added += rule.points
         reasons.append(hit.ranked)
-    points = min(earned, section.cap) + lost
+    points = min(capped, section.cap) + added
     return Fit(points, _grade(points, section.grades), reasons)
 
 
@@ -247,7 +265,7 @@ def _tally_activities(
 ) -> ActivityTallies:
     """One pass over the activities: each rule's decayed points, counts and latest activity."""
     seen = ActivityTallies()
-    engagement, negatives, signals, interests = seen.engagement, seen.negatives, seen.signals, seen.interests
+    engagement, negatives, windowed, interests = seen.engagement, seen.negatives, seen.windowed, seen.interests
     routes = rules.cache.routes
     exp = math.exp
     for activity in activities:
@@ -273,9 +291,9 @@ def _tally_activities(
                     tally.latest_at, tally.latest = at, activity
         for rule in route.negatives:
             _add(negatives, rule, activity, count, at, rule.points * count * exp(-rule.decay * age))
-        for signal in route.signals:
-            if age <= signal.within_seconds:
-                _add(signals, signal, activity, count, at, 0.0)
+        for counter in route.windowed:
+            if age <= counter.within_seconds:
+                _add(windowed, counter, activity, count, at, 0.0)
         if with_disqualifiers and route.disqualifier is not None and count > 0:
             _add(seen.disqualifiers, route.disqualifier, activity, count, at, 0.0)
         interest = route.interest
@@ -284,7 +302,9 @@ def _tally_activities(
     return seen
 
 
-def _activity_text(rule: ActivityRule | SignalRule, tally: Tally, now_ts: float, texts: ActivityTexts) -> str:
+def _activity_text(
+    rule: ActivityRule | SignalRule | CardRule, tally: Tally, now_ts: float, texts: ActivityTexts
+) -> str:
     """The reason's words; the same rule, count, age and latest name or URL give the same words, so they are cached."""
     since = ago(now_ts - tally.latest_at)
     latest = tally.latest
@@ -301,35 +321,71 @@ def _activity_disqualifier(tallies: dict[ActivityRule, Tally], now_ts: float, te
     return _ranked(_DISQUALIFIER, 0.0, _activity_text(rule, tally, now_ts, texts), "disqualifier")
 
 
-def _fire_signals(tallies: dict[SignalRule, Tally], grade: str) -> Signals:
-    """The signals with enough matching activity in their window, for a lead of this grade."""
-    if not tallies:
+def _fire_signals(
+    signals: tuple[SignalRule, ...], windowed: dict[SignalRule | WindowCount, Tally], grade: str
+) -> Signals:
+    """The signals with enough matching activity in their window, for a lead of this grade, in file order."""
+    if not windowed:
         return _NO_SIGNALS
-    firing = [
-        (rule, tally)
-        for rule, tally in tallies.items()
-        if tally.count >= rule.min_count and (rule.min_grade is None or grade <= rule.min_grade)
-    ]
-    if len(firing) > 1:
-        firing.sort(key=_in_file_order)
+    firing = []
     tellers: dict[int, SignalRule] = {}
     points, fast_track = 0.0, False
-    for rule, tally in firing:
+    for rule in signals:
+        tally = windowed.get(rule)
+        if tally is None or tally.count < rule.min_count or (rule.min_grade is not None and grade > rule.min_grade):
+            continue
+        firing.append((rule, tally))
         tellers.setdefault(id(tally.latest), rule)
         points += rule.points
         fast_track = fast_track or rule.fast_track
     return Signals(tuple(firing), tellers, points, fast_track)
 
 
-def _in_file_order(item: tuple[SignalRule, Tally]) -> int:
-    return item[0].order
+def _cards(
+    cards: tuple[CardRule, ...],
+    props: Mapping[str, Any],
+    domain: str,
+    windowed: dict[SignalRule | WindowCount, Tally],
+    now_ts: float,
+    texts: ActivityTexts,
+) -> CardPoints:
+    """The scorecard rules whose conditions all hold, each adding its points once."""
+    found = CardPoints(0.0, [])
+    for card in cards:
+        if all(test(props, domain) for test in card.properties) and all(
+            band.min_count <= _count(band.counter, windowed) <= band.max_count for band in card.bands
+        ):
+            found.points += card.points
+            found.reasons.append(_ranked(_OTHER, card.points, _card_text(card, windowed, now_ts, texts), card.kind))
+    return found
+
+
+def _count(counter: WindowCount, windowed: dict[SignalRule | WindowCount, Tally]) -> int:
+    tally = windowed.get(counter)
+    return 0 if tally is None else tally.count
+
+
+def _card_text(
+    card: CardRule, windowed: dict[SignalRule | WindowCount, Tally], now_ts: float, texts: ActivityTexts
+) -> str:
+    """A scorecard reason; a rule on one count may name it, its window and the latest activity counted."""
+    tally = windowed.get(card.bands[0].counter) if card.bands else None
+    if tally is None:
+        return card.words.fill(0, "", None, None)
+    return _activity_text(card, tally, now_ts, texts)
 
 
 def _engagement(
-    seen: ActivityTallies, cap: float, tellers: dict[int, SignalRule], now_ts: float, texts: ActivityTexts
+    seen: ActivityTallies,
+    cards: CardPoints,
+    cap: float,
+    tellers: dict[int, SignalRule],
+    now_ts: float,
+    texts: ActivityTexts,
 ) -> Engagement:
-    """Engagement points: each rule up to its cap, all of them up to the total cap, then activity negatives."""
-    reasons: list[RankedReason] = []
+    """Engagement points: each rule up to its cap, all of them up to the total cap; then activity
+    negatives, each down to its floor, and the scorecard's counts, as they are."""
+    reasons = list(cards.reasons)
     folded: dict[int, float] = {}
     earned = 0.0
     for rule, tally in seen.engagement.items():
@@ -346,7 +402,7 @@ def _engagement(
         lost += points
         if abs(points) >= _MIN_REASON_POINTS:
             reasons.append(_ranked(_OTHER, points, _activity_text(rule, tally, now_ts, texts), "negative"))
-    return Engagement(min(earned, cap) + lost, reasons, folded)
+    return Engagement(min(earned, cap) + lost + cards.points, reasons, folded)
 
 
 def _signal_reasons(
