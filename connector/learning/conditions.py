@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.scoring.phrases import humanize
-from connector.scoring.rules import ActivityTest, PropertyTest, ScoringRules
+from connector.scoring.rules import ActivityTest, PropertyTest, ScorecardRule, ScoringRules
 
 #: the keys of a property test and of an activity test, as the rules schema declares them
 PROPERTY_KEYS = tuple(PropertyTest.model_fields)
@@ -60,7 +60,17 @@ class ActivityCondition:
     origin: str = "data"
 
 
-Condition = PropertyCondition | ActivityCondition
+@dataclass(frozen=True)
+class AllCondition:
+    """Holds when every one of its parts holds (a scorecard rule with ``all``)."""
+
+    name: str
+    parts: tuple[PropertyCondition | ActivityCondition, ...]
+    reason: str
+    origin: str = "scorecard"
+
+
+Condition = PropertyCondition | ActivityCondition | AllCondition
 
 
 def _pick(rule: Any, keys: tuple[str, ...]) -> dict[str, Any]:
@@ -83,10 +93,28 @@ def _activity(rule: Any, section: str, **extra: Any) -> ActivityCondition:
     return ActivityCondition(rule.name, activity_test(rule), rule.reason or "", origin=section, **extra)
 
 
+def _scorecard_part(test: Any, name: str, reason: str) -> PropertyCondition | ActivityCondition:
+    if not test.is_activity_band():
+        return PropertyCondition(name, _pick(test, PROPERTY_KEYS), reason, "scorecard")
+    low = test.min_count or 0
+    return ActivityCondition(
+        name, activity_test(test), reason, test.within_days, low, test.max_count, origin="scorecard"
+    )
+
+
+def scorecard_condition(rule: ScorecardRule) -> Condition:
+    """A scorecard rule as a condition: its own test, or all the tests listed under ``all``."""
+    reason = rule.reason or ""
+    if rule.all is None:
+        return _scorecard_part(rule, rule.name, reason)
+    parts = tuple(_scorecard_part(test, f"{rule.name}.all[{i}]", "") for i, test in enumerate(rule.all))
+    return AllCondition(rule.name, parts, reason)
+
+
 def rule_conditions(rules: ScoringRules) -> list[Condition]:
     """When each rule of a rules file fires, as conditions (signals excepted: the engine reports those).
 
-    Fit and negative property rules fire when their test holds; engagement rules when they scored
+    Fit, negative and scorecard rules fire when their test holds; engagement rules when they scored
     at least one activity (an earlier rule of the list takes the activities it matches); activity
     negatives and disqualifiers when at least one activity matched.
     """
@@ -100,4 +128,5 @@ def rule_conditions(rules: ScoringRules) -> list[Condition]:
         out += [
             _activity(rule, section) if rule.type is not None else property_condition(rule, section) for rule in items
         ]
+    out += [scorecard_condition(rule) for rule in rules.scorecard]
     return out

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from connector.learning.conditions import ActivityCondition, Condition, PropertyCondition
+from connector.learning.conditions import ActivityCondition, AllCondition, Condition, PropertyCondition
 from connector.model import Activity, Lead
 from connector.scoring import CompiledRules, compile_rules, score
 from connector.scoring.rules import EngagementRule, EngagementSection, FitRule, FitSection, ScoringRules, Signal
@@ -196,6 +196,26 @@ def evaluate(
     lists: Mapping[str, list[str]] | None = None,
 ) -> Matrix:
     """Which conditions hold for which leads at ``now``; ``lists`` resolves named lists in tests."""
+    # an "all" condition holds where each of its parts does: the parts are evaluated like any other
+    single: list[PropertyCondition | ActivityCondition] = []
+    columns: list[list[int]] = []
+    for condition in conditions:
+        parts = condition.parts if isinstance(condition, AllCondition) else (condition,)
+        columns.append(list(range(len(single), len(single) + len(parts))))
+        single.extend(parts)
+    held = _evaluate_single(single, leads, now, lists or {})
+    out = np.zeros((len(leads), len(conditions)), dtype=np.bool_)
+    for j, parts_at in enumerate(columns):
+        out[:, j] = held[:, parts_at].all(axis=1)
+    return out
+
+
+def _evaluate_single(
+    conditions: Sequence[PropertyCondition | ActivityCondition],
+    leads: Sequence[Lead],
+    now: datetime,
+    lists: Mapping[str, list[str]],
+) -> Matrix:
     out = np.zeros((len(leads), len(conditions)), dtype=np.bool_)
     by_field: dict[tuple[str, bool], list[int]] = {}
     activity_columns: list[int] = []
@@ -204,14 +224,14 @@ def evaluate(
             by_field.setdefault((condition.field, _by_domain(condition)), []).append(j)
         else:
             activity_columns.append(j)
-    for (field, _), columns in by_field.items():
-        group = [conditions[j] for j in columns]
-        codes, table = _property_table(group, field, leads, lists or {}, now)  # type: ignore[arg-type]
-        out[:, columns] = table[codes]
+    for (field, _), at in by_field.items():
+        properties = [c for c in (conditions[j] for j in at) if isinstance(c, PropertyCondition)]
+        codes, table = _property_table(properties, field, leads, lists, now)
+        out[:, at] = table[codes]
     if activity_columns:
-        group_a = [conditions[j] for j in activity_columns]
-        counts = activity_counts(group_a, leads, now)  # type: ignore[arg-type]
-        low = np.array([c.min_count for c in group_a])  # type: ignore[union-attr]
-        high = np.array([np.iinfo(np.int64).max if c.max_count is None else c.max_count for c in group_a])  # type: ignore[union-attr]
+        activities = [c for c in (conditions[j] for j in activity_columns) if isinstance(c, ActivityCondition)]
+        counts = activity_counts(activities, leads, now)
+        low = np.array([c.min_count for c in activities])
+        high = np.array([np.iinfo(np.int64).max if c.max_count is None else c.max_count for c in activities])
         out[:, activity_columns] = (counts >= low) & (counts <= high)
     return out

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from connector.learning.candidates import plain_number
-from connector.learning.conditions import ActivityCondition, Condition
+from connector.learning.conditions import AllCondition, Condition, PropertyCondition
 
 #: sections of the current file that calibration writes anew; every other one is copied as it is
 REPLACED_SECTIONS = frozenset({"version", "fit", "engagement", "negative", "scorecard", "thresholds"})
@@ -41,20 +41,12 @@ class LearnedRule:
 
     def rule(self) -> dict[str, Any]:
         """The rule as the rules file's ``scorecard`` section takes it."""
-        c = self.condition
-        out: dict[str, Any] = {"name": c.name}
-        if isinstance(c, ActivityCondition):
-            out.update(c.match)
-            out["min_count"] = c.min_count
-            if c.max_count is not None:
-                out["max_count"] = c.max_count
-            if c.within_days is not None:
-                out["within_days"] = plain_number(c.within_days)
-        else:
-            out.update(c.test)
-        out["points"] = self.points
-        out["reason"] = c.reason
-        return out
+        return {
+            "name": self.condition.name,
+            **_test(self.condition),
+            "points": self.points,
+            "reason": self.condition.reason,
+        }
 
     def comment(self) -> str:
         total = self.fired + self.not_fired
@@ -62,6 +54,20 @@ class LearnedRule:
         fired = self.fired_converted / self.fired if self.fired else 0.0
         rest = self.not_fired_converted / self.not_fired if self.not_fired else 0.0
         return f"{share:.1%} of leads; {fired:.1%} of them converted, {rest:.1%} of the others"
+
+
+def _test(condition: Condition) -> dict[str, Any]:
+    """A condition's test as a scorecard rule writes it (without name, points and reason)."""
+    if isinstance(condition, AllCondition):
+        return {"all": [_test(part) for part in condition.parts]}
+    if isinstance(condition, PropertyCondition):
+        return dict(condition.test)
+    out: dict[str, Any] = {**condition.match, "min_count": condition.min_count}
+    if condition.max_count is not None:
+        out["max_count"] = condition.max_count
+    if condition.within_days is not None:
+        out["within_days"] = plain_number(condition.within_days)
+    return out
 
 
 def bump_version(version: str | None) -> str:

@@ -11,6 +11,7 @@ import yaml
 from builders import DEFAULT_RULES, default_rules, rules_from
 from labelled_courses import COURSE_RULES, NOW, course_leads
 
+from connector.learning.backtest import backtest
 from connector.learning.calibrate import CalibrationError, CalibrationOptions, calibrate, split
 from connector.learning.features import evaluate
 from connector.learning.labelled import LabelledLead, labelled_from_json
@@ -121,3 +122,10 @@ def test_outcomes_that_cannot_support_a_calibration_say_why_in_one_line(outcomes
         run(leads)
     assert str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)
+
+
+def test_a_backtest_of_the_proposed_file_shows_each_learned_rules_lift(default_run):
+    result = backtest(labelled(400, seed=11), default_rules().compiled, default_run.proposed.compiled, NOW)
+    lifts = {lift.rule: lift for lift in result.candidate.lifts if lift.section == "scorecard"}
+    assert set(lifts) == {rule.condition.name for rule in default_run.rules}
+    assert lifts["occupation_working_professional"].lift > 2

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from builders import NOW, activity, default_rules, lead, page_view
+import numpy as np
+import pytest
+from builders import NOW, activity, default_rules, lead, page_view, rules_from
 
 from connector.learning.conditions import ActivityCondition, PropertyCondition, rule_conditions
 from connector.learning.features import evaluate
@@ -70,3 +72,37 @@ def test_property_tests_follow_the_engines_reading_of_values():
         [False, False, True, True],  # a subdomain of a listed domain counts, as in the engine
         [False, False, False, False],
     ]
+
+
+SCORECARD = """
+    thresholds: {mql: 10, sql: 20}
+    scorecard:
+      - {name: pro, field: occupation, equals: Working Professional, points: 12}
+      - {name: not_student, field: occupation, not_equals: Student, points: 2}
+      - {name: long_visit, field: minutes, min: 15, points: 7}
+      - {name: browsing, type: page_view, min_count: 3, max_count: 10, within_days: 14, points: 6}
+      - {name: gone_quiet, type: [email_open, email_click], max_count: 0, within_days: 90, points: -9}
+      - {name: ever_called, type: call, min_count: 1, points: 4}
+      - name: pro_pricing
+        all:
+          - {field: occupation, equals: Working Professional}
+          - {type: page_view, url_contains: /pricing, min_count: 2, within_days: 7}
+        points: 5
+"""
+
+
+def test_scorecard_rules_hold_exactly_where_the_engine_gives_their_points():
+    rules = rules_from(SCORECARD)
+    conditions = rule_conditions(rules.file)
+    points = np.array([rule.points for rule in rules.file.scorecard])
+    assert [c.name for c in conditions] == [rule.name for rule in rules.file.scorecard]
+    leads = [
+        lead(page_view("/pricing", 1, count=2), page_view("/blog", 3), id="a", occupation="Working Professional"),
+        lead(page_view("/pricing", 20, count=5), activity("email_open", 95), id="b", occupation="Student", minutes=15),
+        lead(page_view("/docs", 14, count=11), activity("call", 300), id="c", occupation=None, minutes="14.9"),
+        lead(activity("email_click", 89), page_view("/pricing", 6), page_view("/pricing", 8), id="d", minutes=40),
+        lead(page_view("/x", 14, count=3), activity("email_open", 90), id="e"),  # both on a window's edge
+    ]
+    held = evaluate(conditions, leads, NOW, rules.file.lists)
+    assert held.astype(int) @ points == pytest.approx([score(x, rules.compiled, NOW).score for x in leads])
+    assert held[:, -1].tolist() == [True, False, False, False, False]  # all: both parts, for the first lead only
