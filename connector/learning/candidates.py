@@ -34,7 +34,7 @@ from connector.learning.conditions import (
     activity_test,
     property_condition,
 )
-from connector.learning.features import activity_counts
+from connector.learning.features import activity_counts, value_key
 from connector.model import ACTIVITY_TYPES, Lead
 from connector.scoring.phrases import humanize
 from connector.scoring.rules import ScoringRules
@@ -245,14 +245,6 @@ def _value_conditions(name: str, label: str, present: Counter[Any], support: int
     return out
 
 
-def _hashable(value: Any) -> Any:
-    try:
-        hash(value)
-    except TypeError:
-        return repr(value)
-    return value
-
-
 def property_candidates(leads: Sequence[Lead], options: CandidateOptions, names: _Names) -> Candidates:
     """Values, bands and missing-ness of every property the leads carry."""
     found = Candidates()
@@ -260,7 +252,7 @@ def property_candidates(leads: Sequence[Lead], options: CandidateOptions, names:
     keys = sorted({key for lead in leads for key in lead.properties} - options.exclude)
     for name in keys:
         # tallied by value (and its class: True and 1 are different answers), then looked at once per value
-        tally = Counter((v.__class__, _hashable(v)) for v in (lead.properties.get(name) for lead in leads))
+        tally = Counter(value_key(lead.properties.get(name)) for lead in leads)
         present: Counter[Any] = Counter()
         for (_, value), count in tally.items():
             if not _blank(value):

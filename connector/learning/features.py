@@ -34,8 +34,8 @@ def _json_key(data: Any) -> str:
     return json.dumps(data, sort_keys=True, default=str)
 
 
-def _value_key(value: Any) -> tuple[type, Any]:
-    # the class too: True == 1 == 1.0 for a dict, not for the engine
+def value_key(value: Any) -> tuple[type, Any]:
+    """A dictionary key for a property value: with its class (True == 1 == 1.0 for a dict, not for the engine)."""
     try:
         hash(value)
     except TypeError:
@@ -92,7 +92,7 @@ def _codes(values: list[Any]) -> tuple[NDArray[np.intp], list[Any]]:
         codes = [index.setdefault((v.__class__, v), len(index)) for v in values]
     except TypeError:  # an unhashable value (a list): key it by its JSON
         index.clear()
-        codes = [index.setdefault(_value_key(v), len(index)) for v in values]
+        codes = [index.setdefault(value_key(v), len(index)) for v in values]
     distinct: list[Any] = [None] * len(index)
     for value, code in zip(values, codes, strict=True):
         distinct[code] = value
