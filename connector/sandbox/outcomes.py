@@ -101,6 +101,8 @@ class Traits:
 class Outcome:
     """What became of a person in sales, as of the generator's ``now``.
 
+    ``probability`` and ``win_probability`` are the hidden model's before the
+    person's own noise: the best ranking any learner of these traits can reach.
     ``won`` is the deal's fate even while it is open (a CRM shows it only once
     ``closed``); ``progress`` is how far an open deal has come (0..1), for the stage
     a CRM shows; ``updated_at`` is when the opportunity last changed.
@@ -245,8 +247,8 @@ def draw_outcome(
     noise, win_noise = rng.gauss(0.0, 0.7), rng.gauss(0.0, 0.6)
     coin, win_coin, lag, tail = rng.random(), rng.random(), rng.expovariate(1 / 3), rng.expovariate(1 / 15)
     amount_spread, no_amount = rng.lognormvariate(0.0, 0.45), rng.random() < 0.15
-    probability = _sigmoid(opportunity_logit(traits, activities) + noise)
-    win_probability = _sigmoid(win_logit(traits) + win_noise)
+    logit, odds_of_winning = opportunity_logit(traits, activities), win_logit(traits)
+    probability, win_probability = _sigmoid(logit), _sigmoid(odds_of_winning)
     size = traits.size or 10
     cycle = timedelta(days=10 + 15 * max(0.0, math.log10(size) - 1.5) + tail)
     if customer:  # an existing customer: a deal won early in their life with us
@@ -258,8 +260,8 @@ def draw_outcome(
         ready = qualified_at(activities, created)
         opened = ready + timedelta(days=lag, hours=2)
         closes = opened + cycle
-        won = win_coin < win_probability
-        if coin >= probability or opened > now:
+        won = win_coin < _sigmoid(odds_of_winning + win_noise)
+        if coin >= _sigmoid(logit + noise) or opened > now:
             return Outcome(probability, win_probability, ready)
     amount = None if no_amount else float(round(6000 * (size / 100) ** 0.4 * amount_spread, -2) or 100)
     opened, closes = _whole_ms(opened), _whole_ms(closes)

@@ -1,7 +1,12 @@
 """Drivers for the CRM sandboxes: the demo and the end-to-end tests speak to either CRM the same way.
 
 A portal seeds leads, adds activity and acts as a rep, all in canonical terms,
-and reads back what a rep would see: the stage, Handoff's fields, the tasks.
+and reads back what a rep would see: the stage, Handoff's fields, the tasks, the deals.
+
+A rep's sales work, the same verbs for both CRMs: ``convert`` (the lead becomes an
+opportunity: a HubSpot deal for the contact, a Salesforce conversion with an
+Opportunity) answers the deal's id; ``close_deal(deal, won=...)``, ``reopen_deal``,
+``delete_deal`` and ``complete_task`` act on it; ``deals(lead)`` reads them back.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from connector.model import parse_time
 from connector.sandbox.clock import ManualClock
 from connector.sandbox.faults import Faults
 from connector.sandbox.hubspot import HubSpotSandbox
-from connector.sandbox.salesforce import SalesforceSandbox
+from connector.sandbox.salesforce import SalesforceSandbox, sales
 
 _HUBSPOT_REF = re.compile(r"Handoff ref: (\S+)")
 
@@ -30,6 +35,19 @@ class TaskView:
     subject: str
     body: str
     due_at: datetime
+    id: str
+    completed: bool
+
+
+@dataclass(frozen=True)
+class DealView:
+    """A deal / opportunity as a rep sees it."""
+
+    id: str
+    amount: float | None
+    closed: bool
+    won: bool
+    close_date: str | None  # YYYY-MM-DD
 
 
 GOOD_FIT = {
@@ -160,9 +178,41 @@ class HubSpotPortal(_Portal):
                 t["properties"]["hs_task_subject"],
                 t["properties"]["hs_task_body"],
                 parse_time(t["properties"]["hs_timestamp"]),
+                t["id"],
+                t["properties"].get("hs_task_status") == "COMPLETED",
             )
             for t in dump["tasks"]
-            if record_id in t["associations"].get("contacts", [])
+            if record_id in t["associations"].get("contacts", []) and not t["archived"]
+        ]
+
+    def convert(self, record_id: str, amount: float | None = None) -> str:
+        """A rep opens a deal for the contact (the lifecycle sync makes it an opportunity)."""
+        return self.app.create_deal(record_id, amount=amount).id
+
+    def close_deal(self, deal_id: str, won: bool = True) -> None:
+        self.app.move_deal(deal_id, "won" if won else "lost")
+
+    def reopen_deal(self, deal_id: str) -> None:
+        self.app.move_deal(deal_id, "reopen")
+
+    def delete_deal(self, deal_id: str) -> None:
+        self.app.delete_deal(deal_id)
+
+    def complete_task(self, task_id: str) -> None:
+        self.app.set_task_status(task_id)
+
+    def deals(self, record_id: str) -> list[DealView]:
+        """The live deals of a contact."""
+        return [
+            DealView(
+                d["id"],
+                float(d["properties"]["amount"]) if d["properties"].get("amount") else None,
+                d["properties"]["hs_is_closed"] == "true",
+                d["properties"]["hs_is_closed_won"] == "true",
+                (d["properties"].get("closedate") or "")[:10] or None,
+            )
+            for d in self.app.dump()["deals"]
+            if record_id in d["associations"].get("contacts", []) and not d["archived"]
         ]
 
     def owner_of(self, record_id: str) -> str | None:
@@ -281,7 +331,8 @@ class SalesforcePortal(_Portal):
     def stage(self, record_id: str) -> str | None:
         record = self._record(record_id)
         if record.get("IsConverted"):
-            return "opportunity"
+            deal = self.app.org.get(record.get("ConvertedOpportunityId") or "")
+            return "customer" if deal is not None and deal.values["IsWon"] else "opportunity"
         return self._stages.get(record.get("Lifecycle_Stage__c"), record.get("Lifecycle_Stage__c"))
 
     def handoff(self, record_id: str) -> dict[str, Any]:
@@ -298,6 +349,8 @@ class SalesforcePortal(_Portal):
         return {k: _sf_value(record.get(v)) for k, v in names.items()}
 
     def tasks(self, record_id: str) -> list[TaskView]:
+        # a converted lead's tasks moved to its contact
+        people = {record_id, self._record(record_id).get("ConvertedContactId")}
         return [
             TaskView(
                 self._priorities[t["Priority"]],
@@ -305,10 +358,38 @@ class SalesforcePortal(_Portal):
                 t["Subject"],
                 t.get("Description") or "",
                 _sf_time(t["ReminderDateTime"]),
+                t["Id"],
+                t["IsClosed"],
             )
             for t in self.app.dump()["Task"]
-            if t.get("WhoId") == record_id and t.get("Handoff_Key__c") and not t.get("IsDeleted")
+            if t.get("WhoId") in people and t.get("Handoff_Key__c") and not t.get("IsDeleted")
         ]
+
+    def convert(self, record_id: str, amount: float | None = None) -> str:
+        """A rep converts the lead with an Opportunity."""
+        lead = sales.convert_lead(self.app.org, record_id, opportunity_fields={"Amount": amount})
+        return str(lead.values["ConvertedOpportunityId"])
+
+    def close_deal(self, deal_id: str, won: bool = True) -> None:
+        sales.move_opportunity(self.app.org, deal_id, "won" if won else "lost")
+
+    def reopen_deal(self, deal_id: str) -> None:
+        sales.move_opportunity(self.app.org, deal_id, "reopen")
+
+    def delete_deal(self, deal_id: str) -> None:
+        sales.delete_opportunity(self.app.org, deal_id)
+
+    def complete_task(self, task_id: str) -> None:
+        sales.set_task_status(self.app.org, task_id)
+
+    def deals(self, record_id: str) -> list[DealView]:
+        """The live Opportunity the lead was converted with, if any."""
+        found = self.app.org.get(self._record(record_id).get("ConvertedOpportunityId") or "")
+        if found is None or found.deleted:
+            return []
+        deal = found.values
+        amount = deal["Amount"]
+        return [DealView(deal["Id"], amount, deal["IsClosed"], deal["IsWon"], deal["CloseDate"])]
 
     def owner_of(self, record_id: str) -> str | None:
         return self._record(record_id).get("OwnerId")

@@ -68,6 +68,15 @@ class Request:
             raise ValueError("expected a JSON list")
         return body
 
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object (``{}`` for an empty body); ValueError otherwise."""
+        body = self.json()
+        if body is None:
+            return {}
+        if not isinstance(body, dict):
+            raise ValueError("expected a JSON object")
+        return body
+
     def first(self, name: str, default: str | None = None) -> str | None:
         """The first value of a query parameter."""
         values = self.query.get(name)

@@ -92,6 +92,10 @@ def _seed_recorded_lead(sandbox, record: dict[str, Any]) -> str:
         for k, v in record.items()
         if k not in skip and v is not None and (f := lead_type.field(k)) is not None and not f.calculated
     }
+    if fields.get("ConvertedAccountId"):
+        sandbox.app.seed_records(
+            [{"sobject": "Account", "id": fields["ConvertedAccountId"], "properties": {"Name": record["Company"]}}]
+        )
     if fields.get("ConvertedContactId"):
         sandbox.app.seed_records(
             [

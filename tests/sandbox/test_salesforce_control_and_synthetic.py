@@ -11,6 +11,10 @@ from connector.sandbox.salesforce.ids import checksum, normalize
 PREFIXES = {
     "Lead": "00Q",
     "Contact": "003",
+    "Account": "001",
+    "Opportunity": "006",
+    "LeadStatus": "01J",
+    "TaskStatus": "01J",
     "Task": "00T",
     "Event": "00U",
     "Campaign": "701",

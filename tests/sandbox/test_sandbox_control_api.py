@@ -123,7 +123,7 @@ def test_dump_lists_every_record_with_properties_and_associations(hubspot_sandbo
     hubspot_sandbox.app.add_activities([{"contactId": cid, "type": "call", "at": "2026-11-20T10:00:00Z"}])
     status, dump = hubspot_sandbox.control("GET", "/_sandbox/dump")
     assert status == 200
-    assert set(dump) == {"owners", "contacts", "tasks", "calls", "meetings", "emails", "notes"}
+    assert set(dump) == {"owners", "contacts", "deals", "leads", "tasks", "calls", "meetings", "emails", "notes"}
     (call,) = dump["calls"]
     assert call["associations"] == {"contacts": [cid]} and call["properties"]["hs_call_status"] == "COMPLETED"
 

@@ -22,6 +22,8 @@ class ObjectType:
     always_properties: tuple[str, ...]
     #: properties a create must carry
     required: tuple[str, ...] = ()
+    #: what the CRM shows as the record's name (the schema's primaryDisplayProperty)
+    display_property: str = "hs_object_id"
 
     @property
     def fully_qualified_name(self) -> str:
@@ -37,6 +39,41 @@ CONTACTS = ObjectType(
     modified_properties=("lastmodifieddate", "hs_lastmodifieddate"),
     default_properties=("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"),
     always_properties=("createdate", "hs_object_id", "lastmodifieddate"),
+    display_property="firstname",
+)
+DEALS = ObjectType(
+    name="deals",
+    type_id="0-3",
+    singular="deal",
+    first_id=9000000001,
+    created_property="createdate",
+    modified_properties=("hs_lastmodifieddate",),
+    default_properties=(
+        "amount",
+        "closedate",
+        "createdate",
+        "dealname",
+        "dealstage",
+        "hs_lastmodifieddate",
+        "hs_object_id",
+        "pipeline",
+    ),
+    always_properties=("createdate", "hs_lastmodifieddate", "hs_object_id"),
+    required=("dealname", "dealstage"),
+    display_property="dealname",
+)
+#: HubSpot's Leads object (Sales Hub): every lead belongs to a contact (see the routes)
+LEADS = ObjectType(
+    name="leads",
+    type_id="0-136",
+    singular="lead",
+    first_id=380000000001,
+    created_property="hs_createdate",
+    modified_properties=("hs_lastmodifieddate",),
+    default_properties=("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
+    always_properties=("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
+    required=("hs_lead_name",),
+    display_property="hs_lead_name",
 )
 
 
@@ -60,7 +97,7 @@ MEETINGS = _engagement("meetings", "0-47", "meeting", 50000001)
 EMAILS = _engagement("emails", "0-49", "email", 60000001)
 NOTES = _engagement("notes", "0-46", "note", 70000001)
 
-OBJECT_TYPES: tuple[ObjectType, ...] = (CONTACTS, TASKS, CALLS, MEETINGS, EMAILS, NOTES)
+OBJECT_TYPES: tuple[ObjectType, ...] = (CONTACTS, DEALS, LEADS, TASKS, CALLS, MEETINGS, EMAILS, NOTES)
 
 # HubSpot accepts the plural, the singular, the type id and any letter case ("CONTACT")
 _ALIASES: dict[str, ObjectType] = {}
@@ -86,4 +123,11 @@ ASSOCIATION_TYPE_IDS: dict[tuple[str, str], int] = {
     ("notes", "contacts"): 202,
     ("contacts", "tasks"): 203,
     ("tasks", "contacts"): 204,
+    ("deals", "contacts"): 3,
+    ("contacts", "deals"): 4,
+    # lead to its primary contact, HubSpot's documented id; the reverse is the sandbox's
+    ("leads", "contacts"): 578,
+    ("contacts", "leads"): 579,
 }
+#: the association a lead must have on create: to its primary contact
+LEAD_TO_PRIMARY_CONTACT = 578

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connector.model import format_time
+from connector.sandbox.hubspot.pipelines import DEAL_PIPELINES, LEAD_PIPELINES, Pipeline
 
 #: the user the sandbox says made portal-defined properties (a HubSpot user id)
 SANDBOX_USER_ID = "9586504"
@@ -327,6 +328,50 @@ def _task_properties() -> list[PropertyDef]:
     ]
 
 
+def _pipeline_choices(pipelines: tuple[Pipeline, ...]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(pipeline options, stage options): a stage property offers every pipeline's stages."""
+    stages = [(stage.id, f"{stage.label} ({p.label})") for p in pipelines for stage in p.stages]
+    return [(p.id, p.label) for p in pipelines], stages
+
+
+def _deal_properties() -> list[PropertyDef]:
+    group = "dealinformation"
+    pipelines, stages = _pipeline_choices(DEAL_PIPELINES)
+    return [
+        _text("dealname", "Deal Name", group, display_order=0),
+        _enum("dealstage", "Deal Stage", group, stages, field_type="radio"),
+        _enum("pipeline", "Pipeline", group, pipelines),
+        _p("amount", "Amount", "number", "number", group),
+        _p("closedate", "Close Date", "datetime", "date", group),
+        _enum(
+            "dealtype", "Deal Type", group, (("newbusiness", "New Business"), ("existingbusiness", "Existing Business"))
+        ),
+        _text("closed_lost_reason", "Closed Lost Reason", group),
+        _text("closed_won_reason", "Closed Won Reason", group),
+        _owner(group, "Deal owner"),
+        _ro("hs_is_closed", "Is Deal Closed?", "bool", group, calculated=True),
+        _ro("hs_is_closed_won", "Is Closed Won", "bool", group, calculated=True),
+        _ro("hs_deal_stage_probability", "Deal Stage Probability", "number", group, calculated=True),
+        _ro("createdate", "Create Date", "datetime", group),
+        _ro("hs_lastmodifieddate", "Last Modified Date", "datetime", group),
+        _ro("hs_object_id", "Record ID", "number", group, calculated=True),
+    ]
+
+
+def _lead_properties() -> list[PropertyDef]:
+    group = "leadinformation"
+    pipelines, stages = _pipeline_choices(LEAD_PIPELINES)
+    return [
+        _text("hs_lead_name", "Lead name", group, display_order=0),
+        _enum("hs_lead_type", "Lead type", group, (("NEW BUSINESS", "New Business"), ("UPSELL", "Upsell"))),
+        _enum("hs_lead_label", "Lead label", group, (("HOT", "Hot"), ("WARM", "Warm"), ("COLD", "Cold"))),
+        _enum("hs_pipeline", "Pipeline", group, pipelines),
+        _enum("hs_pipeline_stage", "Lead stage", group, stages),
+        _owner(group, "Lead owner"),
+        *_record_identity(group, "Lead"),
+    ]
+
+
 def _call_properties() -> list[PropertyDef]:
     group = "call"
     return [
@@ -424,6 +469,8 @@ _GROUP_LABELS = {
         ("deal_information", "Deal information"),
         ("qualification", "Qualification (BANT)"),
     ),
+    "deals": (("dealinformation", "Deal information"),),
+    "leads": (("leadinformation", "Lead information"),),
     "tasks": (("task", "Task information"),),
     "calls": (("call", "Call information"),),
     "meetings": (("meeting", "Meeting information"),),
@@ -433,6 +480,8 @@ _GROUP_LABELS = {
 
 _BUILDERS = {
     "contacts": _contact_properties,
+    "deals": _deal_properties,
+    "leads": _lead_properties,
     "tasks": _task_properties,
     "calls": _call_properties,
     "meetings": _meeting_properties,

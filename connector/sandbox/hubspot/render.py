@@ -5,6 +5,13 @@ sessions, marketing email opens and clicks, form conversions); meetings, calls,
 sales emails and notes are objects of their own, associated with the contact.
 Activities HubSpot has no default place for (webinar attendance, cart adds, a
 trial sign-up apart from its form) leave no trace, as they would in a real portal.
+
+A person who became an opportunity (their planted outcome) has a deal associated,
+in the custom Enterprise pipeline for companies of 1,000 or more, else in the
+default one: open in a stage that matches its progress, or closed won / lost. Their
+``hs_lifecyclestage_*_date`` properties say when they became a lead, an opportunity
+and, once won, a customer. A meeting is created when it is booked, for a start
+time a day later.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from datetime import datetime, timedelta
 
 from connector.model import Activity, format_time
 from connector.sandbox.hubspot.objects import CALLS, EMAILS, MEETINGS, NOTES, ObjectType
+from connector.sandbox.hubspot.pipelines import DEAL_PIPELINES
 from connector.sandbox.synthetic import Person
 
 #: canonical lead_source -> hs_analytics_source
@@ -47,16 +55,19 @@ _RENAMED = {
 }
 _EMPLOYEE_BUCKETS = ((5, "1-5"), (25, "5-25"), (50, "25-50"), (100, "50-100"), (500, "100-500"), (1000, "500-1000"))
 _ENGAGED_STATUSES = frozenset({"ATTEMPTED_TO_CONTACT", "CONNECTED", "IN_PROGRESS", "OPEN_DEAL"})
+#: companies this big buy through the Enterprise pipeline
+_ENTERPRISE_SIZE = 1000
 
 Engagement = tuple[ObjectType, dict[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
 class RenderedPerson:
-    """A person as a HubSpot contact plus the engagement objects to associate with it."""
+    """A person as a HubSpot contact plus the engagement objects and the deal to associate with it."""
 
     properties: dict[str, str]
     engagements: list[Engagement]
+    deal: dict[str, str] | None = None
 
 
 def employee_bucket(size: int) -> str:
@@ -92,7 +103,53 @@ def render_person(person: Person) -> RenderedPerson:
         engagements.extend(apply_activity(props, activity, owner))
     if canonical.get("lead_status") in _ENGAGED_STATUSES and owner:
         engagements.append(_sales_email(person, owner))
-    return RenderedPerson(props, engagements)
+    deal = render_deal(person)
+    if deal is not None:
+        _stage_dates(props, person)
+    return RenderedPerson(props, engagements, deal)
+
+
+def _stage_dates(props: dict[str, str], person: Person) -> None:
+    """When a person who became an opportunity entered each stage on the way."""
+    outcome = person.outcome
+    assert outcome.opportunity_at is not None and outcome.updated_at is not None
+    props.pop(f"hs_lifecyclestage_{props['lifecyclestage']}_date", None)
+    props["hs_lifecyclestage_lead_date"] = format_time(person.created_at)
+    props["hs_lifecyclestage_opportunity_date"] = format_time(outcome.opportunity_at)
+    latest = outcome.opportunity_at
+    if outcome.closed and outcome.won and outcome.closes_at is not None:
+        props["hs_lifecyclestage_customer_date"] = format_time(outcome.closes_at)
+        latest = outcome.closes_at
+    props["lastmodifieddate"] = max(props["lastmodifieddate"], format_time(latest))
+
+
+def render_deal(person: Person) -> dict[str, str] | None:
+    """The deal of a person who became an opportunity (None for everyone else)."""
+    outcome = person.outcome
+    if outcome.opportunity_at is None or outcome.closes_at is None or outcome.updated_at is None:
+        return None
+    canonical = person.lead.properties
+    enterprise = (canonical.get("company_size") or 0) >= _ENTERPRISE_SIZE
+    pipeline = DEAL_PIPELINES[1] if enterprise else DEAL_PIPELINES[0]
+    if outcome.closed:
+        stage = pipeline.won_stage if outcome.won else pipeline.lost_stage
+    else:
+        open_stages = pipeline.open_stages
+        stage = open_stages[min(int(outcome.progress * len(open_stages)), len(open_stages) - 1)]
+    deal = {
+        "dealname": f"{canonical.get('company') or 'Unknown company'} - New Business",
+        "dealtype": "newbusiness",
+        "pipeline": pipeline.id,
+        "dealstage": stage.id,
+        "closedate": format_time(outcome.closes_at),  # expected while open, actual once closed
+        "createdate": format_time(outcome.opportunity_at),
+        "hs_lastmodifieddate": format_time(outcome.updated_at),
+    }
+    if outcome.amount is not None:
+        deal["amount"] = str(int(outcome.amount)) if outcome.amount.is_integer() else str(outcome.amount)
+    if canonical.get("owner_id"):
+        deal["hubspot_owner_id"] = str(canonical["owner_id"])
+    return deal
 
 
 def apply_activity(props: dict[str, str], activity: Activity, owner_id: str | None) -> list[Engagement]:
@@ -132,6 +189,7 @@ def apply_activity(props: dict[str, str], activity: Activity, owner_id: str | No
             (
                 MEETINGS,
                 {
+                    "hs_createdate": at,  # booked now, for tomorrow: created in the past, never the future
                     "hs_timestamp": format_time(start),
                     "hs_meeting_title": activity.name or "Meeting",
                     "hs_meeting_start_time": format_time(start),

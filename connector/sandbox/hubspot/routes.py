@@ -1,7 +1,13 @@
-"""HubSpot's CRM v3/v4 routes: objects, batches, search, associations, owners, properties, schemas.
+"""HubSpot's CRM v3/v4 routes: objects, batches, search, associations, owners, properties,
+pipelines, schemas.
 
 Status codes follow the SDK's response maps (research/hubspot.md section 5):
 create 201, batch create 201/207, batch read/update/upsert 200/207, archive 204.
+Every object type (contacts, deals, leads, tasks and the other activities) has the
+same list, get, batch and search surface with the same limits and error bodies. A
+lead create without an association to an existing contact (type 578, lead to
+primary contact) is refused with 400 ``VALIDATION_ERROR`` (a 207 element in a
+batch); HubSpot documents the rule, the message text is the sandbox's own.
 """
 
 from __future__ import annotations
@@ -14,10 +20,13 @@ from connector.sandbox.hubspot import errors
 from connector.sandbox.hubspot.objects import (
     ASSOCIATION_TYPE_IDS,
     CONTACTS,
+    LEAD_TO_PRIMARY_CONTACT,
+    LEADS,
     OBJECT_TYPES,
     ObjectType,
     find_object_type,
 )
+from connector.sandbox.hubspot.pipelines import PIPELINES, Pipeline, find_pipeline, pipeline_json, stage_json
 from connector.sandbox.hubspot.properties import (
     FIELD_TYPES,
     TYPES,
@@ -47,6 +56,10 @@ MAX_BATCH_WITH_HISTORY = 50
 MAX_ASSOCIATION_BATCH = 1000
 MAX_LIST_LIMIT = 100
 MAX_OWNER_LIMIT = 500
+LEAD_WITHOUT_CONTACT = (
+    "A lead must be associated with an existing contact: add an association with "
+    f"associationTypeId {LEAD_TO_PRIMARY_CONTACT} (lead to primary contact)"
+)
 _TRUE = frozenset({"true", "1"})
 
 
@@ -157,6 +170,10 @@ class HubSpotRoutes:
             ("PATCH", "/crm/v3/properties/{objectType}/groups/{groupName}", self.update_group),
             ("DELETE", "/crm/v3/properties/{objectType}/groups/{groupName}", self.archive_group),
             ("GET", "/crm/v3/schemas/{objectType}", self.schema),
+            ("GET", "/crm/v3/pipelines/{objectType}", self.pipelines),
+            ("GET", "/crm/v3/pipelines/{objectType}/{pipelineId}", self.pipeline),
+            ("GET", "/crm/v3/pipelines/{objectType}/{pipelineId}/stages", self.pipeline_stages),
+            ("GET", "/crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}", self.pipeline_stage),
         ]
         for method, template, handler in routes:
             router.add(method, template, handler)
@@ -245,6 +262,8 @@ class HubSpotRoutes:
     def _create_one(self, otype: ObjectType, item: dict[str, Any]) -> tuple[Record, dict[str, str]]:
         properties = item.get("properties") or {}
         links = self._association_targets(otype, item.get("associations") or [])
+        if otype is LEADS and not any(to_type is CONTACTS for to_type, _ in links):
+            raise InvalidAssociation(LEAD_WITHOUT_CONTACT)
         with self.portal.lock:
             record, echo = self.portal.create(otype, properties)
             for to_type, to_id in links:
@@ -609,6 +628,39 @@ class HubSpotRoutes:
                 groups[current.name] = PropertyGroup(current.name, current.label, current.display_order, archived=True)
         return Response(204)
 
+    # -- pipelines ------------------------------------------------------------------------
+
+    @staticmethod
+    def _pipeline_type(request: Request) -> ObjectType:
+        otype = _object(request)
+        if otype.name not in PIPELINES:
+            raise errors.validation(f"{otype.name} do not have pipelines")
+        return otype
+
+    def _pipeline(self, request: Request) -> Pipeline:
+        pipeline = find_pipeline(self._pipeline_type(request).name, request.params["pipelineId"])
+        if pipeline is None:
+            raise errors.not_found(f"Unable to find pipeline {request.params['pipelineId']}")
+        return pipeline
+
+    def pipelines(self, request: Request) -> Response:
+        otype = self._pipeline_type(request)
+        return Response(200, {"results": [pipeline_json(p) for p in PIPELINES[otype.name]]})
+
+    def pipeline(self, request: Request) -> Response:
+        return Response(200, pipeline_json(self._pipeline(request)))
+
+    def pipeline_stages(self, request: Request) -> Response:
+        stages = self._pipeline(request).stages
+        return Response(200, {"results": [stage_json(s, i) for i, s in enumerate(stages)]})
+
+    def pipeline_stage(self, request: Request) -> Response:
+        stages = self._pipeline(request).stages
+        for order, stage in enumerate(stages):
+            if stage.id == request.params["stageId"]:
+                return Response(200, stage_json(stage, order))
+        raise errors.not_found(f"Unable to find stage {request.params['stageId']}")
+
     # -- schemas --------------------------------------------------------------------------
 
     def schema(self, request: Request) -> Response:
@@ -628,12 +680,16 @@ class HubSpotRoutes:
             for other in OBJECT_TYPES
             if (otype.name, other.name) in ASSOCIATION_TYPE_IDS
         ]
-        searchable = [n for n in ("firstname", "lastname", "email", "phone", "company") if n in catalog]
+        searchable = [
+            n
+            for n in ("firstname", "lastname", "email", "phone", "company", "dealname", "hs_lead_name")
+            if n in catalog
+        ]
         body = {
             "labels": {"singular": otype.singular.title(), "plural": otype.name.title()},
             "requiredProperties": list(otype.required),
             "searchableProperties": searchable,
-            "primaryDisplayProperty": "firstname" if otype is CONTACTS else "hs_object_id",
+            "primaryDisplayProperty": otype.display_property,
             "secondaryDisplayProperties": ["lastname", "email", "phone"] if otype is CONTACTS else [],
             "archived": False,
             "restorable": True,

@@ -22,7 +22,8 @@ from connector.sandbox.clock import Clock, system_clock
 from connector.sandbox.hubspot import errors
 from connector.sandbox.hubspot.control import register_control
 from connector.sandbox.hubspot.limits import HubSpotLimits, LimitSettings
-from connector.sandbox.hubspot.objects import CONTACTS, OBJECT_TYPES, find_object_type
+from connector.sandbox.hubspot.objects import CONTACTS, DEALS, OBJECT_TYPES, TASKS, ObjectType, find_object_type
+from connector.sandbox.hubspot.pipelines import DEFAULT_DEAL_PIPELINE, find_pipeline
 from connector.sandbox.hubspot.render import apply_activity, render_person
 from connector.sandbox.hubspot.routes import HubSpotRoutes
 from connector.sandbox.hubspot.store import PORTAL_ID, Portal, Record
@@ -186,7 +187,7 @@ class HubSpotSandbox(SandboxApp):
         return ids
 
     def seed_people(self, people: Iterable[Person]) -> list[str]:
-        """Create synthetic people as contacts, with their meetings, calls, emails and notes."""
+        """Create synthetic people as contacts, with their meetings, calls, emails, notes and deals."""
         ids = []
         portal = self.portal
         with portal.lock:
@@ -197,6 +198,10 @@ class HubSpotSandbox(SandboxApp):
                     props = {"hs_createdate": props["hs_timestamp"], **props}
                     engagement, _ = portal.create(otype, props, system=True, indexed_at_once=True)
                     portal.associate(otype, engagement.id, CONTACTS, contact.id)
+                if rendered.deal is not None:
+                    deal, _ = portal.create(DEALS, rendered.deal, system=True, indexed_at_once=True)
+                    # the contact's stage and its dates already tell the deal's story
+                    portal.associate(DEALS, deal.id, CONTACTS, contact.id, automate=False)
                 ids.append(contact.id)
         return ids
 
@@ -207,6 +212,70 @@ class HubSpotSandbox(SandboxApp):
         if record is None:
             raise KeyError(f"no contact {contact_id}")
         updated, _ = self.portal.update(CONTACTS, record, properties, system=True)
+        return updated
+
+    # -- a rep's sales work (the control API calls these) ----------------------------------
+
+    def _live(self, otype: ObjectType, record_id: str) -> Record:
+        record = self.portal.get(otype, record_id)
+        if record is None:
+            raise KeyError(f"no {otype.singular} {record_id}")
+        return record
+
+    def create_deal(
+        self,
+        contact_id: str,
+        *,
+        pipeline: str | None = None,
+        stage: str | None = None,
+        amount: float | str | None = None,
+        name: str | None = None,
+        close_date: str | None = None,
+    ) -> Record:
+        """A rep opens a deal for a contact: in ``pipeline`` (default: the default one) at
+        ``stage`` (default: its first), owned by the contact's owner, amount optional. The
+        lifecycle sync makes the contact an opportunity."""
+        portal = self.portal
+        with portal.lock:
+            contact = self._live(CONTACTS, contact_id)
+            chosen = find_pipeline(DEALS.name, pipeline or DEFAULT_DEAL_PIPELINE)
+            if chosen is None:
+                raise ValueError(f"no deal pipeline {pipeline}")
+            company = contact.props.get("company") or contact.props.get("email") or contact_id
+            props = {
+                "dealname": name or f"{company} - New Business",
+                "pipeline": chosen.id,
+                "dealstage": stage or chosen.stages[0].id,
+                "amount": "" if amount is None else str(amount),
+                "closedate": close_date or "",
+                "hubspot_owner_id": contact.props.get("hubspot_owner_id", ""),
+            }
+            deal, _ = portal.create(DEALS, {k: v for k, v in props.items() if v != ""}, system=True)
+            portal.associate(DEALS, deal.id, CONTACTS, contact_id)
+            return self._live(DEALS, deal.id)
+
+    def move_deal(self, deal_id: str, stage: str, **changes: Any) -> Record:
+        """A rep moves a deal: ``stage`` is a stage id of its pipeline, or ``won``, ``lost`` or
+        ``reopen`` (its pipeline's first open stage); ``changes`` are other deal properties
+        (``amount``, ``closedate``...). Closing sets today's close date unless one is given."""
+        portal = self.portal
+        with portal.lock:
+            deal = self._live(DEALS, deal_id)
+            pipeline = find_pipeline(DEALS.name, deal.props["pipeline"])
+            assert pipeline is not None
+            named = {"won": pipeline.won_stage.id, "lost": pipeline.lost_stage.id, "reopen": pipeline.stages[0].id}
+            updated, _ = portal.update(DEALS, deal, {**changes, "dealstage": named.get(stage, stage)}, system=True)
+            return updated
+
+    def delete_deal(self, deal_id: str) -> None:
+        """A rep deletes a deal (archived: the API lists it with ``archived=true``)."""
+        if not self.portal.archive(DEALS, deal_id):
+            raise KeyError(f"no deal {deal_id}")
+
+    def set_task_status(self, task_id: str, status: str = "COMPLETED") -> Record:
+        """A rep works a task: ``COMPLETED`` stamps ``hs_task_completion_date``, any other status clears it."""
+        task = self._live(TASKS, task_id)
+        updated, _ = self.portal.update(TASKS, task, {"hs_task_status": status}, system=True)
         return updated
 
     def add_activities(self, items: Iterable[dict[str, Any]]) -> list[dict[str, str]]:

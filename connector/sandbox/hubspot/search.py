@@ -53,6 +53,8 @@ _SEARCHABLE = (
     "email",
     "phone",
     "company",
+    "dealname",
+    "hs_lead_name",
     "hs_task_subject",
     "hs_meeting_title",
     "hs_call_title",

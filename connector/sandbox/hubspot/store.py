@@ -21,10 +21,13 @@ from connector.sandbox.clock import Clock
 from connector.sandbox.hubspot.objects import (
     ASSOCIATION_TYPE_IDS,
     CONTACTS,
+    DEALS,
+    LEADS,
     OBJECT_TYPES,
     TASKS,
     ObjectType,
 )
+from connector.sandbox.hubspot.pipelines import DEFAULT_DEAL_PIPELINE, LEAD_PIPELINE, find_pipeline
 from connector.sandbox.hubspot.properties import (
     InvalidValue,
     PropertyDef,
@@ -226,8 +229,13 @@ class Portal:
             linked = self._links.get((otype.name, record_id), {}).get(to_type.name, {})
             return {other: list(types) for other, types in linked.items() if self.is_live(to_type, other)}
 
-    def associate(self, from_type: ObjectType, from_id: str, to_type: ObjectType, to_id: str) -> None:
-        """Link two records with HubSpot's default association types, both directions."""
+    def associate(
+        self, from_type: ObjectType, from_id: str, to_type: ObjectType, to_id: str, *, automate: bool = True
+    ) -> None:
+        """Link two records with HubSpot's default association types, both directions.
+
+        With ``automate``, linking a deal and a contact runs the lifecycle stage sync
+        (see :meth:`sync_lifecycle`); seeding history turns it off."""
         forward = ASSOCIATION_TYPE_IDS.get((from_type.name, to_type.name))
         backward = ASSOCIATION_TYPE_IDS.get((to_type.name, from_type.name))
         if forward is None or backward is None:
@@ -237,6 +245,23 @@ class Portal:
                 raise InvalidAssociation(f"{to_type.fully_qualified_name} {to_id} does not exist")
             self._link(from_type.name, from_id, to_type.name, to_id, forward)
             self._link(to_type.name, to_id, from_type.name, from_id, backward)
+            if automate and {from_type.name, to_type.name} == {DEALS.name, CONTACTS.name}:
+                self.sync_lifecycle(from_id if from_type is DEALS else to_id)
+
+    def sync_lifecycle(self, deal_id: str) -> None:
+        """HubSpot's deal-to-lifecycle sync (on in new portals): the contacts of a deal become
+        opportunities, and customers once it is won; forward only, as any stage write."""
+        with self.lock:
+            deal = self._collections[DEALS.name].records.get(deal_id)
+            if deal is None or deal.archived:
+                return
+            target = "customer" if deal.props.get("hs_is_closed_won") == "true" else "opportunity"
+            stage = self.properties[CONTACTS.name]["lifecyclestage"]
+            for contact_id in self.associations(DEALS, deal_id, CONTACTS):
+                contact = self._collections[CONTACTS.name].records[contact_id]
+                current = contact.props.get("lifecyclestage")
+                if current is None or stage.rank(current) < stage.rank(target):
+                    self.update(CONTACTS, contact, {"lifecyclestage": target}, system=True)
 
     def _link(self, from_name: str, from_id: str, to_name: str, to_id: str, type_id: int) -> None:
         types = self._links.setdefault((from_name, from_id), {}).setdefault(to_name, {}).setdefault(to_id, [])
@@ -291,6 +316,7 @@ class Portal:
             echo = {k: v for k, v in base.items() if k != "hs_lastmodifieddate"}
             props, written, _ = self._apply(otype, record, clean, created, system, track_history=False)
             echo.update(written)
+            echo.update(self._derive(otype, props, created, {}, clean))
             for name in otype.modified_properties[1:]:  # a seeded modified time holds for both names
                 props[name] = props[otype.modified_properties[0]]
             record = replace(record, props=props, updated=props[otype.modified_properties[0]])
@@ -313,6 +339,7 @@ class Portal:
             self._check_unique(collection, current.id, clean)
             now = self.now_iso()
             props, echo, history = self._apply(otype, current, clean, now, system, track_history=True)
+            echo.update(self._derive(otype, props, now, current.props, clean))
             for name in otype.modified_properties:
                 props[name] = now
             echo[otype.modified_properties[0]] = now
@@ -324,6 +351,8 @@ class Portal:
             collection.records[current.id] = updated
             self._index_unique(collection, updated)
             self._publish(collection, updated, False)
+            if otype is DEALS:
+                self.sync_lifecycle(updated.id)
             return updated, echo
 
     def archive(self, otype: ObjectType, record_id: str) -> bool:
@@ -420,6 +449,38 @@ class Portal:
                 history[name] = [*entries, (value, now, source)]
             self._side_effects(otype, name, value, props, now)
         return props, echo, history
+
+    @staticmethod
+    def _derive(
+        otype: ObjectType, props: dict[str, str], now: str, before: dict[str, str], written: dict[str, str]
+    ) -> dict[str, str]:
+        """Fill in (in place) what HubSpot works out from a whole deal or lead after a write:
+        the default pipeline and stage, and a deal's closed/won flags and probability; a deal
+        that closes gets today as its close date unless the write sets one. Returns the
+        derived values; WriteRejected for a stage of another pipeline."""
+        if otype is DEALS:
+            pipeline_property, stage_property, default = "pipeline", "dealstage", DEFAULT_DEAL_PIPELINE
+        elif otype is LEADS:
+            pipeline_property, stage_property, default = "hs_pipeline", "hs_pipeline_stage", LEAD_PIPELINE
+        else:
+            return {}
+        derived = {pipeline_property: props.setdefault(pipeline_property, default)}
+        pipeline = find_pipeline(otype.name, derived[pipeline_property])
+        assert pipeline is not None  # the property's options are the pipelines
+        stage_id = props.setdefault(stage_property, pipeline.stages[0].id)
+        stage = pipeline.stage(stage_id)
+        if stage is None:
+            message = f"{stage_id} is not a valid stage of pipeline {pipeline.id} ({pipeline.label})"
+            raise WriteRejected([PropertyError(stage_property, "INVALID_OPTION", message)])
+        derived[stage_property] = stage_id
+        if otype is DEALS:
+            derived["hs_is_closed"] = "true" if stage.closed else "false"
+            derived["hs_is_closed_won"] = "true" if stage.won else "false"
+            derived["hs_deal_stage_probability"] = str(stage.probability)
+            if stage.closed and before.get("hs_is_closed") != "true" and "closedate" not in written:
+                derived["closedate"] = now
+        props.update(derived)
+        return derived
 
     @staticmethod
     def _side_effects(otype: ObjectType, name: str, value: str, props: dict[str, str], now: str) -> None:

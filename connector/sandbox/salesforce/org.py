@@ -30,10 +30,20 @@ from typing import Any
 from connector.sandbox.clock import Clock
 from connector.sandbox.salesforce import ids
 from connector.sandbox.salesforce.errors import RecordError
-from connector.sandbox.salesforce.schema import CONVERTED_STATUS, MEMBER_STATUSES, Field, Schema, SObject
+from connector.sandbox.salesforce.schema import (
+    CONVERTED_STATUS,
+    MEMBER_STATUSES,
+    STAGES_BY_NAME,
+    TASK_CLOSED_STATUSES,
+    Field,
+    Schema,
+    SObject,
+)
 from connector.sandbox.salesforce.values import coerce, parse_datetime, sf_date, sf_datetime
 
 MEMBERSHIP = "CampaignId+person"
+#: the fields through which an activity or a campaign membership belongs to a Lead or Contact
+_PERSON_REFERENCES = ("WhoId", "LeadId", "ContactId")
 _ADDRESS_PARTS = ("City", "Country", "GeocodeAccuracy", "Latitude", "Longitude", "PostalCode", "State", "Street")
 
 
@@ -69,6 +79,8 @@ class Org:
             (o.name, f.name): {} for o in schema.objects.values() for f in o.fields if f.unique
         }
         self._unique[("CampaignMember", MEMBERSHIP)] = {}
+        #: person id -> ids of activities and memberships that point, or once pointed, at it
+        self._related: dict[str, set[str]] = {}
         #: queue id -> object types it may own (Salesforce's QueueSobject rows)
         self.queue_objects: dict[str, frozenset[str]] = {}
         #: the user behind API calls: default owner and Created/LastModifiedById
@@ -99,6 +111,15 @@ class Org:
                 found = index.get(value)
                 return [self._by_id[found]] if found else []
             return [r for r in self.records(sobject) if r.values.get(field.name) == value]
+
+    def related(self, person_id: str) -> list[Record]:
+        """The live Tasks, Events and campaign memberships of a Lead or Contact, in id order."""
+        with self.lock:
+            found = (self._by_id[i] for i in self._related.get(person_id, ()))
+            return sorted(
+                (r for r in found if not r.deleted and person_id in (r.values.get(f) for f in _PERSON_REFERENCES)),
+                key=lambda r: r.id,
+            )
 
     def membership(self, campaign_id: str, person_id: str) -> Record | None:
         """The live CampaignMember of a Lead or Contact in a campaign, if any."""
@@ -169,7 +190,7 @@ class Org:
             record.values.update(IsDeleted=True, LastModifiedDate=now, SystemModstamp=now)
             self._store(record, before)
             if record.sobject.name in ("Lead", "Contact"):
-                for child in self._children_of(record):
+                for child in self.related(record.id):
                     self.delete(child)
 
     @contextlib.contextmanager
@@ -261,12 +282,22 @@ class Org:
             if values.get("IsConverted") and "Status" not in given:
                 values["Status"] = CONVERTED_STATUS
         elif kind == "Task":
-            values["IsClosed"] = values.get("Status") == "Completed"
+            values["IsClosed"] = values.get("Status") in TASK_CLOSED_STATUSES
             values["IsHighPriority"] = values.get("Priority") == "High"
-            if values["IsClosed"] and values.get("CompletedDateTime") is None:
+            if not values["IsClosed"]:
+                values["CompletedDateTime"] = None  # a reopened task is not complete any more
+            elif values.get("CompletedDateTime") is None:
                 values["CompletedDateTime"] = values["LastModifiedDate"]
             if created and values.get("TaskSubtype") is None:
                 values["TaskSubtype"] = "Call" if values.get("Type") == "Call" else "Task"
+        elif kind == "Opportunity":
+            stage = STAGES_BY_NAME[values["StageName"]]
+            values["IsClosed"], values["IsWon"] = stage.closed, stage.won
+            if "StageName" in given:
+                if "Probability" not in given:
+                    values["Probability"] = float(stage.probability)
+                if "LastStageChangeDate" not in given:
+                    values["LastStageChangeDate"] = values["LastModifiedDate"]
         elif kind == "Event":
             self._derive_event(values)
         elif kind == "CampaignMember":
@@ -331,22 +362,15 @@ class Org:
             self._journal_before(person)
             person.values["LastActivityDate"] = day
 
-    def _children_of(self, person: Record) -> list[Record]:
-        pid = person.id
-        out = [
-            m
-            for m in self.records(self.schema.objects["campaignmember"])
-            if pid in (m.values.get("LeadId"), m.values.get("ContactId"))
-        ]
-        for kind in ("task", "event"):
-            out.extend(a for a in self.records(self.schema.objects[kind]) if a.values.get("WhoId") == pid)
-        return out
-
     def _store(self, record: Record, before: dict[str, Any] | None) -> None:
         if self._journal is not None:
             self._journal.append((record.id, before))
         self._records[record.sobject.name.lower()][record.id] = record
         self._by_id[record.id] = record
+        for name in _PERSON_REFERENCES:  # stale entries are filtered on reading: no bookkeeping on change
+            person_id = record.values.get(name)
+            if person_id:
+                self._related.setdefault(person_id, set()).add(record.id)
         if not record.deleted:
             for (kind, name), index in self._unique.items():
                 value = _unique_value(record, name) if kind == record.sobject.name else None

@@ -20,6 +20,12 @@ Where Salesforce keeps each kind of engagement (without a marketing-automation a
 Other page views, site visits and cart adds leave no trace, as in a real org.
 A person is a member of a campaign once; a later, stronger status (Attended over
 Registered, Clicked over Opened) replaces the earlier one.
+
+A person who became an opportunity (their planted outcome) is a Lead converted at
+that moment (:func:`~connector.sandbox.salesforce.sales.convert_lead`) into their
+company's Account (one per company, made at its first sale: later conversions go
+into an existing account), with an Opportunity in the stage matching its progress,
+or closed won / lost. Everyone else is a Lead, or for a few a Contact.
 """
 
 from __future__ import annotations
@@ -31,7 +37,15 @@ from typing import Any
 
 from connector.model import Activity
 from connector.sandbox.salesforce.org import Org, Record
-from connector.sandbox.salesforce.schema import CONVERTED_STATUS, MEMBER_STATUSES
+from connector.sandbox.salesforce.sales import convert_lead
+from connector.sandbox.salesforce.schema import (
+    CONVERTED_STATUS,
+    LEAD_STATUSES,
+    MEMBER_STATUSES,
+    OPPORTUNITY_STAGES,
+    TASK_CLOSED_STATUSES,
+    TASK_STATUSES,
+)
 from connector.sandbox.salesforce.values import sf_date, sf_datetime
 from connector.sandbox.synthetic import Owner, Person
 
@@ -43,8 +57,8 @@ LEAD_STATUS = {
     "BAD_TIMING": "Recycled",
     "UNQUALIFIED": "Closed - Not Converted",
 }
-#: canonical lifecycle_stage -> Lifecycle_Stage__c
-STAGE = {"mql": "MQL", "sql": "SQL", "customer": "SQL"}
+#: canonical lifecycle_stage -> Lifecycle_Stage__c (beyond SQL, conversion tells the story)
+STAGE = {"mql": "MQL", "sql": "SQL", "opportunity": "SQL", "customer": "SQL"}
 #: web forms whose campaign has a name of its own
 FORM_CAMPAIGNS = {
     "request a demo": "Request a Demo",
@@ -131,6 +145,28 @@ def seed_directory(org: Org, owners: tuple[Owner, ...], at: datetime) -> Directo
     return Directory(admin.id, queue_id, users, tuple(users.values()))
 
 
+def seed_status_values(org: Org, at: datetime) -> None:
+    """The LeadStatus and TaskStatus rows: what each picklist value means."""
+    stamp = {"CreatedDate": sf_datetime(at), "LastModifiedDate": sf_datetime(at), "SystemModstamp": sf_datetime(at)}
+    for kind, values, flag, flagged in (
+        ("leadstatus", LEAD_STATUSES, "IsConverted", {CONVERTED_STATUS}),
+        ("taskstatus", TASK_STATUSES, "IsClosed", TASK_CLOSED_STATUSES),
+    ):
+        for order, value in enumerate(values, start=1):
+            org.create(
+                org.schema.objects[kind],
+                {
+                    "MasterLabel": value,
+                    "ApiName": value,
+                    "SortOrder": order,
+                    "IsDefault": order == 1,
+                    flag: value in flagged,
+                    **stamp,
+                },
+                system=True,
+            )
+
+
 class Renderer:
     """Writes people and activities into one org (campaigns are made on first use)."""
 
@@ -139,20 +175,26 @@ class Renderer:
         self.directory = directory
         self.custom_fields = custom_fields
         self._campaigns: dict[str, Record] = {}
+        self._accounts: dict[str, Record] = {}
+        #: company -> when it first became an opportunity (see prepare)
+        self._first_sale: dict[str, datetime] = {}
+
+    def prepare(self, people: list[Person]) -> None:
+        """Note when each company first bought, so its Account predates every conversion into it."""
+        for person in people:
+            opened = person.outcome.opportunity_at
+            company = str(person.lead.properties.get("company"))
+            if opened is not None and (company not in self._first_sale or opened < self._first_sale[company]):
+                self._first_sale[company] = opened
 
     def person(self, person: Person) -> Record:
-        """A synthetic person as a Lead (converted, with its Contact, for customers) or a Contact."""
+        """A synthetic person as a Lead (converted once they became an opportunity) or a Contact."""
         props = person.lead.properties
         created = sf_datetime(person.created_at)
         stamp = {"CreatedDate": created, "LastModifiedDate": created, "SystemModstamp": created}
         schema = self.org.schema.objects
-        as_contact = (
-            props.get("lifecycle_stage") != "customer"
-            and zlib.crc32(str(props.get("email")).encode()) % 100 < _CONTACT_SHARE
-        )
-        contact: Record | None = None
-        if props.get("lifecycle_stage") == "customer" or as_contact:
-            contact = self.org.create(
+        if not person.outcome.converted and zlib.crc32(str(props.get("email")).encode()) % 100 < _CONTACT_SHARE:
+            record = self.org.create(
                 schema["contact"],
                 {
                     **self._person_fields(props, contact=True),
@@ -161,32 +203,72 @@ class Renderer:
                 },
                 system=True,
             )
-        lead: Record | None = None
-        if not as_contact:
-            fields = {
-                **self._person_fields(props, contact=False),
-                **stamp,
-                "OwnerId": self.directory.owner(props.get("owner_id")),
-            }
-            if contact is not None:
-                fields.update(
-                    IsConverted=True,
-                    Status=CONVERTED_STATUS,
-                    ConvertedContactId=contact.id,
-                    OwnerId=contact.values["OwnerId"],
-                    ConvertedDate=sf_date(person.created_at + timedelta(days=3)),
-                    ConvertedAccountId=self.org.ids.new("001"),
-                )
-            lead = self.org.create(schema["lead"], fields, system=True)
-        record = contact if contact is not None else lead
-        assert record is not None
+        else:
+            fields = {**self._person_fields(props, contact=False), **stamp}
+            record = self.org.create(
+                schema["lead"], {**fields, "OwnerId": self.directory.owner(props.get("owner_id"))}, system=True
+            )
         for activity in sorted(person.lead.activities, key=lambda a: a.at):
-            self.activity(record, activity, lead_id=lead.id if lead is not None else None)
+            self.activity(record, activity)
         if props.get("lead_status") in ("IN_PROGRESS", "ATTEMPTED_TO_CONTACT", "CONNECTED"):
             self._outreach(record, person)
-        return lead if lead is not None else record
+        if person.outcome.converted:
+            self._convert(record, person)
+        return record
 
-    def activity(self, who: Record, activity: Activity, lead_id: str | None = None) -> Record | None:
+    def _convert(self, lead: Record, person: Person) -> None:
+        """The rep's conversion when the person became an opportunity, with the deal as it stands now."""
+        outcome = person.outcome
+        assert outcome.opportunity_at is not None and outcome.closes_at is not None
+        assert outcome.updated_at is not None
+        if outcome.closed:
+            stage = next(s for s in OPPORTUNITY_STAGES if s.closed and s.won == outcome.won)
+        else:
+            open_stages = [s for s in OPPORTUNITY_STAGES if not s.closed]
+            stage = open_stages[min(int(outcome.progress * len(open_stages)), len(open_stages) - 1)]
+        updated = sf_datetime(outcome.updated_at)
+        convert_lead(
+            self.org,
+            lead.id,
+            account_id=self._account(person).id,
+            opportunity_fields={
+                "StageName": stage.name,
+                "CloseDate": sf_date(outcome.closes_at),  # expected while open, actual once closed
+                "Amount": outcome.amount,
+                "LastModifiedDate": updated,
+                "SystemModstamp": updated,
+                "LastStageChangeDate": updated,
+            },
+            at=sf_datetime(outcome.opportunity_at),
+        )
+
+    def _account(self, person: Person) -> Record:
+        """The Account of a person's company, made on the company's first sale."""
+        props = person.lead.properties
+        company = str(props.get("company"))
+        account = self._accounts.get(company)
+        if account is None:
+            since = sf_datetime(self._first_sale.get(company) or person.created_at)
+            owner = self.directory.owner(props.get("owner_id"), users_only=True)
+            account = self.org.create(
+                self.org.schema.objects["account"],
+                {
+                    "Name": company,
+                    "Type": "Customer - Direct",
+                    "Industry": props.get("industry"),
+                    "NumberOfEmployees": props.get("company_size"),
+                    "BillingCountry": props.get("country"),
+                    "OwnerId": owner,
+                    "CreatedDate": since,
+                    "LastModifiedDate": since,
+                    "SystemModstamp": since,
+                },
+                system=True,
+            )
+            self._accounts[company] = account
+        return account
+
+    def activity(self, who: Record, activity: Activity) -> Record | None:
         """Record one canonical activity of ``who`` (a Lead or Contact); the record it made or changed."""
         kind, at = activity.type, sf_datetime(activity.at)
         owner = who.values.get("OwnerId")
@@ -235,8 +317,6 @@ class Renderer:
         name, campaign_type, status = response
         campaign = self._campaign(name, campaign_type, at)
         person_keys = {"ContactId": who.id} if who.sobject.name == "Contact" else {"LeadId": who.id}
-        if lead_id is not None and who.sobject.name == "Contact":
-            person_keys["LeadId"] = lead_id
         return self._membership(campaign, person_keys, status, at)
 
     # -- internals ---------------------------------------------------------------------

@@ -31,7 +31,7 @@ from connector.sandbox.salesforce.ids import IdFactory
 from connector.sandbox.salesforce.limits import DailyAllocation, exceeded, limits_body
 from connector.sandbox.salesforce.org import Org, Record
 from connector.sandbox.salesforce.query import Cursors
-from connector.sandbox.salesforce.render import Directory, Renderer, seed_directory
+from connector.sandbox.salesforce.render import Directory, Renderer, seed_directory, seed_status_values
 from connector.sandbox.salesforce.routes import SalesforceRoutes
 from connector.sandbox.salesforce.schema import build_schema
 from connector.sandbox.server import Handler, HttpError, Request, Response, RouteNotFound, Router, SandboxServer
@@ -123,6 +123,7 @@ class SalesforceSandbox(SandboxApp):
         org = Org(build_schema(self.config.custom_fields), self.clock, id_factory)
         population = generate(contacts, seed, now)
         self.directory: Directory = seed_directory(org, population.owners, now)
+        seed_status_values(org, now)
         self.automation.assignee_id = self.directory.queue_id
         self.org = org
         self.renderer = Renderer(org, self.directory, self.config.custom_fields)
@@ -224,8 +225,11 @@ class SalesforceSandbox(SandboxApp):
     # -- seeding and changing data (the control API calls these) --------------------------------
 
     def seed_people(self, people: Iterable[Person]) -> list[str]:
-        """Render synthetic people (Leads, Contacts, their campaign responses and activities)."""
+        """Render synthetic people (Leads, Contacts, their campaign responses and activities, and
+        for those who became opportunities their conversion, Account and Opportunity)."""
+        people = list(people)
         with self.org.lock:
+            self.renderer.prepare(people)
             return [self.renderer.person(person).id for person in people]
 
     def seed_records(self, items: Iterable[dict[str, Any]]) -> list[str]:

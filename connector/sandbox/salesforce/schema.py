@@ -21,6 +21,34 @@ LEAD_STATUSES = (
 )
 CONVERTED_STATUS = "Closed - Converted"
 TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
+#: the Task Status values that close a task (TaskStatus.IsClosed)
+TASK_CLOSED_STATUSES = frozenset({"Completed"})
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityStage:
+    """A StageName value with its OpportunityStage settings."""
+
+    name: str
+    probability: int  # the default Probability (%) a move to this stage sets
+    closed: bool = False
+    won: bool = False
+
+
+#: Salesforce's default sales process, in order
+OPPORTUNITY_STAGES = (
+    OpportunityStage("Prospecting", 10),
+    OpportunityStage("Qualification", 10),
+    OpportunityStage("Needs Analysis", 20),
+    OpportunityStage("Value Proposition", 50),
+    OpportunityStage("Id. Decision Makers", 60),
+    OpportunityStage("Perception Analysis", 70),
+    OpportunityStage("Proposal/Price Quote", 75),
+    OpportunityStage("Negotiation/Review", 90),
+    OpportunityStage("Closed Won", 100, closed=True, won=True),
+    OpportunityStage("Closed Lost", 0, closed=True),
+)
+STAGES_BY_NAME = {stage.name: stage for stage in OPPORTUNITY_STAGES}
 #: LeadSource values: Salesforce's defaults plus one per canonical source (its title-cased name)
 LEAD_SOURCES = (
     "Web",
@@ -499,6 +527,68 @@ def _campaign_member() -> SObject:
     return SObject("CampaignMember", "00v", "Campaign Member", "Campaign Members", fields)
 
 
+def _account() -> SObject:
+    fields = (
+        _system("Id", "id", "Account ID", id_lookup=True),
+        _flag("IsDeleted", "Deleted", createable=False, updateable=False),
+        _text("Name", "Account Name", 255, nillable=False),
+        _pick("Type", "Account Type", ("Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other")),
+        _pick("Industry", "Industry", INDUSTRIES),
+        _number("NumberOfEmployees", "Employees", "int"),
+        _text("Website", "Website", 255, "url"),
+        _text("BillingCountry", "Billing Country", 80),
+        _text("Description", "Account Description", 32000, "textarea"),
+        *_audit(owner_to=("User",)),
+        Field("LastActivityDate", "date", "Last Activity", createable=False, updateable=False),
+    )
+    children = (
+        ("Contact", "AccountId", "Contacts"),
+        ("Event", "WhatId", "Events"),
+        ("Opportunity", "AccountId", "Opportunities"),
+        ("Task", "WhatId", "Tasks"),
+    )
+    return SObject("Account", "001", "Account", "Accounts", fields, children)
+
+
+def _opportunity() -> SObject:
+    fields = (
+        _system("Id", "id", "Opportunity ID", id_lookup=True),
+        _flag("IsDeleted", "Deleted", createable=False, updateable=False),
+        _ref("AccountId", "Account ID", ("Account",), "Account"),
+        _flag("IsPrivate", "Private"),
+        _text("Name", "Name", 120, nillable=False),
+        _text("Description", "Description", 32000, "textarea"),
+        _pick("StageName", "Stage", tuple(s.name for s in OPPORTUNITY_STAGES), nillable=False, restricted=True),
+        _number("Amount", "Amount", "currency"),
+        _number("Probability", "Probability (%)", "percent"),
+        Field("CloseDate", "date", "Close Date", nillable=False),
+        _pick("Type", "Opportunity Type", ("Existing Business", "New Business")),
+        _pick("LeadSource", "Lead Source", LEAD_SOURCES),
+        _flag("IsClosed", "Closed", calculated=True, createable=False, updateable=False),
+        _flag("IsWon", "Won", calculated=True, createable=False, updateable=False),
+        *_audit(owner_to=("User",)),
+        Field("LastActivityDate", "date", "Last Activity", createable=False, updateable=False),
+        Field("LastStageChangeDate", "datetime", "Last Stage Change Date", createable=False, updateable=False),
+    )
+    children = (("Event", "WhatId", "Events"), ("Task", "WhatId", "Tasks"))
+    return SObject("Opportunity", "006", "Opportunity", "Opportunities", fields, children)
+
+
+def _status_values(name: str, label: str, flag: tuple[str, str]) -> SObject:
+    """LeadStatus / TaskStatus: the picklist's values with what each one means (read-only)."""
+    fields = (
+        _system("Id", "id", f"{label} ID", id_lookup=True),
+        _text("MasterLabel", "Master Label", 255, nillable=False, createable=False, updateable=False),
+        _text("ApiName", "Api Name", 255, nillable=False, createable=False, updateable=False),
+        _number("SortOrder", "Sort Order", "int", createable=False, updateable=False),
+        _flag("IsDefault", "Is Default", createable=False, updateable=False),
+        _flag(*flag, createable=False, updateable=False),
+        *_timestamps(),
+    )
+    # picklist value objects share the key prefix of Salesforce's StandardValue
+    return SObject(name, "01J", label, f"{label}s", fields)
+
+
 def _user() -> SObject:
     fields = (
         _system("Id", "id", "User ID", id_lookup=True),
@@ -564,11 +654,18 @@ def build_schema(custom_fields: bool = True) -> Schema:
     objects = (
         _lead(custom_fields),
         _contact(custom_fields),
+        _account(),
+        _opportunity(),
         _task(custom_fields),
         _event(),
         _campaign(),
         _campaign_member(),
         _user(),
         _group(),
+        _status_values("LeadStatus", "Lead Status Value", ("IsConverted", "Is Converted")),
+        _status_values("TaskStatus", "Task Status Value", ("IsClosed", "Is Closed")),
     )
-    return Schema({o.name.lower(): o for o in objects}, {o.prefix: o for o in objects})
+    by_prefix: dict[str, SObject] = {}
+    for sobject in objects:
+        by_prefix.setdefault(sobject.prefix, sobject)  # 01J: the first of the value objects answers
+    return Schema({o.name.lower(): o for o in objects}, by_prefix)
