@@ -312,10 +312,6 @@ def test_the_operators_work_on_typed_values(tmp_path):
     assert score(other, loaded.compiled, datetime(2026, 11, 20, tzinfo=UTC)).fit == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine change needed: one_of on a multi-select (a list) should match when any of its values does",
-)
 def test_one_of_matches_a_multi_select_when_any_of_its_values_is_listed(tmp_path):
     loaded = rules(tmp_path, "fit:\n  rules:\n    - {name: p, field: interests, one_of: [Platform], points: 4}\n")
     lead = Lead("1", {"interests": ["Training", "Platform"]})

@@ -45,13 +45,23 @@ def property_predicate(test: PropertyTest, lists: Mapping[str, list[str]]) -> Pr
         return lambda props, _d: (v := props.get(field_name)) is not None and v != "" and search(as_text(v)) is not None
     if test.one_of is not None:
         options = frozenset(comparable(o) for o in listed(test.one_of))
-        return lambda props, _d: comparable(props.get(field_name)) in options
+        return lambda props, _d: (
+            not options.isdisjoint(each_value(v))
+            if isinstance(v := props.get(field_name), list | tuple)
+            else comparable(v) in options
+        )
     if test.none_of is not None:
         excluded = frozenset(comparable(o) for o in listed(test.none_of))
-        return lambda props, _d: not is_blank(v := props.get(field_name)) and comparable(v) not in excluded
+        return lambda props, _d: (
+            not is_blank(v := props.get(field_name))
+            and (excluded.isdisjoint(each_value(v)) if isinstance(v, list | tuple) else comparable(v) not in excluded)
+        )
     if test.not_equals is not None:
         unwanted = comparable(test.not_equals)
-        return lambda props, _d: not is_blank(v := props.get(field_name)) and comparable(v) != unwanted
+        return lambda props, _d: (
+            not is_blank(v := props.get(field_name))
+            and (unwanted not in each_value(v) if isinstance(v, list | tuple) else comparable(v) != unwanted)
+        )
     if test.min is not None or test.max is not None:
         low = -math.inf if test.min is None else test.min
         high = math.inf if test.max is None else test.max
@@ -62,7 +72,14 @@ def property_predicate(test: PropertyTest, lists: Mapping[str, list[str]]) -> Pr
 
         return in_range
     wanted = comparable(test.equals)
-    return lambda props, _d: comparable(props.get(field_name)) == wanted
+    return lambda props, _d: (
+        wanted in each_value(v) if isinstance(v := props.get(field_name), list | tuple) else comparable(v) == wanted
+    )
+
+
+def each_value(value: Any) -> frozenset[Any]:
+    """The comparable options of a multi-select picklist (a list); nested lists and objects never match."""
+    return frozenset(comparable(v) for v in value if not isinstance(v, list | tuple | dict))
 
 
 def activity_predicate(test: ActivityTest) -> ActivityPredicate | None:
