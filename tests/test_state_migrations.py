@@ -131,6 +131,7 @@ def test_a_new_store_is_built_by_the_migrations_alone(state_url):
         "tasks",
         "dead_letters",
         "runs",
+        "episodes",
     }
     assert store.revision == head()
     store.close()

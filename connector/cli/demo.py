@@ -9,7 +9,9 @@ HTTP, the rules file, the SQLite state store, the same sync code.
 from __future__ import annotations
 
 import logging
+import random
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,28 +20,64 @@ from rich.console import Console
 from rich.table import Table
 
 from connector.cli.explain import print_explanation
+from connector.cli.report import store_input
 from connector.cli.runtime import Runtime, build, hubspot_adapter, salesforce_adapter
 from connector.model import Stage
 from connector.ops.logs import APP_LOGGER
+from connector.reporting import ReportFigures, ReportOptions, build_figures, render_html
 from connector.sandbox.clock import ManualClock
 from connector.sandbox.hubspot import HubSpotConfig, HubSpotSandbox
+from connector.sandbox.outcomes import Outcome
 from connector.sandbox.portals import HubSpotPortal, SalesforcePortal
 from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
+from connector.sandbox.synthetic import generate
+from connector.state.episodes import is_closed
 from connector.sync.cycle import RunReport
 
 HOUR = 3600.0
+DAY = 24 * HOUR
+#: of the qualified leads sales does not convert, the share a rep rejects, and the share recycled
+REJECT_SHARE = 0.3
+RECYCLE_SHARE = 0.3
 CRM_NAMES = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
 STAGE_ORDER = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist", "other")
 
 
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo showed: the CRM's funnel counts, and the report of its run and where it was written."""
+
+    funnel: dict[str, int]
+    figures: ReportFigures
+    report_path: Path
+
+
+@dataclass
+class SalesWork:
+    """What the simulated reps did with the qualified leads."""
+
+    touched: int = 0
+    converted: int = 0
+    rejected: int = 0
+    recycled: int = 0
+    won: int = 0
+    lost: int = 0
+
+
 def run_demo(
-    rules: Path, crm: str = "hubspot", contacts: int = 400, seed: int = 7, console: Console | None = None
-) -> dict[str, int]:
-    """Run the demo against the chosen CRM's sandbox and print it; returns the funnel counts (for tests)."""
+    rules: Path,
+    crm: str = "hubspot",
+    contacts: int = 400,
+    seed: int = 7,
+    console: Console | None = None,
+    report_dir: Path = Path("handoff-reports"),
+) -> DemoResult:
+    """Run the demo against the chosen CRM's sandbox, print it and write the funnel report of its run."""
     console = console or Console()
     # the demo narrates; the daemon's info lines would only interleave with it
     logging.getLogger(APP_LOGGER).setLevel(logging.WARNING)
-    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    start = datetime.now(UTC).replace(microsecond=0)
+    clock = ManualClock(start)
     if crm == "salesforce":
         sandbox: Any = SalesforceSandbox(SalesforceConfig(contacts=contacts, seed=seed), clock=clock)
         portal_type: Any = SalesforcePortal
@@ -97,7 +135,33 @@ def run_demo(
                             f"{task.due_at:%Y-%m-%d %H:%M} UTC): {task.subject}"
                         )
                     console.print()
-            return funnel
+
+            planted = _planted_outcomes(runtime, contacts, seed, start)
+            rng = random.Random(f"demo-sales-{seed}")
+            returning = _mqls_come_back(portal, runtime, planted, rng)
+            clock.advance(DAY)
+            _step(
+                console,
+                f"5. A day on, {returning} MQLs come back and request a demo: incremental sync",
+                runtime.sync.sync_once(),
+            )
+            work = _work_the_leads(portal, runtime, planted, rng)
+            clock.advance(2 * DAY)
+            _step(
+                console,
+                f"6. Two days on, sales has worked the qualified leads ({work.touched} tasks done, "
+                f"{work.converted} converted, {work.rejected} rejected, {work.recycled} recycled): sync",
+                runtime.sync.sync_once(),
+            )
+            _close_deals(portal, runtime, planted, work, rng)
+            clock.advance(5 * DAY)
+            _step(
+                console,
+                f"7. A week on, sales has closed the deals ({work.won} won, {work.lost} lost): sync",
+                runtime.sync.sync_once(),
+            )
+            figures, report_path = _write_report(console, runtime, clock.datetime(), report_dir, crm)
+            return DemoResult(funnel, figures, report_path)
         finally:
             runtime.close()
 
@@ -160,3 +224,100 @@ def _print_funnel(console: Console, portal: Any, runtime: Runtime) -> dict[str, 
         f"disqualified; SQL share of qualified {share}; rep tasks created {runtime.store.tasks.count('created')}"
     )
     return {**{f"stage:{k}": v for k, v in stages.items()}, **{f"handoff:{k}": v for k, v in qualified.items()}}
+
+
+def _planted_outcomes(runtime: Runtime, contacts: int, seed: int, start: datetime) -> dict[str, Outcome]:
+    """Each record's planted outcome: the sandbox's people again (same seed, same clock), matched by email."""
+    by_email: dict[str, Outcome] = {}
+    for person in generate(contacts, seed, start).people:
+        email = person.lead.properties.get("email")
+        if isinstance(email, str):
+            by_email.setdefault(email.lower(), person.outcome)
+    found: dict[str, Outcome] = {}
+    for batch in runtime.store.records.batches():
+        for state in batch:
+            email = state.lead.properties.get("email")
+            if isinstance(email, str) and email.lower() in by_email:
+                found[state.record_id] = by_email[email.lower()]
+    return found
+
+
+def _open_episodes(runtime: Runtime) -> list[str]:
+    return sorted({e.record_id for e in runtime.store.episodes.all() if not is_closed(e)})
+
+
+def _mqls_come_back(portal: Any, runtime: Runtime, planted: dict[str, Outcome], rng: random.Random) -> int:
+    """Open MQLs request a demo as likely as their planted outcome says they buy: the MQL->SQL step."""
+    returning = 0
+    for episode in runtime.store.episodes.all():
+        outcome = planted.get(episode.record_id)
+        if is_closed(episode) or episode.sql_at is not None or outcome is None:
+            continue
+        if rng.random() < outcome.probability:
+            portal.activity(episode.record_id, "form_submission", name="Request a demo")
+            returning += 1
+    return returning
+
+
+def _work_the_leads(portal: Any, runtime: Runtime, planted: dict[str, Outcome], rng: random.Random) -> SalesWork:
+    """Reps act on every open qualified lead: do the task, then convert the lead as likely as its planted
+    outcome says, else reject or recycle some of the rest."""
+    work = SalesWork()
+    for record_id in _open_episodes(runtime):
+        for task in portal.tasks(record_id):
+            if not task.completed:
+                portal.complete_task(task.id)
+                work.touched += 1
+        outcome = planted.get(record_id)
+        draw = rng.random()
+        if outcome is not None and draw < outcome.probability:
+            portal.convert(record_id, amount=outcome.amount or 12000.0)
+            work.converted += 1
+        elif rng.random() < REJECT_SHARE:
+            portal.rep_sets_status(record_id, portal.reject_status)
+            work.rejected += 1
+        elif rng.random() < RECYCLE_SHARE:
+            portal.rep_sets_status(record_id, portal.recycle_status)
+            work.recycled += 1
+    return work
+
+
+def _close_deals(
+    portal: Any, runtime: Runtime, planted: dict[str, Outcome], work: SalesWork, rng: random.Random
+) -> None:
+    """Close every open deal, won as likely as the person's planted win probability."""
+    for record_id in _open_episodes(runtime):
+        for deal in portal.deals(record_id):
+            if deal.closed:
+                continue
+            outcome = planted.get(record_id)
+            won = outcome is not None and rng.random() < outcome.win_probability
+            portal.close_deal(deal.id, won=won)
+            if won:
+                work.won += 1
+            else:
+                work.lost += 1
+
+
+def _write_report(
+    console: Console, runtime: Runtime, now: datetime, report_dir: Path, crm: str
+) -> tuple[ReportFigures, Path]:
+    figures = build_figures(store_input(runtime.store), now, ReportOptions())
+    report_dir.mkdir(parents=True, exist_ok=True)
+    path = report_dir / f"handoff-demo-{crm}-{now:%Y%m%dT%H%M%SZ}.html"
+    path.write_text(render_html(figures), encoding="utf-8")
+    funnel, conversion = figures.funnel, figures.conversion
+    console.rule("The funnel report of this run")
+    console.print(
+        f"{figures.episodes} qualification episodes from {funnel.leads} leads: {funnel.mql} MQL, {funnel.sql} SQL, "
+        f"{funnel.opportunity} opportunities, {funnel.won} won"
+    )
+    console.print(
+        f"MQL->SQL {_share(conversion.mql_to_sql)}, SQL->opportunity {_share(conversion.sql_to_opportunity)}, "
+        f"opportunity->won {_share(conversion.opportunity_to_won)}; report written to {path}"
+    )
+    return figures, path
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"

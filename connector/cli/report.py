@@ -1,7 +1,7 @@
 """``handoff report``: the funnel report as one HTML page, or its figures as JSON.
 
-Episodes come from a JSON-lines file for now (one :meth:`Episode.to_json` object per line); the
-state store will be their source once it keeps them.
+Episodes and the leads per month come from the state store the sync keeps them in, or from a
+JSON-lines file (``--from``: one :meth:`Episode.to_json` object per line).
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ from typing import TextIO
 
 import typer
 
+from connector.config.files import ConfigError
+from connector.config.settings import load_settings
 from connector.model import parse_time
 from connector.outcomes import Episode, FunnelInput, InvalidEpisode
 from connector.reporting import ReportFigures, ReportOptions, build_figures, render_html
+from connector.state import StateError, Store
 
 DEFAULT_OUT = Path("handoff-report.html")
 #: the exit codes every handoff command uses: some input lines skipped / bad input
@@ -51,6 +54,25 @@ def read_lead_counts(path: Path) -> dict[str, int]:
         return dict(FunnelInput(lead_counts=data).lead_counts)
     except InvalidEpisode as exc:
         raise InvalidEpisode(f"{path}: {exc}") from None
+
+
+def store_input(store: Store) -> FunnelInput:
+    """Every episode the state store keeps, and its leads per month: what the report reads."""
+    return FunnelInput(tuple(store.episodes.all()), store.episodes.lead_counts())
+
+
+def _read_store() -> FunnelInput:
+    try:
+        settings = load_settings()
+        store = Store(settings.handoff_state_url.get_secret_value(), settings.handoff_crm, lambda: datetime.now(UTC))
+    except ConfigError as exc:
+        raise _fail([str(p) for p in exc.problems]) from None
+    except StateError as exc:
+        raise _fail([str(exc)]) from None
+    try:
+        return store_input(store)
+    finally:
+        store.close()
 
 
 def write_report(
@@ -97,10 +119,13 @@ def report_command(
         None,
         "--from",
         metavar="FILE.jsonl",
-        help="episodes, one JSON object per line (the state store is not yet a source of episodes)",
+        help="episodes, one JSON object per line (default: the state store's)",
     ),
     leads: Path | None = typer.Option(
-        None, "--leads", metavar="FILE.json", help='leads created per month, e.g. {"2026-09": 120}'
+        None,
+        "--leads",
+        metavar="FILE.json",
+        help='leads created per month, e.g. {"2026-09": 120} (default: the state store\'s records)',
     ),
     out: Path | None = typer.Option(
         None, "--out", metavar="FILE.html", help=f"where to write the page (default {DEFAULT_OUT}; none with --json)"
@@ -117,10 +142,8 @@ def report_command(
 ) -> None:
     """Funnel by cohort, speed to lead, score bands against outcome, rule lift: one self-contained page.
 
-    Episodes are read from --from FILE.jsonl for now; the state store will feed them once it keeps them.
+    Episodes come from the state store (HANDOFF_STATE_URL, HANDOFF_CRM), or from --from FILE.jsonl.
     """
-    if from_path is None:
-        raise _fail(["--from: give the episodes file (FILE.jsonl); the state store does not keep episodes yet"])
     if converted_on not in ("opportunity", "won"):
         raise _fail([f"--converted-on: {converted_on!r} is not opportunity or won"])
     start: date | None = _time_option("--since", since).date() if since else None
@@ -130,11 +153,16 @@ def report_command(
     except InvalidEpisode as exc:
         raise _fail([f"--leads: {exc}"]) from None
     problems: list[str] = []
-    try:
-        with from_path.open(encoding="utf-8") as stream:
-            episodes = list(read_episodes(stream, str(from_path), problems))
-    except OSError as exc:
-        raise _fail([f"{from_path}: cannot read: {exc.strerror}"]) from None
+    if from_path is None:
+        stored = _read_store()
+        episodes = list(stored.episodes)
+        lead_counts = lead_counts if leads else dict(stored.lead_counts)
+    else:
+        try:
+            with from_path.open(encoding="utf-8") as stream:
+                episodes = list(read_episodes(stream, str(from_path), problems))
+        except OSError as exc:
+            raise _fail([f"{from_path}: cannot read: {exc.strerror}"]) from None
     options = ReportOptions(
         converted_on="won" if converted_on == "won" else "opportunity",
         stale_after_days=stale_after_days or None,

@@ -26,6 +26,8 @@ class RecordState:
     counters: dict[str, Any] = field(default_factory=dict)
     written: dict[str, str | None] = field(default_factory=dict)
     modified_at: datetime | None = None
+    #: when the CRM created the record if the adapter says, else when Handoff first saw it
+    created_at: datetime | None = None
 
 
 class Records:
@@ -55,6 +57,7 @@ class Records:
                 "written": s.written,
                 "modified_at": s.modified_at,
                 "updated_at": now,
+                "created_at": s.created_at,
             }
             for s in sorted(states, key=lambda s: s.record_id)
         ]
@@ -91,4 +94,5 @@ def _from_row(row: Any) -> RecordState:
         counters=dict(row.counters),
         written=dict(row.written),
         modified_at=utc(row.modified_at),
+        created_at=utc(row.created_at),
     )

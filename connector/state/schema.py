@@ -51,6 +51,8 @@ records = Table(
     Column("written", JSON, nullable=False),  # values last written successfully
     Column("modified_at", DateTime(timezone=True)),  # CRM's last-modified time when read
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    #: when the CRM created the record if the adapter says, else when Handoff first saw it: the lead cohort
+    Column("created_at", DateTime(timezone=True)),
 )
 
 #: writes that failed and are retried next cycle, until they land or are dead-lettered
@@ -113,4 +115,19 @@ runs = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
     Column("report", JSON),
+)
+
+#: qualification episodes: what Handoff knew when a record qualified, and what sales did afterwards
+episodes = Table(
+    "episodes",
+    metadata,
+    Column("crm", String(20), primary_key=True),
+    Column("record_id", String(64), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    #: an outcome ended it (recycled, rejected, won, lost): later outcomes go to a newer episode
+    Column("closed", Boolean, nullable=False),
+    Column("episode", JSON, nullable=False),  # Episode.to_json()
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_episodes_started", "crm", "started_at"),
 )

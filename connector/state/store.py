@@ -2,7 +2,7 @@
 
 Everything the daemon must not forget between cycles lives here, one repository
 per group of tables: cursors, records, the task ledger, pending writes, dead
-letters and runs. Each repository call is its own transaction unless made inside
+letters, runs and qualification episodes. Each repository call is its own transaction unless made inside
 ``store.atomic()``.
 """
 
@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from connector.state import migrate
 from connector.state.cursors import Cursors
 from connector.state.database import Clock, Database, StateError, make_engine, redact_url
+from connector.state.episodes import Episodes
 from connector.state.failures import DeadLetters, PendingWrites
 from connector.state.lease import Lease, lease_for
 from connector.state.records import Records
@@ -43,6 +44,7 @@ class Store:
         self.pending = PendingWrites(self._db)
         self.dead_letters = DeadLetters(self._db)
         self.runs = Runs(self._db)
+        self.episodes = Episodes(self._db)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:

@@ -45,6 +45,7 @@ class Evaluated:
     written: dict[str, str | None]
     qualification: Qualification
     decision: Decision
+    before: Memory
 
 
 def merge_lead(previous: Lead | None, record_id: str, properties: Any, new: Sequence[Activity]) -> Lead:
@@ -124,6 +125,9 @@ class Sync:
                 report.status = "stopped"
                 return
         sink.checkpoint(CURSOR, format_time(max(until, parse_time(cursor)) if cursor else until))
+        if not sink.dry_run:
+            # what sales did with qualified records: only real runs keep episodes
+            self.writer.record_outcomes(until, report)
 
     def _backfill(
         self,
@@ -211,8 +215,12 @@ class Sync:
         q, d = evaluate(lead, crm_state, base.memory, self.ruleset.compiled, self.ruleset.policy, now)
         if d.task is not None and not self.adapter.assignable(d.task.owner_id):
             d = replace(d, task=replace(d.task, owner_id=self._fallback_owner(d.task)))
-        state = RecordState(base.record_id, lead, crm_state, d.memory, counters, dict(base.written), modified_at)
-        return Evaluated(state, base.written, q, d)
+        # the adapters do not say when the CRM created a record: the lead cohort is when Handoff first saw it
+        created = base.created_at or now
+        state = RecordState(
+            base.record_id, lead, crm_state, d.memory, counters, dict(base.written), modified_at, created
+        )
+        return Evaluated(state, base.written, q, d, base.memory)
 
     def _fallback_owner(self, task: TaskSpec) -> str | None:
         owner = pick_owner(task.record_id, None, self.ruleset.policy.owners)
@@ -238,6 +246,7 @@ class Sync:
                     self.options.score_step,
                     task_done=e.decision.task is not None and e.decision.task.key in known,
                 ),
+                e.before,
             )
             for e, source in zip(evaluated, sources, strict=True)
         ]

@@ -32,6 +32,9 @@ class RunReport:
     #: task intents not confirmed when the run ended, and when the first of them is tried again
     tasks_waiting: int = 0
     tasks_retry_at: datetime | None = None
+    #: outcome events read from the CRM, and the episodes they changed
+    outcomes: int = 0
+    episodes_updated: int = 0
     stages: Counter[str] = field(default_factory=Counter)
     tasks_by_stage: Counter[str] = field(default_factory=Counter)
     #: Handoff's qualification level of every record scored (the sweep sees them all)
@@ -58,6 +61,8 @@ class RunReport:
             "tasks_waiting": self.tasks_waiting,
             "tasks_retry_at": format_time(self.tasks_retry_at) if self.tasks_retry_at else None,
             "stages": dict(self.stages),
+            "outcomes": self.outcomes,
+            "episodes_updated": self.episodes_updated,
         }
 
     def counts(self) -> dict[str, int]:

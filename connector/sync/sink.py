@@ -7,11 +7,11 @@ A run reads and plans the same way in both cases; everything it would change
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from connector.crm.base import Pulled, Quarantined
-from connector.model import Decision, Qualification
+from connector.model import Decision, Memory, Qualification
 from connector.policy.planner import RecordPlan
 from connector.state import RecordState
 from connector.sync.report import RunReport
@@ -26,6 +26,8 @@ class Planned:
     qualification: Qualification
     decision: Decision
     plan: RecordPlan
+    #: what Handoff remembered before this run: a change of episode in ``state.memory`` is a recycle
+    before: Memory = field(default_factory=Memory)
 
 
 class PlanSink(Protocol):

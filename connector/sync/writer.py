@@ -8,6 +8,7 @@ the call; a cursor moves only once its page is done.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,8 +16,11 @@ from datetime import datetime, timedelta
 import structlog
 
 from connector.crm.base import CrmAdapter, Quarantined
+from connector.outcomes.apply import apply_outcomes
+from connector.outcomes.events import OutcomeEvent
 from connector.policy.planner import RecordPlan, after_write
 from connector.state import PendingWrite, RecordState, Store, TaskEntry
+from connector.sync.episodes import episode_changes
 from connector.sync.report import PARTIAL, RunReport
 from connector.sync.sink import Planned
 
@@ -58,6 +62,7 @@ class CrmWriter:
         with self.store.atomic():
             self.store.records.put([p.state for p in planned])
             claimed = self.store.tasks.claim([p.plan.task for p in planned if p.plan.task is not None])
+            self._record_episodes(planned)
         states = {p.state.record_id: p.state for p in planned}
         self._push([p.plan for p in planned if p.plan.has_write], states, report)
         self._create_tasks(claimed, report)
@@ -74,6 +79,34 @@ class CrmWriter:
         report.tasks_retry_at = waiting.oldest + self.options.task_settle if waiting.oldest else None
         if waiting.count and report.status == "ok":
             report.status = PARTIAL
+
+    def _record_episodes(self, planned: Sequence[Planned]) -> None:
+        """Open, update or end the episodes these decisions start or end (in the page's transaction)."""
+        now = self.clock()
+        current = self.store.episodes.open_for([p.state.record_id for p in planned])
+        changed = [e for p in planned for e in episode_changes(p, current.get(p.state.record_id), now)]
+        self.store.episodes.upsert(changed)
+
+    def record_outcomes(self, until: datetime, report: RunReport) -> None:
+        """Fold what sales did (the adapter's outcome events up to ``until``) into the records' episodes.
+
+        Each batch lands on the record's open episode, else its latest, and is saved before the
+        next batch is asked for: the adapter moves its cursors only then.
+        """
+        for batch in self.adapter.outcomes(until, self.store.cursors):
+            by_record: dict[str, list[OutcomeEvent]] = defaultdict(list)
+            for event in batch:
+                by_record[event.record_id].append(event)
+            ids = sorted(by_record)
+            current = {**self.store.episodes.latest(ids), **self.store.episodes.open_for(ids)}
+            changed = []
+            for record_id, episode in current.items():
+                updated = apply_outcomes(episode, by_record[record_id])
+                if updated != episode:
+                    changed.append(updated)
+            self.store.episodes.upsert(changed)
+            report.outcomes += len(batch)
+            report.episodes_updated += len(changed)
 
     # ------------------------------------------------------------ writes
 

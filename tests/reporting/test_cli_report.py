@@ -1,4 +1,4 @@
-"""``handoff report`` as an admin runs it: episodes from a JSON-lines file, a page and/or JSON out."""
+"""``handoff report`` as an admin runs it: episodes from a JSON-lines file (or the state store), a page and/or JSON out."""
 
 from __future__ import annotations
 
@@ -74,7 +74,6 @@ def test_bad_lines_are_named_and_skipped(files):
 @pytest.mark.parametrize(
     ("args", "problem"),
     [
-        ([], "--from: give the episodes file"),
         (["--from", "missing.jsonl"], "missing.jsonl: cannot read"),
         (["--from", "{episodes}", "--since", "last spring"], "--since: not an ISO-8601 date or time"),
         (["--from", "{episodes}", "--converted-on", "meeting"], "--converted-on: 'meeting' is not opportunity or won"),
@@ -107,3 +106,11 @@ def test_nothing_to_report_is_not_an_error(tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["auc"] is None
     assert "Nothing to report yet" in out.read_text(encoding="utf-8")
+
+
+def test_an_unreachable_state_store_ends_with_one_line_and_exit_2(monkeypatch):
+    monkeypatch.setenv("HANDOFF_STATE_URL", "postgresql+psycopg://handoff:secret@127.0.0.1:1/state")
+    result = invoke(*NOW)
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("state store postgresql+psycopg://handoff:***@127.0.0.1:1/state: ")

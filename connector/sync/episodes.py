@@ -1,0 +1,93 @@
+"""Episodes from the sync's own decisions: a qualification opens one, a rep's recycle or rejection ends it.
+
+Pure: a planned record and the record's open episode in, the episodes to save out. Outcomes read
+from the CRM afterwards (deals, wins) are folded in by ``connector.outcomes.apply``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from connector.model import Stage, parse_time
+from connector.outcomes.episode import Episode
+from connector.policy.lifecycle import DISQUALIFIED
+from connector.sync.sink import Planned
+
+#: the canonical lead property an adapter may fill with the CRM's creation time of the record
+CREATED_PROPERTY = "created_at"
+
+
+def episode_changes(planned: Planned, current: Episode | None, now: datetime) -> list[Episode]:
+    """The episodes this planned record opens, updates or ends (empty when nothing changes).
+
+    ``current`` is the record's open episode. A recycle (the policy opened a new memory episode)
+    or a rep's rejection ends it; a promotion to MQL or SQL opens the next one, or adds ``sql_at``
+    to an open MQL episode of the same qualification.
+    """
+    changed: list[Episode] = []
+    status = planned.state.crm_state.lead_status
+    if current is not None and planned.state.memory.episode > planned.before.episode:
+        current = replace(current, recycled_at=now, sales_reason=status)
+        changed.append(current)
+        current = None
+    elif current is not None and _rejected_by_rep(planned) and current.rejected_at is None:
+        current = replace(current, rejected_at=now, sales_reason=status)
+        changed.append(current)
+        current = None
+    task = planned.decision.task
+    if task is None or task.stage not in (Stage.MQL, Stage.SQL):
+        return changed
+    number = planned.state.memory.episode + 1
+    # the time written to the CRM as mql_at / sql_at, so the episode and the record agree
+    at = _time(planned.decision.properties.get(f"{task.stage.value}_at")) or now
+    if current is not None and current.number == number:
+        if task.stage is Stage.SQL and current.sql_at is None:
+            changed.append(replace(current, sql_at=at))
+        return changed
+    changed.append(_opened(planned, number, task.stage, at))
+    return changed
+
+
+def _rejected_by_rep(planned: Planned) -> bool:
+    # the policy writes "disqualified" both for its own disqualifiers and for a rep's rejection
+    return planned.decision.properties.get("status") == DISQUALIFIED and not planned.qualification.disqualified
+
+
+def _opened(planned: Planned, number: int, stage: Stage, now: datetime) -> Episode:
+    q, task = planned.qualification, planned.decision.task
+    assert task is not None
+    written = planned.decision.properties.get("reasons") or ""
+    return Episode(
+        record_id=planned.state.record_id,
+        number=number,
+        created_at=_created(planned),
+        mql_at=now if stage is Stage.MQL else None,
+        sql_at=now if stage is Stage.SQL else None,
+        score=q.score,
+        fit=q.fit,
+        grade=q.grade,
+        rules_version=q.rules_version,
+        reasons=tuple(line.removeprefix("- ") for line in written.splitlines() if line.strip()),
+        # the scoring core names only the signal rules that fired; other rules show up as reasons
+        rules_fired=q.signals,
+        task_key=task.key,
+        owner_id=task.owner_id,
+        task_due_at=task.due_at,
+        sla_minutes=max(0, round((task.due_at - now).total_seconds() / 60)),
+    )
+
+
+def _created(planned: Planned) -> datetime | None:
+    return _time(planned.state.lead.properties.get(CREATED_PROPERTY))
+
+
+def _time(raw: object) -> datetime | None:
+    if isinstance(raw, datetime):
+        return raw if raw.tzinfo is not None else None
+    if isinstance(raw, str):
+        try:
+            return parse_time(raw)
+        except ValueError:
+            return None
+    return None
