@@ -47,7 +47,7 @@ GOOD_FIT = {
 class _Portal:
     """What both portals share: the sandbox, where it listens, its clock, its call counts and faults."""
 
-    writes_counted: tuple[str, ...] = ()
+    writes_counted: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, app: Any, base_url: str, clock: ManualClock):
         self.app = app
@@ -73,7 +73,7 @@ class HubSpotPortal(_Portal):
     reject_status = "UNQUALIFIED"
     #: HubSpot only moves a stage back after a clear: two requests
     recycle_writes = 2
-    writes_counted: ClassVar = (
+    writes_counted: ClassVar[tuple[str, ...]] = (
         "POST /crm/v3/objects/contacts/batch/update",
         "POST /crm/v3/objects/tasks/batch/create",
         "POST /crm/v3/properties/contacts",
@@ -120,7 +120,8 @@ class HubSpotPortal(_Portal):
         }
 
     def owner(self) -> str:
-        return next(o["id"] for o in self.app.dump()["owners"] if o["type"] == "PERSON")
+        owner_id: str = next(o["id"] for o in self.app.dump()["owners"] if o["type"] == "PERSON")
+        return owner_id
 
     def seed(self, status: str = "NEW", **canonical: Any) -> str:
         values = {**GOOD_FIT, **canonical}
@@ -140,7 +141,8 @@ class HubSpotPortal(_Portal):
         self.app.touch(record_id, {"lifecyclestage": self._stages[stage]})
 
     def _props(self, record_id: str) -> dict[str, Any]:
-        return next(c for c in self.app.dump()["contacts"] if c["id"] == record_id)["properties"]
+        props: dict[str, Any] = next(c for c in self.app.dump()["contacts"] if c["id"] == record_id)["properties"]
+        return props
 
     def stage(self, record_id: str) -> str | None:
         value = self._props(record_id).get("lifecyclestage")
@@ -209,7 +211,7 @@ class SalesforcePortal(_Portal):
     #: a custom picklist has no forward-only rule: a recycle is one write
     recycle_writes = 1
     update_call: ClassVar[str] = "PATCH /services/data/{version}/composite/sobjects"
-    writes_counted: ClassVar = (
+    writes_counted: ClassVar[tuple[str, ...]] = (
         update_call,
         "PATCH /services/data/{version}/composite/sobjects/{sobject}/{field}",
         "POST /services/data/{version}/composite/sobjects",
@@ -282,7 +284,8 @@ class SalesforcePortal(_Portal):
         record = self._record(record_id)
         if record.get("IsConverted"):
             return "opportunity"
-        return self._stages.get(record.get("Lifecycle_Stage__c"), record.get("Lifecycle_Stage__c"))
+        stage = record.get("Lifecycle_Stage__c")
+        return None if stage is None else self._stages.get(stage, stage)
 
     def handoff(self, record_id: str) -> dict[str, Any]:
         record = self._record(record_id)

@@ -195,7 +195,7 @@ class QueryEngine:
         wanted = [self._operand(column, condition.field, literal) for literal in literals]
         read = self._reader(column)
         family = _family(column.type)
-        fold = (lambda v: v) if column.type in ("id", "reference") else _fold
+        fold: Callable[[Any], Any] = (lambda v: v) if column.type in ("id", "reference") else _fold
         return _predicate(
             condition.op,
             read,
