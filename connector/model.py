@@ -95,9 +95,18 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+#: the largest activity count kept: beyond it a counter is noise, and a count too large for a
+#: float (10**400) must not break the arithmetic of scoring
+MAX_COUNT = 10**9
+
+
 @dataclass(frozen=True, slots=True)
 class Activity:
-    """One thing a person did. ``count`` carries aggregated counters (3 opens = count 3)."""
+    """One thing a person did. ``count`` carries aggregated counters (3 opens = count 3).
+
+    A time without a zone is taken as UTC (as ``parse_time`` reads it) and a count is kept
+    within 0..MAX_COUNT, so every Activity is one scoring can use.
+    """
 
     type: str
     at: datetime
@@ -108,8 +117,10 @@ class Activity:
     ts: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.at.tzinfo is None:  # a time without a zone is UTC, as parse_time reads it
+        if self.at.tzinfo is None:
             object.__setattr__(self, "at", self.at.replace(tzinfo=UTC))
+        if not 0 <= self.count <= MAX_COUNT:
+            object.__setattr__(self, "count", 0 if self.count < 0 else MAX_COUNT)
         object.__setattr__(self, "ts", self.at.timestamp())
 
     def to_json(self) -> dict[str, Any]:

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from hypothesis import strategies as st
+
 from connector.config.ruleset import Ruleset, load_rules
-from connector.model import Activity, CrmState, Lead, Memory, Stage
+from connector.model import QUALIFICATION_LEVELS, Activity, CrmState, Lead, Memory, Stage
 
 NOW = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)  # a Wednesday, 11:00 in Berlin
 REPO = Path(__file__).resolve().parents[1]
@@ -83,3 +85,18 @@ def crm(
 
 def memory(**fields: Any) -> Memory:
     return Memory(**fields)
+
+
+def memories(
+    moments: st.SearchStrategy[datetime], lead_statuses: st.SearchStrategy[str | None] = st.none()
+) -> st.SearchStrategy[Memory]:
+    """Hypothesis: what Handoff may remember about a record, episodes starting at ``moments``."""
+    return st.builds(
+        Memory,
+        episode=st.integers(0, 3),
+        episode_start=st.none() | moments,
+        level=st.sampled_from(QUALIFICATION_LEVELS),
+        promoted=st.none() | st.sampled_from(QUALIFICATION_LEVELS),
+        last_lead_status=lead_statuses,
+        reset_pending=st.booleans(),
+    )

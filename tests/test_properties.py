@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 
 import pytest
 import yaml
-from builders import DEFAULT_RULES, GOOD_FIT, NOW, activity, default_rules, rules_from
+from builders import DEFAULT_RULES, GOOD_FIT, NOW, activity, default_rules, memories, rules_from
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from connector.config.ruleset import load_rules
-from connector.model import ACTIVITY_TYPES, QUALIFICATION_LEVELS, Activity, CrmState, Lead, Memory, Stage
+from connector.model import ACTIVITY_TYPES, Activity, CrmState, Lead, Memory, Stage
 from connector.policy.lifecycle import decide, evaluate, task_key
 from connector.scoring import CompiledRules, score
 
@@ -278,15 +278,7 @@ REP_STATUSES = (*POLICY.recycle_statuses, *POLICY.disqualify_statuses, "NEW", "O
 rep_statuses = st.sampled_from((None,) * 8 + REP_STATUSES)
 rep_stage_moves = st.sampled_from((None,) * 12 + (Stage.MQL, Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER))
 crm_stages = st.none() | st.sampled_from(tuple(Stage))
-memories = st.builds(
-    Memory,
-    episode=st.integers(0, 3),
-    episode_start=st.none() | moments,
-    level=st.sampled_from(QUALIFICATION_LEVELS),
-    promoted=st.none() | st.sampled_from(QUALIFICATION_LEVELS),
-    last_lead_status=st.none() | st.sampled_from(REP_STATUSES),
-    reset_pending=st.booleans(),
-)
+memory_records = memories(moments, st.none() | st.sampled_from(REP_STATUSES))
 
 #: what people do between two cycles: mostly what qualifies leads, sometimes what holds them back
 cycle_activities = st.sampled_from(
@@ -337,7 +329,7 @@ def never_promoted(decision, crm: CrmState) -> bool:
 
 
 @PROPERTY
-@given(lead=disqualified_leads(), stage=crm_stages, status=st.sampled_from(REP_STATUSES), mem=memories)
+@given(lead=disqualified_leads(), stage=crm_stages, status=st.sampled_from(REP_STATUSES), mem=memory_records)
 def test_a_disqualified_lead_is_never_promoted(lead, stage, status, mem):
     q = score(lead, RULES, NOW)
     assert q.disqualified
@@ -349,7 +341,7 @@ def test_a_disqualified_lead_is_never_promoted(lead, stage, status, mem):
 
 
 @PROPERTY
-@given(lead=leads, stage=crm_stages, status=st.sampled_from(POLICY.disqualify_statuses), mem=memories)
+@given(lead=leads, stage=crm_stages, status=st.sampled_from(POLICY.disqualify_statuses), mem=memory_records)
 def test_a_lead_sales_marked_unqualified_is_never_promoted(lead, stage, status, mem):
     crm = crm_state(stage, status)
     d = decide(score(lead, RULES, NOW), crm, mem, POLICY, NOW)

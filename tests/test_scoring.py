@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from builders import NOW, activity, default_rules, demo_request, form, lead, page_view, rules_from
 
-from connector.model import Activity, Stage
-from connector.scoring.engine import MAX_COUNT, score
+from connector.model import MAX_COUNT, Activity, Stage
+from connector.scoring.engine import score
 
 RULES = default_rules()
 

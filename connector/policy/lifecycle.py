@@ -70,6 +70,12 @@ class Owners(_Strict):
     fallback: str | None = Field(None, description="owner id used when there is no round-robin list")
 
 
+_DEFAULT_SLAS: dict[Literal["mql", "sql"], Sla] = {
+    "mql": Sla(due="1bd", priority=Priority.MEDIUM),
+    "sql": Sla(due="1bh", priority=Priority.HIGH),
+}
+
+
 class Policy(_Strict):
     """The handoff agreement between marketing and sales."""
 
@@ -82,12 +88,7 @@ class Policy(_Strict):
         description="lead-status values meaning: sales rejected this lead",
     )
     recycle_to: Literal["subscriber", "lead"] = "lead"
-    sla: dict[Literal["mql", "sql"], Sla] = Field(
-        default_factory=lambda: {  # type: ignore[arg-type]  # mypy reads the literal keys as plain str
-            "mql": Sla(due="1bd", priority=Priority.MEDIUM),
-            "sql": Sla(due="1bh", priority=Priority.HIGH),
-        }
-    )
+    sla: dict[Literal["mql", "sql"], Sla] = Field(default_factory=lambda: dict(_DEFAULT_SLAS))
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
     owners: Owners = Field(default_factory=Owners)
     reasons_written: int = Field(5, ge=1, description="reasons written to the CRM record")
@@ -233,7 +234,7 @@ def build_task(
     q: Qualification, crm: CrmState, memory: Memory, policy: Policy, stage: Stage, now: datetime
 ) -> TaskSpec:
     """The rep's task: who, by when, and a body that says why now and what to ask."""
-    sla = policy.sla[stage.value]  # type: ignore[index]
+    sla = policy.sla["sql" if stage is Stage.SQL else "mql"]
     due = add_duration(now, Duration.parse(sla.due), policy.business_hours)
     who = quoted(crm.name) or f"Lead {quoted(q.id)}"
     if company := quoted(crm.company):

@@ -36,11 +36,10 @@ from connector.scoring.values import email_domain, is_blank
 
 __all__ = ["CompiledRules", "compile_rules", "rules_version", "score"]
 
-#: counts beyond this are noise (and a count too large for a float must not break the arithmetic)
-MAX_COUNT = 10**9
 #: reasons worth less than this are noise to a rep and are left out
 _MIN_REASON_POINTS = 0.5
 _MAX_INTERESTS = 5
+_MINUTE, _DAY = 60.0, 86400.0
 #: reason groups: a disqualifier is named first, then the signals, then the rest by points
 _DISQUALIFIER, _SIGNAL, _OTHER = 0, 1, 2
 
@@ -59,14 +58,14 @@ class Tally:
     latest: Activity
 
 
-def _add(tallies: dict[_Rule, Tally], rule: _Rule, activity: Activity, count: int, at: float, points: float) -> None:
-    """Count ``activity`` (``count`` times, at effective time ``at``, worth ``points``) in ``rule``'s tally."""
+def _add(tallies: dict[_Rule, Tally], rule: _Rule, activity: Activity, at: float, points: float) -> None:
+    """Count ``activity`` (at effective time ``at``, worth ``points``) in ``rule``'s tally."""
     tally = tallies.get(rule)
     if tally is None:
-        tallies[rule] = Tally(points, count, at, activity)
+        tallies[rule] = Tally(points, activity.count, at, activity)
         return
     tally.points += points
-    tally.count += count
+    tally.count += activity.count
     if at > tally.latest_at or (at == tally.latest_at and _rank(activity) > _rank(tally.latest)):
         tally.latest_at, tally.latest = at, activity
 
@@ -138,12 +137,13 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
     thresholds = rules.source.thresholds
 
     hits = _property_hits(rules, props, domain)
-    disqualifier = _property_disqualifier(hits)
+    disqualified_reason = _property_disqualifier(hits)
     fit_cards = _cards(rules.fit_cards, props, domain, {}, now_ts, texts) if rules.fit_cards else _NO_CARDS
     fit = _fit(hits, fit_cards, rules.source.fit)
-    seen = _tally_activities(rules, lead.activities, now_ts, with_disqualifiers=disqualifier is None)
-    if disqualifier is None and seen.disqualifiers:
-        disqualifier = _activity_disqualifier(seen.disqualifiers, now_ts, texts)
+    seen = _tally_activities(rules, lead.activities, now_ts, with_disqualifiers=disqualified_reason is None)
+    if disqualified_reason is None and seen.disqualifiers:
+        disqualified_reason = _activity_disqualifier(seen.disqualifiers, now_ts, texts)
+    disqualified = disqualified_reason is not None
     signals = _fire_signals(rules.signals, seen.windowed, fit.grade)
     counted = rules.engagement_cards
     cards = _cards(counted, props, domain, seen.windowed, now_ts, texts) if counted else _NO_CARDS
@@ -152,8 +152,8 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
     raw_total = fit.points + engagement.points + signals.points
     total = round(raw_total if thresholds.floor is None else max(raw_total, thresholds.floor))
     ranked = [*fit.reasons, *engagement.reasons, *_signal_reasons(signals, engagement.folded, now_ts, texts)]
-    if disqualifier is not None:
-        ranked.append(disqualifier)
+    if disqualified_reason is not None:
+        ranked.append(_ranked(_DISQUALIFIER, 0.0, disqualified_reason, "disqualifier"))
     ranked.sort()
 
     return Qualification(
@@ -162,12 +162,12 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
         fit=round(fit.points),
         engagement=round(engagement.points),
         grade=fit.grade,
-        stage=_level(thresholds, 0.0, total, fit, engagement, signals, disqualifier),
-        hold_stage=_level(thresholds, thresholds.hysteresis, total, fit, engagement, signals, disqualifier),
-        disqualified=disqualifier is not None,
-        disqualified_reason=disqualifier.reason.text if disqualifier is not None else None,
+        stage=_level(thresholds, 0.0, total, fit, engagement, signals, disqualified),
+        hold_stage=_level(thresholds, thresholds.hysteresis, total, fit, engagement, signals, disqualified),
+        disqualified=disqualified,
+        disqualified_reason=disqualified_reason,
         signals=tuple([rule.name for rule, _ in signals.firing]),
-        reasons=tuple([entry.reason for entry in ranked]),
+        reasons=tuple([reason for _, _, reason in ranked]),
         missing=tuple([name for name, field_name in rules.bant if is_blank(props.get(field_name))]),
         interests=_latest_interests(seen.interests),
         rules_version=rules.version,
@@ -179,7 +179,7 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
 
 def _ranked(group: int, points: float, text: str, kind: str) -> RankedReason:
     # tuple.__new__ skips NamedTuple's Python-level constructor: a dozen reasons per lead add up
-    return _new_tuple(RankedReason, (group, -abs(points), _new_tuple(Reason, (text, points, kind))))
+    return (group, -abs(points), _new_tuple(Reason, (text, points, kind)))
 
 
 def _property_reason(rule: PropertyRule, props: Mapping[str, Any], domain: str) -> str:
@@ -223,13 +223,16 @@ def _met(rules: Iterable[PropertyRule], props: Mapping[str, Any], domain: str) -
     )
 
 
-def _property_disqualifier(hits: Iterable[PropertyHit]) -> RankedReason | None:
-    """The first disqualifier on properties (in file order) that the lead meets, as the first reason."""
+def _property_disqualifier(hits: Iterable[PropertyHit]) -> str | None:
+    """The reason of the first disqualifier on properties (in file order) that the lead meets."""
     first: PropertyHit | None = None
     for hit in hits:
         if hit.rule.kind == "disqualifier" and (first is None or hit.rule.order < first.rule.order):
             first = hit
-    return None if first is None else _ranked(_DISQUALIFIER, 0.0, first.ranked.reason.text, "disqualifier")
+    if first is None:
+        return None
+    _, _, reason = first.ranked
+    return reason.text
 
 
 def _fit(hits: Iterable[PropertyHit], cards: CardPoints, section: FitSection) -> Fit:
@@ -276,8 +279,6 @@ def _tally_activities(
             at = now_ts  # a clock skewed into the future counts as now, never as more than now
         age = now_ts - at
         count = activity.count
-        if not 0 <= count <= MAX_COUNT:
-            count = 0 if count < 0 else MAX_COUNT
         rule = route.engagement
         if rule is not None:
             points = rule.points * count * exp(-rule.decay * age) if rule.points else 0.0
@@ -290,12 +291,12 @@ def _tally_activities(
                 if at > tally.latest_at or (at == tally.latest_at and _rank(activity) > _rank(tally.latest)):
                     tally.latest_at, tally.latest = at, activity
         for rule in route.negatives:
-            _add(negatives, rule, activity, count, at, rule.points * count * exp(-rule.decay * age))
+            _add(negatives, rule, activity, at, rule.points * count * exp(-rule.decay * age))
         for counter in route.windowed:
             if age <= counter.within_seconds:
-                _add(windowed, counter, activity, count, at, 0.0)
+                _add(windowed, counter, activity, at, 0.0)
         if with_disqualifiers and route.disqualifier is not None and count > 0:
-            _add(seen.disqualifiers, route.disqualifier, activity, count, at, 0.0)
+            _add(seen.disqualifiers, route.disqualifier, activity, at, 0.0)
         interest = route.interest
         if interest is not None and count > 0 and at > interests.get(interest, -math.inf):
             interests[interest] = at
@@ -305,20 +306,21 @@ def _tally_activities(
 def _activity_text(
     rule: ActivityRule | SignalRule | CardRule, tally: Tally, now_ts: float, texts: ActivityTexts
 ) -> str:
-    """The reason's words; the same rule, count, age and latest name or URL give the same words, so they are cached."""
-    since = ago(now_ts - tally.latest_at)
+    """The reason's words, cached: they depend on the rule, the count, the latest name and URL, and
+    how long ago the latest was (the words change by the minute within a day, by the day beyond)."""
+    age = now_ts - tally.latest_at
     latest = tally.latest
-    key = (rule, tally.count, since, latest.name, latest.url)
+    key = (rule, tally.count, int(age // _MINUTE) if age < _DAY else -int(age // _DAY), latest.name, latest.url)
     text = texts.get(key)
     if text is None:
-        text = texts.remember(key, rule.words.fill(tally.count, since, latest.name, latest.url))
+        text = texts.remember(key, rule.words.fill(tally.count, ago(age), latest.name, latest.url))
     return text
 
 
-def _activity_disqualifier(tallies: dict[ActivityRule, Tally], now_ts: float, texts: ActivityTexts) -> RankedReason:
-    """The first disqualifier on activities (in file order) that saw any, as its reason."""
+def _activity_disqualifier(tallies: dict[ActivityRule, Tally], now_ts: float, texts: ActivityTexts) -> str:
+    """The reason of the first disqualifier on activities (in file order) that saw any."""
     rule, tally = min(tallies.items(), key=lambda item: item[0].order)
-    return _ranked(_DISQUALIFIER, 0.0, _activity_text(rule, tally, now_ts, texts), "disqualifier")
+    return _activity_text(rule, tally, now_ts, texts)
 
 
 def _fire_signals(
@@ -391,8 +393,7 @@ def _engagement(
     for rule, tally in seen.engagement.items():
         points = tally.points if rule.cap is None else min(tally.points, rule.cap)
         earned += points
-        key = id(tally.latest)
-        if key in tellers:
+        if tellers and (key := id(tally.latest)) in tellers:
             folded[key] = folded.get(key, 0.0) + points
         elif abs(points) >= _MIN_REASON_POINTS:
             reasons.append(_ranked(_OTHER, points, _activity_text(rule, tally, now_ts, texts), "engagement"))
@@ -418,7 +419,10 @@ def _signal_reasons(
 
 
 def _latest_interests(interests: dict[str, float]) -> tuple[str, ...]:
-    return tuple(sorted(interests, key=lambda name: (-interests[name], name))[:_MAX_INTERESTS])
+    """The names engaged with most recently (ties by name)."""
+    names = sorted(interests)
+    names.sort(key=interests.__getitem__, reverse=True)  # a stable sort: ties stay in name order
+    return tuple(names[:_MAX_INTERESTS])
 
 
 # ------------------------------------------------------------ level
@@ -431,10 +435,10 @@ def _level(
     fit: Fit,
     engagement: Engagement,
     signals: Signals,
-    disqualifier: RankedReason | None,
+    disqualified: bool,
 ) -> Stage:
     """The level the lead reaches with ``margin`` points of allowance: a disqualified lead stays a lead."""
-    if disqualifier is not None:
+    if disqualified:
         return Stage.LEAD
     if signals.fast_track or (total >= thresholds.sql - margin and fit.grade <= thresholds.sql_min_grade):
         return Stage.SQL

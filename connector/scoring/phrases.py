@@ -77,4 +77,6 @@ def one_line(text: str, limit: int | None = None) -> str:
 
 def quoted(value: Any, limit: int = VALUE_LIMIT) -> str:
     """A CRM value (any JSON value) as safe text to quote: see ``one_line``; None is ""."""
-    return "" if value is None else one_line(as_text(value).strip(), limit)
+    if value is None:
+        return ""
+    return one_line((value if value.__class__ is str else as_text(value)).strip(), limit)

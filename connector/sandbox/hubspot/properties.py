@@ -8,7 +8,7 @@ HubSpot-defined properties carry ``hubspotDefined``; portal-made (custom) ones c
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -584,7 +584,7 @@ def _parse_datetime(value: str) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def normalize(prop: PropertyDef, raw: Any, owner_ids: frozenset[str] | set[str]) -> str:
+def normalize(prop: PropertyDef, raw: Any, owner_ids: Set[str]) -> str:
     """The stored form of a written value; ``""`` clears. Raises InvalidValue."""
     if raw is None:
         return ""

@@ -87,7 +87,7 @@ def _object(request: Request, param: str = "objectType") -> ObjectType:
 def _inputs(body: Any, limit: int) -> list[Any]:
     if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
         raise errors.validation('Invalid input JSON: the body needs an "inputs" list')
-    inputs = body["inputs"]
+    inputs: list[Any] = body["inputs"]
     if len(inputs) > limit:
         raise errors.validation(
             f"Batch input size {len(inputs)} is too large: at most {limit} inputs are supported in one request"

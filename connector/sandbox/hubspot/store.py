@@ -392,7 +392,7 @@ class Portal:
                 )
                 continue
             try:
-                clean[name] = normalize(prop, raw, owner_ids)  # type: ignore[arg-type]
+                clean[name] = normalize(prop, raw, owner_ids)
             except InvalidValue as invalid:
                 errors.append(PropertyError(name, invalid.code, invalid.message))
         if errors:
