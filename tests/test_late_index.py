@@ -102,6 +102,7 @@ def test_a_salesforce_cycle_spends_no_calls_on_a_late_window(salesforce_deployme
     portal.clock.advance(2 * 60 * MINUTES)
     queries = portal.calls("GET /services/data/{version}/queryAll/")
     runtime.sync.sync_once()
-    # one query for the changed leads, three for changed engagement (tasks, events, campaign responses)
-    assert portal.calls("GET /services/data/{version}/queryAll/") - queries == 4
+    # one query for the changed leads, three for changed engagement (tasks, events, campaign responses),
+    # three for outcomes (opportunities, conversions, Handoff's closed tasks)
+    assert portal.calls("GET /services/data/{version}/queryAll/") - queries == 7
     assert runtime.store.cursors.get("contacts.trailing") is None
