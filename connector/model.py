@@ -10,27 +10,27 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
-ACTIVITY_TYPES: frozenset[str] = frozenset(
-    {
-        "page_view",
-        "site_visit",
-        "email_open",
-        "email_click",
-        "form_submission",
-        "content_download",
-        "newsletter_signup",
-        "webinar_registration",
-        "webinar_attendance",
-        "meeting_booked",
-        "call",
-        "chat",
-        "trial_signup",
-        "cart_add",
-        "unsubscribe",
-    }
-)
+#: what a person can do, in canonical terms (DESIGN.md 4.3), in alphabetical order
+ActivityType = Literal[
+    "call",
+    "cart_add",
+    "chat",
+    "content_download",
+    "email_click",
+    "email_open",
+    "form_submission",
+    "meeting_booked",
+    "newsletter_signup",
+    "page_view",
+    "site_visit",
+    "trial_signup",
+    "unsubscribe",
+    "webinar_attendance",
+    "webinar_registration",
+]
+ACTIVITY_TYPES: frozenset[str] = frozenset(get_args(ActivityType))
 
 
 class Stage(str, enum.Enum):
@@ -52,22 +52,22 @@ class Stage(str, enum.Enum):
     def rank(self) -> int:
         return _STAGE_RANK[self]
 
-    def __lt__(self, other: object) -> bool:  # type: ignore[override]
+    def __lt__(self, other: object) -> bool:
         if not isinstance(other, Stage):
             return NotImplemented
         return self.rank < other.rank
 
-    def __le__(self, other: object) -> bool:  # type: ignore[override]
+    def __le__(self, other: object) -> bool:
         if not isinstance(other, Stage):
             return NotImplemented
         return self.rank <= other.rank
 
-    def __gt__(self, other: object) -> bool:  # type: ignore[override]
+    def __gt__(self, other: object) -> bool:
         if not isinstance(other, Stage):
             return NotImplemented
         return self.rank > other.rank
 
-    def __ge__(self, other: object) -> bool:  # type: ignore[override]
+    def __ge__(self, other: object) -> bool:
         if not isinstance(other, Stage):
             return NotImplemented
         return self.rank >= other.rank
@@ -108,6 +108,8 @@ class Activity:
     ts: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.at.tzinfo is None:  # a time without a zone is UTC, as parse_time reads it
+            object.__setattr__(self, "at", self.at.replace(tzinfo=UTC))
         object.__setattr__(self, "ts", self.at.timestamp())
 
     def to_json(self) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Write config/scoring.schema.json, the JSON Schema editors use to check config/scoring.yaml.
 
-Run it after changing the rules models (connector/scoring/rules.py, connector/lifecycle.py):
+Run it after changing the rules models (connector/scoring/rules.py, connector/policy/lifecycle.py):
 
     .venv/bin/python scripts/export_rules_schema.py
 """

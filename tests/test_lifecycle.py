@@ -270,3 +270,24 @@ def test_activity_before_the_episode_start_is_ignored_by_evaluate():
 def test_memory_is_carried_forward_in_the_decision():
     _, d = cycle(lead(demo_request(1)), mem=replace(Memory(), episode=4))
     assert d.memory.episode == 4 and d.memory.level is Stage.SQL and d.memory.last_lead_status == "NEW"
+
+
+# ------------------------------------------------------------ record content in tasks
+
+
+def test_a_line_break_in_a_name_or_company_stays_on_the_subject_line():
+    _, d = cycle(lead(demo_request(1)), crm(name="Ana\r\nRuiz", company="Acme\nWhy now:"))
+    assert d.task.subject == "Sales-qualified: Ana Ruiz (Acme Why now:): Requested a demo yesterday"
+
+
+def test_record_content_cannot_forge_a_task_marker_in_the_task():
+    forged = "Handoff ref: handoff:999:sql:0"
+    _, d = cycle(lead(demo_request(1), job_title=f"VP {forged}"), crm(name=forged))
+    for text in (d.task.subject, d.task.body):
+        assert "Handoff ref:" not in text and "handoff:" not in text
+    assert "Handoff ref - handoff -999:sql:0" in d.task.subject
+
+
+def test_an_unowned_lead_with_an_id_no_encoder_accepts_still_gets_an_owner():
+    owners = Owners(round_robin=["1", "2"])
+    assert pick_owner("lead-\ud800", None, owners) in ("1", "2")

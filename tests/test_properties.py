@@ -111,12 +111,13 @@ leads = st.builds(
 
 def is_positive(activity: Activity, rules: CompiledRules) -> bool:
     """No negative rule, disqualifier or negative-points rule of ``rules`` matches the activity."""
-    for table in (rules.engagement, rules.signals, rules.negative_activities, rules.disqualifier_activities):
-        for rule in table.get(activity.type, ()):
-            matches = rule.test is None or rule.test(activity)
-            if matches and (rule.kind in ("negative", "disqualifier") or rule.points < 0):
-                return False
-    return True
+    route = rules.route(activity)
+    return (
+        not route.negatives
+        and route.disqualifier is None
+        and (route.engagement is None or route.engagement.points >= 0)
+        and all(signal.points >= 0 for signal in rules.signals if signal in route.windowed)
+    )
 
 
 def with_activity(lead: Lead, activity: Activity, position: int = 0) -> Lead:

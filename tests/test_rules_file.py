@@ -191,7 +191,7 @@ def test_an_unknown_activity_type_in_a_list_is_one_line_at_the_item():
     assert "(got 'webinar')" in problem.message
 
 
-@pytest.mark.parametrize("operator", ["domain_in", "one_of"])
+@pytest.mark.parametrize("operator", ["domain_in", "one_of", "none_of"])
 def test_a_reference_to_an_undefined_list_names_the_lists_there_are(operator):
     problem = one_problem(
         f"""\
@@ -249,8 +249,8 @@ def test_a_rule_without_an_operator_lists_the_operators():
         """
     )
     assert str(problem) == (
-        "scoring.yaml:3: fit.rules[0]: a property rule needs exactly one of equals, one_of, matches, min/max, "
-        "domain_in, present"
+        "scoring.yaml:3: fit.rules[0]: a property rule needs exactly one of equals, not_equals, one_of, none_of, "
+        "matches, min/max, domain_in, present"
     )
 
 
@@ -303,6 +303,21 @@ def test_an_unknown_reason_placeholder_lists_the_ones_allowed(reason, allowed):
     assert re.fullmatch(r"unknown placeholder \{\w+\} in reason; use one of " + re.escape(allowed), problem.message)
 
 
+@pytest.mark.parametrize("reason", ["'{value:.0f} employees'", "'{value!r} employees'"])
+def test_a_reason_placeholder_with_a_format_is_rejected_because_crm_values_are_text(reason):
+    problem = one_problem(
+        f"""\
+        fit:
+          rules:
+            - {{name: size, field: company_size, min: 50, points: 5, reason: {reason}}}
+        """
+    )
+    assert (problem.field, problem.message) == (
+        "fit.rules[0].reason",
+        "placeholders take no format or conversion: write {value}",
+    )
+
+
 def test_an_unknown_reason_placeholder_points_at_the_reason_line():
     problem = one_problem(
         """\
@@ -316,6 +331,107 @@ def test_an_unknown_reason_placeholder_points_at_the_reason_line():
         """
     )
     assert (problem.line, problem.field) == (7, "fit.rules[0].reason")
+
+
+# ------------------------------------------------------------ scorecard rules
+
+
+def test_a_scorecard_takes_property_conditions_activity_counts_and_combinations():
+    rules = rules_from(
+        """\
+        lists: {low_fit_industries: [Retail, Education]}
+        scorecard:
+          - {name: outside_retail, field: industry, none_of: low_fit_industries, points: 4}
+          - {name: silent, type: email_open, max_count: 0, within_days: 90, points: -10}
+          - name: vp_on_pricing
+            all:
+              - {field: job_title, matches: '\\bvp\\b'}
+              - {type: page_view, url_contains: /pricing, min_count: 2, within_days: 14}
+            points: 12
+            reason: VP looking at pricing
+        """
+    )
+    assert [(r.name, r.counts_activities()) for r in rules.file.scorecard] == [
+        ("outside_retail", False),
+        ("silent", True),
+        ("vp_on_pricing", True),
+    ]
+
+
+def test_a_reference_to_an_undefined_list_inside_all_points_at_the_condition():
+    problem = one_problem(
+        """\
+        scorecard:
+          - name: outside_retail
+            all:
+              - {field: industry, none_of: low_fit}
+            points: 4
+        """
+    )
+    assert str(problem) == (
+        "scoring.yaml:4: scorecard[0].all[0].none_of: no list named 'low_fit' under lists (none defined)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("{type: email_open, within_days: 30}", "an activity count needs min_count, max_count or both"),
+        ("{type: email_open, min_count: 3, max_count: 1}", "min_count (3) is above max_count (1)"),
+        ("{min_count: 3}", "an activity count needs a type"),
+        (
+            "{field: title, equals: CEO, type: call, min_count: 1}",
+            "a condition tests either a property (field + operator) or an activity count "
+            "(type + min_count/max_count), not both",
+        ),
+        ("{field: title, equals: CEO, not_equals: CTO}", "(got equals, not_equals)"),
+    ],
+)
+def test_a_bad_scorecard_condition_says_what_is_wrong_at_its_own_line(rule, message):
+    problem = one_problem(
+        f"""\
+        scorecard:
+          - name: combined
+            all:
+              - {{field: country, equals: DE}}
+              - {rule}
+            points: 5
+        """
+    )
+    assert (problem.line, problem.field) == (5, "scorecard[0].all[1]")
+    assert problem.message.endswith(message)
+
+
+def test_a_scorecard_rule_keeps_its_conditions_under_all_or_beside_its_name_not_both():
+    problem = one_problem(
+        """\
+        scorecard:
+          - {name: both, field: country, equals: DE, all: [{field: industry, equals: SaaS}], points: 5}
+        """
+    )
+    assert problem.message == "a rule with `all` keeps its conditions under `all`, not beside it"
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (
+            "{name: a, all: [{field: country, equals: DE}], points: 5, reason: 'From {value}'}",
+            "unknown placeholder {value} in reason; this reason takes none",
+        ),
+        (
+            "{name: a, type: call, min_count: 1, points: 5, reason: 'From {value}'}",
+            "unknown placeholder {value} in reason; use one of {ago}, {count}, {name}, {s}, {url}, {when}, {window}",
+        ),
+        (
+            "{name: a, field: country, equals: DE, points: 5, reason: '{count} calls'}",
+            "unknown placeholder {count} in reason; use one of {domain}, {field}, {value}",
+        ),
+    ],
+)
+def test_a_scorecard_reason_takes_the_placeholders_of_its_kind_of_condition(rule, message):
+    problem = one_problem(f"scorecard: [{rule}]")
+    assert (problem.field, problem.message) == ("scorecard[0].reason", message)
 
 
 # ------------------------------------------------------------ grades and thresholds
@@ -343,6 +459,11 @@ def test_the_sql_threshold_must_be_above_the_mql_threshold(sql):
     )
     assert (problem.line, problem.field) == (3, "thresholds.sql")
     assert "above the MQL threshold (40)" in problem.message
+
+
+def test_thresholds_may_be_negative_for_scorecards_whose_totals_go_below_zero():
+    rules = rules_from("thresholds: {mql: -10, sql: 5, mql_min_engagement: -20, floor: -100}")
+    assert (rules.file.thresholds.mql, rules.file.thresholds.floor) == (-10, -100)
 
 
 # ------------------------------------------------------------ YAML surprises
@@ -497,3 +618,11 @@ def test_the_committed_json_schema_matches_the_rules_models():
     assert SCHEMA_FILE.read_text(encoding="utf-8") == json_schema_text(), (
         "config/scoring.schema.json is out of date: run .venv/bin/python scripts/export_rules_schema.py"
     )
+
+
+def test_the_scorecard_example_in_the_readme_loads():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```yaml\n(scorecard:\n.*?)```", readme, re.DOTALL)
+    assert example is not None
+    rules = rules_from("lists: {low_fit_industries: [Retail]}\n" + example.group(1))
+    assert len(rules.file.scorecard) == 4

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import textwrap
+from datetime import UTC, datetime
+
 import pytest
 from builders import NOW, activity, default_rules, demo_request, form, lead, page_view, rules_from
 
-from connector.model import Stage
-from connector.scoring.engine import score
+from connector.model import Activity, Stage
+from connector.scoring.engine import MAX_COUNT, score
 
 RULES = default_rules()
 
@@ -49,6 +52,15 @@ def fit_rules(rule_yaml: str, **properties):
         ("- {name: budget, field: budget, present: true, points: 4}", {"budget": "50k"}, 4),
         ("- {name: budget, field: budget, present: true, points: 4}", {"budget": "  "}, 0),
         ("- {name: no_phone, field: phone, present: false, points: -2}", {}, -2),
+        ("- {name: not_de, field: country, not_equals: DE, points: 3}", {"country": "fr"}, 3),
+        ("- {name: not_de, field: country, not_equals: DE, points: 3}", {"country": " de"}, 0),
+        ("- {name: not_de, field: country, not_equals: DE, points: 3}", {"country": None}, 0),
+        ("- {name: not_de, field: country, not_equals: DE, points: 3}", {"country": ""}, 0),
+        ("- {name: ind, field: industry, none_of: [Retail, Education], points: 5}", {"industry": "SaaS"}, 5),
+        ("- {name: ind, field: industry, none_of: [Retail, Education], points: 5}", {"industry": "retail"}, 0),
+        ("- {name: ind, field: industry, none_of: [Retail, Education], points: 5}", {"industry": None}, 0),
+        ("- {name: small, field: company_size, none_of: [1, 2], points: 5}", {"company_size": "2"}, 0),
+        ("- {name: free, field: email, none_of: free_mail, points: 2}", {"email": "x@acme.io"}, 2),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
@@ -272,6 +284,33 @@ def test_score_thresholds_set_the_level_and_the_hold_level(clicks, stage, hold):
     assert (q.stage, q.hold_stage) == (stage, hold)
 
 
+NEGATIVE_TOTALS = """
+fit:
+  rules: [{name: intern, field: job_title, matches: intern, points: -30}]
+negative:
+  - {name: careers, type: page_view, url_contains: /careers, points: -5, cap: -40, half_life_days: 100000}
+"""
+
+
+def test_without_a_floor_totals_go_below_zero_and_keep_their_order():
+    rules = rules_from(NEGATIVE_TOTALS)
+    worse = run(page_view("/careers", 0, count=4), rules=rules, job_title="Intern")
+    bad = run(rules=rules, job_title="Intern")
+    assert (worse.score, worse.fit, worse.engagement) == (-50, -30, -20)
+    assert bad.score == -30
+    assert worse.stage is bad.stage is Stage.LEAD
+
+
+def test_a_floor_keeps_totals_from_going_below_it():
+    rules = rules_from(NEGATIVE_TOTALS + "thresholds: {floor: -40}")
+    assert run(page_view("/careers", 0, count=4), rules=rules, job_title="Intern").score == -40
+    assert run(rules=rules, job_title="Intern").score == -30
+
+
+def test_the_default_rules_keep_scores_at_zero_or_above():
+    assert run(page_view("/careers", 0, count=10), email="x@gmail.com", job_title="Intern").score == 0
+
+
 def test_sql_by_score_needs_the_minimum_grade():
     rules = rules_from(THRESHOLDS.replace("points: 30}", "points: 5}").replace("points: 1,", "points: 80,"))
     q = run(activity("email_click", 0), rules=rules)
@@ -315,3 +354,202 @@ def test_equals_true_matches_checkboxes_as_crms_send_them_but_not_the_number_one
     assert run(rules=rules, opted_in=1).fit == 0
     assert run(rules=rules, opted_in="false").fit == 0
     assert run(rules=rules, opted_in=True).fit == 7  # a cached answer for 1 must not leak to True
+
+
+# ------------------------------------------------------------ scorecard rules
+
+
+def carded(*activities, scorecard: str, **properties):
+    """Score with a fit rule worth 10 (the fit cap) and the given scorecard rules."""
+    fit = "fit:\n  cap: 10\n  rules: [{name: de, field: country, equals: DE, points: 10}]\n"
+    cards = textwrap.indent(textwrap.dedent(scorecard).strip("\n") + "\n", "  ")
+    return run(*activities, rules=rules_from(fit + "scorecard:\n" + cards), **properties)
+
+
+def test_a_scorecard_property_condition_adds_to_fit_beyond_the_fit_cap():
+    q = carded(scorecard="- {name: not_retail, field: industry, not_equals: Retail, points: 5}", industry="SaaS")
+    assert q.fit == 15
+    assert "Not retail (SaaS)" in texts(q)
+    assert carded(scorecard="- {name: not_retail, field: industry, not_equals: Retail, points: 5}").fit == 15
+    assert (
+        carded(scorecard="- {name: not_retail, field: industry, not_equals: Retail, points: 5}", industry=None).fit
+        == 10
+    )
+
+
+def test_scorecard_fit_points_move_the_grade():
+    card = "- {name: senior, field: job_title, matches: vp, points: 30}"
+    assert carded(scorecard=card).grade == "A"  # 10 + 30
+    assert carded(scorecard=card, job_title="Analyst").grade == "C"  # 10
+
+
+SILENT = "- {name: silent, type: email_open, max_count: 0, within_days: 90, points: -10}"
+
+
+@pytest.mark.parametrize(("opens", "engagement"), [((), -10), ((100,), -10), ((10,), 0)], ids=["none", "old", "recent"])
+def test_an_activity_band_adds_its_points_once_when_the_count_in_its_window_is_in_the_band(opens, engagement):
+    q = carded(*(activity("email_open", days) for days in opens), scorecard=SILENT)
+    assert q.engagement == engagement
+
+
+def test_a_band_with_none_counted_says_so_in_its_reason():
+    assert texts(carded(scorecard=SILENT)) == ["De (DE)", "Silent: 0 in the last 90 days"]
+
+
+BROWSING = """
+- name: browsing
+  type: page_view
+  min_count: 2
+  max_count: 5
+  within_days: 14
+  points: 7
+  reason: "{count} page view{s} {window}, latest {ago}"
+"""
+
+
+@pytest.mark.parametrize(("views", "points"), [(1, 0), (2, 7), (5, 7), (6, 0)])
+def test_a_band_counts_occurrences_and_neither_decays_nor_adds_per_activity(views, points):
+    q = carded(page_view("/pricing", 10, count=views - 1), page_view("/about", 12), scorecard=BROWSING)
+    assert q.engagement == points
+
+
+def test_a_band_reason_names_the_count_the_window_and_the_latest_activity():
+    q = carded(page_view("/pricing", 3, count=2), page_view("/about", 20), scorecard=BROWSING)
+    assert "2 page views in the last 14 days, latest 3 days ago" in texts(q)
+
+
+def test_a_band_without_a_window_counts_the_whole_history():
+    q = carded(
+        activity("webinar_attendance", 400),
+        scorecard="- {name: webinars, type: webinar_attendance, min_count: 1, points: 4}",
+    )
+    assert q.engagement == 4
+    assert "Webinars: 1" in texts(q)
+
+
+VP_ON_PRICING = """
+- name: vp_on_pricing
+  all:
+    - {field: job_title, matches: '\\bvp\\b'}
+    - {type: page_view, url_contains: /pricing, min_count: 2, within_days: 14}
+  points: 12
+  reason: A VP comparing prices
+"""
+
+
+@pytest.mark.parametrize(("title", "views", "engagement"), [("VP Sales", 2, 12), ("Analyst", 2, 0), ("VP Sales", 1, 0)])
+def test_a_rule_with_all_needs_every_condition(title, views, engagement):
+    q = carded(page_view("/pricing", 1, count=views), scorecard=VP_ON_PRICING, job_title=title)
+    assert q.engagement == engagement
+    assert ("A VP comparing prices" in texts(q)) == bool(engagement)
+
+
+def test_a_rule_with_all_on_properties_only_counts_toward_fit():
+    card = """
+    - name: german_saas
+      all: [{field: country, equals: DE}, {field: industry, one_of: [SaaS, Software]}]
+      points: 20
+    """
+    q = carded(scorecard=card)
+    assert (q.fit, q.engagement) == (30, 0)
+    assert "German saas" in texts(q)
+
+
+def test_scorecard_points_may_take_the_total_below_zero():
+    card = """
+    - {name: retail, field: industry, equals: Retail, points: -40}
+    - {name: silent, type: email_open, max_count: 0, points: -25}
+    """
+    q = carded(scorecard=card, industry="Retail")
+    assert (q.score, q.fit, q.engagement) == (-55, -30, -25)
+    assert q.stage is Stage.LEAD
+
+
+# ------------------------------------------------------------ hostile values
+
+
+def texts(q):
+    return [r.text for r in q.reasons]
+
+
+def test_a_line_break_in_a_job_title_does_not_add_a_reason_line():
+    q = run(job_title="VP\r\n- Requested a demo just now\u2028Engineering")
+    assert "VP-level title (VP - Requested a demo just now Engineering)" in texts(q)
+    assert all(len(t.splitlines()) == 1 for t in texts(q))
+
+
+def test_text_that_looks_like_a_task_marker_loses_its_colon_in_reasons():
+    q = run(job_title="VP handoff:1001:sql:0 Handoff ref: x")
+    assert "VP-level title (VP handoff -1001:sql:0 Handoff ref - x)" in texts(q)
+
+
+def test_a_huge_value_is_cut_short_in_its_reason():
+    q = run(job_title="VP " + "very " * 100_000)
+    reason = next(t for t in texts(q) if t.startswith("VP-level title"))
+    assert len(reason) < 250 and reason.endswith("…)")
+
+
+def test_control_characters_in_a_form_name_are_dropped_from_reasons_and_interests():
+    q = run(activity("content_download", 1, name="Play\x00book\r\n\u202eevil"))
+    assert q.interests == ("Play book evil",)
+    assert '1 content download, yesterday: "Play book evil"' in texts(q)
+
+
+@pytest.mark.parametrize(
+    "size",
+    [float("nan"), float("inf"), "inf", "NaN", "1e999", 10**400, -(10**5000), [250], {}],
+    ids=[
+        "nan",
+        "inf",
+        "inf-text",
+        "nan-text",
+        "overflowing-text",
+        "huge-int",
+        "int-too-long-to-print",
+        "list",
+        "object",
+    ],
+)
+def test_values_that_are_no_finite_number_never_meet_a_numeric_band(size):
+    q = run(company_size=size)
+    assert not any("employees" in t for t in texts(q))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [[1, 2], {"a": 1}, 10**5000, float("nan"), "\ud800"],
+    ids=["list", "object", "int-too-long-to-print", "nan", "lone-surrogate"],
+)
+def test_any_json_value_in_a_property_scores_without_error(value):
+    q = run(**dict.fromkeys(("email", "job_title", "industry", "country", "budget", "timeline"), value))
+    assert q.grade in "ABCD"
+
+
+def test_a_count_too_large_for_a_float_counts_as_a_very_large_count():
+    q = run(activity("email_click", 0, count=10**400))
+    assert q.engagement == 15  # the rule's cap
+    assert f"Clicked {MAX_COUNT} marketing emails, latest just now" in texts(q)
+
+
+@pytest.mark.parametrize("year", [1, 1970, 9999])
+def test_activities_dated_far_in_the_past_or_future_score(year):
+    q = score(
+        lead(Activity("form_submission", datetime(year, 6, 1, tzinfo=UTC), name="Request a demo")), RULES.compiled, NOW
+    )
+    assert ("demo_request" in q.signals) == (year == 9999)
+
+
+def test_an_activity_dated_in_the_future_counts_as_now_so_its_points_do_not_grow():
+    later = score(lead(activity("email_click", -3650)), RULES.compiled, NOW)
+    now = score(lead(activity("email_click", 0)), RULES.compiled, NOW)
+    assert later.engagement == now.engagement == 3
+    assert texts(later) == texts(now)
+
+
+def test_an_activity_without_a_time_zone_is_read_as_utc():
+    naive = Activity("email_click", datetime(2026, 11, 18, 9, 0))
+    assert naive.at == datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
+    assert (
+        score(lead(naive), RULES.compiled, NOW).reasons
+        == score(lead(activity("email_click", hours_ago=1)), RULES.compiled, NOW).reasons
+    )

@@ -28,7 +28,7 @@ from connector.model import (
 )
 from connector.policy.business_time import BusinessHours, Duration, add_duration
 from connector.scoring.engine import CompiledRules, score
-from connector.scoring.phrases import join_words
+from connector.scoring.phrases import join_words, quoted
 
 #: Properties Handoff writes, by canonical key. Adapters map them to CRM field names.
 PROPERTY_KEYS = (
@@ -166,11 +166,13 @@ def decide(qualification: Qualification, crm: CrmState, memory: Memory, policy: 
         recycle_stage = Stage(policy.recycle_to)
         if crm.stage is not None and crm.stage > recycle_stage:
             target, reset = recycle_stage, True
-        notes.append(f"recycled by sales ({crm.lead_status}): back to {policy.recycle_to}, episode {memory.episode}")
+        notes.append(
+            f"recycled by sales ({quoted(crm.lead_status)}): back to {policy.recycle_to}, episode {memory.episode}"
+        )
     elif qualification.disqualified:
         notes.append(f"disqualified: {qualification.disqualified_reason}")
     elif rep_rejected:
-        notes.append(f"marked {crm.lead_status} by sales: never promoted")
+        notes.append(f"marked {quoted(crm.lead_status)} by sales: never promoted")
     elif level in (Stage.MQL, Stage.SQL):
         if crm.stage is None or crm.stage < level:
             target = level
@@ -222,7 +224,8 @@ def pick_owner(record_id: str, owner_id: str | None, owners: Owners) -> str | No
     if owner_id:
         return owner_id
     if owners.round_robin:
-        return owners.round_robin[zlib.crc32(record_id.encode()) % len(owners.round_robin)]
+        # surrogatepass: an id is hashed as it came, even one no encoder would accept
+        return owners.round_robin[zlib.crc32(record_id.encode("utf-8", "surrogatepass")) % len(owners.round_robin)]
     return owners.fallback
 
 
@@ -232,9 +235,9 @@ def build_task(
     """The rep's task: who, by when, and a body that says why now and what to ask."""
     sla = policy.sla[stage.value]  # type: ignore[index]
     due = add_duration(now, Duration.parse(sla.due), policy.business_hours)
-    who = crm.name or f"Lead {q.id}"
-    if crm.company:
-        who += f" ({crm.company})"
+    who = quoted(crm.name) or f"Lead {quoted(q.id)}"
+    if company := quoted(crm.company):
+        who += f" ({company})"
     label = "Sales-qualified" if stage is Stage.SQL else "Marketing-qualified"
     top = q.reasons[0].text if q.reasons else f"score {q.score}"
     lines = ["Why now:"]

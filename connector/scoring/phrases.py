@@ -1,8 +1,20 @@
-"""Small pieces of plain language for reasons and task bodies."""
+"""Small pieces of plain language for reasons and task bodies, and CRM text made safe to quote in them."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+from connector.scoring.values import as_text
+
 _MINUTE, _HOUR, _DAY = 60.0, 3600.0, 86400.0
+#: characters that could fake a line, reorder what a rep reads or break an encoder: C0 and C1
+#: controls, line and paragraph separators, bidirectional controls, lone surrogates
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+#: what Handoff's task marker looks like ("Handoff ref: handoff:<record>:<stage>:<episode>")
+_MARKER = re.compile(r"(handoff(?:\s*ref)?)\s*:", re.IGNORECASE)
+#: longest CRM value quoted in a reason or a task: a pasted essay must not crowd out the rest
+VALUE_LIMIT = 200
 
 
 def ago(seconds: float) -> str:
@@ -46,3 +58,23 @@ def join_words(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def one_line(text: str, limit: int | None = None) -> str:
+    """``text`` made safe to show a rep: one line, no control characters, no task marker.
+
+    Unsafe characters become spaces and runs of spaces one space, so a ``\\r\\n`` in a job
+    title cannot add a line to a list of reasons. Anything that looks like Handoff's task
+    marker loses its colon, so record content can never forge a task key in a task body.
+    Longer than ``limit``, the text is cut with an ellipsis.
+    """
+    if not text.isprintable() or "handoff" in text.lower():
+        text = _MARKER.sub(r"\1 -", " ".join(_UNSAFE.sub(" ", text).split()))
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def quoted(value: Any, limit: int = VALUE_LIMIT) -> str:
+    """A CRM value (any JSON value) as safe text to quote: see ``one_line``; None is ""."""
+    return "" if value is None else one_line(as_text(value).strip(), limit)

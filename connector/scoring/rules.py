@@ -12,11 +12,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from connector.model import ACTIVITY_TYPES
+from connector.model import ActivityType
 
 GRADES = ("A", "B", "C", "D")
 Grade = Literal["A", "B", "C", "D"]
-ActivityType = Literal[tuple(sorted(ACTIVITY_TYPES))]  # type: ignore[valid-type]
+#: the grades with a minimum number of fit points (below C is D)
+GradeStep = Literal["A", "B", "C"]
+GRADE_STEPS: tuple[GradeStep, ...] = ("A", "B", "C")
 
 #: Placeholders each kind of reason template may use; anything else is a load error.
 PROPERTY_PLACEHOLDERS = frozenset({"value", "domain", "field"})
@@ -41,10 +43,16 @@ def _check_template(template: str | None, allowed: frozenset[str]) -> str | None
     if template is None:
         return None
     try:
-        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        parts = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(template)]
     except ValueError as exc:
         raise ValueError(f"bad reason template: {exc}") from None
+    fields = {name for name, _, _ in parts if name is not None}
+    for name, spec, conversion in parts:
+        if spec or conversion:  # CRM values are text: a number format would fail on the first odd value
+            raise ValueError(f"placeholders take no format or conversion: write {{{name}}}")
     unknown = sorted(f for f in fields if f not in allowed)
+    if unknown and not allowed:
+        raise ValueError(f"unknown placeholder {{{unknown[0]}}} in reason; this reason takes none")
     if unknown:
         raise ValueError(
             f"unknown placeholder {{{unknown[0]}}} in reason; use one of "
@@ -53,16 +61,27 @@ def _check_template(template: str | None, allowed: frozenset[str]) -> str | None
     return template
 
 
+#: the operators of a property test, in the order error messages list them (min and max make one)
+PROPERTY_OPERATORS = ("equals", "not_equals", "one_of", "none_of", "matches", "min/max", "domain_in", "present")
+#: the keys whose value may be the name of a list under ``lists``
+LIST_REFERENCES = ("domain_in", "one_of", "none_of")
+
+
 class PropertyTest(StrictModel):
     """A test on one lead property. Exactly one operator is set.
 
-    ``domain_in`` looks at the domain of ``field`` (default ``email``). It and
-    ``one_of`` take a list or the name of a list under ``lists``.
+    ``domain_in`` looks at the domain of ``field`` (default ``email``). It, ``one_of``
+    and ``none_of`` take a list or the name of a list under ``lists``. Every operator
+    but ``present`` needs a value: a lead without the property matches none of them.
     """
 
     field: str | None = None
     equals: str | float | bool | None = None
+    not_equals: str | float | bool | None = Field(None, description="any value but this one (a value is needed)")
     one_of: str | list[str | float] | None = Field(None, description="a list, or the name of one under lists")
+    none_of: str | list[str | float] | None = Field(
+        None, description="a value outside this list, or the list named under lists (a value is needed)"
+    )
     matches: str | None = Field(None, description="regular expression, case-insensitive")
     min: float | None = Field(None, description="numeric lower bound, inclusive")
     max: float | None = Field(None, description="numeric upper bound, inclusive")
@@ -71,7 +90,7 @@ class PropertyTest(StrictModel):
 
     _validate_matches = field_validator("matches")(_compile_regex)
 
-    @field_validator("one_of", mode="before")
+    @field_validator("one_of", "none_of", mode="before")
     @classmethod
     def _no_booleans(cls, value: Any) -> Any:
         # YAML reads NO, yes, off... as booleans; a country list would silently lose Norway
@@ -82,10 +101,9 @@ class PropertyTest(StrictModel):
         return value
 
     def operators(self) -> list[str]:
-        ops = [op for op in ("equals", "one_of", "matches", "domain_in", "present") if getattr(self, op) is not None]
-        if self.min is not None or self.max is not None:
-            ops.append("min/max")
-        return ops
+        """The operators this test sets, in the order of PROPERTY_OPERATORS."""
+        ranged = self.min is not None or self.max is not None
+        return [op for op in PROPERTY_OPERATORS if (ranged if op == "min/max" else getattr(self, op) is not None)]
 
     def is_property_test(self) -> bool:
         return self.field is not None or bool(self.operators())
@@ -94,7 +112,8 @@ class PropertyTest(StrictModel):
         ops = self.operators()
         if len(ops) != 1:
             raise ValueError(
-                "a property rule needs exactly one of equals, one_of, matches, min/max, domain_in, present"
+                "a property rule needs exactly one of "
+                + ", ".join(PROPERTY_OPERATORS)
                 + (f" (got {', '.join(ops)})" if ops else "")
             )
         if self.field is None and self.domain_in is None:
@@ -117,6 +136,52 @@ class ActivityTest(StrictModel):
         return (self.type,) if isinstance(self.type, str) else tuple(self.type)
 
 
+class ActivityBand(ActivityTest):
+    """How many matching activities happened within a window: a count, tested against a band.
+
+    The count adds up each activity's ``count``; ``within_days`` unset means the
+    whole history of the current episode. ``max_count: 0`` reads "none of these".
+    """
+
+    min_count: int | None = Field(None, ge=0, description="fewest matching activities, inclusive")
+    max_count: int | None = Field(None, ge=0, description="most matching activities, inclusive")
+    within_days: float | None = Field(None, gt=0, description="only activities this recent count; unset: all")
+
+    def band_fields(self) -> list[str]:
+        return [key for key in ("min_count", "max_count", "within_days") if getattr(self, key) is not None]
+
+    def check_band(self) -> None:
+        if not self.types():
+            raise ValueError("an activity count needs a type")
+        if self.min_count is None and self.max_count is None:
+            raise ValueError("an activity count needs min_count, max_count or both")
+        if self.min_count is not None and self.max_count is not None and self.min_count > self.max_count:
+            raise ValueError(f"min_count ({self.min_count}) is above max_count ({self.max_count})")
+
+
+_ACTIVITY_KEYS = ("type", "url_contains", "url_matches", "name_matches", "min_count", "max_count", "within_days")
+
+
+class _ConditionFields(PropertyTest, ActivityBand):
+    """One condition: a property test (``field`` + one operator) or an activity count (``type`` + a band)."""
+
+    def is_activity_band(self) -> bool:
+        return any(getattr(self, key) is not None for key in _ACTIVITY_KEYS)
+
+    def check_condition(self) -> None:
+        if self.is_activity_band() == self.is_property_test():
+            raise ValueError(
+                "a condition tests either a property (field + operator) or an activity count "
+                "(type + min_count/max_count), not both"
+                if self.is_property_test()
+                else "a condition needs a property (field + operator) or an activity count (type + min_count/max_count)"
+            )
+        if self.is_activity_band():
+            self.check_band()
+        else:
+            self.check_property_test()
+
+
 class FitRule(PropertyTest):
     """Points for who the lead is."""
 
@@ -135,10 +200,14 @@ class FitRule(PropertyTest):
         return self
 
 
+def _default_grades() -> dict[GradeStep, float]:
+    return {"A": 40, "B": 25, "C": 10}
+
+
 class FitSection(StrictModel):
     cap: float = Field(100, gt=0, description="most fit points a lead can earn from positive rules")
-    grades: dict[Literal["A", "B", "C"], float] = Field(
-        default_factory=lambda: {"A": 40, "B": 25, "C": 10},
+    grades: dict[GradeStep, float] = Field(
+        default_factory=_default_grades,
         description="minimum fit points for each grade; below C is D",
     )
     rules: list[FitRule] = Field(default_factory=list)
@@ -239,13 +308,66 @@ class Disqualifier(_PropertyOrActivityRule):
         return self
 
 
+class Condition(_ConditionFields):
+    """One of the conditions listed under a scorecard rule's ``all``."""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Condition:
+        self.check_condition()
+        return self
+
+
+class ScorecardRule(_ConditionFields):
+    """Points added once, as they are (no cap, no decay), when a lead meets a condition.
+
+    The condition is the rule's own (a property test or an activity count) or the
+    conditions listed under ``all``, which must all hold. Points count toward
+    engagement when an activity count is involved, toward fit otherwise.
+    """
+
+    name: str
+    points: float
+    all: list[Condition] | None = Field(None, min_length=1, description="conditions that must all hold")
+    reason: str | None = None
+
+    @field_validator("reason")
+    @classmethod
+    def _template(cls, reason: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("all") is not None:
+            allowed: frozenset[str] = frozenset()
+        elif info.data.get("type") is not None:
+            allowed = ACTIVITY_PLACEHOLDERS
+        else:
+            allowed = PROPERTY_PLACEHOLDERS
+        return _check_template(reason, allowed)
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> ScorecardRule:
+        if self.all is None:
+            self.check_condition()
+        elif self.is_activity_band() or self.is_property_test():
+            raise ValueError("a rule with `all` keeps its conditions under `all`, not beside it")
+        return self
+
+    def conditions(self) -> list[_ConditionFields]:
+        """The conditions that must all hold: the ones under ``all``, or the rule itself."""
+        return list(self.all) if self.all is not None else [self]
+
+    def counts_activities(self) -> bool:
+        """True when the points count toward engagement (an activity count is among the conditions)."""
+        return any(c.is_activity_band() for c in self.conditions())
+
+
 class Thresholds(StrictModel):
-    mql: float = Field(40, ge=0)
+    mql: float = 40
     mql_min_grade: Grade = "C"
-    mql_min_engagement: float = Field(10, ge=0, description="engagement points an MQL needs: fit alone is not interest")
-    sql: float = Field(75, ge=0)
+    mql_min_engagement: float = Field(10, description="engagement points an MQL needs: fit alone is not interest")
+    sql: float = 75
     sql_min_grade: Grade = "B"
     hysteresis: float = Field(5, ge=0, description="points a qualified lead may drop before it counts as below")
+    floor: float | None = Field(
+        None, description="lowest total score (e.g. 0); unset: totals may go below zero and keep their order"
+    )
 
     @field_validator("sql")
     @classmethod
@@ -270,6 +392,9 @@ class ScoringRules(StrictModel):
     signals: list[Signal] = Field(default_factory=list)
     negative: list[NegativeRule] = Field(default_factory=list)
     disqualifiers: list[Disqualifier] = Field(default_factory=list)
+    scorecard: list[ScorecardRule] = Field(
+        default_factory=list, description="points added once per condition met, without caps or decay"
+    )
     thresholds: Thresholds = Field(default_factory=Thresholds)
 
 
@@ -282,6 +407,7 @@ def cross_reference_problems(rules: ScoringRules) -> list[tuple[tuple[Any, ...],
         ("signals", rules.signals),
         ("negative", rules.negative),
         ("disqualifiers", rules.disqualifiers),
+        ("scorecard", rules.scorecard),
     ]
     seen: dict[str, str] = {}
     for section, items in sections:
@@ -292,9 +418,17 @@ def cross_reference_problems(rules: ScoringRules) -> list[tuple[tuple[Any, ...],
                     ((*path_prefix, i, "name"), f"rule name {rule.name!r} is already used in {seen[rule.name]}")
                 )
             seen.setdefault(rule.name, section)
-            for key in ("domain_in", "one_of"):
-                ref = getattr(rule, key, None)
-                if isinstance(ref, str) and ref not in rules.lists:
-                    known = ", ".join(sorted(rules.lists)) or "none defined"
-                    problems.append(((*path_prefix, i, key), f"no list named {ref!r} under lists ({known})"))
+            problems += _unknown_lists((*path_prefix, i), rule, rules.lists)
+            for j, condition in enumerate(getattr(rule, "all", None) or ()):
+                problems += _unknown_lists((*path_prefix, i, "all", j), condition, rules.lists)
+    return problems
+
+
+def _unknown_lists(path: tuple[Any, ...], test: Any, lists: dict[str, list[str]]) -> list[tuple[tuple[Any, ...], str]]:
+    problems = []
+    for key in LIST_REFERENCES:
+        ref = getattr(test, key, None)
+        if isinstance(ref, str) and ref not in lists:
+            known = ", ".join(sorted(lists)) or "none defined"
+            problems.append(((*path, key), f"no list named {ref!r} under lists ({known})"))
     return problems
