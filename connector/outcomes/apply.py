@@ -113,8 +113,7 @@ def _fold(episode: Episode, changes: dict[str, Any], event: OutcomeEvent) -> Non
         if now("won_at") is None or at < now("won_at"):
             changes["won_at"] = at
         changes["lost_at"] = None
-        if event.source_id is not None:
-            changes["deal_id"] = event.source_id
+        changes["deal_id"] = event.source_id
         if event.amount is not None:
             changes["amount"] = event.amount
     elif event.kind is OutcomeKind.LOST and ours and now("won_at") is None:
