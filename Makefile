@@ -21,6 +21,7 @@ check: $(STAMP)
 	$(BIN)/ruff check connector tests scripts
 	$(BIN)/ruff format --check connector tests scripts
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: check
 	$(BIN)/python -m pytest -q

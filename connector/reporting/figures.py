@@ -41,6 +41,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+import numpy as np
+
+from connector.learning.metrics import auc
 from connector.model import Stage
 from connector.outcomes.episode import Episode, FunnelInput, cohort_month
 
@@ -424,25 +427,14 @@ def quantile(ordered: Sequence[float], q: float) -> float | None:
 
 
 def rank_auc(scored: Iterable[tuple[float, bool]]) -> float | None:
-    """Area under the ROC curve of a score against a yes/no outcome (Mann–Whitney U, ties count half).
+    """Area under the ROC curve of a score against a yes/no outcome (ties count half); None without both.
 
-    The chance that a converted episode scored higher than one that did not; None without both.
+    The same measure backtest and calibrate use, so the report and a backtest agree to the digit.
     """
-    pairs = sorted(scored, key=lambda p: p[0])
-    positives = sum(1 for _, hit in pairs if hit)
-    negatives = len(pairs) - positives
-    if not positives or not negatives:
-        return None
-    rank_sum = 0.0
-    start = 0
-    while start < len(pairs):
-        end = start
-        while end + 1 < len(pairs) and pairs[end + 1][0] == pairs[start][0]:
-            end += 1
-        average_rank = (start + end) / 2 + 1  # ranks are 1-based; tied scores share their mean rank
-        rank_sum += average_rank * sum(1 for _, hit in pairs[start : end + 1] if hit)
-        start = end + 1
-    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+    pairs = list(scored)
+    scores = np.array([score for score, _ in pairs], dtype=float)
+    converted = np.array([hit for _, hit in pairs], dtype=bool)
+    return auc(scores, converted)
 
 
 # -- the figures --------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ GOOD_FIT = {
 class _Portal:
     """What both portals share: the sandbox, where it listens, its clock, its call counts and faults."""
 
-    writes_counted: tuple[str, ...] = ()
+    writes_counted: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, app: Any, base_url: str, clock: ManualClock):
         self.app = app
@@ -91,7 +91,7 @@ class HubSpotPortal(_Portal):
     reject_status = "UNQUALIFIED"
     #: HubSpot only moves a stage back after a clear: two requests
     recycle_writes = 2
-    writes_counted: ClassVar = (
+    writes_counted: ClassVar[tuple[str, ...]] = (
         "POST /crm/v3/objects/contacts/batch/update",
         "POST /crm/v3/objects/tasks/batch/create",
         "POST /crm/v3/properties/contacts",
@@ -138,7 +138,7 @@ class HubSpotPortal(_Portal):
         }
 
     def owner(self) -> str:
-        return next(o["id"] for o in self.app.dump()["owners"] if o["type"] == "PERSON")
+        return str(next(o["id"] for o in self.app.dump()["owners"] if o["type"] == "PERSON"))
 
     def seed(self, status: str = "NEW", **canonical: Any) -> str:
         values = {**GOOD_FIT, **canonical}
@@ -158,7 +158,8 @@ class HubSpotPortal(_Portal):
         self.app.touch(record_id, {"lifecyclestage": self._stages[stage]})
 
     def _props(self, record_id: str) -> dict[str, Any]:
-        return next(c for c in self.app.dump()["contacts"] if c["id"] == record_id)["properties"]
+        contact: dict[str, Any] = next(c for c in self.app.dump()["contacts"] if c["id"] == record_id)
+        return dict(contact["properties"])
 
     def stage(self, record_id: str) -> str | None:
         return self._canonical(self._props(record_id).get("lifecyclestage"))
@@ -264,7 +265,7 @@ class SalesforcePortal(_Portal):
     #: a custom picklist has no forward-only rule: a recycle is one write
     recycle_writes = 1
     update_call: ClassVar[str] = "PATCH /services/data/{version}/composite/sobjects"
-    writes_counted: ClassVar = (
+    writes_counted: ClassVar[tuple[str, ...]] = (
         update_call,
         "PATCH /services/data/{version}/composite/sobjects/{sobject}/{field}",
         "POST /services/data/{version}/composite/sobjects",
@@ -338,7 +339,8 @@ class SalesforcePortal(_Portal):
         if record.get("IsConverted"):
             deal = self.app.org.get(record.get("ConvertedOpportunityId") or "")
             return "customer" if deal is not None and deal.values["IsWon"] else "opportunity"
-        return self._stages.get(record.get("Lifecycle_Stage__c"), record.get("Lifecycle_Stage__c"))
+        value = record.get("Lifecycle_Stage__c")
+        return self._stages.get(value, value) if isinstance(value, str) else None
 
     def handoff(self, record_id: str) -> dict[str, Any]:
         record = self._record(record_id)

@@ -10,7 +10,6 @@ from typing import Any, overload
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
 
 Clock = Callable[[], datetime]
 
@@ -36,14 +35,6 @@ def utc(moment: datetime | None) -> datetime | None:
 def chunks(items: Sequence[str]) -> Iterator[list[str]]:
     for start in range(0, len(items), CHUNK):
         yield list(items[start : start + CHUNK])
-
-
-def redact_url(url: str) -> str:
-    """A database URL fit for a log line: the password replaced."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparsable database URL>"
 
 
 def make_engine(url: str) -> Engine:

@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from connector.config.redact import redact_url
 from connector.state import migrate
 from connector.state.cursors import Cursors
-from connector.state.database import Clock, Database, StateError, make_engine, redact_url
+from connector.state.database import Clock, Database, StateError, make_engine
 from connector.state.episodes import Episodes
 from connector.state.failures import DeadLetters, PendingWrites
 from connector.state.lease import Lease, lease_for

@@ -113,4 +113,4 @@ def test_an_unreachable_state_store_ends_with_one_line_and_exit_2(monkeypatch):
     result = invoke(*NOW)
     assert result.exit_code == 2
     (line,) = result.stderr.strip().splitlines()
-    assert line.startswith("state store postgresql+psycopg://handoff:***@127.0.0.1:1/state: ")
+    assert line.startswith("state store postgresql+psycopg://[redacted]@127.0.0.1:1/state: ")

@@ -16,6 +16,7 @@ time a day later.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -226,7 +227,7 @@ def apply_activity(props: dict[str, str], activity: Activity, owner_id: str | No
 
 
 # conversion name per canonical activity type: HubSpot only keeps form conversion names
-_CONVERSIONS = {
+_CONVERSIONS: dict[str, Callable[[Activity], str]] = {
     "form_submission": lambda a: a.name or "Form submission",
     "content_download": lambda a: f"Download: {a.name or 'content'}",
     "newsletter_signup": lambda a: "Newsletter subscription",

@@ -92,7 +92,7 @@ def _inputs(body: Any, limit: int) -> list[Any]:
         raise errors.validation(
             f"Batch input size {len(inputs)} is too large: at most {limit} inputs are supported in one request"
         )
-    return inputs
+    return list(inputs)
 
 
 def _write_error(problem: WriteRejected | Conflict, trace: str | None) -> dict[str, Any]:

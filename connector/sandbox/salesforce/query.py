@@ -195,12 +195,12 @@ class QueryEngine:
         wanted = [self._operand(column, condition.field, literal) for literal in literals]
         read = self._reader(column)
         family = _family(column.type)
-        fold = (lambda v: v) if column.type in ("id", "reference") else _fold
+        fold: Callable[[Any], Any] = _same if column.type in ("id", "reference") else _fold
         return _predicate(
             condition.op,
             read,
             [fold(w) if w is not None and family == "string" else w for w in wanted],
-            fold if family == "string" else (lambda v: v),
+            fold if family == "string" else _same,
             family,
             condition.field,
         )
@@ -415,3 +415,8 @@ class Cursors:
             body["nextRecordsUrl"] = f"/services/data/{version}/query/{locator}-{end}"
         body["records"] = cursor.records[offset:end]
         return body
+
+
+def _same(value: Any) -> Any:
+    """Values compared as they are (ids, numbers, dates)."""
+    return value

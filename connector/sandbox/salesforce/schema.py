@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 #: Lead Status values; the first is the default, ``Closed - Converted`` is the converted status
 LEAD_STATUSES = (
@@ -179,7 +180,7 @@ class SObject:
 # -- field builders: each reads like a line of a field list in Setup ------------------------
 
 
-def _system(name: str, kind: str, label: str, nillable: bool = False, **extra: object) -> Field:
+def _system(name: str, kind: str, label: str, nillable: bool = False, **extra: Any) -> Field:
     return Field(
         name,
         kind,
@@ -190,31 +191,31 @@ def _system(name: str, kind: str, label: str, nillable: bool = False, **extra: o
         defaulted=True,
         length=18 if kind in ("id", "reference") else 0,
         **extra,
-    )  # type: ignore[arg-type]
+    )
 
 
-def _text(name: str, label: str, length: int = 255, kind: str = "string", **extra: object) -> Field:
-    return Field(name, kind, label, length=length, **extra)  # type: ignore[arg-type]
+def _text(name: str, label: str, length: int = 255, kind: str = "string", **extra: Any) -> Field:
+    return Field(name, kind, label, length=length, **extra)
 
 
-def _pick(name: str, label: str, values: Iterable[str], default: str | None = None, **extra: object) -> Field:
+def _pick(name: str, label: str, values: Iterable[str], default: str | None = None, **extra: Any) -> Field:
     values = tuple(values)
     return Field(
         name, "picklist", label, length=255, picklist=values, default=default, defaulted=default is not None, **extra
-    )  # type: ignore[arg-type]
+    )
 
 
-def _ref(name: str, label: str, to: tuple[str, ...], relationship: str | None, **extra: object) -> Field:
-    return Field(name, "reference", label, length=18, reference_to=to, relationship=relationship, **extra)  # type: ignore[arg-type]
+def _ref(name: str, label: str, to: tuple[str, ...], relationship: str | None, **extra: Any) -> Field:
+    return Field(name, "reference", label, length=18, reference_to=to, relationship=relationship, **extra)
 
 
-def _flag(name: str, label: str, **extra: object) -> Field:
-    return Field(name, "boolean", label, nillable=False, defaulted=True, **extra)  # type: ignore[arg-type]
+def _flag(name: str, label: str, **extra: Any) -> Field:
+    return Field(name, "boolean", label, nillable=False, defaulted=True, **extra)
 
 
-def _number(name: str, label: str, kind: str = "double", **extra: object) -> Field:
+def _number(name: str, label: str, kind: str = "double", **extra: Any) -> Field:
     precision = 9 if kind == "int" else 18
-    return Field(name, kind, label, precision=precision, **extra)  # type: ignore[arg-type]
+    return Field(name, kind, label, precision=precision, **extra)
 
 
 def _timestamps() -> tuple[Field, ...]:
@@ -241,7 +242,7 @@ def _audit(owner_label: str = "Owner ID", owner_to: tuple[str, ...] = ("Group", 
 
 def _handoff_fields() -> tuple[Field, ...]:
     """The custom fields Handoff writes, identical on Lead and Contact."""
-    custom = {"custom": True}
+    custom: dict[str, Any] = {"custom": True}
     return (
         _pick("Lifecycle_Stage__c", "Lifecycle Stage", ("Lead", "MQL", "SQL"), restricted=True, **custom),
         _number("Handoff_Score__c", "Handoff Score", **custom),
