@@ -149,16 +149,18 @@ def run_demo(
             clock.advance(2 * DAY)
             _step(
                 console,
-                f"6. Two days on, sales has worked the qualified leads ({work.touched} tasks done, "
-                f"{work.converted} converted, {work.rejected} rejected, {work.recycled} recycled): sync",
+                "6. Two days on, sales has worked the qualified leads: incremental sync",
                 runtime.sync.sync_once(),
+                f"reps: {work.touched} tasks done, {work.converted} converted, {work.rejected} rejected, "
+                f"{work.recycled} recycled",
             )
             _close_deals(portal, runtime, planted, work, rng)
             clock.advance(5 * DAY)
             _step(
                 console,
-                f"7. A week on, sales has closed the deals ({work.won} won, {work.lost} lost): sync",
+                "7. A week on, sales has closed the deals: incremental sync",
                 runtime.sync.sync_once(),
+                f"reps: {work.won} deals won, {work.lost} lost",
             )
             figures, report_path = _write_report(console, runtime, clock.datetime(), report_dir, crm)
             return DemoResult(funnel, figures, report_path)
@@ -166,12 +168,15 @@ def run_demo(
             runtime.close()
 
 
-def _step(console: Console, title: str, report: RunReport) -> None:
+def _step(console: Console, title: str, report: RunReport, detail: str | None = None) -> None:
     console.rule(title, align="left")
+    if detail:
+        console.print(detail)
     moves = ", ".join(f"{n} to {stage}" for stage, n in sorted(report.stages.items())) or "none"
+    outcomes = f", outcomes read {report.outcomes}" if report.outcomes else ""
     console.print(
         f"read {report.read}, wrote {report.written}, stage moves: {moves}, "
-        f"tasks created {report.tasks_created}, dead letters {report.dead_lettered}"
+        f"tasks created {report.tasks_created}, dead letters {report.dead_lettered}{outcomes}"
     )
 
 
