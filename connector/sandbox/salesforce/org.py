@@ -30,6 +30,7 @@ from typing import Any
 from connector.sandbox.clock import Clock
 from connector.sandbox.salesforce import ids
 from connector.sandbox.salesforce.errors import RecordError
+from connector.sandbox.salesforce.indexes import TableIndex, births
 from connector.sandbox.salesforce.schema import (
     CONVERTED_STATUS,
     MEMBER_STATUSES,
@@ -73,6 +74,9 @@ class Org:
         self.lock = threading.RLock()
         self._records: dict[str, dict[str, Record]] = {name: {} for name in schema.objects}
         self._by_id: dict[str, Record] = {}
+        sequence = births()
+        #: what queries use to read only the rows they may return
+        self.indexes: dict[str, TableIndex] = {name: TableIndex(sequence) for name in schema.objects}
         #: (object, unique field) -> value -> id, for uniqueness and upsert lookups; a campaign
         #: membership is unique per campaign and person, kept under the pseudo-field MEMBERSHIP
         self._unique: dict[tuple[str, str], dict[Any, str]] = {
@@ -93,6 +97,10 @@ class Org:
         """A record by 15- or 18-character id (deleted ones too)."""
         full = ids.normalize(record_id)
         return self._by_id.get(full) if full else None
+
+    def stored(self, record_id: str) -> Record | None:
+        """A record by the 18-character id it is stored under (what reference fields hold)."""
+        return self._by_id.get(record_id)
 
     def records(self, sobject: SObject, include_deleted: bool = False) -> list[Record]:
         """Records of one type in creation order."""
@@ -361,12 +369,14 @@ class Org:
         if person is not None and (person.values.get("LastActivityDate") or "") < day:
             self._journal_before(person)
             person.values["LastActivityDate"] = day
+            self.indexes[person.sobject.name.lower()].file(person)
 
     def _store(self, record: Record, before: dict[str, Any] | None) -> None:
         if self._journal is not None:
             self._journal.append((record.id, before))
         self._records[record.sobject.name.lower()][record.id] = record
         self._by_id[record.id] = record
+        self.indexes[record.sobject.name.lower()].file(record)
         for name in _PERSON_REFERENCES:  # stale entries are filtered on reading: no bookkeeping on change
             person_id = record.values.get(name)
             if person_id:
@@ -395,6 +405,7 @@ class Org:
             if before is None:
                 del self._by_id[record_id]
                 del self._records[record.sobject.name.lower()][record_id]
+                self.indexes[record.sobject.name.lower()].unfile(record)
             else:
                 record.values = before
                 self._store(record, None)
