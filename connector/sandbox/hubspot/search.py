@@ -107,14 +107,15 @@ def search(portal: Portal, otype: ObjectType, body: Any) -> Page:
         if window is not None:
             view, start, total = window
             end = min(after + limit, total, MAX_RESULTS)
-            page = [index.get(i) for i in view.ids(start + after, start + end)] if end > after else []
+            found = (index.get(i) for i in view.ids(start + after, start + end)) if end > after else ()
+            page = [r for r in found if r is not None]
         else:
             predicate = _predicate(groups, text)
             matches = [record for record in _candidates(index, groups) if predicate(record)]
             _sort(matches, order)
             total = len(matches)
             page = matches[after : min(after + limit, total, MAX_RESULTS)]
-        results = [record_json(r, names) for r in page if r is not None and portal.is_live(otype, r.id)]
+        results = [record_json(r, names) for r in page if portal.is_live(otype, r.id)]
     next_after = str(after + limit) if after + limit < total else None
     return Page(total, results, next_after)
 
