@@ -42,46 +42,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from connector.crm.hubspot import mapping
+from connector.crm.hubspot.adapter import SALES_ACTIVITY_MARKERS
+
 TOKEN = "bench-token"
 SF_PATH = "/services/data/v59.0"
 
-#: the contact properties the HubSpot adapter reads on every page (as many as it asks for)
+#: the contact properties the HubSpot adapter reads on every page, and the engagements it reads
 HUBSPOT_PROPERTIES = [
-    "email",
-    "firstname",
-    "lastname",
-    "jobtitle",
-    "company",
-    "industry",
-    "country",
-    "hs_lead_status",
-    "hubspot_owner_id",
-    "numemployees",
-    "hs_analytics_source",
-    "lifecyclestage",
-    "lastmodifieddate",
-    "createdate",
-    "hs_analytics_num_page_views",
-    "hs_analytics_num_visits",
-    "hs_analytics_first_timestamp",
-    "hs_analytics_last_visit_timestamp",
-    "hs_analytics_last_url",
-    "num_conversion_events",
-    "recent_conversion_event_name",
-    "recent_conversion_date",
-    "first_conversion_event_name",
-    "first_conversion_date",
-    "hs_email_open",
-    "hs_email_click",
-    "hs_email_first_open_date",
-    "hs_email_last_open_date",
-    "hs_email_last_click_date",
-    "hs_email_optout",
-    "hs_last_sales_activity_timestamp",
-    "notes_last_updated",
-    "notes_last_contacted",
+    *dict.fromkeys(
+        [
+            *mapping.CANONICAL_PROPERTIES.values(),
+            *mapping.OTHER_PROPERTIES,
+            *mapping.COUNTER_PROPERTIES,
+            *SALES_ACTIVITY_MARKERS,
+        ]
+    )
 ]
-ENGAGEMENT_TYPES = ("meetings", "calls", "emails")
+ENGAGEMENT_TYPES = tuple(mapping.ENGAGEMENT_OBJECTS)
 SF_LEAD_FIELDS = (
     "Id, IsConverted, ConvertedContactId, HasOptedOutOfEmail, IsDeleted, SystemModstamp, CreatedDate, Email, "
     "FirstName, LastName, Title, Company, NumberOfEmployees, Industry, Country, LeadSource, Status, OwnerId, "

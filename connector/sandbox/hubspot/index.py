@@ -12,35 +12,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sortedcontainers import SortedList
+
+from connector.sandbox.ranges import Range
 
 if TYPE_CHECKING:
     from connector.sandbox.hubspot.store import Record
 
 Key = Callable[[str], Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Range:
-    """Keys between ``low`` and ``high`` (None: unbounded); ``*_open`` excludes the bound itself."""
-
-    low: Any = None
-    low_open: bool = False
-    high: Any = None
-    high_open: bool = False
-
-    def intersect(self, other: Range) -> Range:
-        """Keys in both ranges."""
-        low, low_open = self.low, self.low_open
-        if other.low is not None and (low is None or other.low > low or (other.low == low and other.low_open)):
-            low, low_open = other.low, other.low_open
-        high, high_open = self.high, self.high_open
-        if other.high is not None and (high is None or other.high < high or (other.high == high and other.high_open)):
-            high, high_open = other.high, other.high_open
-        return Range(low, low_open, high, high_open)
 
 
 class SortedView:

@@ -19,11 +19,12 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from connector.sandbox.hubspot import errors
-from connector.sandbox.hubspot.index import Key, Range, SearchIndex, SortedView
+from connector.sandbox.hubspot.index import Key, SearchIndex, SortedView
 from connector.sandbox.hubspot.objects import ObjectType, find_object_type
 from connector.sandbox.hubspot.properties import InvalidValue, PropertyDef, normalize
 from connector.sandbox.hubspot.store import Portal, Record
 from connector.sandbox.hubspot.wire import property_names, record_json
+from connector.sandbox.ranges import Range
 
 MAX_LIMIT = 200
 MAX_RESULTS = 10_000
@@ -237,16 +238,9 @@ def _filter(portal: Portal, otype: ObjectType, catalog: dict[str, PropertyDef], 
     else:
         compare = _COMPARISONS[operator]
         test = lambda record: (v := record.props.get(name)) is not None and compare(key(v), operand)  # noqa: E731
-    return _Filter(test, name, key, _SPANS[operator](operand))
+    return _Filter(test, name, key, Range.of(operator, operand))
 
 
-_SPANS: dict[str, Callable[[Any], Range]] = {
-    "EQ": lambda v: Range(v, False, v, False),
-    "GT": lambda v: Range(low=v, low_open=True),
-    "GTE": lambda v: Range(low=v),
-    "LT": lambda v: Range(high=v, high_open=True),
-    "LTE": lambda v: Range(high=v),
-}
 _COMPARISONS = {"EQ": op.eq, "LT": op.lt, "LTE": op.le, "GT": op.gt, "GTE": op.ge}
 
 

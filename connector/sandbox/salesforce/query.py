@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from connector.sandbox.ranges import Range
 from connector.sandbox.salesforce import ids
 from connector.sandbox.salesforce.indexes import SORTED_FIELDS
 from connector.sandbox.salesforce.org import Org, Record
@@ -82,25 +83,6 @@ class Column:
 
 
 @dataclass(frozen=True, slots=True)
-class _Span:
-    """Stored values between two bounds (None: open-ended); ``*_open`` excludes the bound."""
-
-    low: Any = None
-    low_open: bool = False
-    high: Any = None
-    high_open: bool = False
-
-    def intersect(self, op: str, value: Any) -> _Span:
-        """This span narrowed by ``field <op> value``."""
-        low, low_open, high, high_open = self.low, self.low_open, self.high, self.high_open
-        if op in (">", ">=", "=") and (low is None or value > low or (value == low and op == ">")):
-            low, low_open = value, op == ">"
-        if op in ("<", "<=", "=") and (high is None or value < high or (value == high and op == "<")):
-            high, high_open = value, op == "<"
-        return _Span(low, low_open, high, high_open)
-
-
-@dataclass(frozen=True, slots=True)
 class _Equal:
     """A top-level ``field = x`` or ``field IN (...)``: the folded keys a row must hold."""
 
@@ -119,7 +101,7 @@ class Compiled:
     limit: int | None
     #: what the indexes can answer of the WHERE clause (its top-level AND terms)
     equal: list[_Equal] = field(default_factory=list)
-    spans: dict[str, _Span] = field(default_factory=dict)
+    spans: dict[str, Range] = field(default_factory=dict)
 
 
 class QueryEngine:
@@ -164,7 +146,7 @@ class QueryEngine:
         best = min(options, key=lambda option: option[0]) if options else None
         keyset = _keyset(compiled)
         if keyset is not None and compiled.limit is not None and (best is None or best[0] > 4 * compiled.limit):
-            span = compiled.spans.get(keyset, _Span())
+            span = compiled.spans.get(keyset, Range())
             _, ordered = table.sorted_ids(keyset, span.low, span.low_open, span.high, span.high_open)
             rows: list[Record] = []
             for record_id in ordered:
@@ -233,7 +215,7 @@ class QueryEngine:
                 fold = _fold if _family(column.type) == "string" and column.type not in ("id", "reference") else _same
                 compiled.equal.append(_Equal(name, fold, tuple(fold(v) for v in values)))
             if name in SORTED_FIELDS and term.op in ("=", "<", "<=", ">", ">=") and values[0] is not None:
-                compiled.spans[name] = compiled.spans.get(name, _Span()).intersect(term.op, values[0])
+                compiled.spans[name] = compiled.spans.get(name, Range()).intersect(Range.of(term.op, values[0]))
 
     def column(self, sobject: SObject, ref: FieldRef) -> Column:
         """Resolve ``Field`` or ``Relationship.Field`` on ``sobject``."""
