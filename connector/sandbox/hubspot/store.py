@@ -123,12 +123,17 @@ class Portal:
         # (object type, id) -> other object type -> other id -> association type ids
         self._links: dict[tuple[str, str], dict[str, dict[str, list[int]]]] = {}
         self._sequence = 0
+        self._now: tuple[datetime | None, str] = (None, "")
 
     # -- time -------------------------------------------------------------------------
 
     def now_iso(self) -> str:
         """The portal's current time, as HubSpot writes timestamps."""
-        return format_time(datetime.fromtimestamp(self.clock(), tz=UTC))
+        moment = datetime.fromtimestamp(self.clock(), tz=UTC)
+        moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        if moment != self._now[0]:  # a batch writes many records in one millisecond: format it once
+            self._now = (moment, format_time(moment))
+        return self._now[1]
 
     # -- owners and schema --------------------------------------------------------------
 
@@ -354,7 +359,7 @@ class Portal:
                 old = current.props.get(name)
                 if old is not None and values.get(old.lower()) == current.id:
                     del values[old.lower()]
-            updated = replace(current, props=props, updated=now, history=history)
+            updated = Record(current.id, props, current.created, now, current.archived, current.archived_at, history)
             collection.records[current.id] = updated
             self._index_unique(collection, updated)
             self._publish(collection, updated, False)

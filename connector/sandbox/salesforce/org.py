@@ -83,6 +83,10 @@ class Org:
             (o.name, f.name): {} for o in schema.objects.values() for f in o.fields if f.unique
         }
         self._unique[("CampaignMember", MEMBERSHIP)] = {}
+        #: the same indexes by object name: a write looks at its own object's only
+        self._unique_of: dict[str, list[tuple[str, dict[Any, str]]]] = {}
+        for (kind, name), index in self._unique.items():
+            self._unique_of.setdefault(kind, []).append((name, index))
         #: person id -> ids of activities and memberships that point, or once pointed, at it
         self._related: dict[str, set[str]] = {}
         #: queue id -> object types it may own (Salesforce's QueueSobject rows)
@@ -173,7 +177,7 @@ class Org:
             if not system and record.values.get("IsConverted"):
                 raise RecordError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
             given = self._checked(record.sobject, incoming, creating=False, system=system)
-            before = dict(record.values)
+            before = record.values  # replaced below, never changed in place: no copy needed
             candidate = Record(record.sobject, {**record.values, **given})
             now = sf_datetime(self.clock())
             candidate.values.update({k: now for k in ("LastModifiedDate", "SystemModstamp") if k not in given})
@@ -345,8 +349,8 @@ class Org:
             raise RecordError(
                 "REQUIRED_FIELD_MISSING", "Required fields are missing: [LeadId, ContactId]", ["LeadId", "ContactId"]
             )
-        for (kind, name), index in self._unique.items():
-            value = _unique_value(record, name) if kind == record.sobject.name else None
+        for name, index in self._unique_of.get(record.sobject.name, ()):
+            value = _unique_value(record, name)
             if value is None or index.get(value, record.id) == record.id:
                 continue
             if name == MEMBERSHIP:
@@ -382,14 +386,14 @@ class Org:
             if person_id:
                 self._related.setdefault(person_id, set()).add(record.id)
         if not record.deleted:
-            for (kind, name), index in self._unique.items():
-                value = _unique_value(record, name) if kind == record.sobject.name else None
+            for name, index in self._unique_of.get(record.sobject.name, ()):
+                value = _unique_value(record, name)
                 if value is not None:
                     index[value] = record.id
 
     def _unstore_unique(self, record: Record) -> None:
-        for (kind, name), index in self._unique.items():
-            value = _unique_value(record, name) if kind == record.sobject.name else None
+        for name, index in self._unique_of.get(record.sobject.name, ()):
+            value = _unique_value(record, name)
             if value is not None and index.get(value) == record.id:
                 del index[value]
 

@@ -337,6 +337,11 @@ class QueryEngine:
 
     def _render(self, record: Record, columns: list[tuple[FieldRef, Column]], version: str) -> dict[str, Any]:
         out: dict[str, Any] = {"attributes": attributes(record, version)}
+        values = record.values
+        if all(column.target is None for _, column in columns):  # no relationship: a straight copy
+            names = [column.field.name for _, column in columns]
+            out.update(zip(names, map(values.get, names), strict=True))
+            return out
         for _ref, column in columns:
             if column.target is None:
                 out[column.field.name] = record.values.get(column.field.name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from connector.sandbox.salesforce.errors import RecordError
@@ -24,7 +25,13 @@ def sf_datetime(moment: float | datetime) -> str:
     """A timestamp in Salesforce's REST form, truncated to the second."""
     if isinstance(moment, datetime):
         moment = moment.timestamp()
-    return datetime.fromtimestamp(int(moment), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    return _second(int(moment))
+
+
+@lru_cache(maxsize=4096)
+def _second(epoch_s: int) -> str:
+    # every write stamps the current second: formatting it once per second, not per record
+    return datetime.fromtimestamp(epoch_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
 def sf_date(moment: float | datetime) -> str:
