@@ -19,8 +19,9 @@ proportions close to a backfill's:
 The run is bounded by ``--requests`` and ``--max-seconds``. It prints a line per call kind
 (count, mean and 95th-percentile milliseconds), then the headline figures, one per line.
 The machine running it is shared: compare figures taken on the same machine at the same
-time, and say how loaded it was (``uptime``); the sandbox's start-up CPU seconds (Linux)
-depend less on the load than its wall-clock start-up time.
+time, and say how loaded it was (``uptime``). On Linux it also prints the sandbox's CPU
+seconds to start and its calls per CPU-second during the mix (what one core of its own
+would serve): those depend far less on the load than wall-clock figures.
 
     .venv/bin/python scripts/bench_sandbox.py [--crm hubspot|salesforce] [--contacts 100000]
         [--requests 20000] [--threads 4] [--max-seconds 60]
@@ -410,6 +411,7 @@ def main() -> int:
         portal = prepare(setup)
         setup.close()
         tallies = [Tally() for _ in range(args.threads)]
+        cpu_before = cpu_seconds(server.pid)
         started = time.perf_counter()
         deadline = started + args.max_seconds
         threads = [
@@ -424,6 +426,7 @@ def main() -> int:
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
+        cpu_after = cpu_seconds(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -449,6 +452,9 @@ def main() -> int:
     if startup_cpu is not None:
         print(f"start-up cpu s: {startup_cpu:.1f}")
     print(f"start-up s: {startup:.1f}")
+    if cpu_before is not None and cpu_after is not None and cpu_after > cpu_before:
+        # what one core of the sandbox's own would serve: the figure a loaded machine distorts least
+        print(f"calls per sandbox cpu-second: {done / (cpu_after - cpu_before):.0f}")
     print(f"calls/s: {done / elapsed:.0f}")
     return 1 if errors else 0
 

@@ -7,6 +7,12 @@ lower-case values; one sort applies (default: oldest created first); at most 200
 per page and 10,000 results per query; the index trails writes, so results come
 from the indexed version and records archived since drop out of a page (which
 is how a short page that still carries ``paging.next`` happens).
+
+Search never scans the portal when it need not: a page of records whose only filters
+are a key range of the property they are sorted by (ascending) is read straight off
+that property's sorted view (:mod:`.index`); otherwise each filter group reads the
+fewest candidates one of its filters allows (a key range, an association's records)
+and the full filter and sort run on those. The answers are those of a full scan.
 """
 
 from __future__ import annotations
