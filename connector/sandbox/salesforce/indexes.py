@@ -12,7 +12,7 @@ folding (case-insensitive text), so an index answers exactly what a scan would.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from sortedcontainers import SortedList
@@ -92,9 +92,10 @@ class TableIndex:
         return stop - start, (record_id for _, record_id in entries.islice(start, stop))
 
     def equal_ids(
-        self, name: str, fold: Fold, keys: Iterator[Any], records: Callable[[], Iterator[Record]]
-    ) -> set[str]:
-        """Ids of the records whose folded ``name`` is one of ``keys`` (the index is built on first use)."""
+        self, name: str, fold: Fold, keys: Iterable[Any], records: Callable[[], Iterator[Record]]
+    ) -> tuple[int, Iterator[str]]:
+        """How many records hold one of ``keys`` in ``name`` (folded), and their ids (read lazily,
+        so a term that matches most rows costs nothing unless chosen). Built on first use."""
         known = self._equal.get(name)
         if known is None:
             known = self._equal[name] = (fold, {})
@@ -104,10 +105,8 @@ class TableIndex:
                 known[1].setdefault(key, set()).add(record.id)
                 self._filed.setdefault(record.id, {})[marker] = key
         index = known[1]
-        found: set[str] = set()
-        for key in keys:
-            found.update(index.get(key, ()))
-        return found
+        groups = [index[key] for key in dict.fromkeys(keys) if key in index]
+        return sum(map(len, groups)), itertools.chain.from_iterable(groups)
 
 
 def _discard(index: dict[Any, set[str]], key: Any, record_id: str) -> None:

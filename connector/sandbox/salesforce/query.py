@@ -137,10 +137,9 @@ class QueryEngine:
 
         options: list[tuple[int, Iterable[str]]] = []  # (how many, ids)
         for term in compiled.equal:
-            ids = table.equal_ids(
-                term.field, term.fold, iter(term.keys), lambda: iter(org.records(compiled.sobject, True))
+            options.append(
+                table.equal_ids(term.field, term.fold, term.keys, lambda: iter(org.records(compiled.sobject, True)))
             )
-            options.append((len(ids), ids))
         for name, span in compiled.spans.items():
             options.append(table.sorted_ids(name, span.low, span.low_open, span.high, span.high_open))
         best = min(options, key=lambda option: option[0]) if options else None
