@@ -194,7 +194,7 @@ def hubspot_floor(sandbox: HubSpotSandbox, run: Run) -> tuple[int, dict[str, int
     }
     engagements = 0
     for kind in (MEETINGS, CALLS, EMAILS):
-        linked = set()
+        linked: set[str] = set()
         for contact in contacts:
             linked.update(portal.associations(CONTACTS, contact.id, kind))
         engagements += _pages(len(linked), 100)

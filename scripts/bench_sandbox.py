@@ -87,13 +87,14 @@ class Client:
 
     def __init__(self, base_url: str, ca: str | None) -> None:
         where = urlsplit(base_url)
+        host = where.hostname or "127.0.0.1"
         if where.scheme == "https":
             context = ssl.create_default_context(cafile=ca)
             self.connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-                where.hostname, where.port, timeout=60, context=context
+                host, where.port, timeout=60, context=context
             )
         else:
-            self.connection = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
+            self.connection = http.client.HTTPConnection(host, where.port, timeout=60)
         self.headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
     def send(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
@@ -187,13 +188,13 @@ def hubspot_mix(portal: Portal, rng: random.Random) -> tuple[str, Call]:
         body = {"properties": ["hs_timestamp"], "inputs": [{"id": rng.choice(ids)} for _ in range(100)]}
         return kind, ("POST", f"/crm/v3/objects/{target}/batch/read", json.dumps(body).encode())
     if kind == "batch update":
-        inputs = [
+        updates = [
             {"id": i, "properties": {"handoff_score": str(rng.randint(0, 100))}} for i in rng.sample(contacts, 100)
         ]
-        return kind, ("POST", "/crm/v3/objects/contacts/batch/update", json.dumps({"inputs": inputs}).encode())
+        return kind, ("POST", "/crm/v3/objects/contacts/batch/update", json.dumps({"inputs": updates}).encode())
     if kind == "task create":
         due = datetime.now(UTC).isoformat()
-        inputs = [
+        inputs: list[dict[str, Any]] = [
             {
                 "properties": {"hs_task_subject": "Call back", "hs_timestamp": due, "hs_task_status": "NOT_STARTED"},
                 "associations": [
