@@ -117,7 +117,9 @@ class QueryEngine:
             rows = self._select(compiled, include_deleted)
             if compiled.count:
                 return len(rows), []
-            return len(rows), [self._render(r, compiled.columns, version) for r in rows]
+            columns = compiled.columns
+            plain = None if any(c.target is not None for _, c in columns) else [c.field.name for _, c in columns]
+            return len(rows), [self._render(r, columns, version, plain) for r in rows]
 
     # -- choosing rows -----------------------------------------------------------------
 
@@ -334,12 +336,13 @@ class QueryEngine:
 
     # -- rendering ---------------------------------------------------------------------
 
-    def _render(self, record: Record, columns: list[tuple[FieldRef, Column]], version: str) -> dict[str, Any]:
+    def _render(
+        self, record: Record, columns: list[tuple[FieldRef, Column]], version: str, plain: list[str] | None
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {"attributes": attributes(record, version)}
         values = record.values
-        if all(column.target is None for _, column in columns):  # no relationship: a straight copy
-            names = [column.field.name for _, column in columns]
-            out.update(zip(names, map(values.get, names), strict=True))
+        if plain is not None:  # no relationship: a straight copy
+            out.update(zip(plain, map(values.get, plain), strict=True))
             return out
         for _ref, column in columns:
             if column.target is None:

@@ -173,7 +173,8 @@ class _Parser:
     # -- helpers -----------------------------------------------------------------------
 
     def peek(self, ahead: int = 0) -> Token:
-        return self.tokens[min(self.at + ahead, len(self.tokens) - 1)]
+        index = self.at + ahead
+        return self.tokens[index] if index < len(self.tokens) else self.tokens[-1]
 
     def take(self) -> Token:
         token = self.peek()
