@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sortedcontainers import SortedList
+
 
 @dataclass(frozen=True, slots=True)
 class Range:
@@ -24,6 +26,23 @@ class Range:
         if other.high is not None and (high is None or other.high < high or (other.high == high and other.high_open)):
             high, high_open = other.high, other.high_open
         return Range(low, low_open, high, high_open)
+
+    def positions(self, entries: SortedList, after_any_id: Any) -> tuple[int, int]:
+        """Where the ``(key, id)`` entries whose key is in range start and stop in ``entries``;
+        ``after_any_id`` compares greater than every id."""
+        if self.low is None:
+            start = 0
+        elif self.low_open:
+            start = entries.bisect_right((self.low, after_any_id))
+        else:
+            start = entries.bisect_left((self.low,))
+        if self.high is None:
+            stop = len(entries)
+        elif self.high_open:
+            stop = entries.bisect_left((self.high,))
+        else:
+            stop = entries.bisect_right((self.high, after_any_id))
+        return start, max(start, stop)
 
     @staticmethod
     def of(operator: str, value: Any) -> Range:

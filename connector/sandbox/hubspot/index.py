@@ -65,20 +65,7 @@ class SortedView:
 
     def bounds(self, span: Range) -> tuple[int, int]:
         """Positions ``[start, stop)`` of the entries whose key lies in ``span``."""
-        entries = self._entries
-        if span.low is None:
-            start = 0
-        elif span.low_open:
-            start = entries.bisect_right((span.low, math.inf))
-        else:
-            start = entries.bisect_left((span.low,))
-        if span.high is None:
-            stop = len(entries)
-        elif span.high_open:
-            stop = entries.bisect_left((span.high,))
-        else:
-            stop = entries.bisect_right((span.high, math.inf))
-        return start, max(start, stop)
+        return span.positions(self._entries, math.inf)
 
     def ids(self, start: int, stop: int) -> Iterator[str]:
         """Record ids at positions ``[start, stop)``, in order."""

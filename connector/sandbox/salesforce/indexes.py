@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from sortedcontainers import SortedList
 
+from connector.sandbox.ranges import Range
+
 if TYPE_CHECKING:
     from connector.sandbox.salesforce.org import Record
 
@@ -77,18 +79,10 @@ class TableIndex:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def sorted_ids(self, name: str, low: Any, low_open: bool, high: Any, high_open: bool) -> tuple[int, Iterator[str]]:
-        """How many records have ``name`` between the bounds (None: open-ended), and their ids in order."""
+    def sorted_ids(self, name: str, span: Range) -> tuple[int, Iterator[str]]:
+        """How many records have ``name`` in ``span``, and their ids in that order."""
         entries = self._sorted[name]
-        if low is None:
-            start = 0
-        else:
-            start = entries.bisect_right((low, "\U0010ffff")) if low_open else entries.bisect_left((low,))
-        if high is None:
-            stop = len(entries)
-        else:
-            stop = entries.bisect_left((high,)) if high_open else entries.bisect_right((high, "\U0010ffff"))
-        stop = max(start, stop)
+        start, stop = span.positions(entries, "\U0010ffff")  # ids are ASCII: any sorts before it
         return stop - start, (record_id for _, record_id in entries.islice(start, stop))
 
     def equal_ids(

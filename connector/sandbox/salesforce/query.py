@@ -143,12 +143,12 @@ class QueryEngine:
                 table.equal_ids(term.field, term.fold, term.keys, lambda: iter(org.records(compiled.sobject, True)))
             )
         for name, span in compiled.spans.items():
-            options.append(table.sorted_ids(name, span.low, span.low_open, span.high, span.high_open))
+            options.append(table.sorted_ids(name, span))
         best = min(options, key=lambda option: option[0]) if options else None
         keyset = _keyset(compiled)
         if keyset is not None and compiled.limit is not None and (best is None or best[0] > 4 * compiled.limit):
             span = compiled.spans.get(keyset, Range())
-            _, ordered = table.sorted_ids(keyset, span.low, span.low_open, span.high, span.high_open)
+            _, ordered = table.sorted_ids(keyset, span)
             rows: list[Record] = []
             for record_id in ordered:
                 if len(rows) >= compiled.limit:
