@@ -22,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import orjson
+
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
 #: how often the accept loop checks for a stop request when nothing wakes it
 _POLL_S = 0.5
@@ -164,8 +166,9 @@ class Router:
 
 
 def encode_json(body: Any) -> bytes:
-    """Compact JSON bytes, the way the CRMs send them."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact UTF-8 JSON bytes, the way the CRMs send them (a page of records is most of
+    what a call costs to answer: orjson writes it several times faster than ``json``)."""
+    return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -12,6 +12,7 @@ batch); HubSpot documents the rule, the message text is the sandbox's own.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, NoReturn
@@ -380,7 +381,7 @@ class HubSpotRoutes:
         otype = _object(request)
         inputs = _inputs(_body(request), MAX_BATCH)
         ids = [str(item.get("id")) for item in inputs if isinstance(item, dict)]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
         if duplicates:
             raise errors.validation(f"Duplicate IDs found in batch input: {duplicates}. IDs must be unique")
         started = self.portal.now_iso()

@@ -36,7 +36,7 @@ from connector.sandbox.server import (
     Router,
     SandboxServer,
 )
-from connector.sandbox.synthetic import Person, activity_from_json, generate
+from connector.sandbox.synthetic import Person, activity_from_json, collector_paused, generate
 
 DEFAULT_TOKEN = "sandbox-token"
 
@@ -88,12 +88,13 @@ class HubSpotSandbox(SandboxApp):
 
     def _new_portal(self, contacts: int, seed: int) -> Portal:
         portal = Portal(self.clock, self.config.search_lag_ms / 1000.0)
-        population = generate(contacts, seed, datetime.fromtimestamp(self.clock(), tz=UTC))
-        portal.add_owners(population.owners)
-        router = Router()
-        HubSpotRoutes(portal).register(router)
-        self.portal, self.api = portal, router
-        self.seed_people(population.people)
+        with collector_paused():
+            population = generate(contacts, seed, datetime.fromtimestamp(self.clock(), tz=UTC))
+            portal.add_owners(population.owners)
+            router = Router()
+            HubSpotRoutes(portal).register(router)
+            self.portal, self.api = portal, router
+            self.seed_people(population.people)
         return portal
 
     def reset(self, options: dict[str, Any]) -> None:

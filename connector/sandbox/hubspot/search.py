@@ -7,22 +7,30 @@ lower-case values; one sort applies (default: oldest created first); at most 200
 per page and 10,000 results per query; the index trails writes, so results come
 from the indexed version and records archived since drop out of a page (which
 is how a short page that still carries ``paging.next`` happens).
+
+Search never scans the portal when it need not: a page of records whose only filters
+are a key range of the property they are sorted by (ascending) is read straight off
+that property's sorted view (:mod:`.index`); otherwise each filter group reads the
+fewest candidates one of its filters allows (a key range, an association's records)
+and the full filter and sort run on those. The answers are those of a full scan.
 """
 
 from __future__ import annotations
 
 import operator as op
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
 from connector.sandbox.hubspot import errors
+from connector.sandbox.hubspot.index import Key, SearchIndex, SortedView
 from connector.sandbox.hubspot.objects import ObjectType, find_object_type
 from connector.sandbox.hubspot.properties import InvalidValue, PropertyDef, normalize
 from connector.sandbox.hubspot.store import Portal, Record
 from connector.sandbox.hubspot.wire import property_names, record_json
+from connector.sandbox.ranges import Range
 
 MAX_LIMIT = 200
 MAX_RESULTS = 10_000
@@ -91,21 +99,32 @@ def search(portal: Portal, otype: ObjectType, body: Any) -> Page:
             f"Paging beyond {MAX_RESULTS} results is not supported (after={after}); narrow the query instead"
         )
     catalog = portal.properties[otype.name]
-    predicate = _groups(portal, otype, catalog, body.get("filterGroups") or [])
+    groups = _groups(portal, otype, catalog, body.get("filterGroups") or [])
     query = body.get("query")
-    if query:
-        predicate = _and(predicate, _free_text(str(query)))
+    text = _free_text(str(query)) if query else None
     requested = body.get("properties")
     if requested is not None and not isinstance(requested, list):
         raise errors.validation("properties must be a list of property names")
     names = property_names(otype, catalog, requested)
+    order = _order(otype, catalog, body.get("sorts") or [])
 
-    matches = [record for record in portal.search_view(otype) if predicate(record)]
-    _sort(matches, otype, catalog, body.get("sorts") or [])
-    end = min(after + limit, len(matches), MAX_RESULTS)
-    results = [record_json(r, names) for r in matches[after:end] if portal.is_live(otype, r.id)]
-    next_after = str(after + limit) if after + limit < len(matches) else None
-    return Page(len(matches), results, next_after)
+    with portal.lock:
+        index = portal.search_index(otype)
+        window = _ordered_window(index, groups, text, order)
+        if window is not None:
+            view, start, total = window
+            end = min(after + limit, total, MAX_RESULTS)
+            found = (index.get(i) for i in view.ids(start + after, start + end)) if end > after else ()
+            page = [r for r in found if r is not None]
+        else:
+            predicate = _predicate(groups, text)
+            matches = [record for record in _candidates(index, groups) if predicate(record)]
+            _sort(matches, order)
+            total = len(matches)
+            page = matches[after : min(after + limit, total, MAX_RESULTS)]
+        results = [record_json(r, names) for r in page if portal.is_live(otype, r.id)]
+    next_after = str(after + limit) if after + limit < total else None
+    return Page(total, results, next_after)
 
 
 def _integer(value: Any, name: str) -> int:
@@ -118,12 +137,26 @@ def _integer(value: Any, name: str) -> int:
 # -- filters --------------------------------------------------------------------------
 
 
-def _groups(portal: Portal, otype: ObjectType, catalog: dict[str, PropertyDef], groups: Any) -> Predicate:
+@dataclass(frozen=True, slots=True)
+class _Filter:
+    """One compiled filter: its test, and what an index can answer of it."""
+
+    test: Predicate
+    #: a comparison: the property, how its values compare, and the keys that pass
+    name: str | None = None
+    key: Key | None = None
+    span: Range | None = None
+    #: an association filter: the only ids it can match
+    linked: Callable[[], set[str]] | None = None
+
+
+def _groups(portal: Portal, otype: ObjectType, catalog: dict[str, PropertyDef], groups: Any) -> list[list[_Filter]]:
+    """The non-empty filter groups, compiled (ANDed within a group, groups ORed)."""
     if not isinstance(groups, list):
         raise errors.validation("filterGroups must be a list")
     if len(groups) > MAX_GROUPS:
         raise errors.validation(f"Too many filter groups: {len(groups)} (at most {MAX_GROUPS})")
-    compiled: list[list[Predicate]] = []
+    compiled: list[list[_Filter]] = []
     total = 0
     for group in groups:
         filters = group.get("filters") if isinstance(group, dict) else None
@@ -135,23 +168,27 @@ def _groups(portal: Portal, otype: ObjectType, catalog: dict[str, PropertyDef], 
         compiled.append([_filter(portal, otype, catalog, f) for f in filters])
     if total > MAX_FILTERS:
         raise errors.validation(f"Too many filters: {total} (at most {MAX_FILTERS} in all groups)")
-    compiled = [group for group in compiled if group]
-    # the common shapes get a direct predicate: search scans every indexed record
-    if not compiled:
-        return lambda record: True
-    if len(compiled) == 1:
-        (only,) = compiled
-        if len(only) == 1:
-            return only[0]
-        return lambda record: all(f(record) for f in only)
-    return lambda record: any(all(f(record) for f in group) for group in compiled)
+    return [group for group in compiled if group]
 
 
-def _and(first: Predicate, second: Predicate) -> Predicate:
-    return lambda record: first(record) and second(record)
+def _predicate(groups: list[list[_Filter]], text: Predicate | None) -> Predicate:
+    tests = [[f.test for f in group] for group in groups]
+    # the common shapes get a direct predicate: it runs once per candidate record
+    if not tests:
+        predicate: Predicate = lambda record: True  # noqa: E731
+    elif len(tests) == 1 and len(tests[0]) == 1:
+        predicate = tests[0][0]
+    elif len(tests) == 1:
+        (only,) = tests
+        predicate = lambda record: all(f(record) for f in only)  # noqa: E731
+    else:
+        predicate = lambda record: any(all(f(record) for f in group) for group in tests)  # noqa: E731
+    if text is None:
+        return predicate
+    return lambda record: predicate(record) and text(record)
 
 
-def _filter(portal: Portal, otype: ObjectType, catalog: dict[str, PropertyDef], spec: Any) -> Predicate:
+def _filter(portal: Portal, otype: ObjectType, catalog: dict[str, PropertyDef], spec: Any) -> _Filter:
     if not isinstance(spec, dict):
         raise errors.validation("a filter must be an object")
     name, operator = spec.get("propertyName"), spec.get("operator", "EQ")
@@ -165,9 +202,9 @@ def _filter(portal: Portal, otype: ObjectType, catalog: dict[str, PropertyDef], 
     if prop is None:
         raise errors.validation(f"Property {name!r} does not exist on {otype.name}")
     if operator == "HAS_PROPERTY":
-        return lambda record: name in record.props
+        return _Filter(lambda record: name in record.props)
     if operator == "NOT_HAS_PROPERTY":
-        return lambda record: name not in record.props
+        return _Filter(lambda record: name not in record.props)
     if operator in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
         pattern = str(spec.get("value", "")).lower()
         positive = operator == "CONTAINS_TOKEN"
@@ -177,7 +214,7 @@ def _filter(portal: Portal, otype: ObjectType, catalog: dict[str, PropertyDef], 
             found = value is not None and _has_token(value, pattern)
             return found if positive else not found
 
-        return contains
+        return _Filter(contains)
     key = _comparable(prop)
     if operator in ("IN", "NOT_IN"):
         raw_values = spec.get("values")
@@ -192,19 +229,22 @@ def _filter(portal: Portal, otype: ObjectType, catalog: dict[str, PropertyDef], 
             hit = value is not None and (value if key is None else key(value)) in wanted
             return hit if positive else not hit
 
-        return member
+        return _Filter(member)
     operand = _operand(prop, spec.get("value"))
     if key is None:
         key = _same
+    if operator == "NEQ":
+        return _Filter(lambda record: (v := record.props.get(name)) is None or key(v) != operand)
     if operator == "BETWEEN":
         high = _operand(prop, spec.get("highValue"))
-        return lambda record: (v := record.props.get(name)) is not None and operand <= key(v) <= high
-    if operator == "NEQ":
-        return lambda record: (v := record.props.get(name)) is None or key(v) != operand
+        test: Predicate = lambda record: (v := record.props.get(name)) is not None and operand <= key(v) <= high  # noqa: E731
+        return _Filter(test, name, key, Range(operand, False, high, False))
     if operator == "EQ" and key is _same:
-        return lambda record: record.props.get(name) == operand
-    compare = _COMPARISONS[operator]
-    return lambda record: (v := record.props.get(name)) is not None and compare(key(v), operand)
+        test = lambda record: record.props.get(name) == operand  # noqa: E731
+    else:
+        compare = _COMPARISONS[operator]
+        test = lambda record: (v := record.props.get(name)) is not None and compare(key(v), operand)  # noqa: E731
+    return _Filter(test, name, key, Range.of(operator, operand))
 
 
 _COMPARISONS = {"EQ": op.eq, "LT": op.lt, "LTE": op.le, "GT": op.gt, "GTE": op.ge}
@@ -253,7 +293,7 @@ def _has_token(value: str, pattern: str) -> bool:
     return any(fnmatchcase(token, pattern) for token in _TOKEN_SPLIT.split(lowered) if token)
 
 
-def _association_filter(portal: Portal, otype: ObjectType, name: str, operator: str, spec: dict[str, Any]) -> Predicate:
+def _association_filter(portal: Portal, otype: ObjectType, name: str, operator: str, spec: dict[str, Any]) -> _Filter:
     other = find_object_type(name.partition(".")[2]) or find_object_type(name.partition(".")[2].rstrip("s"))
     if other is None:
         raise errors.validation(f"Unknown association pseudo-property {name!r}")
@@ -263,7 +303,11 @@ def _association_filter(portal: Portal, otype: ObjectType, name: str, operator: 
         wanted = {str(v) for v in spec["values"]}
     else:
         raise errors.validation(f"{name} supports only EQ and IN")
-    return lambda record: not wanted.isdisjoint(portal.associations(otype, record.id, other))
+
+    def linked() -> set[str]:
+        return set().union(*(portal.linked_ids(other, w, otype) for w in wanted))
+
+    return _Filter(lambda record: not wanted.isdisjoint(portal.associations(otype, record.id, other)), linked=linked)
 
 
 def _free_text(query: str) -> Predicate:
@@ -280,16 +324,81 @@ def _free_text(query: str) -> Predicate:
     return matches
 
 
+# -- choosing records -----------------------------------------------------------------
+
+
+def _spans(group: list[_Filter]) -> dict[str, tuple[Key, Range]]:
+    """The key range each compared property of a group must fall in (filters ANDed)."""
+    spans: dict[str, tuple[Key, Range]] = {}
+    for f in group:
+        if f.name is not None and f.key is not None and f.span is not None:
+            known = spans.get(f.name)
+            spans[f.name] = (f.key, f.span if known is None else known[1].intersect(f.span))
+    return spans
+
+
+def _candidates(index: SearchIndex, groups: list[list[_Filter]]) -> Iterable[Record]:
+    """Indexed records that may match: every record, or for each group the fewest that one of
+    its filters allows (an association's records or one property's key range)."""
+    if not groups:
+        return index.records()
+    chosen: dict[str, None] = {}
+    for group in groups:
+        options: list[tuple[int, Iterable[str]]] = []  # (how many, the ids: a view's are read lazily)
+        for f in group:
+            if f.linked is not None:
+                ids = f.linked()
+                options.append((len(ids), ids))
+        for name, (key, span) in _spans(group).items():
+            view = index.view(name, key)
+            start, stop = view.bounds(span)
+            options.append((stop - start, view.ids(start, stop)))
+        if not options:
+            return index.records()
+        chosen.update(dict.fromkeys(min(options, key=lambda option: option[0])[1]))
+    return [record for record_id in chosen if (record := index.get(record_id)) is not None]
+
+
+def _ordered_window(
+    index: SearchIndex, groups: list[list[_Filter]], text: Predicate | None, order: _Order
+) -> tuple[SortedView, int, int] | None:
+    """When the matches are exactly one key range of the sorted property, in ascending order:
+    its sorted view, where the range starts in it and how many it holds (no record is read)."""
+    if order.descending or text is not None or len(groups) > 1:
+        return None
+    span = Range()
+    if groups:
+        spans = _spans(groups[0])
+        if len(spans) != 1 or order.name not in spans or any(f.span is None for f in groups[0]):
+            return None
+        key, span = spans[order.name]
+        if key is not order.key:
+            return None
+    view = index.view(order.name, order.key)
+    if not groups and (view.unordered or len(view) != len(index)):
+        return None  # records without a value (or with NaN) would need placing too
+    start, stop = view.bounds(span)
+    return view, start, stop - start
+
+
 # -- sorting --------------------------------------------------------------------------
 
 
-def _sort(records: list[Record], otype: ObjectType, catalog: dict[str, PropertyDef], sorts: Any) -> None:
+@dataclass(frozen=True, slots=True)
+class _Order:
+    """How results are sorted: by one property's key, ties by id; records without it at one end."""
+
+    name: str
+    key: Key
+    descending: bool = False
+    missing_first: bool = False
+
+
+def _order(otype: ObjectType, catalog: dict[str, PropertyDef], sorts: Any) -> _Order:
     if not isinstance(sorts, list):
         raise errors.validation("sorts must be a list")
     if not sorts:  # oldest created first; ids break ties
-        created = otype.created_property
-        records.sort(key=lambda r: (r.props.get(created, ""), int(r.id)))
-        return
+        return _Order(otype.created_property, _same, missing_first=True)
     first = sorts[0]  # HubSpot applies one sort rule only
     if isinstance(first, str):
         name, descending = first.lstrip("-"), first.startswith("-")
@@ -300,9 +409,13 @@ def _sort(records: list[Record], otype: ObjectType, catalog: dict[str, PropertyD
     prop = catalog.get(name)
     if prop is None:
         raise errors.validation(f"Cannot sort by {name!r}: no such property")
-    key = _comparable(prop) or _same
+    return _Order(name, _comparable(prop) or _same, descending)
+
+
+def _sort(records: list[Record], order: _Order) -> None:
     records.sort(key=lambda r: int(r.id))
+    name, key = order.name, order.key
     present = [r for r in records if name in r.props]
     missing = [r for r in records if name not in r.props]
-    present.sort(key=lambda r: key(r.props[name]), reverse=descending)  # stable: ids break ties
-    records[:] = present + missing
+    present.sort(key=lambda r: key(r.props[name]), reverse=order.descending)  # stable: ids break ties
+    records[:] = missing + present if order.missing_first else present + missing

@@ -18,6 +18,7 @@ from typing import Any
 
 from connector.model import format_time
 from connector.sandbox.clock import Clock
+from connector.sandbox.hubspot.index import SearchIndex
 from connector.sandbox.hubspot.objects import (
     ASSOCIATION_TYPE_IDS,
     CONTACTS,
@@ -100,8 +101,8 @@ class _Collection:
     next_id: int = 0
     #: property -> lower-cased value -> record id, for properties with unique values
     unique: dict[str, dict[str, str]] = field(default_factory=dict)
-    #: what search sees: id -> the record version it last indexed
-    index: dict[str, Record] = field(default_factory=dict)
+    #: what search sees: the record versions it last indexed
+    index: SearchIndex = field(default_factory=SearchIndex)
     #: (visible_at, sequence, id, version or None for a removal) not yet indexed
     pending: list[tuple[float, int, str, Record | None]] = field(default_factory=list)
 
@@ -122,12 +123,17 @@ class Portal:
         # (object type, id) -> other object type -> other id -> association type ids
         self._links: dict[tuple[str, str], dict[str, dict[str, list[int]]]] = {}
         self._sequence = 0
+        self._now: tuple[datetime | None, str] = (None, "")
 
     # -- time -------------------------------------------------------------------------
 
     def now_iso(self) -> str:
         """The portal's current time, as HubSpot writes timestamps."""
-        return format_time(datetime.fromtimestamp(self.clock(), tz=UTC))
+        moment = datetime.fromtimestamp(self.clock(), tz=UTC)
+        moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        if moment != self._now[0]:  # a batch writes many records in one millisecond: format it once
+            self._now = (moment, format_time(moment))
+        return self._now[1]
 
     # -- owners and schema --------------------------------------------------------------
 
@@ -142,6 +148,7 @@ class Portal:
         with self.lock:
             self.properties[object_type][prop.name] = prop
             collection = self._collections[object_type]
+            collection.index.forget(prop.name)
             if prop.unique and prop.name not in collection.unique:
                 collection.unique[prop.name] = {
                     rec.props[prop.name].lower(): rec.id
@@ -194,8 +201,8 @@ class Portal:
             collection = self._collections[otype.name]
             return [collection.records[str(i)] for i in collection.ids]
 
-    def search_view(self, otype: ObjectType) -> list[Record]:
-        """What the search index holds right now (it trails writes by ``search_lag_s``)."""
+    def search_index(self, otype: ObjectType) -> SearchIndex:
+        """What search sees right now (it trails writes by ``search_lag_s``); read it under ``lock``."""
         with self.lock:
             collection = self._collections[otype.name]
             now = self.clock()
@@ -203,10 +210,10 @@ class Portal:
             while pending and pending[0][0] <= now:
                 _, _, record_id, version = heapq.heappop(pending)
                 if version is None:
-                    collection.index.pop(record_id, None)
+                    collection.index.drop(record_id)
                 else:
-                    collection.index[record_id] = version
-            return list(collection.index.values())
+                    collection.index.put(version)
+            return collection.index
 
     def is_live(self, otype: ObjectType, record_id: str) -> bool:
         """The record exists and is not archived (search drops results that are not)."""
@@ -228,6 +235,11 @@ class Portal:
         with self.lock:
             linked = self._links.get((otype.name, record_id), {}).get(to_type.name, {})
             return {other: list(types) for other, types in linked.items() if self.is_live(to_type, other)}
+
+    def linked_ids(self, otype: ObjectType, record_id: str, to_type: ObjectType) -> set[str]:
+        """Ids of ``to_type`` ever linked with a record, live or not (links are never removed)."""
+        with self.lock:
+            return set(self._links.get((otype.name, record_id), {}).get(to_type.name, ()))
 
     def associate(
         self, from_type: ObjectType, from_id: str, to_type: ObjectType, to_id: str, *, automate: bool = True
@@ -347,7 +359,7 @@ class Portal:
                 old = current.props.get(name)
                 if old is not None and values.get(old.lower()) == current.id:
                     del values[old.lower()]
-            updated = replace(current, props=props, updated=now, history=history)
+            updated = Record(current.id, props, current.created, now, current.archived, current.archived_at, history)
             collection.records[current.id] = updated
             self._index_unique(collection, updated)
             self._publish(collection, updated, False)
@@ -503,7 +515,7 @@ class Portal:
 
     def _publish(self, collection: _Collection, record: Record, at_once: bool) -> None:
         if (at_once or self.search_lag_s <= 0) and not collection.pending:
-            collection.index[record.id] = record
+            collection.index.put(record)
             return
         self._sequence += 1
         visible_at = self.clock() + (0.0 if at_once else self.search_lag_s)

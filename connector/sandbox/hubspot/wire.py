@@ -29,7 +29,7 @@ def record_json(
     props = record.props
     out: dict[str, Any] = {
         "id": record.id,
-        "properties": {name: props.get(name) for name in names},
+        "properties": dict(zip(names, map(props.get, names), strict=True)),
         "createdAt": record.created,
         "updatedAt": record.updated,
         "archived": record.archived,

@@ -17,13 +17,14 @@ _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _POD = "8d"
 
 
+#: an id's characters as 1 (upper case) or 0: a chunk's bits, read right to left
+_CASE_BITS = str.maketrans(_BASE62, "0" * 10 + "1" * 26 + "0" * 26)
+
+
 def checksum(id15: str) -> str:
     """The three characters that make a 15-character id an 18-character one."""
-    out = []
-    for start in (0, 5, 10):
-        bits = sum(1 << i for i, char in enumerate(id15[start : start + 5]) if "A" <= char <= "Z")
-        out.append(_SUFFIX[bits])
-    return "".join(out)
+    bits = id15.translate(_CASE_BITS)
+    return _SUFFIX[int(bits[4::-1], 2)] + _SUFFIX[int(bits[9:4:-1], 2)] + _SUFFIX[int(bits[14:9:-1], 2)]
 
 
 def normalize(value: str) -> str | None:
@@ -32,8 +33,10 @@ def normalize(value: str) -> str | None:
         return None
     if len(value) == 15:
         return value + checksum(value)
-    if len(value) == 18 and value[15:].upper() == checksum(value[:15]):
-        return value[:15] + checksum(value[:15])
+    if len(value) == 18:
+        suffix = checksum(value[:15])
+        if value[15:].upper() == suffix:
+            return value[:15] + suffix
     return None
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from connector.sandbox.clock import Clock
 from connector.sandbox.salesforce import ids
 from connector.sandbox.salesforce.errors import RecordError
+from connector.sandbox.salesforce.indexes import TableIndex, births
 from connector.sandbox.salesforce.schema import (
     CONVERTED_STATUS,
     MEMBER_STATUSES,
@@ -73,12 +74,19 @@ class Org:
         self.lock = threading.RLock()
         self._records: dict[str, dict[str, Record]] = {name: {} for name in schema.objects}
         self._by_id: dict[str, Record] = {}
+        sequence = births()
+        #: what queries use to read only the rows they may return
+        self.indexes: dict[str, TableIndex] = {name: TableIndex(sequence) for name in schema.objects}
         #: (object, unique field) -> value -> id, for uniqueness and upsert lookups; a campaign
         #: membership is unique per campaign and person, kept under the pseudo-field MEMBERSHIP
         self._unique: dict[tuple[str, str], dict[Any, str]] = {
             (o.name, f.name): {} for o in schema.objects.values() for f in o.fields if f.unique
         }
         self._unique[("CampaignMember", MEMBERSHIP)] = {}
+        #: the same indexes by object name: a write looks at its own object's only
+        self._unique_of: dict[str, list[tuple[str, dict[Any, str]]]] = {}
+        for (kind, name), index in self._unique.items():
+            self._unique_of.setdefault(kind, []).append((name, index))
         #: person id -> ids of activities and memberships that point, or once pointed, at it
         self._related: dict[str, set[str]] = {}
         #: queue id -> object types it may own (Salesforce's QueueSobject rows)
@@ -93,6 +101,10 @@ class Org:
         """A record by 15- or 18-character id (deleted ones too)."""
         full = ids.normalize(record_id)
         return self._by_id.get(full) if full else None
+
+    def stored(self, record_id: str) -> Record | None:
+        """A record by the 18-character id it is stored under (what reference fields hold)."""
+        return self._by_id.get(record_id)
 
     def records(self, sobject: SObject, include_deleted: bool = False) -> list[Record]:
         """Records of one type in creation order."""
@@ -165,7 +177,7 @@ class Org:
             if not system and record.values.get("IsConverted"):
                 raise RecordError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
             given = self._checked(record.sobject, incoming, creating=False, system=system)
-            before = dict(record.values)
+            before = record.values  # replaced below, never changed in place: no copy needed
             candidate = Record(record.sobject, {**record.values, **given})
             now = sf_datetime(self.clock())
             candidate.values.update({k: now for k in ("LastModifiedDate", "SystemModstamp") if k not in given})
@@ -337,8 +349,8 @@ class Org:
             raise RecordError(
                 "REQUIRED_FIELD_MISSING", "Required fields are missing: [LeadId, ContactId]", ["LeadId", "ContactId"]
             )
-        for (kind, name), index in self._unique.items():
-            value = _unique_value(record, name) if kind == record.sobject.name else None
+        for name, index in self._unique_of.get(record.sobject.name, ()):
+            value = _unique_value(record, name)
             if value is None or index.get(value, record.id) == record.id:
                 continue
             if name == MEMBERSHIP:
@@ -361,25 +373,27 @@ class Org:
         if person is not None and (person.values.get("LastActivityDate") or "") < day:
             self._journal_before(person)
             person.values["LastActivityDate"] = day
+            self.indexes[person.sobject.name.lower()].file(person)
 
     def _store(self, record: Record, before: dict[str, Any] | None) -> None:
         if self._journal is not None:
             self._journal.append((record.id, before))
         self._records[record.sobject.name.lower()][record.id] = record
         self._by_id[record.id] = record
+        self.indexes[record.sobject.name.lower()].file(record)
         for name in _PERSON_REFERENCES:  # stale entries are filtered on reading: no bookkeeping on change
             person_id = record.values.get(name)
             if person_id:
                 self._related.setdefault(person_id, set()).add(record.id)
         if not record.deleted:
-            for (kind, name), index in self._unique.items():
-                value = _unique_value(record, name) if kind == record.sobject.name else None
+            for name, index in self._unique_of.get(record.sobject.name, ()):
+                value = _unique_value(record, name)
                 if value is not None:
                     index[value] = record.id
 
     def _unstore_unique(self, record: Record) -> None:
-        for (kind, name), index in self._unique.items():
-            value = _unique_value(record, name) if kind == record.sobject.name else None
+        for name, index in self._unique_of.get(record.sobject.name, ()):
+            value = _unique_value(record, name)
             if value is not None and index.get(value) == record.id:
                 del index[value]
 
@@ -395,6 +409,7 @@ class Org:
             if before is None:
                 del self._by_id[record_id]
                 del self._records[record.sobject.name.lower()][record_id]
+                self.indexes[record.sobject.name.lower()].unfile(record)
             else:
                 record.values = before
                 self._store(record, None)

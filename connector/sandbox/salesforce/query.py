@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
+from connector.sandbox.ranges import Range
 from connector.sandbox.salesforce import ids
+from connector.sandbox.salesforce.indexes import SORTED_FIELDS
 from connector.sandbox.salesforce.org import Org, Record
 from connector.sandbox.salesforce.schema import NAME_FIELDS, Field, SObject
 from connector.sandbox.salesforce.soql import (
@@ -80,6 +82,15 @@ class Column:
         return self.target_type
 
 
+@dataclass(frozen=True, slots=True)
+class _Equal:
+    """A top-level ``field = x`` or ``field IN (...)``: the folded keys a row must hold."""
+
+    field: str
+    fold: Callable[[Any], Any]
+    keys: tuple[Any, ...]
+
+
 @dataclass(slots=True)
 class Compiled:
     sobject: SObject
@@ -88,6 +99,9 @@ class Compiled:
     where: Callable[[Record], bool] | None
     order: list[tuple[Column, bool, bool]]
     limit: int | None
+    #: what the indexes can answer of the WHERE clause (its top-level AND terms)
+    equal: list[_Equal] = field(default_factory=list)
+    spans: dict[str, Range] = field(default_factory=dict)
 
 
 class QueryEngine:
@@ -100,16 +114,59 @@ class QueryEngine:
         """(totalSize, rendered records) of a query; SoqlError if Salesforce would refuse it."""
         compiled = self.compile(parse(soql))
         with self.org.lock:
-            rows = self.org.records(compiled.sobject, include_deleted)
-            if compiled.where is not None:
-                rows = [r for r in rows if compiled.where(r)]
-            for column, descending, nulls_last in reversed(compiled.order):
-                rows.sort(key=self._sort_key(column, descending, nulls_last), reverse=descending)
-            if compiled.limit is not None:
-                rows = rows[: compiled.limit]
+            rows = self._select(compiled, include_deleted)
             if compiled.count:
                 return len(rows), []
-            return len(rows), [self._render(r, compiled.columns, version) for r in rows]
+            columns = compiled.columns
+            plain = None if any(c.target is not None for _, c in columns) else [c.field.name for _, c in columns]
+            return len(rows), [self._render(r, columns, version, plain) for r in rows]
+
+    # -- choosing rows -----------------------------------------------------------------
+
+    def _select(self, compiled: Compiled, include_deleted: bool) -> list[Record]:
+        """The rows a query returns, in order, reading as few as the indexes allow.
+
+        A keyset page (``ORDER BY [SystemModstamp,] Id`` with a LIMIT) walks the sorted
+        index and stops at the limit; otherwise the smallest candidate set an index
+        gives (an ``Id``/``SystemModstamp`` range, an ``=``/``IN`` term) is filtered and
+        sorted, in creation order like a full scan.
+        """
+        org, where = self.org, compiled.where
+        table = org.indexes[compiled.sobject.name.lower()]
+
+        def wanted(record: Record) -> bool:
+            return (include_deleted or not record.deleted) and (where is None or where(record))
+
+        options: list[tuple[int, Iterable[str]]] = []  # (how many, ids)
+        for term in compiled.equal:
+            options.append(
+                table.equal_ids(term.field, term.fold, term.keys, lambda: iter(org.records(compiled.sobject, True)))
+            )
+        for name, span in compiled.spans.items():
+            options.append(table.sorted_ids(name, span))
+        best = min(options, key=lambda option: option[0]) if options else None
+        keyset = _keyset(compiled)
+        if keyset is not None and compiled.limit is not None and (best is None or best[0] > 4 * compiled.limit):
+            span = compiled.spans.get(keyset, Range())
+            _, ordered = table.sorted_ids(keyset, span)
+            rows: list[Record] = []
+            for record_id in ordered:
+                if len(rows) >= compiled.limit:
+                    break
+                record = org.stored(record_id)
+                if record is not None and wanted(record):
+                    rows.append(record)
+            return rows
+        if best is None:
+            rows = [r for r in org.records(compiled.sobject, include_deleted) if where is None or where(r)]
+        else:
+            born = table.born
+            rows = [r for r in map(org.stored, sorted(best[1], key=born.__getitem__)) if r is not None and wanted(r)]
+        for column, descending, nulls_last in reversed(compiled.order):
+            rows.sort(key=self._sort_key(column, descending, nulls_last), reverse=descending)
+        if compiled.limit is not None:
+            rows = rows[: compiled.limit]
+        return rows
 
     # -- compiling ---------------------------------------------------------------------
 
@@ -132,7 +189,8 @@ class QueryEngine:
                 raise SoqlError("MALFORMED_QUERY", f"duplicate field selected: {ref.text}", ref.pos)
             seen.add(key)
             columns.append((ref, self.column(sobject, ref)))
-        where = self._condition(sobject, query.where) if query.where is not None else None
+        operands: dict[int, list[Any]] = {}
+        where = self._condition(sobject, query.where, operands) if query.where is not None else None
         order = []
         for item in query.order:
             column = self.column(sobject, item.field)
@@ -141,7 +199,24 @@ class QueryEngine:
                     "INVALID_FIELD", f"field '{item.field.text}' can not be sorted in a query call", item.field.pos
                 )
             order.append((column, item.descending, item.nulls_last))
-        return Compiled(sobject, columns, query.count, where, order, query.limit)
+        compiled = Compiled(sobject, columns, query.count, where, order, query.limit)
+        if query.where is not None:
+            self._plan(compiled, query.where, operands)
+        return compiled
+
+    def _plan(self, compiled: Compiled, condition: Condition, operands: dict[int, list[Any]]) -> None:
+        """Note the top-level AND terms an index can answer (the WHERE is already checked)."""
+        terms = condition.parts if isinstance(condition, Junction) and condition.op == "AND" else (condition,)
+        for term in terms:
+            if not isinstance(term, Comparison) or len(term.field.path) != 1:
+                continue
+            column = self.column(compiled.sobject, term.field)
+            name, values = column.field.name, operands[id(term)]
+            if term.op in ("=", "IN"):
+                fold = _fold if _family(column.type) == "string" and column.type not in ("id", "reference") else _same
+                compiled.equal.append(_Equal(name, fold, tuple(fold(v) for v in values)))
+            if name in SORTED_FIELDS and term.op in ("=", "<", "<=", ">", ">=") and values[0] is not None:
+                compiled.spans[name] = compiled.spans.get(name, Range()).intersect(Range.of(term.op, values[0]))
 
     def column(self, sobject: SObject, ref: FieldRef) -> Column:
         """Resolve ``Field`` or ``Relationship.Field`` on ``sobject``."""
@@ -175,14 +250,17 @@ class QueryEngine:
             raise _no_column(ref.path[1], target.name, ref.pos)
         return Column(link, field.name, field.type, link.relationship, False)
 
-    def _condition(self, sobject: SObject, condition: Condition) -> Callable[[Record], bool]:
+    def _condition(
+        self, sobject: SObject, condition: Condition, operands: dict[int, list[Any]]
+    ) -> Callable[[Record], bool]:
+        """The predicate of a condition; each comparison's operands go to ``operands`` by ``id()``."""
         if isinstance(condition, Junction):
-            parts = [self._condition(sobject, p) for p in condition.parts]
+            parts = [self._condition(sobject, p, operands) for p in condition.parts]
             if condition.op == "AND":
                 return lambda r: all(p(r) for p in parts)
             return lambda r: any(p(r) for p in parts)
         if not isinstance(condition, Comparison):
-            inner = self._condition(sobject, condition.part)
+            inner = self._condition(sobject, condition.part, operands)
             return lambda r: not inner(r)
         column = self.column(sobject, condition.field)
         if column.type in _UNFILTERABLE or _long_text(column):
@@ -192,7 +270,7 @@ class QueryEngine:
                 condition.field.pos,
             )
         literals = condition.value if isinstance(condition.value, tuple) else (condition.value,)
-        wanted = [self._operand(column, condition.field, literal) for literal in literals]
+        wanted = operands[id(condition)] = [self._operand(column, condition.field, literal) for literal in literals]
         read = self._reader(column)
         family = _family(column.type)
         fold: Callable[[Any], Any] = _same if column.type in ("id", "reference") else _fold
@@ -235,7 +313,7 @@ class QueryEngine:
 
         def read(record: Record) -> Any:
             ref = record.values.get(name)
-            linked = org.get(ref) if ref else None
+            linked = org.stored(ref) if ref else None
             if linked is None:
                 return None
             return name_value(linked, target) if polymorphic else linked.values.get(target)
@@ -258,8 +336,14 @@ class QueryEngine:
 
     # -- rendering ---------------------------------------------------------------------
 
-    def _render(self, record: Record, columns: list[tuple[FieldRef, Column]], version: str) -> dict[str, Any]:
+    def _render(
+        self, record: Record, columns: list[tuple[FieldRef, Column]], version: str, plain: list[str] | None
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {"attributes": attributes(record, version)}
+        values = record.values
+        if plain is not None:  # no relationship: a straight copy
+            out.update(zip(plain, map(values.get, plain), strict=True))
+            return out
         for _ref, column in columns:
             if column.target is None:
                 out[column.field.name] = record.values.get(column.field.name)
@@ -269,13 +353,13 @@ class QueryEngine:
                 continue
             if rel not in out:
                 ref_id = record.values.get(column.field.name)
-                linked = self.org.get(ref_id) if ref_id else None
+                linked = self.org.stored(ref_id) if ref_id else None
                 if linked is None:
                     out[rel] = None
                     continue
                 kind = "Name" if column.polymorphic else linked.sobject.name
                 out[rel] = {"attributes": {"type": kind, "url": _url(linked, version)}}
-            linked = self.org.get(record.values[column.field.name])
+            linked = self.org.stored(record.values[column.field.name])
             assert linked is not None
             out[rel][column.target] = (
                 name_value(linked, column.target or "")
@@ -305,6 +389,23 @@ def name_value(record: Record, name: str) -> Any:
 
 def _fold(value: Any) -> Any:
     return value.casefold() if isinstance(value, str) else value
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _keyset(compiled: Compiled) -> str | None:
+    """The sorted index whose order is the query's: ``ORDER BY Id`` or ``ORDER BY SystemModstamp, Id``
+    (ascending; Id is unique, so the order is total and a walk can stop at the LIMIT)."""
+    if compiled.count or any(column.target is not None or descending for column, descending, _ in compiled.order):
+        return None
+    names = [column.field.name for column, _, _ in compiled.order]
+    if names == ["Id"]:
+        return "Id"
+    if names == ["SystemModstamp", "Id"]:
+        return "SystemModstamp"
+    return None
 
 
 def _long_text(column: Column) -> bool:

@@ -35,7 +35,7 @@ from connector.sandbox.salesforce.render import Directory, Renderer, seed_direct
 from connector.sandbox.salesforce.routes import SalesforceRoutes
 from connector.sandbox.salesforce.schema import Field, build_schema
 from connector.sandbox.server import Handler, HttpError, Request, Response, RouteNotFound, Router, SandboxServer
-from connector.sandbox.synthetic import Person, activity_from_json, generate
+from connector.sandbox.synthetic import Person, activity_from_json, collector_paused, generate
 from connector.sandbox.tls import ThrowawayCA
 
 DEFAULT_TOKEN = "sandbox-token"
@@ -123,17 +123,18 @@ class SalesforceSandbox(SandboxApp):
         now = datetime.fromtimestamp(self.clock(), tz=UTC)
         id_factory = IdFactory(_FIRST_RECORD_NUMBER)
         org = Org(build_schema(self.config.custom_fields, self.config.extra_fields), self.clock, id_factory)
-        population = generate(contacts, seed, now)
-        self.directory: Directory = seed_directory(org, population.owners, now)
-        seed_status_values(org, now)
-        self.automation.assignee_id = self.directory.queue_id
-        self.org = org
-        self.renderer = Renderer(org, self.directory, self.config.custom_fields)
-        self.routes = SalesforceRoutes(org, self.automation, Cursors(id_factory, self.clock), self._limits)
-        router = Router()
-        self.routes.register(router)
-        self.api = router
-        self.seed_people(population.people)
+        with collector_paused():
+            population = generate(contacts, seed, now)
+            self.directory: Directory = seed_directory(org, population.owners, now)
+            seed_status_values(org, now)
+            self.automation.assignee_id = self.directory.queue_id
+            self.org = org
+            self.renderer = Renderer(org, self.directory, self.config.custom_fields)
+            self.routes = SalesforceRoutes(org, self.automation, Cursors(id_factory, self.clock), self._limits)
+            router = Router()
+            self.routes.register(router)
+            self.api = router
+            self.seed_people(population.people)
 
     def reset(self, options: dict[str, Any]) -> None:
         """A fresh org, as at start (or with ``contacts``/``seed`` from ``options``), and a fresh day."""

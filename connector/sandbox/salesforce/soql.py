@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from connector.sandbox.salesforce.values import is_date, parse_datetime
 
@@ -74,8 +74,7 @@ class SoqlError(Exception):
         return f"\n{line}\n{' ' * column}^\nERROR at Row:{row}:Column:{column + 1}\n{self.text}"
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     kind: str  # string datetime date number name op punct eof
     text: str
     pos: int
@@ -148,14 +147,15 @@ def tokenize(soql: str) -> list[Token]:
     """Tokens of a query, ending with an ``eof`` token."""
     tokens: list[Token] = []
     pos = 0
-    while pos < len(soql):
-        match = _TOKEN.match(soql, pos)
-        if match is None:
-            raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{soql[pos]}'", pos)
+    for match in _TOKEN.finditer(soql):
+        if match.start() != pos:  # finditer skipped something no token matches
+            break
         kind = match.lastgroup or ""
         if kind != "space":
             tokens.append(Token(kind, match.group(), pos))
         pos = match.end()
+    if pos < len(soql):
+        raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{soql[pos]}'", pos)
     tokens.append(Token("eof", "<EOF>", len(soql)))
     return tokens
 
@@ -173,7 +173,8 @@ class _Parser:
     # -- helpers -----------------------------------------------------------------------
 
     def peek(self, ahead: int = 0) -> Token:
-        return self.tokens[min(self.at + ahead, len(self.tokens) - 1)]
+        index = self.at + ahead
+        return self.tokens[index] if index < len(self.tokens) else self.tokens[-1]
 
     def take(self) -> Token:
         token = self.peek()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from connector.sandbox.salesforce.errors import RecordError
@@ -24,7 +25,13 @@ def sf_datetime(moment: float | datetime) -> str:
     """A timestamp in Salesforce's REST form, truncated to the second."""
     if isinstance(moment, datetime):
         moment = moment.timestamp()
-    return datetime.fromtimestamp(int(moment), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    return _second(int(moment))
+
+
+@lru_cache(maxsize=4096)
+def _second(epoch_s: int) -> str:
+    # every write stamps the current second: formatting it once per second, not per record
+    return datetime.fromtimestamp(epoch_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
 def sf_date(moment: float | datetime) -> str:
@@ -54,6 +61,14 @@ def parse_datetime(text: str) -> datetime | None:
     return (naive - offset).replace(tzinfo=UTC, microsecond=micros)
 
 
+@lru_cache(maxsize=4096)
+def _datetime_wire(text: str) -> str | None:
+    # a record's CreatedDate, LastModifiedDate and SystemModstamp are often one value: parse it once
+    moment = parse_datetime(text)
+    return None if moment is None else sf_datetime(moment)
+
+
+@lru_cache(maxsize=4096)
 def is_date(text: str) -> bool:
     """``YYYY-MM-DD`` naming a real day."""
     if not _DATE.match(text):
@@ -83,10 +98,10 @@ def coerce(field: Field, value: Any) -> Any:
     if kind in ("int", "double", "currency", "percent"):
         return _number(field, value)
     if kind == "datetime":
-        moment = parse_datetime(value) if isinstance(value, str) else None
-        if moment is None:
+        wire = _datetime_wire(value) if isinstance(value, str) else None
+        if wire is None:
             raise _wrong_type(field, value)
-        return sf_datetime(moment)
+        return wire
     if kind == "date":
         if isinstance(value, str) and is_date(value[:10]) and (len(value) == 10 or parse_datetime(value)):
             return value[:10]

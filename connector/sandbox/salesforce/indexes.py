@@ -1,0 +1,116 @@
+"""Indexes over one sObject's records, so a query reads only the rows it may return.
+
+- creation order (what a query without ``ORDER BY`` answers in);
+- ``Id`` and ``SystemModstamp`` sorted, always kept: the keysets Handoff pages by;
+- equality on any other field, built the first time a query filters ``=``/``IN`` on it
+  (``WhoId IN (...)``, ``Handoff_Key__c IN (...)``), then kept up to date.
+
+Values are filed as stored (wire form); equality keys go through the query's own
+folding (case-insensitive text), so an index answers exactly what a scan would.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from sortedcontainers import SortedList
+
+from connector.sandbox.ranges import Range
+
+if TYPE_CHECKING:
+    from connector.sandbox.salesforce.org import Record
+
+#: fields every table keeps sorted: Id keysets and SystemModstamp windows
+SORTED_FIELDS = ("Id", "SystemModstamp")
+
+Fold = Callable[[Any], Any]
+
+
+class TableIndex:
+    """The indexes of one sObject's records."""
+
+    def __init__(self, births: Iterator[int]) -> None:
+        self._births = births
+        #: record id -> creation sequence (org-wide, so creation order holds across rollbacks)
+        self.born: dict[str, int] = {}
+        self._sorted = {name: SortedList() for name in SORTED_FIELDS}
+        self._equal: dict[str, tuple[Fold, dict[Any, set[str]]]] = {}
+        #: record id -> field -> the key it is filed under
+        self._filed: dict[str, dict[str, Any]] = {}
+
+    def file(self, record: Record) -> None:
+        """(Re-)file a record after any change to its values."""
+        record_id, values = record.id, record.values
+        if record_id not in self.born:
+            self.born[record_id] = next(self._births)
+        filed = self._filed.setdefault(record_id, {})
+        for name, entries in self._sorted.items():
+            value = values.get(name)
+            old = filed.get(name)
+            if old == value:
+                continue
+            if old is not None:
+                entries.remove((old, record_id))
+            if value is not None:
+                entries.add((value, record_id))
+            filed[name] = value
+        for name, (fold, index) in self._equal.items():
+            key = fold(values.get(name))
+            marker = "=" + name
+            if marker in filed:
+                if filed[marker] == key:
+                    continue
+                _discard(index, filed[marker], record_id)
+            index.setdefault(key, set()).add(record_id)
+            filed[marker] = key
+
+    def unfile(self, record: Record) -> None:
+        """Forget a record (its creation was rolled back)."""
+        filed = self._filed.pop(record.id, {})
+        self.born.pop(record.id, None)
+        for name, entries in self._sorted.items():
+            if filed.get(name) is not None:
+                entries.remove((filed[name], record.id))
+        for name, (_, index) in self._equal.items():
+            if "=" + name in filed:
+                _discard(index, filed["=" + name], record.id)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def sorted_ids(self, name: str, span: Range) -> tuple[int, Iterator[str]]:
+        """How many records have ``name`` in ``span``, and their ids in that order."""
+        entries = self._sorted[name]
+        start, stop = span.positions(entries, "\U0010ffff")  # ids are ASCII: any sorts before it
+        return stop - start, (record_id for _, record_id in entries.islice(start, stop))
+
+    def equal_ids(
+        self, name: str, fold: Fold, keys: Iterable[Any], records: Callable[[], Iterator[Record]]
+    ) -> tuple[int, Iterator[str]]:
+        """How many records hold one of ``keys`` in ``name`` (folded), and their ids (read lazily,
+        so a term that matches most rows costs nothing unless chosen). Built on first use."""
+        known = self._equal.get(name)
+        if known is None:
+            known = self._equal[name] = (fold, {})
+            marker = "=" + name
+            for record in records():
+                key = fold(record.values.get(name))
+                known[1].setdefault(key, set()).add(record.id)
+                self._filed.setdefault(record.id, {})[marker] = key
+        index = known[1]
+        groups = [index[key] for key in dict.fromkeys(keys) if key in index]
+        return sum(map(len, groups)), itertools.chain.from_iterable(groups)
+
+
+def _discard(index: dict[Any, set[str]], key: Any, record_id: str) -> None:
+    ids = index.get(key)
+    if ids is not None:
+        ids.discard(record_id)
+        if not ids:
+            del index[key]
+
+
+def births() -> Iterator[int]:
+    """The creation sequence shared by an org's tables."""
+    return itertools.count()

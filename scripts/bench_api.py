@@ -1,0 +1,355 @@
+#!/usr/bin/env python3
+"""What Handoff spends of a CRM's API budget: calls per contact against a floor, and rate share.
+
+Starts a sandbox in this process on 127.0.0.1 with real limits (HubSpot: ``--rate-per-10s
+190``, search 5/s), then runs the real CLI as a subprocess (``python -m connector backfill
+--json``, then ``sync --once --json`` cycles) with its state in a temporary directory, and
+reads the sandbox's call counts (the same as ``GET /_sandbox/stats``) after each run.
+
+Backfill figures: calls by endpoint; a floor; calls / floor; the share of the allowed rate
+sustained; the share of 429s; contacts per second; peak RSS and CPU of the Handoff process;
+state bytes per contact. Steady state: calls per quiet cycle (nothing changed), then one
+cycle after ``--touched`` people asked for a demo: reads per written record.
+
+The floor is what a client reading the same data at the API's largest batch sizes needs:
+
+    HubSpot:    start-up (1 property read + ceil(owners / 100) owner pages + the property
+                definitions it had to create) + ceil(contacts / 100) contact pages
+                + 3 * ceil(contacts / 1000) association reads (meetings, calls, emails)
+                + sum over those types of ceil(engagements / 100) engagement reads
+                + ceil(written / 100) updates + ceil(tasks / 100) task creates
+    Salesforce: start-up (Lead and Task describes + 1 user query) + ceil(leads / 2000) Lead pages
+                + sum over Task, Event, CampaignMember of ceil(rows of those people / 2000)
+                + ceil(written / 200) composite updates + ceil(tasks / 200) Task upserts
+
+Salesforce has no short window: its quota is per day, so it is accounted as a share of
+``--daily-quota`` (Enterprise Edition's base allocation by default) and as contacts per day
+that quota allows at the measured calls per contact.
+
+Real limits make a run slow by design: HubSpot allows 19 calls/s at 190 per 10 s, and
+Handoff takes ``HANDOFF_API_BUDGET`` (default half) of that, so 10,000 contacts take
+minutes. ``--rate-per-10s 0 --search-rate-per-s 0`` lifts the limits to measure Handoff's
+own speed (the rate share is then not applicable). Every run is bounded (``--timeout``).
+
+    .venv/bin/python scripts/bench_api.py [--crm hubspot|salesforce] [--contacts 10000]
+        [--rate-per-10s 190] [--search-rate-per-s 5] [--cycles 3] [--touched 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from connector.sandbox.hubspot import HubSpotConfig, HubSpotSandbox
+from connector.sandbox.hubspot.objects import CALLS, CONTACTS, EMAILS, MEETINGS
+from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
+from connector.sandbox.server import SandboxServer
+
+TOKEN = "bench-token"
+ROOT = Path(__file__).resolve().parent.parent
+#: HANDOFF_SAFETY_LAG_SECONDS's default: a cycle leaves changes younger than this to the next one
+SAFETY_LAG_S = 10
+
+
+@dataclass
+class Run:
+    """One Handoff process: its report, the calls it made and what it cost."""
+
+    report: dict[str, Any]
+    calls: Counter[str]
+    statuses: Counter[str]
+    seconds: float
+    peak_rss_mb: float
+    cpu_s: float
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+@dataclass
+class Bench:
+    """A started sandbox and how to run Handoff against it."""
+
+    crm: str
+    sandbox: HubSpotSandbox | SalesforceSandbox
+    server: SandboxServer
+    env: dict[str, str]
+    timeout: float
+    seen: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def handoff(self, *args: str) -> Run:
+        """Run one CLI command; the calls it made are the sandbox's counts since the last run."""
+        with tempfile.TemporaryFile("w+") as out:
+            started = time.perf_counter()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "connector", *args, "--json"],
+                env=self.env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            deadline = started + self.timeout
+            while True:  # wait4 (not poll) so the process's own peak RSS and CPU time come back
+                pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.perf_counter() > deadline:
+                    process.kill()
+                    os.wait4(process.pid, 0)
+                    raise SystemExit(f"handoff {' '.join(args)} did not finish within {self.timeout:.0f} s")
+                time.sleep(0.1)  # a wall-clock bound on an external process
+            seconds = time.perf_counter() - started
+            process.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            output = out.read().strip()
+        if process.returncode not in (0, 1) or not output:
+            raise SystemExit(f"handoff {' '.join(args)} exited {process.returncode}: {output[-500:]}")
+        report = json.loads(output.splitlines()[-1])
+        calls, statuses = self._since_last()
+        return Run(report, calls, statuses, seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
+
+    def _since_last(self) -> tuple[Counter[str], Counter[str]]:
+        now: Counter[tuple[str, str]] = Counter()
+        for label, by_status in self.sandbox.stats.snapshot()["calls"].items():
+            for status, count in by_status.items():
+                now[(label, status)] = count
+        delta = now - self.seen
+        self.seen = now
+        calls: Counter[str] = Counter()
+        statuses: Counter[str] = Counter()
+        for (label, status), count in delta.items():
+            calls[label] += count
+            statuses[status] += count
+        return calls, statuses
+
+
+# -- starting a sandbox -------------------------------------------------------------------------
+
+
+def start(args: argparse.Namespace, state_dir: Path) -> Bench:
+    """A sandbox with ``args.contacts`` people on 127.0.0.1 and the environment Handoff needs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HANDOFF_", "HUBSPOT_", "SALESFORCE_"))}
+    env.update(
+        HANDOFF_CRM=args.crm,
+        HANDOFF_STATE_URL=f"sqlite:///{state_dir / 'state.sqlite'}",
+        HANDOFF_REPORT_DIR=str(state_dir / "reports"),
+        HANDOFF_LOG_FORMAT="json",
+    )
+    if args.api_budget is not None:
+        env["HANDOFF_API_BUDGET"] = str(args.api_budget)
+    sandbox: HubSpotSandbox | SalesforceSandbox
+    if args.crm == "hubspot":
+        sandbox = HubSpotSandbox(
+            HubSpotConfig(
+                token=TOKEN,
+                contacts=args.contacts,
+                rate_per_10s=args.rate_per_10s,
+                search_rate_per_s=args.search_rate_per_s,
+            )
+        )
+        server = sandbox.server().start()
+        env.update(HUBSPOT_ACCESS_TOKEN=TOKEN, HUBSPOT_API_BASE=server.base_url)
+    else:
+        sandbox = SalesforceSandbox(SalesforceConfig(token=TOKEN, contacts=args.contacts, daily_limit=10**9))
+        server = sandbox.server().start()
+        env.update(
+            SALESFORCE_INSTANCE_URL=server.base_url,
+            SALESFORCE_SESSION_ID=TOKEN,
+            SALESFORCE_CA_BUNDLE=str(sandbox.ca_path),
+        )
+    return Bench(args.crm, sandbox, server, env, args.timeout)
+
+
+# -- what the data needs at best ------------------------------------------------------------------
+
+
+def _pages(count: int, size: int) -> int:
+    return math.ceil(count / size)
+
+
+def hubspot_floor(sandbox: HubSpotSandbox, run: Run) -> tuple[int, dict[str, int]]:
+    """The floor of a backfill (see the module docstring), term by term."""
+    portal = sandbox.portal
+    contacts = [r for r in portal.all_records(CONTACTS) if not r.archived]
+    terms = {
+        "start-up": 1
+        + _pages(len(portal.owners), 100)
+        + run.calls["POST /crm/v3/properties/contacts"]
+        + run.calls["POST /crm/v3/properties/contacts/groups"],
+        "contact pages": _pages(len(contacts), 100),
+        "association reads": 3 * _pages(len(contacts), 1000),
+    }
+    engagements = 0
+    for kind in (MEETINGS, CALLS, EMAILS):
+        linked: set[str] = set()
+        for contact in contacts:
+            linked.update(portal.associations(CONTACTS, contact.id, kind))
+        engagements += _pages(len(linked), 100)
+    terms["engagement reads"] = engagements
+    terms["updates"] = _pages(int(run.report.get("written", 0)), 100)
+    terms["task creates"] = _pages(int(run.report.get("tasks_created", 0)), 100)
+    return sum(terms.values()), terms
+
+
+def salesforce_floor(sandbox: SalesforceSandbox, run: Run) -> tuple[int, dict[str, int]]:
+    """The floor of a backfill (see the module docstring), term by term."""
+    org = sandbox.org
+    schema = org.schema.objects
+    leads = {r.id for r in org.records(schema["lead"])}
+    related = 0
+    for name, reference in (("task", "WhoId"), ("event", "WhoId"), ("campaignmember", "LeadId")):
+        rows = sum(1 for r in org.records(schema[name]) if r.values.get(reference) in leads)
+        related += _pages(rows, 2000)
+    terms = {
+        "start-up": 3,
+        "lead pages": _pages(len(leads), 2000),
+        "activity reads": related,
+        "updates": _pages(int(run.report.get("written", 0)), 200),
+        "task upserts": _pages(int(run.report.get("tasks_created", 0)), 200),
+    }
+    return sum(terms.values()), terms
+
+
+# -- steady state ------------------------------------------------------------------------------------
+
+
+def touch_some(bench: Bench, count: int) -> None:
+    """``count`` people, spread over the portal or org, ask for a demo (so their scores move)."""
+    now = datetime.now(UTC).isoformat()
+    demo = {"type": "form_submission", "name": "Request a demo", "at": now}
+    if isinstance(bench.sandbox, HubSpotSandbox):
+        people = [r.id for r in bench.sandbox.portal.all_records(CONTACTS) if not r.archived]
+        key = "contactId"
+    else:
+        org = bench.sandbox.org
+        people = [r.id for r in org.records(org.schema.objects["lead"]) if not r.values.get("IsConverted")]
+        key = "leadId"
+    chosen = people[:: max(1, len(people) // max(count, 1))][:count]
+    bench.sandbox.add_activities([{key: person, **demo} for person in chosen])
+
+
+def _is_search(label: str) -> bool:
+    return label.endswith("/search")
+
+
+def _read_calls(crm: str, calls: Counter[str]) -> int:
+    """Calls that read (everything but writes)."""
+    if crm == "hubspot":
+        return sum(
+            n for label, n in calls.items() if label.startswith("GET") or "search" in label or "batch/read" in label
+        )
+    return sum(n for label, n in calls.items() if label.startswith("GET"))
+
+
+# -- printing ------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--crm", choices=("hubspot", "salesforce"), default="hubspot")
+    parser.add_argument("--contacts", type=int, default=10_000, help="synthetic people (default 10,000)")
+    parser.add_argument("--rate-per-10s", type=int, default=190, help="HubSpot's 10-second budget (0: off)")
+    parser.add_argument("--search-rate-per-s", type=int, default=5, help="HubSpot's search budget (0: off)")
+    parser.add_argument("--daily-quota", type=int, default=100_000, help="Salesforce calls per 24 h to account against")
+    parser.add_argument(
+        "--api-budget", type=float, default=None, help="HANDOFF_API_BUDGET for the runs (default: its own)"
+    )
+    parser.add_argument("--cycles", type=int, default=3, help="quiet sync cycles after the backfill")
+    parser.add_argument("--touched", type=int, default=100, help="people who ask for a demo before the last cycle")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds any one Handoff run may take")
+    args = parser.parse_args()
+    if args.crm == "salesforce":
+        args.rate_per_10s = args.search_rate_per_s = 0  # no short window; the quota is daily
+
+    with tempfile.TemporaryDirectory(prefix="handoff-bench-") as state_dir:
+        started = time.perf_counter()
+        bench = start(args, Path(state_dir))
+        print(f"sandbox: {args.crm}, {args.contacts} people, ready in {time.perf_counter() - started:.1f} s")
+        try:
+            backfill = bench.handoff("backfill")
+            state_bytes = sum(p.stat().st_size for p in Path(state_dir).glob("state.sqlite*"))
+            if isinstance(bench.sandbox, HubSpotSandbox):
+                floor, terms = hubspot_floor(bench.sandbox, backfill)
+            else:
+                floor, terms = salesforce_floor(bench.sandbox, backfill)
+            quiet = [bench.handoff("sync", "--once") for _ in range(args.cycles)]
+            touch_some(bench, args.touched)
+            time.sleep(SAFETY_LAG_S + 1)  # a cycle reads changes once they are older than Handoff's safety lag
+            busy = bench.handoff("sync", "--once")
+        finally:
+            bench.server.stop()
+            if isinstance(bench.sandbox, SalesforceSandbox):
+                bench.sandbox.close()
+
+    people = args.contacts
+    print("backfill calls by endpoint:")
+    for label, count in sorted(backfill.calls.items(), key=lambda item: -item[1]):
+        print(f"  {count:>7}  {label}")
+    print("floor: " + ", ".join(f"{name} {count}" for name, count in terms.items()))
+    print(
+        f"backfill report: read {backfill.report.get('read')}, written {backfill.report.get('written')}, "
+        f"tasks {backfill.report.get('tasks_created')}, status {backfill.report.get('status')}"
+    )
+    for i, cycle in enumerate(quiet, 1):
+        print(f"quiet cycle {i}: {cycle.total} calls in {cycle.seconds:.1f} s, {dict(cycle.calls)}")
+    print(
+        f"cycle after {args.touched} touched: {busy.total} calls, read {busy.report.get('read')}, "
+        f"written {busy.report.get('written')}, {dict(busy.calls)}"
+    )
+
+    total = backfill.total
+    rate_limited = backfill.statuses.get("429", 0)
+    headline = {
+        "backfill calls": f"{total}",
+        "floor": f"{floor}",
+        "calls / floor": f"{total / floor:.2f}" if floor else "n/a",
+        "calls per contact": f"{total / people:.4f}" if people else "n/a",
+    }
+    if args.crm == "hubspot":
+        searches = sum(n for label, n in backfill.calls.items() if _is_search(label))
+        if args.rate_per_10s:
+            allowed = backfill.seconds * args.rate_per_10s / 10
+            headline["rate share (10 s budget)"] = f"{(total - searches) / allowed:.0%}"
+        else:
+            headline["rate share (10 s budget)"] = "n/a (limits off)"
+        if args.search_rate_per_s and searches:
+            headline["search rate share"] = f"{searches / (backfill.seconds * args.search_rate_per_s):.0%}"
+    else:
+        per_contact = total / people if people else 0
+        headline["daily quota share"] = f"{total / args.daily_quota:.1%} of {args.daily_quota}"
+        headline["contacts per day at the quota"] = f"{args.daily_quota / per_contact:.0f}" if per_contact else "n/a"
+    busy_written = int(busy.report.get("written", 0))
+    headline.update(
+        {
+            "429 share": f"{rate_limited / total:.1%}" if total else "n/a",
+            "backfill seconds": f"{backfill.seconds:.1f}",
+            "contacts per second": f"{people / backfill.seconds:.1f}",
+            "handoff cpu seconds": f"{backfill.cpu_s:.1f}",
+            "peak rss MB": f"{backfill.peak_rss_mb:.0f}",
+            "state bytes per contact": f"{state_bytes / people:.0f}" if people else "n/a",
+            "calls per quiet cycle": f"{sum(c.total for c in quiet) / len(quiet):.1f}" if quiet else "n/a",
+            "reads per written record": (
+                f"{_read_calls(args.crm, busy.calls) / busy_written:.2f}" if busy_written else "n/a (nothing written)"
+            ),
+        }
+    )
+    for name, value in headline.items():
+        print(f"{name}: {value}")
+    return 0 if backfill.report.get("status") == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
