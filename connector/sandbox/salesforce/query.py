@@ -516,8 +516,3 @@ class Cursors:
             body["nextRecordsUrl"] = f"/services/data/{version}/query/{locator}-{end}"
         body["records"] = cursor.records[offset:end]
         return body
-
-
-def _same(value: Any) -> Any:
-    """Values compared as they are (ids, numbers, dates)."""
-    return value
