@@ -168,7 +168,11 @@ class Router:
 def encode_json(body: Any) -> bytes:
     """Compact UTF-8 JSON bytes, the way the CRMs send them (a page of records is most of
     what a call costs to answer: orjson writes it several times faster than ``json``)."""
-    return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    try:
+        return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        # what orjson refuses and a CRM still sends: integers past 64 bits (a hostile record's 10^300)
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
