@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 import yaml
@@ -63,8 +64,8 @@ def _summary_table(result: Backtest) -> Table:
     table.add_column("baseline", justify="right")
     table.add_column("candidate", justify="right")
 
-    def row(label: str, pick: object) -> None:
-        table.add_row(label, pick(base), pick(cand))  # type: ignore[operator]
+    def row(label: str, pick: Callable[[Any], str]) -> None:
+        table.add_row(label, pick(base), pick(cand))
 
     row("rules version", lambda s: s.rules_version)
     row("MQL or better", lambda s: f"{s.mql:,} ({s.mql_rate:.1%})")
@@ -74,8 +75,13 @@ def _summary_table(result: Backtest) -> Table:
     row("average precision", lambda s: _figure(s.average_precision))
     row("conversion, top decile", lambda s: _rate(s.top_decile_conversion))
     for name in ("lead", "mql", "sql", "disqualified"):
-        row(f"conversion at {name}", lambda s, n=name: _rate(s.levels[n].rate) if n in s.levels else "—")
+        row(f"conversion at {name}", _level_rate(name))
     return table
+
+
+def _level_rate(name: str) -> Callable[[Any], str]:
+    """The conversion of the leads one side puts at level ``name``."""
+    return lambda side: _rate(side.levels[name].rate) if name in side.levels else "—"
 
 
 def _bands_table(label: str, side: Side) -> Table:

@@ -65,7 +65,7 @@ def _is_tty(stream: TextIO) -> bool:
     return bool(isatty is not None and isatty())
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]  # generic only in typeshed, not at run time
     """Writes each line to ``sys.stderr`` as it is at that moment, not as it was when logging was set up.
 
     Whoever swaps stderr for a while (a test runner capturing a command) gets the

@@ -175,14 +175,14 @@ def _predicate(groups: list[list[_Filter]], text: Predicate | None) -> Predicate
     tests = [[f.test for f in group] for group in groups]
     # the common shapes get a direct predicate: it runs once per candidate record
     if not tests:
-        predicate: Predicate = lambda record: True  # noqa: E731
+        predicate: Predicate = lambda record: True  # noqa: E731 - the predicate is picked per query, then called per record
     elif len(tests) == 1 and len(tests[0]) == 1:
         predicate = tests[0][0]
     elif len(tests) == 1:
         (only,) = tests
-        predicate = lambda record: all(f(record) for f in only)  # noqa: E731
+        predicate = lambda record: all(f(record) for f in only)  # noqa: E731 - the predicate is picked per query, then called per record
     else:
-        predicate = lambda record: any(all(f(record) for f in group) for group in tests)  # noqa: E731
+        predicate = lambda record: any(all(f(record) for f in group) for group in tests)  # noqa: E731 - the predicate is picked per query, then called per record
     if text is None:
         return predicate
     return lambda record: predicate(record) and text(record)
@@ -237,13 +237,13 @@ def _filter(portal: Portal, otype: ObjectType, catalog: dict[str, PropertyDef], 
         return _Filter(lambda record: (v := record.props.get(name)) is None or key(v) != operand)
     if operator == "BETWEEN":
         high = _operand(prop, spec.get("highValue"))
-        test: Predicate = lambda record: (v := record.props.get(name)) is not None and operand <= key(v) <= high  # noqa: E731
+        test: Predicate = lambda record: (v := record.props.get(name)) is not None and operand <= key(v) <= high  # noqa: E731 - the predicate is picked per query, then called per record
         return _Filter(test, name, key, Range(operand, False, high, False))
     if operator == "EQ" and key is _same:
-        test = lambda record: record.props.get(name) == operand  # noqa: E731
+        test = lambda record: record.props.get(name) == operand  # noqa: E731 - the predicate is picked per query, then called per record
     else:
         compare = _COMPARISONS[operator]
-        test = lambda record: (v := record.props.get(name)) is not None and compare(key(v), operand)  # noqa: E731
+        test = lambda record: (v := record.props.get(name)) is not None and compare(key(v), operand)  # noqa: E731 - the predicate is picked per query, then called per record
     return _Filter(test, name, key, Range.of(operator, operand))
 
 
