@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from connector.config.ruleset import BUILT_IN_PROPERTIES
 from connector.model import ACTIVITY_TYPES, Stage, lead_from_json
 from connector.sandbox.clock import ManualClock
 from connector.sandbox.hubspot import HubSpotConfig, HubSpotSandbox
@@ -19,23 +20,7 @@ from connector.sandbox.synthetic import (
 )
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
-CANONICAL = {
-    "email",
-    "first_name",
-    "last_name",
-    "job_title",
-    "company",
-    "company_size",
-    "industry",
-    "country",
-    "lead_source",
-    "lifecycle_stage",
-    "lead_status",
-    "owner_id",
-    "budget",
-    "timeline",
-    "need",
-}
+CANONICAL = BUILT_IN_PROPERTIES
 
 
 @pytest.fixture(scope="module")
