@@ -15,7 +15,9 @@ TASK_CREATE = "POST /crm/v3/objects/tasks/batch/create"
 
 
 class KillDuringTaskCreation:
-    """Kills the active replica right after the CRM created its n-th batch of tasks, before it hears back."""
+    """Kills the active replica right after the CRM created its n-th batch of tasks, before it hears back.
+
+    The n-th batch's reply waits until ``aim`` names the process to kill."""
 
     def __init__(self, app, batch: int):
         self.batch = batch
@@ -69,10 +71,12 @@ def test_a_standby_replica_takes_over_from_an_active_one_killed_mid_run_without_
         try:
             logs = Logs(replicas)
             active, _ = logs.wait_for("replica active")
-            kill.aim(replicas[active].pid)
             standby = next(name for name in replicas if name != active)
             logs.wait_for("replica standby", source=standby)
             assert readyz(logs, standby) == {"status": "ready", "role": "standby"}
+            # armed only now: the active replica's second batch waits here, so the kill cannot come
+            # before the other replica has started up and found the lease taken
+            kill.aim(replicas[active].pid)
 
             assert kill.killed.wait(DEADLINE)
             assert replicas[active].wait(DEADLINE) == -signal.SIGKILL
