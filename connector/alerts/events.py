@@ -48,7 +48,8 @@ class AlertEvent:
 
     kind: AlertKind
     record_id: str
-    #: the record's qualification episode (``Memory.episode``); a recycled lead that qualifies again alerts again
+    #: the record's qualification episode, numbered as ``Episode.number`` (1 for the first, ``Memory.episode + 1``);
+    #: a recycled lead that qualifies again alerts again
     episode: int
     #: the stage the alert is about: SQL for new_sql, MQL for new_mql, the task's stage for sla_breach
     stage: Stage
@@ -117,8 +118,9 @@ def qualified_event(
 ) -> AlertEvent:
     """The "new SQL" / "new MQL" alert for the task the lifecycle policy just decided.
 
-    ``episode`` is the record's ``Memory.episode`` (the one in the task's key); ``reasons`` caps the
-    why-now lines (use the policy's ``reasons_in_task`` to match the task body).
+    ``episode`` is the episode's number (``Memory.episode + 1``, as the episodes table counts, so
+    that a new_sql and an sla_breach alert about one qualification carry one number); ``reasons``
+    caps the why-now lines (use the policy's ``reasons_in_task`` to match the task body).
     """
     kind = AlertKind.NEW_SQL if task.stage is Stage.SQL else AlertKind.NEW_MQL
     return AlertEvent(

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from connector.cli.explain import print_explanation
 from connector.cli.report import report_command
-from connector.cli.runtime import Runtime, build, utc_now
+from connector.cli.runtime import Runtime, alert_notes, build, utc_now
 from connector.config.files import ConfigError
 from connector.config.ruleset import Ruleset, field_notes, load_rules, rules_path
 from connector.config.settings import Settings, crm_credential_problems, load_settings, local_problems
@@ -207,6 +207,8 @@ def check_config(
         typer.echo(note)
     if settings is not None:
         typer.echo(f"environment: ok (CRM {settings.handoff_crm} at {settings.crm_location})")
+        for note in alert_notes(settings):
+            typer.echo(note)
 
 
 @app.command()

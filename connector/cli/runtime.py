@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
+from connector.alerts import AlertConfig, AlertSender, hubspot_record_url, salesforce_record_url
 from connector.config.files import ConfigError
 from connector.config.ruleset import Ruleset, load_rules, rules_path
 from connector.config.settings import Settings, crm_credential_problems
@@ -19,10 +20,11 @@ from connector.crm.ratelimit import ApiBudget, RollingWindow
 from connector.crm.retry import RetryPolicy
 from connector.crm.salesforce.adapter import SalesforceAdapter
 from connector.crm.salesforce.login import SalesforceLogin, connect
-from connector.crm.salesforce.mapping import PERSON_OBJECTS, StageField
+from connector.crm.salesforce.mapping import CONTACT, PERSON_OBJECTS, StageField
 from connector.crm.salesforce.transport import SalesforceApi
 from connector.ops.metrics import Metrics
 from connector.state import Store
+from connector.sync.alerting import ALERT_KINDS, AlertOptions, AlertOutbox, RecordLink, no_link
 from connector.sync.cycle import Sync, SyncOptions
 
 #: HubSpot's smallest published budgets, used until its headers say otherwise
@@ -43,8 +45,11 @@ class Runtime:
     adapter: CrmAdapter
     store: Store
     sync: Sync
+    alerts: AlertOutbox | None = None
 
     def close(self) -> None:
+        if self.alerts is not None:
+            self.alerts.close()
         self.store.close()
 
 
@@ -138,17 +143,74 @@ def hubspot_adapter(
     return HubSpotAdapter(api, clock, late_delay=timedelta(seconds=settings.handoff_trailing_pass_seconds))
 
 
+def record_link(settings: Settings, adapter: CrmAdapter) -> RecordLink:
+    """How an alert links to a record: the contact's HubSpot page (with the Hub ID set), the
+    Lead's or Contact's Lightning page on the org the adapter is logged in to."""
+    if isinstance(adapter, SalesforceAdapter):
+        instance = adapter.api.client.base_url.split("/services/", 1)[0]
+
+        def salesforce(record_id: str) -> str:
+            sobject = CONTACT.name if record_id.startswith(CONTACT.prefix) else "Lead"
+            return salesforce_record_url(instance, record_id, sobject)
+
+        return salesforce
+    portal, ui_domain = settings.handoff_hubspot_portal_id, settings.handoff_hubspot_ui_domain
+    if isinstance(adapter, HubSpotAdapter) and portal is not None:
+        return lambda record_id: hubspot_record_url(portal, record_id, ui_domain)
+    return no_link
+
+
+def alert_notes(settings: Settings) -> list[str]:
+    """What check-config says about alerts: where they go (scheme and host only) and what is missing."""
+    if settings.handoff_alert_webhook_url is None:
+        return []
+    target = AlertConfig(url=settings.handoff_alert_webhook_url).target
+    signed = ", signed" if settings.handoff_alert_secret is not None else ""
+    events = ", ".join(settings.handoff_alert_on)
+    notes = [f"alerts: ok ({settings.handoff_alert_format} to {target}{signed}; on {events})"]
+    if settings.handoff_crm == "hubspot" and settings.handoff_hubspot_portal_id is None:
+        notes.append("alerts: no links to records: set HANDOFF_HUBSPOT_PORTAL_ID to your Hub ID")
+    return notes
+
+
+def alert_outbox(
+    settings: Settings,
+    store: Store,
+    adapter: CrmAdapter,
+    clock: Callable[[], datetime] = utc_now,
+    sleep: Callable[[float], None] = time.sleep,
+) -> AlertOutbox | None:
+    """The alert outbox when ``HANDOFF_ALERT_WEBHOOK_URL`` is set; its sender waits with ``sleep``."""
+    if settings.handoff_alert_webhook_url is None:
+        return None
+    config = AlertConfig(
+        url=settings.handoff_alert_webhook_url,
+        format=settings.handoff_alert_format,
+        secret=settings.handoff_alert_secret,
+    )
+    sender = AlertSender(config, sleep=sleep, clock=lambda: clock().timestamp())
+    options = AlertOptions(
+        kinds=frozenset(ALERT_KINDS[name] for name in settings.handoff_alert_on),
+        max_attempts=settings.handoff_max_write_attempts,
+    )
+    return AlertOutbox(store, sender, options, clock, record_link(settings, adapter))
+
+
 def build(
     settings: Settings,
     clock: Callable[[], datetime] = utc_now,
     adapter: CrmAdapter | None = None,
     metrics: Metrics | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Runtime:
-    """Load the rules, open the store and connect the adapter (not yet started)."""
+    """Load the rules, open the store and connect the adapter (not yet started); ``sleep`` is how
+    the alert sender waits between attempts."""
     ruleset = load_rules(rules_path(settings.handoff_rules))
     if adapter is None:
         make = salesforce_adapter if settings.handoff_crm == "salesforce" else hubspot_adapter
         adapter = make(settings, metrics=metrics, clock=clock)
     adapter.map_fields(ruleset.file.fields_for(adapter.name))
     store = Store(settings.handoff_state_url.get_secret_value(), adapter.name, clock)
-    return Runtime(settings, ruleset, adapter, store, Sync(adapter, store, ruleset, sync_options(settings), clock))
+    alerts = alert_outbox(settings, store, adapter, clock, sleep)
+    sync = Sync(adapter, store, ruleset, sync_options(settings), clock, alerts)
+    return Runtime(settings, ruleset, adapter, store, sync, alerts)

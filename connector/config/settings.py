@@ -33,6 +33,8 @@ ENVIRONMENT = "environment"
 
 PersonObject = Literal["Lead", "Contact"]
 StageKey = Literal["lead", "mql", "sql"]
+#: what HANDOFF_ALERT_ON may name: a new SQL, a new MQL, a follow-up past its SLA
+ALERT_EVENTS = ("sql", "mql", "sla_breach")
 #: the state stores Handoff supports, by SQLAlchemy driver name
 STATE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
 _SALESFORCE_API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -175,6 +177,14 @@ class Settings(BaseSettings):
         3, ge=1, le=1000, description="consecutive failed runs after which /readyz answers 503 (until a run succeeds)"
     )
     handoff_log_format: Literal["auto", "json", "console"] = "auto"
+    handoff_alert_webhook_url: SecretStr | None = Field(None, description="alerts are posted here; none: no alerts")
+    handoff_alert_format: Literal["slack", "json"] = "slack"
+    handoff_alert_secret: SecretStr | None = Field(None, description="signs each alert (HMAC-SHA256)")
+    handoff_alert_on: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("sql", "sla_breach"), description="comma-separated: sql, mql, sla_breach"
+    )
+    handoff_hubspot_portal_id: str | None = Field(None, description="the Hub ID: alerts link to the contact")
+    handoff_hubspot_ui_domain: str = Field("app.hubspot.com", description="app-eu1.hubspot.com for EU accounts")
     handoff_report_dir: Path = Path("handoff-reports")
 
     @field_validator("hubspot_api_base")
@@ -262,6 +272,43 @@ class Settings(BaseSettings):
         if len(set(value.values())) < len(value):
             raise ValueError("each stage needs its own picklist value")
         return value
+
+    @field_validator("handoff_alert_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        if http_url_problem(value.get_secret_value().strip()):
+            # the URL is a credential: the message never shows it, nor any part of it
+            raise ValueError("must be an http(s) URL with a host, like the one Slack gives an incoming webhook")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("handoff_alert_secret")
+    @classmethod
+    def _not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("is empty")
+        return value
+
+    @field_validator("handoff_alert_on", mode="before")
+    @classmethod
+    def _alert_events(cls, value: Any) -> tuple[str, ...]:
+        names = [n.strip().lower() for n in value.split(",")] if isinstance(value, str) else list(value)
+        unknown = [n for n in names if n not in ALERT_EVENTS]
+        if unknown or not names:
+            raise ValueError(f"name events from {', '.join(ALERT_EVENTS)}, separated by commas")
+        return tuple(dict.fromkeys(names))
+
+    @field_validator("handoff_hubspot_portal_id")
+    @classmethod
+    def _portal_id(cls, value: str | None) -> str | None:
+        if value is not None and not (value.isascii() and value.isdigit() and len(value) <= 20):
+            raise ValueError("the Hub ID is a number (HubSpot shows it in the account menu)")
+        return value
+
+    _ui_domain = field_validator("handoff_hubspot_ui_domain")(
+        _matching(_HOSTNAME, "a host name like app.hubspot.com or app-eu1.hubspot.com")
+    )
 
     @field_validator("handoff_http_host")
     @classmethod

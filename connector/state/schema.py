@@ -131,3 +131,24 @@ episodes = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_episodes_started", "crm", "started_at"),
 )
+
+#: the alert ledger: an alert is claimed (inserted if its key is free) before it is posted, marked sent after
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("key", String(200), primary_key=True),  # alert:<record>:<episode>:<kind>
+    Column("crm", String(20), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),  # new_sql | new_mql | sla_breach
+    Column("status", String(20), nullable=False),  # pending | sent | dead
+    Column("event", JSON, nullable=False),  # what is posted, so a retry sends what was decided
+    #: cycles that posted it: raised before each post, so a crash right after one still counts
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    #: not posted again before this (the receiver asked for a pause)
+    Column("not_before", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Index("ix_alerts_status", "crm", "status"),
+)

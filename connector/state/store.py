@@ -2,7 +2,7 @@
 
 Everything the daemon must not forget between cycles lives here, one repository
 per group of tables: cursors, records, the task ledger, pending writes, dead
-letters, runs and qualification episodes. Each repository call is its own transaction unless made inside
+letters, runs, qualification episodes and the alert ledger. Each repository call is its own transaction unless made inside
 ``store.atomic()``.
 """
 
@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from connector.config.redact import redact_url
 from connector.state import migrate
+from connector.state.alerts import AlertLedger
 from connector.state.cursors import Cursors
 from connector.state.database import Clock, Database, StateError, make_engine
 from connector.state.episodes import Episodes
@@ -46,6 +47,7 @@ class Store:
         self.dead_letters = DeadLetters(self._db)
         self.runs = Runs(self._db)
         self.episodes = Episodes(self._db)
+        self.alerts = AlertLedger(self._db)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:

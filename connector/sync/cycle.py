@@ -23,6 +23,7 @@ from connector.model import Activity, Decision, Lead, Memory, Qualification, Tas
 from connector.policy.lifecycle import evaluate, pick_owner
 from connector.policy.planner import plan_record
 from connector.state import RecordState, Store
+from connector.sync.alerting import AlertOutbox
 from connector.sync.report import RunReport
 from connector.sync.sink import Planned, PlanSink
 from connector.sync.writer import CrmWriter, SyncOptions
@@ -61,14 +62,20 @@ class Sync:
     """
 
     def __init__(
-        self, adapter: CrmAdapter, store: Store, ruleset: Ruleset, options: SyncOptions, clock: Callable[[], datetime]
+        self,
+        adapter: CrmAdapter,
+        store: Store,
+        ruleset: Ruleset,
+        options: SyncOptions,
+        clock: Callable[[], datetime],
+        alerts: AlertOutbox | None = None,
     ):
         self.adapter = adapter
         self.store = store
         self.ruleset = ruleset
         self.options = options
         self.clock = clock
-        self.writer = CrmWriter(adapter, store, options, clock)
+        self.writer = CrmWriter(adapter, store, options, clock, alerts)
 
     # ---------------------------------------------------------------- runs
 

@@ -39,6 +39,8 @@ class RunReport:
     tasks_by_stage: Counter[str] = field(default_factory=Counter)
     #: Handoff's qualification level of every record scored (the sweep sees them all)
     levels: Counter[str] = field(default_factory=Counter)
+    #: alerts posted (sent), left for a later cycle (retrying), dead-lettered; a dry run's would_send
+    alerts: Counter[str] = field(default_factory=Counter)
     status: str = "ok"
     error: str | None = None
 
@@ -63,6 +65,7 @@ class RunReport:
             "stages": dict(self.stages),
             "outcomes": self.outcomes,
             "episodes_updated": self.episodes_updated,
+            "alerts": dict(self.alerts),
         }
 
     def counts(self) -> dict[str, int]:

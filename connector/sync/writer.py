@@ -20,6 +20,7 @@ from connector.outcomes.apply import apply_outcomes
 from connector.outcomes.events import OutcomeEvent
 from connector.policy.planner import RecordPlan, after_write
 from connector.state import PendingWrite, RecordState, Store, TaskEntry
+from connector.sync.alerting import AlertOutbox
 from connector.sync.episodes import episode_changes
 from connector.sync.report import PARTIAL, RunReport
 from connector.sync.sink import Planned
@@ -43,16 +44,26 @@ class CrmWriter:
 
     dry_run = False
 
-    def __init__(self, adapter: CrmAdapter, store: Store, options: SyncOptions, clock: Callable[[], datetime]):
+    def __init__(
+        self,
+        adapter: CrmAdapter,
+        store: Store,
+        options: SyncOptions,
+        clock: Callable[[], datetime],
+        alerts: AlertOutbox | None = None,
+    ):
         self.adapter = adapter
         self.store = store
         self.options = options
         self.clock = clock
+        self.alerts = alerts
 
     def begin(self, report: RunReport) -> None:
         """Finish what an earlier run left: tasks it meant to create, writes that did not land."""
         self.reconcile_tasks(report)
         self.retry_pending(report)
+        if self.alerts is not None:
+            self.alerts.start()
 
     def quarantine(self, bad: Sequence[Quarantined]) -> None:
         for record in bad:
@@ -63,9 +74,13 @@ class CrmWriter:
             self.store.records.put([p.state for p in planned])
             claimed = self.store.tasks.claim([p.plan.task for p in planned if p.plan.task is not None])
             self._record_episodes(planned)
+            if self.alerts is not None:
+                self.alerts.enqueue(self.alerts.qualified(planned))
         states = {p.state.record_id: p.state for p in planned}
         self._push([p.plan for p in planned if p.plan.has_write], states, report)
         self._create_tasks(claimed, report)
+        if self.alerts is not None:
+            self.alerts.deliver(report)  # after the page's writes: a record whose write waits keeps its alert
 
     def checkpoint(self, cursor: str, value: str | None) -> None:
         if value is None:
@@ -74,6 +89,8 @@ class CrmWriter:
             self.store.cursors.set(cursor, value)
 
     def end(self, report: RunReport) -> None:
+        if self.alerts is not None:
+            self.alerts.deliver(report)  # alerts claimed after the last page (SLA breaches) or left by earlier runs
         waiting = self.store.tasks.waiting()
         report.tasks_waiting = waiting.count
         report.tasks_retry_at = waiting.oldest + self.options.task_settle if waiting.oldest else None

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from collections.abc import Iterator
 
 import pytest
-from alert_builders import SIGNING_SECRET, clock, new_sql, sla_breach
+from alert_builders import SECRET_PATH, SIGNING_SECRET, Receiver, clock, new_sql, receiving, sla_breach
 from pydantic import SecretStr
 
 from connector.alerts import (
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
     AlertConfig,
     AlertFormat,
     AlertSender,
@@ -24,64 +19,13 @@ from connector.alerts import (
     Sent,
     json_body,
     slack_message,
-    verify_signature,
 )
-
-SECRET_PATH = "/hooks/T0AB12CD3/xS3cr3tPathToken"
-
-
-@dataclass
-class Receiver:
-    """What a team's own webhook endpoint would do: verify, record, answer."""
-
-    secret: str
-    clock: Callable[[], float]
-    #: answers to give, in order, before settling on 200 "ok": (status, headers)
-    script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
-    bodies: list[bytes] = field(default_factory=list)
-    rejected: int = 0
-    url: str = ""
-
-    def handle(self, handler: BaseHTTPRequestHandler) -> None:
-        body = handler.rfile.read(int(handler.headers["Content-Length"]))
-        stamp, signature = handler.headers[TIMESTAMP_HEADER], handler.headers[SIGNATURE_HEADER]
-        if handler.path != SECRET_PATH or not verify_signature(self.secret, body, stamp, signature, now=self.clock()):
-            self.rejected += 1
-            self._answer(handler, 401, {}, b"invalid_signature")
-            return
-        self.bodies.append(body)
-        status, headers = self.script.pop(0) if self.script else (200, {})
-        self._answer(handler, status, headers, b"ok" if status == 200 else b"busy")
-
-    @staticmethod
-    def _answer(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], text: bytes) -> None:
-        handler.send_response(status)
-        for name, value in headers.items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(text)))
-        handler.end_headers()
-        handler.wfile.write(text)
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver(secret=SIGNING_SECRET, clock=clock)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            state.handle(self)
-
-        def log_message(self, *_args: object) -> None:  # the path is a secret: not on stderr either
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}{SECRET_PATH}"
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with receiving(clock) as state:
+        yield state
 
 
 def sender_for(url: str, sleeps: list[float], fmt: AlertFormat = "json", secret: str = SIGNING_SECRET) -> AlertSender:
