@@ -271,6 +271,8 @@ def _report(report: RunReport, as_json: bool, extra: dict[str, object] | None = 
     )
     if report.tasks_waiting and report.tasks_retry_at is not None:
         line += f", tasks waiting {report.tasks_waiting} (retried from {format_time(report.tasks_retry_at)})"
+    if report.alerts:
+        line += ", alerts " + ", ".join(f"{kind.replace('_', ' ')} {n}" for kind, n in sorted(report.alerts.items()))
     typer.echo(line)
     for key, value in (extra or {}).items():
         typer.echo(f"{key}: {value}")
@@ -285,7 +287,7 @@ def _run_once(kind: str, dry_run: bool, as_json: bool, run: Callable[[Runtime, P
             if dry_run:
                 stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
                 with plan_file(settings.handoff_report_dir, kind, stamp) as (path, rows):
-                    report = run(runtime, DryRun(rows))
+                    report = run(runtime, DryRun(rows, runtime.alerts))
                 extra = {"plan_csv": str(path), "planned_rows": rows.rows}
             else:
                 report = run(runtime, None)

@@ -14,6 +14,7 @@ from connector.crm.base import Pulled, Quarantined
 from connector.model import Decision, Qualification, format_time
 from connector.policy.planner import RecordPlan
 from connector.state import RecordState
+from connector.sync.alerting import AlertOutbox
 from connector.sync.report import RunReport
 from connector.sync.sink import Planned
 
@@ -59,12 +60,14 @@ class Rows(Protocol):
 
 
 class DryRun:
-    """The sink of a dry run: the plans go to ``rows`` (if any); no state, no cursor, nothing to the CRM."""
+    """The sink of a dry run: the plans go to ``rows`` (if any); no state, no cursor, nothing to the CRM,
+    no alert posted (with ``alerts``, the report counts the ones the run would post as ``would_send``)."""
 
     dry_run = True
 
-    def __init__(self, rows: Rows | None = None):
+    def __init__(self, rows: Rows | None = None, alerts: AlertOutbox | None = None):
         self.rows = rows
+        self.alerts = alerts
 
     def begin(self, report: RunReport) -> None:
         pass  # retries and reconciliation write: a dry run leaves them to the next real run
@@ -73,6 +76,8 @@ class DryRun:
         pass
 
     def take(self, planned: Sequence[Planned], report: RunReport) -> None:
+        if self.alerts is not None:
+            report.alerts["would_send"] += len(self.alerts.qualified(planned))
         if self.rows is not None:
             for p in planned:
                 self.rows.add(p.source, p.qualification, p.decision, p.plan)

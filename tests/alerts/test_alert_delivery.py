@@ -6,14 +6,18 @@ manual clock: nothing sleeps.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
 from alert_builders import SIGNING_SECRET, receiving
+from builders import DEFAULT_RULES
 from deployments import deploy
 from pydantic import SecretStr
 from test_e2e_crm import Deployment
+from typer.testing import CliRunner
 
+from connector.cli import app
 from connector.sandbox.hubspot.store import PORTAL_ID
 from connector.state.alerts import ALERT_DEAD, ALERT_PENDING, ALERT_SENT
 from connector.sync.dry_run import DryRun
@@ -152,11 +156,11 @@ def test_a_receiver_that_stays_down_costs_one_alerts_retries_per_cycle_until_dea
         deployment.runtime.close()
 
 
-def test_a_dry_run_posts_nothing_and_claims_nothing(deployment, receiver):
+def test_a_dry_run_posts_nothing_and_claims_nothing_but_counts_what_it_would_post(deployment, receiver):
     demo_request(deployment)
     deployment.later()
-    report = deployment.runtime.sync.sync_once(sink=DryRun())
-    assert report.stages["sql"] == 1
+    report = deployment.runtime.sync.sync_once(sink=DryRun(alerts=deployment.runtime.alerts))
+    assert report.stages["sql"] == 1 and report.alerts == {"would_send": 1}
     assert receiver.bodies == [] and deployment.runtime.store.alerts.count() == 0
 
 
@@ -185,3 +189,26 @@ def test_a_new_mql_alert_when_switched_on(portal, receiver, tmp_path):
         assert (alert["event"], alert["record"]["id"], alert["stage"]) == ("new_mql", lead, "mql")
     finally:
         deployment.runtime.close()
+
+
+def test_the_sync_command_posts_and_its_dry_run_only_counts(portal, tmp_path):
+    env = {
+        **portal.env(),
+        "HANDOFF_STATE_URL": f"sqlite:///{tmp_path / 'state.sqlite'}",
+        "HANDOFF_RULES": str(DEFAULT_RULES),
+        "HANDOFF_REPORT_DIR": str(tmp_path / "reports"),
+        "HANDOFF_ALERT_FORMAT": "json",
+        "HANDOFF_ALERT_SECRET": SIGNING_SECRET,
+    }
+    with receiving(time.time) as receiver:  # the command runs on the real clock
+        env["HANDOFF_ALERT_WEBHOOK_URL"] = receiver.url
+        first = portal.seed()
+        portal.activity(first, "form_submission", name="Request a demo")
+        dry = CliRunner().invoke(app, ["sync", "--dry-run"], env=env)
+        assert dry.exit_code == 0, dry.output
+        assert "alerts would send 1" in dry.stdout and receiver.bodies == []
+        real = CliRunner().invoke(app, ["sync"], env=env)
+        assert real.exit_code == 0, real.output
+        assert "alerts sent 1" in real.stdout
+        assert [a["key"] for a in receiver.accepted] == [f"alert:{first}:1:new_sql"]
+        assert receiver.url not in real.output and "xS3cr3tPathToken" not in real.output
