@@ -12,18 +12,19 @@ Three parts, pure to I/O:
 - :mod:`~connector.alerts.sender`: :class:`AlertSender` posts one event and returns
   :class:`Sent`, :class:`RetryLater` or :class:`Failed`; it never raises for a webhook failure.
 
-How the sync loop uses it (the ledger lives in the state store, like the task ledger):
+How the sync loop uses it (:mod:`connector.sync.alerting`, the ledger in :mod:`connector.state.alerts`):
 
 1. When the policy decides a task for a new SQL/MQL (or the SLA check finds an episode past its
    due time with no touch), build the event and *claim* it in the alert ledger: insert the row
    keyed by ``event.key`` if absent, in the same transaction that records the decision. Only the
    process whose insert won goes on, so a replica or a rerun after a crash never claims it twice.
-2. After the cycle's CRM writes, send every claimed, unsent alert whose ``not_before`` has come
-   (bounded per cycle): store ``attempts + 1`` *before* posting, then ``sender.send(event)``.
-3. ``Sent``: mark the row sent. ``RetryLater``: keep it, ``not_before = now + max(retry_after,
-   backoff)``; after N cycles of it, dead-letter with ``error``. ``Failed``: dead-letter at once.
-   A failing webhook therefore costs each cycle at most ``max_attempts`` bounded requests and
-   never stops the sync.
+2. After the page's CRM writes, post the claimed, unsent alerts that are due (bounded per
+   delivery), skipping records whose write waits for a retry: store ``attempts + 1`` *before*
+   posting, then ``sender.send(event)``.
+3. ``Sent``: mark the row sent. ``RetryLater``: keep it for the next cycle, not before
+   ``retry_after``, and post no more this run; after ``HANDOFF_MAX_WRITE_ATTEMPTS`` cycles of it,
+   dead-letter it with ``error``. ``Failed``: dead-letter at once. A failing webhook therefore
+   costs each run at most ``max_attempts`` bounded requests and never stops the sync.
 
 Once per event holds for everything Handoff decides. Delivery itself is at least once: if the
 process dies after a receiver accepted a post but before the row is marked sent, the post is
