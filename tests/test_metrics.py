@@ -17,6 +17,8 @@ EXPOSED = {
     "handoff_tasks_created_total",
     "handoff_dead_letters_total",
     "handoff_quarantined_total",
+    "handoff_alerts_sent_total",
+    "handoff_alerts_retrying_total",
     "handoff_crm_requests_total",
     "handoff_rate_limit_waits_seconds_total",
     "handoff_last_success_timestamp_seconds",
@@ -34,7 +36,7 @@ def value(metrics: Metrics, name: str, **labels: str) -> float | None:
 
 
 def test_every_documented_metric_is_exposed_once_each_method_has_been_called(metrics):
-    metrics.run_finished("sync", RunStatus.OK, 1.0, {"read": 1})
+    metrics.run_finished("sync", RunStatus.OK, 1.0, {"read": 1, "alerts_sent": 1, "alerts_retrying": 1})
     metrics.task_created("sql")
     metrics.crm_request(200)
     metrics.waited(0.5)

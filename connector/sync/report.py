@@ -79,4 +79,6 @@ class RunReport:
             "tasks_created": self.tasks_created,
             "tasks_waiting": self.tasks_waiting,
             "changed": self.changed,
+            "alerts_sent": self.alerts["sent"],
+            "alerts_retrying": self.alerts["retrying"],
         }
