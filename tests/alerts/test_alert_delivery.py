@@ -106,6 +106,40 @@ def test_an_alert_whose_sending_was_not_recorded_is_posted_once_more_after_a_res
     assert len(deployment.portal.tasks(lead)) == 1
 
 
+def test_an_alert_claimed_before_a_crash_is_posted_once_after_the_restart(deployment, receiver, monkeypatch):
+    lead = demo_request(deployment)
+    sender = deployment.runtime.alerts.sender
+    post = sender.send
+
+    def die_before_posting(event):
+        monkeypatch.setattr(sender, "send", post)
+        raise Crash(event.key)
+
+    monkeypatch.setattr(sender, "send", die_before_posting)
+    with pytest.raises(Crash):
+        deployment.cycle()
+    assert receiver.bodies == [] and deployment.runtime.store.alerts.count(ALERT_PENDING) == 1
+
+    deployment.cycle()
+    deployment.cycle()
+    assert [a["key"] for a in receiver.accepted] == [f"alert:{lead}:1:new_sql"]
+
+
+def test_an_sla_breach_claimed_between_cycles_goes_out_with_the_next_one(deployment, receiver):
+    lead = demo_request(deployment)
+    deployment.cycle()
+    store, alerts = deployment.runtime.store, deployment.runtime.alerts
+    episode = store.episodes.open_for([lead])[lead]
+    crm = store.records.get([lead])[lead].crm_state
+    deployment.later(60 * 24)  # a day later, the task is still open
+    assert alerts.breach(episode, crm) and not alerts.breach(episode, crm)
+    deployment.cycle()
+    qualified, breach = receiver.accepted
+    assert (breach["event"], breach["key"]) == ("sla_breach", f"alert:{lead}:1:sla_breach")
+    assert breach["record"] == qualified["record"]  # the same episode number and link
+    assert breach["overdue_seconds"] > 0
+
+
 def test_an_alert_the_receiver_failed_is_delivered_next_cycle_without_holding_up_the_sync(deployment, receiver):
     receiver.script = [(500, {})] * 3  # every attempt of the first cycle
     lead = demo_request(deployment)
