@@ -125,6 +125,11 @@ class AlertOutbox:
         for entry in self.store.alerts.due(self.options.batch + len(held)):
             if entry.event.record_id in held:
                 continue
+            if entry.attempts >= self.options.max_attempts:  # posted that often, each time lost in a crash
+                self._dead(
+                    entry, entry.last_error or "posted, but the answer was never recorded", entry.attempts, report
+                )
+                continue
             if not self.store.alerts.take(entry):
                 continue  # another process posted or settled it since it was read
             outcome = self.sender.send(entry.event)

@@ -3,7 +3,8 @@
 A page's new record states and its task claims are saved in one transaction
 before anything is sent; a write's success is saved right after it lands; a
 task is created only by the process that holds its claim, renewed right before
-the call; a cursor moves only once its page is done.
+the call; a cursor moves only once its page is done. Alerts (when configured) are
+claimed in the page's transaction and posted after its writes (``connector.sync.alerting``).
 """
 
 from __future__ import annotations

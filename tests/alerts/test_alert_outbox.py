@@ -132,3 +132,16 @@ def test_a_claimed_alert_is_not_claimed_again_even_after_it_was_sent(store, cloc
     assert alerts.enqueue([new_sql(reasons=("Something else",))]) == []
     alerts.deliver(RunReport("sync", False))
     assert webhook.call_count == 1
+
+
+def test_an_alert_whose_posts_were_all_lost_in_crashes_is_dead_lettered_not_posted_again(store, clock, webhook):
+    webhook.mock(return_value=httpx.Response(200))
+    alerts = outbox(store, clock)
+    alerts.enqueue([new_sql()])
+    for _ in range(AlertOptions().max_attempts):  # each post counted, then the process died before marking it
+        [entry] = store.alerts.due(10)
+        assert store.alerts.take(entry)
+    alerts.deliver(report := RunReport("sync", False))
+    assert not webhook.called and report.alerts == {"dead_lettered": 1}
+    [letter] = store.dead_letters.all()
+    assert (letter.kind, letter.attempts) == ("alert", 5) and "never recorded" in letter.error
