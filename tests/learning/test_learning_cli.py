@@ -85,10 +85,23 @@ def test_backtest_tables_show_volumes_auc_bands_and_lift(runner, course_file, ca
         assert words in result.stdout
 
 
-def test_backtest_from_state_is_not_there_yet(runner, candidate):
-    result = invoke(runner, "backtest", "--rules", candidate, *AT)
+def test_backtest_from_a_state_store_without_episodes_says_so(runner, candidate, tmp_path):
+    env = {**ENV, "HANDOFF_STATE_URL": f"sqlite:///{tmp_path / 'state.sqlite'}"}
+    result = runner.invoke(app, ["backtest", "--rules", str(candidate), *AT], env=env)
     assert result.exit_code == 2
-    assert result.stderr.startswith("--from state: the state store does not keep outcomes yet")
+    assert result.stderr.splitlines() == [
+        "state: no episodes yet (the sync records one when a lead becomes MQL or SQL)",
+        "state: no usable lead",
+    ]
+    no_traceback(result)
+
+
+def test_from_state_with_bad_settings_is_one_clear_line(runner, candidate):
+    env = {**ENV, "HANDOFF_STATE_URL": "mysql://nowhere/db"}
+    result = runner.invoke(app, ["backtest", "--rules", str(candidate), *AT], env=env)
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("environment: HANDOFF_STATE_URL: mysql is not supported")
     no_traceback(result)
 
 
