@@ -180,6 +180,9 @@ class ShadowComparison:
     auc_live: float | None
     auc_shadow: float | None
     levels: tuple[LevelAgreement, ...]
+    #: the same episodes in score bands by the live score, and by the shadow score
+    live_bands: tuple[ScoreBand, ...] = ()
+    shadow_bands: tuple[ScoreBand, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,8 +273,10 @@ class ReportFigures:
             "shadow": None
             if self.shadow is None
             else {
-                **_jsonable(self.shadow, skip=("levels",)),
+                **_jsonable(self.shadow, skip=("levels", "live_bands", "shadow_bands")),
                 "levels": [_jsonable(level) for level in self.shadow.levels],
+                "live_bands": [_jsonable(b) for b in self.shadow.live_bands],
+                "shadow_bands": [_jsonable(b) for b in self.shadow.shadow_bands],
             },
             "recycle_reasons": [_jsonable(r) for r in self.recycle_reasons],
             "rejection_reasons": [_jsonable(r) for r in self.rejection_reasons],
@@ -563,22 +568,26 @@ def _versions(traces: Sequence[_Trace]) -> tuple[VersionFigures, ...]:
     return tuple(sorted(out, key=lambda v: (v.first_started, v.version)))
 
 
-def _shadow(traces: Sequence[_Trace], decided: Sequence[_Trace]) -> ShadowComparison | None:
+def _shadow(traces: Sequence[_Trace], decided: Sequence[_Trace], bands: int) -> ShadowComparison | None:
     if not any(t.episode.shadow_score is not None or t.episode.shadow_level is not None for t in traces):
         return None
     both = [t for t in decided if t.episode.score is not None and t.episode.shadow_score is not None]
+    live = [(t.episode.score or 0, bool(t.converted)) for t in both]
+    shadow = [(t.episode.shadow_score or 0, bool(t.converted)) for t in both]
     cells: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for t in decided:
         if t.episode.shadow_level is not None:
             cells[(t.entry_level.value, t.episode.shadow_level.value)].append(bool(t.converted))
     return ShadowComparison(
         episodes=len(both),
-        auc_live=rank_auc((t.episode.score or 0, bool(t.converted)) for t in both),
-        auc_shadow=rank_auc((t.episode.shadow_score or 0, bool(t.converted)) for t in both),
+        auc_live=rank_auc(live),
+        auc_shadow=rank_auc(shadow),
         levels=tuple(
-            LevelAgreement(live, shadow, len(hits), sum(hits), sum(hits) / len(hits))
-            for (live, shadow), hits in sorted(cells.items())
+            LevelAgreement(live_level, shadow_level, len(hits), sum(hits), sum(hits) / len(hits))
+            for (live_level, shadow_level), hits in sorted(cells.items())
         ),
+        live_bands=_score_bands(live, bands) if live else (),
+        shadow_bands=_score_bands(shadow, bands) if shadow else (),
     )
 
 
@@ -619,7 +628,7 @@ def build_figures(data: FunnelInput, as_of: datetime, options: ReportOptions | N
         auc=rank_auc(scored),
         rules=_rule_lift(decided),
         rules_versions=_versions(traces),
-        shadow=_shadow(traces, decided),
+        shadow=_shadow(traces, decided, options.bands),
         recycle_reasons=_reasons(t for t in traces if t.recycled),
         rejection_reasons=_reasons(t for t in traces if t.rejected),
         notes=DataNotes(
