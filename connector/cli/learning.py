@@ -54,7 +54,7 @@ def _read(spec: str, moment: datetime, rule: OutcomeRule) -> LabelledSet:
     try:
         found = load_labelled(spec, moment, rule)
     except SourceError as exc:
-        raise _fail([str(exc)]) from None
+        raise _fail(str(exc).splitlines()) from None
     for line in [*found.problems, *found.warnings]:
         typer.echo(line, err=True)
     if not found.leads:
@@ -301,7 +301,7 @@ def export(
     try:
         store = open_store()
     except SourceError as exc:
-        raise _fail([str(exc)]) from None
+        raise _fail(str(exc).splitlines()) from None
     try:
         found = labelled_from_store(store, moment, rule, start)
     finally:

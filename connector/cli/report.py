@@ -14,12 +14,11 @@ from typing import TextIO
 
 import typer
 
-from connector.config.files import ConfigError
-from connector.config.settings import load_settings
+from connector.learning.sources import SourceError, open_store
 from connector.model import parse_time
 from connector.outcomes import Episode, FunnelInput, InvalidEpisode
 from connector.reporting import ReportFigures, ReportOptions, build_figures, render_html
-from connector.state import StateError, Store
+from connector.state import Store
 
 DEFAULT_OUT = Path("handoff-report.html")
 #: the exit codes every handoff command uses: some input lines skipped / bad input
@@ -63,12 +62,9 @@ def store_input(store: Store) -> FunnelInput:
 
 def _read_store() -> FunnelInput:
     try:
-        settings = load_settings()
-        store = Store(settings.handoff_state_url.get_secret_value(), settings.handoff_crm, lambda: datetime.now(UTC))
-    except ConfigError as exc:
-        raise _fail([str(p) for p in exc.problems]) from None
-    except StateError as exc:
-        raise _fail([str(exc)]) from None
+        store = open_store()
+    except SourceError as exc:
+        raise _fail(str(exc).splitlines()) from None
     try:
         return store_input(store)
     finally:

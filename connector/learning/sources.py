@@ -36,12 +36,12 @@ def labelled_from_store(store: Store, as_of: datetime, rule: OutcomeRule, since:
 
 
 def open_store() -> Store:
-    """The state store the settings name; SourceError with one line when it cannot be opened."""
+    """The state store the settings name; SourceError (one line per problem) when it cannot be opened."""
     try:
         settings = load_settings()
         return Store(settings.handoff_state_url.get_secret_value(), settings.handoff_crm, lambda: datetime.now(UTC))
     except ConfigError as exc:
-        raise SourceError("; ".join(str(p) for p in exc.problems)) from None
+        raise SourceError("\n".join(str(p) for p in exc.problems)) from None
     except StateError as exc:
         raise SourceError(str(exc)) from None
 
