@@ -10,12 +10,18 @@ import json
 import textwrap
 
 import pytest
+from builders import DEFAULT_RULES, NOW
 from deployments import deploy
 from test_e2e_episodes import Deployment
 from typer.testing import CliRunner
 
 from connector.cli.app import app
+from connector.cli.runtime import salesforce_adapter
+from connector.crm.errors import StopRun
 from connector.model import Stage, format_time
+from connector.sandbox.clock import ManualClock
+from connector.sandbox.portals import SalesforcePortal
+from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
 
 #: a candidate that makes every lead with an email an SQL: were it live, quiet leads would move
 EAGER = textwrap.dedent(
@@ -109,7 +115,7 @@ def test_a_bad_shadow_rules_file_stops_the_sync_with_one_line(portal, tmp_path):
         "HANDOFF_STATE_URL": f"sqlite:///{tmp_path / 'state.sqlite'}",
         "HANDOFF_SHADOW_RULES": str(bad),
     }
-    for command in (["sync", "--once"], ["check-config"]):
+    for command in (["sync", "--once"], ["run"], ["check-config"]):
         result = CliRunner().invoke(app, command, env=env)
         assert result.exit_code == 2, result.output
         [line] = result.stderr.strip().splitlines()
@@ -127,3 +133,21 @@ def test_hubspot_creates_the_shadow_properties_only_in_shadow_mode(hubspot_deplo
     assert shadow_properties_on(hubspot_client) == []
     deploy(portal, candidate.parent / "shadow.sqlite", handoff_shadow_rules=candidate).close()
     assert shadow_properties_on(hubspot_client) == ["handoff_shadow_score", "handoff_shadow_status"]
+
+
+@pytest.mark.parametrize("shadow", [False, True])
+def test_salesforce_requires_the_shadow_fields_only_in_shadow_mode(tmp_path, shadow):
+    clock = ManualClock(NOW)
+    app = SalesforceSandbox(SalesforceConfig(custom_fields=False), clock=clock)
+    with app.server() as server:
+        portal = SalesforcePortal(app, server.base_url, clock)
+        adapter = salesforce_adapter(portal.settings(f"sqlite:///{tmp_path / 's.sqlite'}", DEFAULT_RULES))
+        if shadow:
+            adapter.use_shadow()
+        with pytest.raises(StopRun) as stopped:
+            adapter.start()
+    wanted = (
+        "Lead.Handoff_Shadow_Score__c (Number(18, 0))",
+        "Lead.Handoff_Shadow_Status__c (Picklist: lead, mql, sql, disqualified)",
+    )
+    assert all((field in str(stopped.value)) is shadow for field in wanted)
