@@ -281,12 +281,8 @@ def export(
     labelled: bool = typer.Option(False, "--labelled", help="labelled leads: one lead per decided episode"),
     since: str | None = typer.Option(None, "--since", help="only episodes that started on or after this date"),
     now: str | None = typer.Option(None, "--now", help="judge outcomes as of this ISO-8601 time (default: now)"),
-    converted_on: str = typer.Option(
-        "opportunity", "--converted-on", help="what counts as converted: opportunity or won"
-    ),
-    stale_after_days: int = typer.Option(
-        90, "--stale-after-days", min=0, help="an episode open this long counts as not converted (0: never)"
-    ),
+    converted_on: str = ConvertedOnOption,
+    stale_after_days: int = StaleOption,
 ) -> None:
     """Write the state store's episodes as labelled leads (JSON lines) to standard output.
 

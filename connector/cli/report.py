@@ -17,6 +17,7 @@ import typer
 from connector.learning.sources import SourceError, open_store
 from connector.model import parse_time
 from connector.outcomes import Episode, FunnelInput, InvalidEpisode
+from connector.outcomes.verdict import CONVERTED_ON
 from connector.reporting import ReportFigures, ReportOptions, build_figures, render_html
 from connector.state import Store
 
@@ -140,7 +141,7 @@ def report_command(
 
     Episodes come from the state store (HANDOFF_STATE_URL, HANDOFF_CRM), or from --from FILE.jsonl.
     """
-    if converted_on not in ("opportunity", "won"):
+    if converted_on not in CONVERTED_ON:
         raise _fail([f"--converted-on: {converted_on!r} is not opportunity or won"])
     start: date | None = _time_option("--since", since).date() if since else None
     as_of = _time_option("--now", now) if now else datetime.now(UTC)
