@@ -466,6 +466,12 @@ def test_thresholds_may_be_negative_for_scorecards_whose_totals_go_below_zero():
     assert (rules.file.thresholds.mql, rules.file.thresholds.floor) == (-10, -100)
 
 
+def test_a_floor_at_or_above_the_mql_threshold_is_refused():
+    problem = one_problem("thresholds: {mql: -10, sql: 5, floor: 0}\n")
+    assert problem.field == "thresholds.floor"
+    assert "below the MQL threshold (-10)" in problem.message
+
+
 # ------------------------------------------------------------ YAML surprises
 
 

@@ -301,6 +301,12 @@ def test_without_a_floor_totals_go_below_zero_and_keep_their_order():
     assert worse.stage is bad.stage is Stage.LEAD
 
 
+def test_a_negative_total_ranks_below_a_zero_total():
+    rules = rules_from(NEGATIVE_TOTALS)
+    poor, plain = run(rules=rules, job_title="Intern"), run(rules=rules, job_title="Engineer")
+    assert poor.score < plain.score == 0
+
+
 def test_a_floor_keeps_totals_from_going_below_it():
     rules = rules_from(NEGATIVE_TOTALS + "thresholds: {floor: -40}")
     assert run(page_view("/careers", 0, count=4), rules=rules, job_title="Intern").score == -40

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from connector.cli.explain import print_explanation
 from connector.cli.report import report_command
-from connector.cli.runtime import Runtime, alert_notes, build, utc_now
+from connector.cli.runtime import Runtime, alert_notes, build, shadow_rules, utc_now
 from connector.config.files import ConfigError
 from connector.config.ruleset import Ruleset, field_notes, load_rules, rules_path
 from connector.config.settings import Settings, crm_credential_problems, load_settings, local_problems
@@ -190,6 +190,10 @@ def check_config(
             problems += [str(p) for p in exc.problems]
         else:
             problems += [str(p) for p in [*crm_credential_problems(settings), *local_problems(settings)]]
+            try:
+                shadow_rules(settings)
+            except ConfigError as exc:
+                problems += [str(p) for p in exc.problems]
     if rules is None and settings is not None:
         rules = settings.handoff_rules
     elif rules is None and os.environ.get("HANDOFF_RULES"):

@@ -20,8 +20,11 @@ from rich.table import Table
 
 from connector.cli.app import EXIT_SKIPPED, NowOption, _console, _fail, _load, _moment, app
 from connector.config.ruleset import DEFAULT_RULES_PATH
+from connector.learning.episodes import labelled_to_json
 from connector.learning.labelled import LabelledSet
-from connector.learning.sources import STATE, SourceError, load_labelled
+from connector.learning.sources import STATE, SourceError, labelled_from_store, load_labelled, open_store
+from connector.model import parse_time
+from connector.outcomes.verdict import CONVERTED_ON, OutcomeRule
 
 if TYPE_CHECKING:
     from connector.learning.backtest import Backtest, Side
@@ -30,13 +33,28 @@ if TYPE_CHECKING:
 FromOption = typer.Option(
     STATE, "--from", help="labelled leads: a JSON-lines file, - for stdin, or state (the state store)"
 )
+ConvertedOnOption = typer.Option(
+    "opportunity", "--converted-on", help="from the state store: what counts as converted, opportunity or won"
+)
+StaleOption = typer.Option(
+    90,
+    "--stale-after-days",
+    min=0,
+    help="from the state store: an episode open this long counts as not converted (0: never)",
+)
 
 
-def _read(spec: str) -> LabelledSet:
+def _rule(converted_on: str, stale_after_days: int) -> OutcomeRule:
+    if converted_on not in CONVERTED_ON:
+        raise _fail([f"--converted-on: {converted_on!r} is not opportunity or won"])
+    return OutcomeRule("won" if converted_on == "won" else "opportunity", stale_after_days or None)
+
+
+def _read(spec: str, moment: datetime, rule: OutcomeRule) -> LabelledSet:
     try:
-        found = load_labelled(spec)
+        found = load_labelled(spec, moment, rule)
     except SourceError as exc:
-        raise _fail([str(exc)]) from None
+        raise _fail(str(exc).splitlines()) from None
     for line in [*found.problems, *found.warnings]:
         typer.echo(line, err=True)
     if not found.leads:
@@ -153,11 +171,13 @@ def backtest(
     now: str | None = NowOption,
     as_json: bool = typer.Option(False, "--json", help="print the figures as JSON"),
     csv_out: Path | None = typer.Option(None, "--csv", help="write the leads that change level to this CSV"),
+    converted_on: str = ConvertedOnOption,
+    stale_after_days: int = StaleOption,
 ) -> None:
     """What a rules change would do: volumes, who changes level, AUC and rule lift on known outcomes."""
     base_rules, cand_rules = _load(baseline), _load(rules)
     moment = _moment(now)
-    found = _read(source)
+    found = _read(source, moment, _rule(converted_on, stale_after_days))
     from connector.learning.backtest import backtest as run_backtest
 
     result = run_backtest(found.leads, base_rules.compiled, cand_rules.compiled, moment)
@@ -216,13 +236,15 @@ def calibrate(
     ),
     seed: int = typer.Option(0, "--seed", help="seed of the holdout split"),
     out: Path = typer.Option(..., "--out", help="where to write the proposed rules file"),
+    converted_on: str = ConvertedOnOption,
+    stale_after_days: int = StaleOption,
 ) -> None:
     """Learn a proposed, readable rules file from outcomes, with figures on held-out leads."""
     if target_mql_rate is not None and target_precision is not None:
         raise _fail(["--target-mql-rate and --target-precision: give one or the other"])
     current = _load(rules)
     moment = _moment(now)
-    found = _read(source)
+    found = _read(source, moment, _rule(converted_on, stale_after_days))
     from connector.learning.calibrate import CalibrationError, CalibrationOptions
     from connector.learning.calibrate import calibrate as run_calibration
 
@@ -245,3 +267,46 @@ def calibrate(
         raise _fail([f"--out {out}: cannot write: {exc.strerror}"]) from None
     _print_calibration(_console(), result, out)
     _finish(found)
+
+
+def _since(value: str) -> datetime:
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise _fail([f"--since: not an ISO-8601 date or time: {value!r}"]) from None
+
+
+@app.command()
+def export(
+    labelled: bool = typer.Option(False, "--labelled", help="labelled leads: one lead per decided episode"),
+    since: str | None = typer.Option(None, "--since", help="only episodes that started on or after this date"),
+    now: str | None = typer.Option(None, "--now", help="judge outcomes as of this ISO-8601 time (default: now)"),
+    converted_on: str = ConvertedOnOption,
+    stale_after_days: int = StaleOption,
+) -> None:
+    """Write the state store's episodes as labelled leads (JSON lines) to standard output.
+
+    Each lead as it was when it qualified (today's properties, the activities up to then) with its
+    outcome; undecided episodes are left out. Backtest and calibrate read the file with --from.
+    """
+    if not labelled:
+        raise _fail(["export: say what to export; --labelled (labelled leads) is the one form there is"])
+    rule = _rule(converted_on, stale_after_days)
+    moment = _moment(now)
+    start = _since(since) if since else None
+    try:
+        store = open_store()
+    except SourceError as exc:
+        raise _fail(str(exc).splitlines()) from None
+    try:
+        found = labelled_from_store(store, moment, rule, start)
+    finally:
+        store.close()
+    for item in found.leads:
+        typer.echo(json.dumps(labelled_to_json(item), sort_keys=True, default=str))
+    for line in found.warnings:
+        typer.echo(line, err=True)
+    converted = sum(1 for item in found.leads if item.converted)
+    typer.echo(
+        f"exported {len(found.leads):,} labelled lead(s), {converted:,} converted ({rule.converted_on})", err=True
+    )

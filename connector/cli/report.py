@@ -14,12 +14,12 @@ from typing import TextIO
 
 import typer
 
-from connector.config.files import ConfigError
-from connector.config.settings import load_settings
+from connector.learning.sources import SourceError, open_store
 from connector.model import parse_time
 from connector.outcomes import Episode, FunnelInput, InvalidEpisode
+from connector.outcomes.verdict import CONVERTED_ON
 from connector.reporting import ReportFigures, ReportOptions, build_figures, render_html
-from connector.state import StateError, Store
+from connector.state import Store
 
 DEFAULT_OUT = Path("handoff-report.html")
 #: the exit codes every handoff command uses: some input lines skipped / bad input
@@ -63,12 +63,9 @@ def store_input(store: Store) -> FunnelInput:
 
 def _read_store() -> FunnelInput:
     try:
-        settings = load_settings()
-        store = Store(settings.handoff_state_url.get_secret_value(), settings.handoff_crm, lambda: datetime.now(UTC))
-    except ConfigError as exc:
-        raise _fail([str(p) for p in exc.problems]) from None
-    except StateError as exc:
-        raise _fail([str(exc)]) from None
+        store = open_store()
+    except SourceError as exc:
+        raise _fail(str(exc).splitlines()) from None
     try:
         return store_input(store)
     finally:
@@ -144,7 +141,7 @@ def report_command(
 
     Episodes come from the state store (HANDOFF_STATE_URL, HANDOFF_CRM), or from --from FILE.jsonl.
     """
-    if converted_on not in ("opportunity", "won"):
+    if converted_on not in CONVERTED_ON:
         raise _fail([f"--converted-on: {converted_on!r} is not opportunity or won"])
     start: date | None = _time_option("--since", since).date() if since else None
     as_of = _time_option("--now", now) if now else datetime.now(UTC)

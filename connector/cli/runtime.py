@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
@@ -27,6 +27,7 @@ from connector.state import Store
 from connector.sync.alerting import ALERT_KINDS, AlertOptions, AlertOutbox, RecordLink, no_link
 from connector.sync.cycle import Sync, SyncOptions
 
+SHADOW_VARIABLE = "HANDOFF_SHADOW_RULES"
 #: HubSpot's smallest published budgets, used until its headers say otherwise
 HUBSPOT_TEN_SECONDLY = 100
 HUBSPOT_SEARCH_PER_SECOND = 5
@@ -206,11 +207,25 @@ def build(
     """Load the rules, open the store and connect the adapter (not yet started); ``sleep`` is how
     the alert sender waits between attempts."""
     ruleset = load_rules(rules_path(settings.handoff_rules))
+    shadow = shadow_rules(settings)
     if adapter is None:
         make = salesforce_adapter if settings.handoff_crm == "salesforce" else hubspot_adapter
         adapter = make(settings, metrics=metrics, clock=clock)
     adapter.map_fields(ruleset.file.fields_for(adapter.name))
+    if shadow is not None:
+        adapter.use_shadow()
     store = Store(settings.handoff_state_url.get_secret_value(), adapter.name, clock)
     alerts = alert_outbox(settings, store, adapter, clock, sleep)
-    sync = Sync(adapter, store, ruleset, sync_options(settings), clock, alerts)
+    sync = Sync(adapter, store, ruleset, sync_options(settings), clock, alerts, shadow=shadow)
     return Runtime(settings, ruleset, adapter, store, sync, alerts)
+
+
+def shadow_rules(settings: Settings) -> Ruleset | None:
+    """The candidate rules of shadow mode (HANDOFF_SHADOW_RULES), or None; a bad file is a ConfigError naming it."""
+    path = settings.handoff_shadow_rules
+    if path is None:
+        return None
+    try:
+        return load_rules(path)
+    except ConfigError as exc:
+        raise ConfigError([replace(p, file=f"{SHADOW_VARIABLE}={p.file}") for p in exc.problems]) from None

@@ -126,6 +126,9 @@ class Settings(BaseSettings):
 
     handoff_crm: Literal["hubspot", "salesforce"] = "hubspot"
     handoff_rules: Path | None = Field(None, description="default: config/scoring.yaml, else the packaged rules")
+    handoff_shadow_rules: Path | None = Field(
+        None, description="candidate rules scored beside the live ones, written only to shadow properties"
+    )
     handoff_state_url: SecretStr = SecretStr(DEFAULT_STATE_URL)
 
     hubspot_access_token: SecretStr | None = None

@@ -97,6 +97,9 @@ class CrmAdapter(Protocol):
     def map_fields(self, fields: Mapping[str, str]) -> None:
         """Also read these properties (canonical name -> the CRM's name for it); ``start`` checks they exist."""
 
+    def use_shadow(self) -> None:
+        """Shadow mode: ``start`` also creates (or requires) the shadow score and level properties."""
+
     def start(self, create_missing: bool = True) -> None:
         """Check access, read the stage order, create Handoff's fields if missing, look up owners."""
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from connector.model import Decision, Stage, TaskSpec
 
 #: numbers that only count once they move by the reporting step
-STEPPED = frozenset({"score", "fit_score", "engagement_score"})
+STEPPED = frozenset({"score", "fit_score", "engagement_score", "shadow_score"})
 #: refreshed along with a real change, never a reason to write by itself
 PASSENGERS = frozenset({"reasons"})
 #: the key under which the last stage Handoff wrote is remembered

@@ -15,10 +15,12 @@ How things count (the page says the same in words):
   to-SQL episodes are in neither side of that rate. Lead→MQL is MQL episodes per lead.
 - **Open episodes** (no outcome yet) count at every step they have reached so far, so the newest
   cohorts are still growing. The figures that compare scores with outcomes (score bands, AUC,
-  rule lift, rules versions, shadow) use only *decided* episodes: converted, or ended without
-  converting (lost, recycled, rejected), or open for longer than ``stale_after_days`` (counted as
-  not converted). Others are left out and counted in ``open``.
-- **Converted** means reached an opportunity (or won, with ``converted_on="won"``).
+  rule lift, rules versions, shadow) use only *decided* episodes, and what is decided and
+  converted is judged by ``connector.outcomes.verdict`` (the export of labelled leads judges the
+  same way): converted means reached an opportunity (or won, with ``converted_on="won"``);
+  decided means converted, or ended without converting (lost, recycled, rejected), or open for
+  longer than ``stale_after_days`` (counted as not converted). Others are left out and counted in
+  ``open``.
 - **Robustness**: of two episodes with the same record and number the last one read wins; an
   outcome dated before its episode started belongs to something earlier and is ignored; a
   deleted deal is no opportunity, win or loss; a deal claimed by several episodes counts once,
@@ -39,15 +41,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from connector.learning.metrics import auc
 from connector.model import Stage
 from connector.outcomes.episode import Episode, FunnelInput, cohort_month
+from connector.outcomes.verdict import ConvertedOn, OutcomeRule, deals_held_elsewhere, judge
 
-ConvertedOn = Literal["opportunity", "won"]
 NO_OWNER = "(no owner)"
 NO_VERSION = "(unknown)"
 NO_REASON = "(none given)"
@@ -64,6 +66,11 @@ class ReportOptions:
     since: date | None = None
     #: how many score bands (10: deciles)
     bands: int = 10
+
+    @property
+    def outcome_rule(self) -> OutcomeRule:
+        """What counts as converted and when an open episode counts as failed: shared with the export."""
+        return OutcomeRule(self.converted_on, self.stale_after_days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +180,9 @@ class ShadowComparison:
     auc_live: float | None
     auc_shadow: float | None
     levels: tuple[LevelAgreement, ...]
+    #: the same episodes in score bands by the live score, and by the shadow score
+    live_bands: tuple[ScoreBand, ...] = ()
+    shadow_bands: tuple[ScoreBand, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,8 +273,10 @@ class ReportFigures:
             "shadow": None
             if self.shadow is None
             else {
-                **_jsonable(self.shadow, skip=("levels",)),
+                **_jsonable(self.shadow, skip=("levels", "live_bands", "shadow_bands")),
                 "levels": [_jsonable(level) for level in self.shadow.levels],
+                "live_bands": [_jsonable(b) for b in self.shadow.live_bands],
+                "shadow_bands": [_jsonable(b) for b in self.shadow.shadow_bands],
             },
             "recycle_reasons": [_jsonable(r) for r in self.recycle_reasons],
             "rejection_reasons": [_jsonable(r) for r in self.rejection_reasons],
@@ -323,41 +335,21 @@ class _Trace:
 
 
 def _trace(episode: Episode, keeps_deal: bool, options: ReportOptions, as_of: datetime) -> _Trace:
+    verdict = judge(episode, as_of, options.outcome_rule, keeps_deal)
     start = episode.started_at
-
-    def since_start(moment: datetime | None) -> datetime | None:
-        return moment if moment is not None and moment >= start else None
-
-    deal_counts = keeps_deal and episode.deal_deleted_at is None
-    won_at = since_start(episode.won_at) if deal_counts else None
-    lost_at = since_start(episode.lost_at) if deal_counts else None
-    # a deal won, reopened and lost again counts by its latest close
-    won = won_at is not None and (lost_at is None or won_at >= lost_at)
-    lost = lost_at is not None and not won
-    opportunity = deal_counts and (since_start(episode.opportunity_at) is not None or won or lost)
-    recycled = since_start(episode.recycled_at) is not None
-    rejected = since_start(episode.rejected_at) is not None
-    reached = opportunity if options.converted_on == "opportunity" else won
-    closed = won or lost or recycled or rejected
-    stale = (
-        not reached
-        and not closed
-        and options.stale_after_days is not None
-        and as_of - start > timedelta(days=options.stale_after_days)
-    )
     return _Trace(
         episode=episode,
         cohort=cohort_month(episode.cohort_time),
         mql=episode.mql_at is not None and (episode.sql_at is None or episode.mql_at <= episode.sql_at),
         sql=episode.sql_at is not None,
-        opportunity=opportunity,
-        won=won,
-        lost=lost,
-        recycled=recycled,
-        rejected=rejected,
-        touched_at=since_start(episode.first_touch_at),
-        converted=True if reached else (False if closed or stale else None),
-        stale=stale,
+        opportunity=verdict.opportunity,
+        won=verdict.won,
+        lost=verdict.lost,
+        recycled=verdict.recycled,
+        rejected=verdict.rejected,
+        touched_at=episode.first_touch_at if episode.first_touch_at and episode.first_touch_at >= start else None,
+        converted=verdict.converted,
+        stale=verdict.stale,
     )
 
 
@@ -381,32 +373,6 @@ def _latest_per_key(episodes: Iterable[Episode]) -> list[Episode]:
         latest.pop(key, None)  # keep reading order of the survivors
         latest[key] = episode
     return list(latest.values())
-
-
-def _deal_losers(episodes: Sequence[Episode]) -> set[int]:
-    """Positions of episodes whose deal another episode holds: a deal counts once.
-
-    The holder is the episode that was live when the deal came (the latest to start before it),
-    else the earliest to start.
-    """
-    by_deal: dict[str, list[int]] = defaultdict(list)
-    for i, episode in enumerate(episodes):
-        if episode.deal_id is not None and episode.deal_deleted_at is None:
-            by_deal[episode.deal_id].append(i)
-    losers: set[int] = set()
-    for holders in by_deal.values():
-        if len(holders) < 2:
-            continue
-        times = [t for i in holders for t in (episodes[i].opportunity_at, episodes[i].won_at, episodes[i].lost_at) if t]
-        came = min(times) if times else None
-        before = [i for i in holders if came is not None and episodes[i].started_at <= came]
-        keeper = (
-            max(before, key=lambda i: episodes[i].started_at)
-            if before
-            else min(holders, key=lambda i: episodes[i].started_at)
-        )
-        losers.update(i for i in holders if i != keeper)
-    return losers
 
 
 # -- small statistics ---------------------------------------------------------------------------
@@ -602,22 +568,26 @@ def _versions(traces: Sequence[_Trace]) -> tuple[VersionFigures, ...]:
     return tuple(sorted(out, key=lambda v: (v.first_started, v.version)))
 
 
-def _shadow(traces: Sequence[_Trace], decided: Sequence[_Trace]) -> ShadowComparison | None:
+def _shadow(traces: Sequence[_Trace], decided: Sequence[_Trace], bands: int) -> ShadowComparison | None:
     if not any(t.episode.shadow_score is not None or t.episode.shadow_level is not None for t in traces):
         return None
     both = [t for t in decided if t.episode.score is not None and t.episode.shadow_score is not None]
+    live = [(t.episode.score or 0, bool(t.converted)) for t in both]
+    shadow = [(t.episode.shadow_score or 0, bool(t.converted)) for t in both]
     cells: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for t in decided:
         if t.episode.shadow_level is not None:
             cells[(t.entry_level.value, t.episode.shadow_level.value)].append(bool(t.converted))
     return ShadowComparison(
         episodes=len(both),
-        auc_live=rank_auc((t.episode.score or 0, bool(t.converted)) for t in both),
-        auc_shadow=rank_auc((t.episode.shadow_score or 0, bool(t.converted)) for t in both),
+        auc_live=rank_auc(live),
+        auc_shadow=rank_auc(shadow),
         levels=tuple(
-            LevelAgreement(live, shadow, len(hits), sum(hits), sum(hits) / len(hits))
-            for (live, shadow), hits in sorted(cells.items())
+            LevelAgreement(live_level, shadow_level, len(hits), sum(hits), sum(hits) / len(hits))
+            for (live_level, shadow_level), hits in sorted(cells.items())
         ),
+        live_bands=_score_bands(live, bands) if live else (),
+        shadow_bands=_score_bands(shadow, bands) if shadow else (),
     )
 
 
@@ -632,7 +602,7 @@ def build_figures(data: FunnelInput, as_of: datetime, options: ReportOptions | N
     first_month = options.since.strftime("%Y-%m") if options.since else ""
     latest = _latest_per_key(data.episodes)
     in_period = [e for e in latest if cohort_month(e.cohort_time) >= first_month]
-    losers = _deal_losers(in_period)
+    losers = deals_held_elsewhere(in_period)
     traces = [_trace(e, i not in losers, options, as_of) for i, e in enumerate(in_period)]
     lead_counts = {m: n for m, n in data.lead_counts.items() if m >= first_month}
 
@@ -658,7 +628,7 @@ def build_figures(data: FunnelInput, as_of: datetime, options: ReportOptions | N
         auc=rank_auc(scored),
         rules=_rule_lift(decided),
         rules_versions=_versions(traces),
-        shadow=_shadow(traces, decided),
+        shadow=_shadow(traces, decided, options.bands),
         recycle_reasons=_reasons(t for t in traces if t.recycled),
         rejection_reasons=_reasons(t for t in traces if t.rejected),
         notes=DataNotes(

@@ -8,6 +8,7 @@ it opens from a file or an e-mail attachment with no network. Every text that ca
 from __future__ import annotations
 
 import html
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from connector.reporting.figures import (
     Conversion,
     ReasonCount,
     ReportFigures,
+    ScoreBand,
     ShadowComparison,
     SpeedToLead,
     StepCounts,
@@ -518,7 +520,24 @@ def _shadow_section(figures: ReportFigures, charts: list[_Chart]) -> str:
         intro,
         _chart_html(charts[-1]),
         _table(["live level", "shadow level", "decided", "converted", "rate"], rows),
+        _shadow_bands(shadow),
     )
+
+
+def _shadow_bands(shadow: ShadowComparison) -> str:
+    """Conversion per score band by each rule set's score, side by side (band 1 holds the lowest scores)."""
+
+    def cells(band: ScoreBand | None) -> list[Any]:
+        if band is None:
+            return ["", "", ""]
+        return [f"{band.min_score}–{band.max_score}", band.episodes, _pct(band.rate)]
+
+    rows = [
+        [i + 1, *cells(live), *cells(candidate)]
+        for i, (live, candidate) in enumerate(itertools.zip_longest(shadow.live_bands, shadow.shadow_bands))
+    ]
+    head = ["band", "live scores", "decided", "converted", "shadow scores", "decided", "converted"]
+    return _table(head, rows)
 
 
 def _reasons_section(figures: ReportFigures, charts: list[_Chart]) -> str:

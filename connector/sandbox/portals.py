@@ -172,6 +172,11 @@ class HubSpotPortal(_Portal):
         keys = ("score", "fit_grade", "status", "reasons", "rules_version", "mql_at", "sql_at")
         return {k: props.get(f"handoff_{k}") for k in keys}
 
+    def shadow(self, record_id: str) -> dict[str, Any]:
+        """The shadow rules' score and level on the contact (shadow mode)."""
+        props = self._props(record_id)
+        return {k: props.get(f"handoff_shadow_{k}") for k in ("score", "status")}
+
     def tasks(self, record_id: str) -> list[TaskView]:
         dump = self.app.dump()
         return [
@@ -354,6 +359,11 @@ class SalesforcePortal(_Portal):
             "sql_at": "Handoff_SQL_At__c",
         }
         return {k: _sf_value(record.get(v)) for k, v in names.items()}
+
+    def shadow(self, record_id: str) -> dict[str, Any]:
+        """The shadow rules' score and level on the lead (shadow mode)."""
+        record = self._record(record_id)
+        return {k: _sf_value(record.get(f"Handoff_Shadow_{k.title()}__c")) for k in ("score", "status")}
 
     def tasks(self, record_id: str) -> list[TaskView]:
         # a converted lead's tasks moved to its contact

@@ -377,6 +377,15 @@ class Thresholds(StrictModel):
             raise ValueError(f"must be above the MQL threshold ({mql:g})")
         return sql
 
+    @field_validator("floor")
+    @classmethod
+    def _below_mql(cls, floor: float | None, info: ValidationInfo) -> float | None:
+        # at or above the MQL threshold the floor would lift every lead to MQL and erase their order
+        mql = info.data.get("mql")
+        if floor is not None and mql is not None and floor >= mql:
+            raise ValueError(f"must be below the MQL threshold ({mql:g}); at or above it every lead would be an MQL")
+        return floor
+
 
 class ScoringRules(StrictModel):
     """Everything the scoring core needs."""

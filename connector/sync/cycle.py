@@ -20,8 +20,10 @@ import structlog
 from connector.config.ruleset import Ruleset
 from connector.crm.base import CrmAdapter, Pulled, PulledPage
 from connector.model import Activity, Decision, Lead, Memory, Qualification, TaskSpec, format_time, parse_time
-from connector.policy.lifecycle import evaluate, pick_owner
+from connector.policy.lifecycle import episode_lead, evaluate, pick_owner
 from connector.policy.planner import plan_record
+from connector.policy.shadow import with_shadow
+from connector.scoring.engine import score
 from connector.state import RecordState, Store
 from connector.sync.alerting import AlertOutbox
 from connector.sync.report import RunReport
@@ -69,10 +71,13 @@ class Sync:
         options: SyncOptions,
         clock: Callable[[], datetime],
         alerts: AlertOutbox | None = None,
+        shadow: Ruleset | None = None,
     ):
         self.adapter = adapter
         self.store = store
         self.ruleset = ruleset
+        #: shadow mode (HANDOFF_SHADOW_RULES): candidate rules scored beside the live ones, written to shadow properties
+        self.shadow = shadow
         self.options = options
         self.clock = clock
         self.writer = CrmWriter(adapter, store, options, clock, alerts)
@@ -222,6 +227,9 @@ class Sync:
         q, d = evaluate(lead, crm_state, base.memory, self.ruleset.compiled, self.ruleset.policy, now)
         if d.task is not None and not self.adapter.assignable(d.task.owner_id):
             d = replace(d, task=replace(d.task, owner_id=self._fallback_owner(d.task)))
+        if self.shadow is not None and d.properties:
+            # the candidate scores the same episode the live rules scored; records sales owns stay untouched
+            d = with_shadow(d, score(episode_lead(lead, d.memory), self.shadow.compiled, now))
         # the adapters do not say when the CRM created a record: the lead cohort is when Handoff first saw it
         created = base.created_at or now
         state = RecordState(

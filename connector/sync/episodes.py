@@ -12,6 +12,7 @@ from datetime import datetime
 from connector.model import Stage, parse_time
 from connector.outcomes.episode import Episode
 from connector.policy.lifecycle import DISQUALIFIED
+from connector.policy.shadow import shadow_verdict
 from connector.sync.sink import Planned
 
 #: the canonical lead property an adapter may fill with the CRM's creation time of the record
@@ -58,6 +59,7 @@ def _opened(planned: Planned, number: int, stage: Stage, now: datetime) -> Episo
     q, task = planned.qualification, planned.decision.task
     assert task is not None
     written = planned.decision.properties.get("reasons") or ""
+    shadow_score, shadow_level = shadow_verdict(planned.decision.properties)
     return Episode(
         record_id=planned.state.record_id,
         number=number,
@@ -75,6 +77,8 @@ def _opened(planned: Planned, number: int, stage: Stage, now: datetime) -> Episo
         owner_id=task.owner_id,
         task_due_at=task.due_at,
         sla_minutes=max(0, round((task.due_at - now).total_seconds() / 60)),
+        shadow_score=shadow_score,
+        shadow_level=shadow_level,
     )
 
 

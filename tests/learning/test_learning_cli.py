@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 import textwrap
 
 import pytest
+import yaml
 from builders import DEFAULT_RULES
 from labelled_courses import COURSE_RULES, NOW, course_leads, jsonl
 from typer.testing import CliRunner
 
 from connector.cli import app
+from connector.config.ruleset import load_rules
+from connector.model import Lead, Stage
+from connector.scoring.engine import score
 
 AT = ["--now", NOW.isoformat()]
 ENV = {"HUBSPOT_ACCESS_TOKEN": "pat-test", "HANDOFF_CRM": "hubspot"}
@@ -85,10 +90,23 @@ def test_backtest_tables_show_volumes_auc_bands_and_lift(runner, course_file, ca
         assert words in result.stdout
 
 
-def test_backtest_from_state_is_not_there_yet(runner, candidate):
-    result = invoke(runner, "backtest", "--rules", candidate, *AT)
+def test_backtest_from_a_state_store_without_episodes_says_so(runner, candidate, tmp_path):
+    env = {**ENV, "HANDOFF_STATE_URL": f"sqlite:///{tmp_path / 'state.sqlite'}"}
+    result = runner.invoke(app, ["backtest", "--rules", str(candidate), *AT], env=env)
     assert result.exit_code == 2
-    assert result.stderr.startswith("--from state: the state store does not keep outcomes yet")
+    assert result.stderr.splitlines() == [
+        "state: no episodes yet (the sync records one when a lead becomes MQL or SQL)",
+        "state: no usable lead",
+    ]
+    no_traceback(result)
+
+
+def test_from_state_with_bad_settings_is_one_clear_line(runner, candidate):
+    env = {**ENV, "HANDOFF_STATE_URL": "mysql://nowhere/db"}
+    result = runner.invoke(app, ["backtest", "--rules", str(candidate), *AT], env=env)
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("environment: HANDOFF_STATE_URL: mysql is not supported")
     no_traceback(result)
 
 
@@ -190,3 +208,27 @@ def test_the_proposed_file_passes_check_config_and_keeps_the_agreements(runner, 
     assert "Occupation: Working Professional" in {rule.reason for rule in proposed.file.scorecard}
     for words in ("Held out", "AUC", "Rules against the current file", "+ occupation_working_professional"):
         assert words in result.stdout
+
+
+def test_calibrated_negative_thresholds_pass_check_config_and_keep_poor_leads_in_order(runner, tmp_path):
+    # most leads are students who rarely convert: the learned points are negative, so is the MQL threshold
+    rng = random.Random(3)
+    rows = []
+    for i in range(400):
+        student = rng.random() < 0.8
+        converted = rng.random() < (0.05 if student else 0.6)
+        rows.append(
+            {"id": str(i), "properties": {"occupation": "Student" if student else "Pro"}, "converted": converted}
+        )
+    source = tmp_path / "students.jsonl"
+    source.write_text(jsonl(rows))
+    out = tmp_path / "proposed.yaml"
+    result = calibrate(runner, source, out, "--target-mql-rate", "0.9")
+    assert result.exit_code == 0, result.output
+    thresholds = yaml.safe_load(out.read_text())["thresholds"]
+    assert thresholds["mql"] < 0 and "floor" not in thresholds  # the current file's floor: 0 is not carried over
+    assert invoke(runner, "check-config", "--rules", out).exit_code == 0
+    proposed = load_rules(out)
+    student, pro = (score(Lead(k, {"occupation": k}), proposed.compiled, NOW) for k in ("Student", "Pro"))
+    assert student.score < 0 <= pro.score
+    assert student.stage is Stage.MQL  # at the negative threshold: 90% of leads are MQL or better

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connector.learning.labelled import parse_labelled
+from connector.learning.episodes import labelled_from_episodes, labelled_to_json
+from connector.learning.labelled import labelled_from_json, parse_labelled
 from connector.learning.sources import SourceError, load_labelled
+from connector.model import Activity, Lead
+from connector.outcomes import Episode, OutcomeRule
 
 LEAD = {"id": "1", "properties": {"occupation": "Student"}, "activities": []}
 
@@ -73,9 +77,31 @@ def test_bad_lines_are_reported_with_their_number():
     ]
 
 
-def test_the_state_store_is_not_a_source_yet():
-    with pytest.raises(SourceError, match=r"^--from state: the state store does not keep outcomes yet"):
-        load_labelled("state")
+T0 = datetime(2026, 9, 7, 9, 0, tzinfo=UTC)
+
+
+def test_episodes_become_labelled_leads_as_they_were_when_they_qualified():
+    before, after = Activity("page_view", T0 - timedelta(days=1)), Activity("meeting", T0 + timedelta(days=1))
+    leads = {r: Lead(r, {"job_title": "VP"}, (before, after)) for r in ("won", "lost", "open")}
+    episodes = [
+        Episode(record_id="won", number=1, mql_at=T0, deal_id="d", opportunity_at=T0 + timedelta(days=2)),
+        Episode(record_id="lost", number=1, mql_at=T0, rejected_at=T0 + timedelta(days=1)),
+        Episode(record_id="open", number=1, mql_at=T0),
+        Episode(record_id="gone", number=1, mql_at=T0, rejected_at=T0 + timedelta(days=1)),
+    ]
+    found = labelled_from_episodes(episodes, leads, T0 + timedelta(days=10), OutcomeRule(), "state")
+    assert [(i.lead.id, i.converted, i.converted_at) for i in found.leads] == [
+        ("won", True, T0 + timedelta(days=2)),
+        ("lost", False, None),
+    ]
+    assert all(i.lead.activities == (before,) for i in found.leads)
+    assert found.warnings == [
+        "state: 1 undecided episode(s) left out (still open, started within 90 days)",
+        "state: 1 episode(s) left out: the state store has no record for them",
+    ]
+    row = labelled_to_json(found.leads[0])
+    assert (row["converted"], row["converted_at"]) == (True, "2026-09-09T09:00:00.000Z")
+    assert labelled_from_json(row).converted_at == T0 + timedelta(days=2)  # the export reads back
 
 
 def test_a_missing_file_is_one_line(tmp_path):

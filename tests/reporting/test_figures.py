@@ -291,6 +291,20 @@ def test_live_against_shadow_on_the_same_decided_episodes():
     assert figures_of(episode("z")).shadow is None
 
 
+def test_live_and_shadow_scores_each_split_the_same_episodes_into_bands():
+    eps = [
+        episode("a", score=80, shadow_score=60, shadow_level=Stage.MQL, opportunity_at=at(3)),
+        episode("b", score=90, shadow_score=30, shadow_level=Stage.LEAD, rejected_at=at(1)),
+        episode("c", sql=at(0), score=70, shadow_score=95, shadow_level=Stage.SQL, opportunity_at=at(2)),
+    ]
+    shadow = figures_of(*eps, bands=3).shadow
+    assert shadow is not None
+    live = [(b.min_score, b.converted) for b in shadow.live_bands]
+    candidate = [(b.min_score, b.converted) for b in shadow.shadow_bands]
+    assert live == [(70, 1), (80, 1), (90, 0)]
+    assert candidate == [(30, 0), (60, 1), (95, 1)]
+
+
 def test_rank_auc_counts_ties_half_and_needs_both_outcomes():
     assert rank_auc([(5, True), (5, False)]) == 0.5
     assert rank_auc([(1, False), (2, True), (2, False), (3, True)]) == pytest.approx(3.5 / 4)

@@ -83,3 +83,16 @@ def test_sections_without_data_say_so_instead_of_an_empty_chart():
     assert "No decided episode with a score yet." in page
     assert "Sales has not recycled or rejected a lead yet." in page
     assert charts_in(page) == ["funnel", "cohorts"]
+
+
+def test_the_shadow_section_puts_both_rule_sets_score_bands_side_by_side():
+    data = FunnelInput(
+        (
+            episode("a", score=80, shadow_score=60, shadow_level=Stage.MQL, opportunity_at=at(3)),
+            episode("b", score=90, shadow_score=30, shadow_level=Stage.LEAD, rejected_at=at(1)),
+        )
+    )
+    page = page_of(data)
+    assert 'id="shadow"' in page
+    assert "<th>live scores</th>" in page and "<th>shadow scores</th>" in page
+    assert "<td>30–30</td>" in page and "<td>90–90</td>" in page

@@ -64,6 +64,8 @@ class HubSpotAdapter:
         #: canonical name -> contact property, from the rules file's fields: section
         self.field_map: dict[str, str] = {}
         self._mapped: tuple[MappedField, ...] = ()
+        #: shadow mode: the shadow properties are created too
+        self.shadow = False
 
     def map_fields(self, fields: Mapping[str, str]) -> None:
         """Read these contact properties too (canonical name -> HubSpot name); checked by ``start``."""
@@ -124,9 +126,14 @@ class HubSpotAdapter:
             for canonical, name in self.field_map.items()
         )
 
+    def use_shadow(self) -> None:
+        """Also create Handoff's shadow properties at start (shadow mode)."""
+        self.shadow = True
+
     def _ensure_properties(self, existing: Mapping[str, Any]) -> None:
         group, label = mapping.HANDOFF_GROUP
-        missing = [spec for spec in mapping.HANDOFF_PROPERTIES.values() if spec[0] not in existing]
+        specs = [*mapping.HANDOFF_PROPERTIES.values(), *(mapping.SHADOW_PROPERTIES.values() if self.shadow else ())]
+        missing = [spec for spec in specs if spec[0] not in existing]
         if not missing:
             return
         self._create_once(self.api.groups.create, "contacts", {"name": group, "label": label, "displayOrder": -1})

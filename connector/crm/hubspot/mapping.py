@@ -102,6 +102,17 @@ HANDOFF_PROPERTIES: dict[str, tuple[str, str, str, str, tuple[str, ...]]] = {
     "mql_at": ("handoff_mql_at", "Handoff: became MQL", "datetime", "date", ()),
     "sql_at": ("handoff_sql_at", "Handoff: became SQL", "datetime", "date", ()),
 }
+#: created and written only in shadow mode (HANDOFF_SHADOW_RULES): a candidate rules file's verdict
+SHADOW_PROPERTIES: dict[str, tuple[str, str, str, str, tuple[str, ...]]] = {
+    "shadow_score": ("handoff_shadow_score", "Handoff shadow score", "number", "number", ()),
+    "shadow_status": (
+        "handoff_shadow_status",
+        "Handoff shadow qualification",
+        "enumeration",
+        "select",
+        ("lead", "mql", "sql", "disqualified"),
+    ),
+}
 
 _EMPLOYEES = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)|\+)?\s*$")
 
@@ -406,7 +417,7 @@ def property_values(properties: Mapping[str, str | None]) -> dict[str, str]:
     """Handoff's canonical values as HubSpot property values: text shaped for its field, "" clears."""
     out: dict[str, str] = {}
     for key, value in properties.items():
-        name, _, _, field_type, _ = HANDOFF_PROPERTIES[key]
+        name, _, _, field_type, _ = HANDOFF_PROPERTIES.get(key) or SHADOW_PROPERTIES[key]
         if value is None:
             out[name] = ""
         elif field_type == "textarea":

@@ -70,10 +70,16 @@ class SalesforceAdapter:
         #: canonical name -> field API name, from the rules file's fields: section
         self.field_map: dict[str, str] = {}
         self._mapped: dict[str, tuple[MappedField, ...]] = {}
+        #: shadow mode: the shadow fields are required too
+        self.shadow = False
 
     def map_fields(self, fields: Mapping[str, str]) -> None:
         """Read these fields too (canonical name -> field API name) on every object; checked by ``start``."""
         self.field_map = dict(fields)
+
+    def use_shadow(self) -> None:
+        """Also require Handoff's shadow fields at start (shadow mode)."""
+        self.shadow = True
 
     def _object_of(self, record_id: str) -> mapping.PersonObject:
         return next((o for o in self.objects if record_id.startswith(o.prefix)), self.objects[0])
@@ -95,7 +101,7 @@ class SalesforceAdapter:
                 )
             missing += [
                 f"{person.name}.{spec.name} ({spec.definition})"
-                for spec in mapping.HANDOFF_FIELDS.values()
+                for spec in (*mapping.HANDOFF_FIELDS.values(), *(mapping.SHADOW_FIELDS.values() if self.shadow else ()))
                 if spec.name not in described
             ]
             wanted = [

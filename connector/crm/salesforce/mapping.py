@@ -115,6 +115,11 @@ HANDOFF_FIELDS: dict[str, HandoffField] = {
     "mql_at": HandoffField("Handoff_MQL_At__c", "datetime", "Date/Time"),
     "sql_at": HandoffField("Handoff_SQL_At__c", "datetime", "Date/Time"),
 }
+#: required and written only in shadow mode (HANDOFF_SHADOW_RULES): a candidate rules file's verdict
+SHADOW_FIELDS: dict[str, HandoffField] = {
+    "shadow_score": HandoffField("Handoff_Shadow_Score__c", "number", "Number(18, 0)"),
+    "shadow_status": HandoffField("Handoff_Shadow_Status__c", "text", "Picklist: lead, mql, sql, disqualified"),
+}
 TASK_KEY_FIELD = "Handoff_Key__c"
 TASK_KEY_DEFINITION = "Text(120), External ID, Unique (case sensitive)"
 DEFAULT_STAGE_FIELD = "Lifecycle_Stage__c"
@@ -232,7 +237,7 @@ def write_values(properties: Mapping[str, str | None]) -> dict[str, Any]:
     """Handoff's canonical property values as Salesforce field values (numbers as numbers, "" as null)."""
     out: dict[str, Any] = {}
     for key, value in properties.items():
-        spec = HANDOFF_FIELDS[key]
+        spec = HANDOFF_FIELDS.get(key) or SHADOW_FIELDS[key]
         if not value:
             out[spec.name] = None
         elif spec.kind == "number":
