@@ -207,6 +207,7 @@ def test_a_stage_a_rep_moves_back_by_hand_is_a_recycle_not_re_promoted():
     assert d.target_stage is None and not d.reset_stage and d.task is None
     assert d.memory.episode == promoted.memory.episode + 1 and d.memory.episode_start == moved
     assert d.memory.recycle_reason == "moved back to lead"
+    assert d.notes == ("moved back to lead by sales: episode 1 starts now, older activity no longer counts",)
     assert q.signals == () and d.properties["status"] == "lead"  # the old demo request no longer counts
     _, quiet = cycle(lead(demo_request(5)), crm(stage=Stage.LEAD), d.memory, moved + timedelta(hours=1))
     assert quiet.target_stage is None and quiet.memory.episode == d.memory.episode

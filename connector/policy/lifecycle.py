@@ -179,6 +179,11 @@ def decide(qualification: Qualification, crm: CrmState, memory: Memory, policy: 
     level = held_level(qualification, memory.level)
     rep_rejected = crm.lead_status in policy.disqualify_statuses
     notes: list[str] = []
+    if memory.recycle_reason and memory.episode_start == now and not memory.reset_pending:
+        # a rep's step back, seen just now (a recycle status has its own note below)
+        notes.append(
+            f"{memory.recycle_reason} by sales: episode {memory.episode} starts now, older activity no longer counts"
+        )
     target: Stage | None = None
     reset = False
     task: TaskSpec | None = None
