@@ -268,6 +268,13 @@ class Memory:
     last_lead_status: str | None = None
     #: sales recycled the lead and the CRM stage still has to be set back (once)
     reset_pending: bool = False
+    #: the CRM's stage as Handoff last knew it (read, or written by Handoff): a lower stage read
+    #: later was set back by a person
+    crm_stage: Stage | None = None
+    #: when Handoff first saw a rep's rejection (a disqualify status); None while not rejected
+    rejected_at: datetime | None = None
+    #: what sales did that opened this episode: the recycle status, or the stage moved back to
+    recycle_reason: str | None = None
 
 
 class Priority(str, enum.Enum):

@@ -99,4 +99,6 @@ def memories(
         promoted=st.none() | st.sampled_from(QUALIFICATION_LEVELS),
         last_lead_status=lead_statuses,
         reset_pending=st.booleans(),
+        crm_stage=st.none() | st.sampled_from(QUALIFICATION_LEVELS),
+        rejected_at=st.none() | moments,
     )

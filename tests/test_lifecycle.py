@@ -9,7 +9,17 @@ import pytest
 from builders import NOW, activity, crm, default_rules, demo_request, lead, memory, page_view, rules_from
 
 from connector.model import Memory, Priority, Stage
-from connector.policy.lifecycle import Owners, Policy, decide, evaluate, observe, pick_owner, task_key
+from connector.policy.lifecycle import (
+    Owners,
+    Policy,
+    decide,
+    evaluate,
+    moved_back,
+    observe,
+    pick_owner,
+    rejection_reason,
+    task_key,
+)
 from connector.scoring.engine import score
 
 RULES = default_rules()
@@ -109,6 +119,7 @@ def test_a_write_that_did_not_land_is_asked_for_again_without_a_second_task():
     _, again = cycle(lead(demo_request(1)), crm(stage=Stage.LEAD), first.memory, NOW + timedelta(minutes=5))
     assert again.target_stage is Stage.SQL
     assert again.task is None
+    assert again.memory.episode == first.memory.episode  # the stage Handoff asked for is no rep's step back
 
 
 # -------------------------------------------------- sales decisions win
@@ -142,6 +153,7 @@ def test_recycle_opens_a_new_episode_and_sends_the_stage_back_once():
         lead(demo_request(5)), crm(stage=Stage.LEAD, status="BAD_TIMING"), recycled.memory, later + timedelta(hours=1)
     )
     assert quiet.target_stage is None and not quiet.reset_stage
+    assert quiet.memory.episode == recycled.memory.episode  # Handoff's own step back is no rep's move
 
 
 def test_a_recycled_lead_can_qualify_again_in_a_new_episode_with_a_new_task():
@@ -166,7 +178,7 @@ def test_a_rep_moving_the_stage_after_a_recycle_is_not_fought():
 
 
 def test_observe_ignores_a_recycle_status_it_has_already_seen():
-    seen = Memory(episode=2, last_lead_status="BAD_TIMING")
+    seen = Memory(episode=2, last_lead_status="BAD_TIMING", crm_stage=Stage.LEAD)
     assert observe(crm(status="BAD_TIMING"), seen, POLICY, NOW) == seen
 
 
@@ -176,6 +188,94 @@ def test_recycle_and_disqualify_statuses_are_configurable():
     assert observe(crm(status="BAD_TIMING"), Memory(), policy, NOW).episode == 0
     _, d = cycle(lead(demo_request(1)), crm(status="JUNK"), policy=policy)
     assert d.target_stage is None
+
+
+# ------------------------------------------------- a rep's stage moved back
+
+
+def promoted_and_read_back(the_lead, at=NOW):
+    """A lead promoted to SQL, and the next cycle reading Handoff's own write back from the CRM."""
+    _, promoted = cycle(the_lead, now=at)
+    _, seen = cycle(the_lead, crm(stage=Stage.SQL), promoted.memory, at + timedelta(minutes=5))
+    return promoted, seen
+
+
+def test_a_stage_a_rep_moves_back_by_hand_is_a_recycle_not_re_promoted():
+    promoted, seen = promoted_and_read_back(lead(demo_request(5)))
+    moved = NOW + timedelta(days=1)
+    q, d = cycle(lead(demo_request(5)), crm(stage=Stage.LEAD), seen.memory, moved)
+    assert d.target_stage is None and not d.reset_stage and d.task is None
+    assert d.memory.episode == promoted.memory.episode + 1 and d.memory.episode_start == moved
+    assert d.memory.recycle_reason == "moved back to lead"
+    assert d.notes == ("moved back to lead by sales: episode 1 starts now, older activity no longer counts",)
+    assert q.signals == () and d.properties["status"] == "lead"  # the old demo request no longer counts
+    _, quiet = cycle(lead(demo_request(5)), crm(stage=Stage.LEAD), d.memory, moved + timedelta(hours=1))
+    assert quiet.target_stage is None and quiet.memory.episode == d.memory.episode
+
+
+def test_activity_after_a_manual_step_back_qualifies_again_with_a_new_task():
+    promoted, seen = promoted_and_read_back(lead(demo_request(5)))
+    moved = NOW + timedelta(days=1)
+    _, d = cycle(lead(demo_request(5)), crm(stage=Stage.MQL), seen.memory, moved)
+    later = moved + timedelta(days=2)
+    fresh = lead(demo_request(7), activity("form_submission", 0, name="Contact sales", now=later))
+    _, again = cycle(fresh, crm(stage=Stage.MQL), d.memory, later)
+    assert again.target_stage is Stage.SQL
+    assert again.task.key == task_key("1001", Stage.SQL, d.memory.episode) != promoted.task.key
+
+
+@pytest.mark.parametrize(
+    ("stage", "known", "back"),
+    [
+        (Stage.LEAD, Stage.SQL, True),
+        (Stage.MQL, Stage.SQL, True),
+        (Stage.LEAD, Stage.OPPORTUNITY, True),
+        (Stage.SQL, Stage.MQL, False),  # forward: a rep may always move on
+        (Stage.SQL, Stage.SQL, False),
+        (None, Stage.SQL, False),  # a cleared stage (HubSpot's reset in two steps) is nobody's decision
+        (Stage.LEAD, None, False),  # first sight: nothing to compare with
+        (Stage.OPPORTUNITY, Stage.CUSTOMER, False),  # sales' part of the funnel is theirs
+    ],
+)
+def test_a_step_back_is_a_lower_stage_than_the_one_last_known_below_opportunity(stage, known, back):
+    assert moved_back(stage, known) is back
+
+
+# ------------------------------------------------------ a rep's rejection
+
+
+def test_a_rejection_replaces_the_reasons_with_who_decided_and_when():
+    _, d = cycle(lead(demo_request(1)), crm(status="UNQUALIFIED"))
+    assert d.properties["reasons"] == "- Rejected by sales (Unqualified) on 18 Nov 2026"
+    assert d.memory.rejected_at == NOW
+
+
+def test_the_rejection_date_stays_the_day_handoff_first_saw_it():
+    _, first = cycle(lead(demo_request(1)), crm(status="UNQUALIFIED"))
+    later = NOW + timedelta(days=12)
+    _, again = cycle(lead(demo_request(1)), crm(status="Closed - Not Converted"), first.memory, later)
+    assert again.properties["reasons"] == "- Rejected by sales (Closed - Not Converted) on 18 Nov 2026"
+    assert again.memory.rejected_at == NOW
+
+
+def test_the_rejection_day_is_the_business_hours_days():
+    late = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)  # already 1 December in Berlin
+    assert rejection_reason("UNQUALIFIED", late, POLICY) == "Rejected by sales (Unqualified) on 1 Dec 2026"
+    assert rejection_reason("BAD_FIT", late, Policy()) == "Rejected by sales (Bad fit) on 30 Nov 2026"  # UTC
+
+
+def test_a_reopened_lead_qualifies_again_only_on_activity_after_the_reopening():
+    _, rejected = cycle(lead(demo_request(1)), crm(status="UNQUALIFIED"))
+    reopened_at = NOW + timedelta(days=2)
+    q, reopened = cycle(lead(demo_request(1)), crm(status="OPEN"), rejected.memory, reopened_at)
+    assert reopened.target_stage is None and reopened.task is None and q.signals == ()
+    assert reopened.memory.episode == rejected.memory.episode + 1 and reopened.memory.episode_start == reopened_at
+    assert reopened.memory.rejected_at is None and "Rejected" not in reopened.properties["reasons"]
+    later = reopened_at + timedelta(days=1)
+    fresh = lead(demo_request(1), activity("form_submission", 0, name="Contact sales", now=later))
+    _, again = cycle(fresh, crm(status="OPEN"), reopened.memory, later)
+    assert again.target_stage is Stage.SQL
+    assert again.task.key == task_key("1001", Stage.SQL, reopened.memory.episode)
 
 
 # -------------------------------------------------------------- hysteresis

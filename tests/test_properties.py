@@ -276,7 +276,7 @@ def test_caps_always_hold(document, lead):
 REP_STATUSES = (*POLICY.recycle_statuses, *POLICY.disqualify_statuses, "NEW", "OPEN", "IN_PROGRESS", "CONNECTED")
 #: the repeated None tilts the draw toward cycles in which no rep touches the record
 rep_statuses = st.sampled_from((None,) * 8 + REP_STATUSES)
-rep_stage_moves = st.sampled_from((None,) * 12 + (Stage.MQL, Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER))
+rep_stage_moves = st.sampled_from((None,) * 12 + (Stage.LEAD, Stage.MQL, Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER))
 crm_stages = st.none() | st.sampled_from(tuple(Stage))
 memory_records = memories(moments, st.none() | st.sampled_from(REP_STATUSES))
 
@@ -355,7 +355,10 @@ def test_a_lead_sales_marked_unqualified_is_never_promoted(lead, stage, status, 
     steps=cycles,
 )
 def test_the_crm_stage_only_moves_back_through_a_recycle_and_each_task_is_created_once(properties, start, steps):
-    """Simulate a record over many cycles: reps act now and then, Handoff's decisions are applied to it."""
+    """Simulate a record over many cycles: reps act now and then, Handoff's decisions are applied to it.
+
+    A rep may move the stage back (below opportunity): Handoff then never promotes it on what came before.
+    """
     crm, mem, now = crm_state(start, "NEW"), Memory(), NOW
     history: list[Activity] = []
     task_keys: set[str] = set()
@@ -366,7 +369,8 @@ def test_the_crm_stage_only_moves_back_through_a_recycle_and_each_task_is_create
             history.append(Activity(kind, now - timedelta(hours=hours / 2), count, name, url))
         if status is not None:
             crm = replace(crm, lead_status=status)
-        if moved_to is not None and (crm.stage is None or moved_to > crm.stage):
+        stepped_back = moved_to is not None and crm.stage is not None and moved_to < crm.stage < Stage.OPPORTUNITY
+        if moved_to is not None and (crm.stage is None or moved_to > crm.stage or stepped_back):
             crm = replace(crm, stage=moved_to)
         recycled = crm.lead_status in POLICY.recycle_statuses and crm.lead_status != mem.last_lead_status
 
@@ -376,6 +380,9 @@ def test_the_crm_stage_only_moves_back_through_a_recycle_and_each_task_is_create
             assert never_promoted(d, crm), d
         if crm.stage is not None and crm.stage >= Stage.OPPORTUNITY:
             assert d.target_stage is None and d.task is None, d
+        if stepped_back and not recycled and mem.crm_stage is not None:  # a stage Handoff had seen
+            assert d.target_stage is None and d.task is None and d.memory.episode == mem.episode + 1, d
+            event("stepped back by a rep")
         if d.reset_stage:
             assert recycled and crm.stage is not None and d.target_stage < crm.stage, d
             event("recycled back")
@@ -387,9 +394,10 @@ def test_the_crm_stage_only_moves_back_through_a_recycle_and_each_task_is_create
             assert d.task.key not in task_keys, f"task {d.task.key} created twice"
             task_keys.add(d.task.key)
             event("task after a recycle" if d.memory.episode else "task")
+        mem = d.memory
         if d.target_stage is not None:
             crm = replace(crm, stage=d.target_stage)
-        mem = d.memory
+            mem = replace(mem, crm_stage=d.target_stage)  # the write landed, as the writer remembers it
 
 
 HYSTERESIS_RULES = rules_from(

@@ -75,7 +75,16 @@ def test_cursors_are_per_crm(state_url, clock):
 
 
 def test_records_round_trip_with_lead_memory_and_written_values(store):
-    memory = Memory(episode=2, episode_start=NOW, level=Stage.MQL, promoted=Stage.MQL, last_lead_status="OPEN")
+    memory = Memory(
+        episode=2,
+        episode_start=NOW,
+        level=Stage.MQL,
+        promoted=Stage.MQL,
+        last_lead_status="OPEN",
+        crm_stage=Stage.SQL,
+        rejected_at=NOW,
+        recycle_reason="moved back to mql",
+    )
     original = state(
         memory=memory, counters={"page_views": 12}, written={"score": "55", "stage": "mql"}, modified_at=NOW
     )

@@ -12,6 +12,7 @@ import zlib
 from dataclasses import replace
 from datetime import datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -28,7 +29,7 @@ from connector.model import (
 )
 from connector.policy.business_time import BusinessHours, Duration, add_duration
 from connector.scoring.engine import CompiledRules, score
-from connector.scoring.phrases import join_words, quoted
+from connector.scoring.phrases import day_label, join_words, quoted, status_label
 
 #: Properties Handoff writes, by canonical key. Adapters map them to CRM field names.
 PROPERTY_KEYS = (
@@ -98,20 +99,41 @@ class Policy(_Strict):
 def observe(crm: CrmState, memory: Memory, policy: Policy, now: datetime) -> Memory:
     """Fold what sales did since the last cycle into memory.
 
-    A lead status that newly becomes a recycle value opens a new episode: the
-    old activity stops counting and the stage is to be reset once.
+    Three decisions of a rep open a new episode, in which only activity from
+    ``now`` on counts: a lead status that newly becomes a recycle value (the
+    stage is then to be reset once), a rejected lead reopened (its status no
+    longer a disqualify value), and a stage moved back by hand (below the stage
+    Handoff last read or wrote; the rep already set it, so nothing is reset).
+    A rejection is remembered from when it was first seen.
     """
     status = crm.lead_status
     if status in policy.recycle_statuses and status != memory.last_lead_status:
-        return Memory(
-            episode=memory.episode + 1,
-            episode_start=now,
-            level=Stage.LEAD,
-            promoted=None,
-            last_lead_status=status,
-            reset_pending=True,
-        )
-    return replace(memory, last_lead_status=status)
+        memory = _new_episode(memory, now, reason=status, reset=True)
+    elif memory.last_lead_status in policy.disqualify_statuses and status not in policy.disqualify_statuses:
+        memory = _new_episode(memory, now, reason=None, reset=False)
+    elif moved_back(crm.stage, memory.crm_stage):
+        assert crm.stage is not None
+        memory = _new_episode(memory, now, reason=f"moved back to {crm.stage.value}", reset=False)
+    rejected_at = (memory.rejected_at or now) if status in policy.disqualify_statuses else None
+    return replace(memory, last_lead_status=status, crm_stage=crm.stage, rejected_at=rejected_at)
+
+
+def moved_back(stage: Stage | None, known: Stage | None) -> bool:
+    """Whether the CRM's stage is now below the one Handoff last knew, back in Handoff's part of the funnel."""
+    return stage is not None and known is not None and stage < known and stage < Stage.OPPORTUNITY
+
+
+def _new_episode(memory: Memory, now: datetime, reason: str | None, reset: bool) -> Memory:
+    return Memory(
+        episode=memory.episode + 1,
+        episode_start=now,
+        level=Stage.LEAD,
+        promoted=None,
+        last_lead_status=memory.last_lead_status,
+        reset_pending=reset,
+        crm_stage=memory.crm_stage,
+        recycle_reason=reason,
+    )
 
 
 def episode_lead(lead: Lead, memory: Memory) -> Lead:
@@ -157,11 +179,19 @@ def decide(qualification: Qualification, crm: CrmState, memory: Memory, policy: 
     level = held_level(qualification, memory.level)
     rep_rejected = crm.lead_status in policy.disqualify_statuses
     notes: list[str] = []
+    if memory.recycle_reason and memory.episode_start == now and not memory.reset_pending:
+        # a rep's step back, seen just now (a recycle status has its own note below)
+        notes.append(
+            f"{memory.recycle_reason} by sales: episode {memory.episode} starts now, older activity no longer counts"
+        )
     target: Stage | None = None
     reset = False
     task: TaskSpec | None = None
     promoted = memory.promoted
     properties = _score_properties(qualification, level, rep_rejected, policy.reasons_written)
+    if rep_rejected:
+        # the reasons to qualify no longer stand beside a rep's "no": say who decided, and when
+        properties["reasons"] = f"- {rejection_reason(crm.lead_status, memory.rejected_at or now, policy)}"
 
     if memory.reset_pending:
         recycle_stage = Stage(policy.recycle_to)
@@ -186,7 +216,17 @@ def decide(qualification: Qualification, crm: CrmState, memory: Memory, policy: 
             promoted = level
 
     new_memory = replace(memory, level=level, promoted=promoted, reset_pending=False)
+    if reset:
+        # Handoff's own step back: the lower stage read next is no rep's move (should the write
+        # fail, the CRM keeps the higher stage, which is no step back either)
+        new_memory = replace(new_memory, crm_stage=target)
     return Decision(record_id, target, reset, properties, task, new_memory, tuple(notes))
+
+
+def rejection_reason(status: str | None, at: datetime, policy: Policy) -> str:
+    """``Rejected by sales (Unqualified) on 30 Nov 2026``: the day in the business-hours time zone."""
+    day = at.astimezone(ZoneInfo(policy.business_hours.timezone))
+    return f"Rejected by sales ({status_label(status)}) on {day_label(day)}"
 
 
 def _score_properties(q: Qualification, level: Stage, rejected: bool, reasons: int) -> dict[str, str | None]:

@@ -89,6 +89,8 @@ class HubSpotPortal(_Portal):
     crm = "hubspot"
     recycle_status = "BAD_TIMING"
     reject_status = "UNQUALIFIED"
+    #: a status a rep sets to reopen a rejected lead
+    open_status = "OPEN"
     #: HubSpot only moves a stage back after a clear: two requests
     recycle_writes = 2
     writes_counted: ClassVar[tuple[str, ...]] = (
@@ -267,6 +269,7 @@ class SalesforcePortal(_Portal):
     crm = "salesforce"
     recycle_status = "Recycled"
     reject_status = "Closed - Not Converted"
+    open_status = "Open - Not Contacted"
     #: a custom picklist has no forward-only rule: a recycle is one write
     recycle_writes = 1
     update_call: ClassVar[str] = "PATCH /services/data/{version}/composite/sobjects"
@@ -331,8 +334,12 @@ class SalesforcePortal(_Portal):
         self.app.touch(record_id, {"Status": status})
 
     def rep_sets_stage(self, record_id: str, stage: str) -> None:
-        assert stage == "opportunity", "beyond SQL a Salesforce lead is converted"
-        self.app.touch(record_id, {"IsConverted": True, "Status": "Closed - Converted"})
+        """A rep picks a stage (``lead``, ``mql``, ``sql``) or, for ``opportunity``, converts the lead."""
+        if stage == "opportunity":
+            self.app.touch(record_id, {"IsConverted": True, "Status": "Closed - Converted"})
+            return
+        value = next(v for v, canonical in self._stages.items() if canonical == stage)
+        self.app.touch(record_id, {"Lifecycle_Stage__c": value})
 
     def _record(self, record_id: str) -> dict[str, Any]:
         found = self.app.org.get(record_id)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from connector.scoring.values import as_text
 
 _MINUTE, _HOUR, _DAY = 60.0, 3600.0, 86400.0
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 #: characters that could fake a line, reorder what a rep reads or break an encoder: C0 and C1
 #: controls, line and paragraph separators, bidirectional controls, lone surrogates
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
@@ -51,6 +53,20 @@ def humanize(name: str) -> str:
     """``demo_request`` -> ``Demo request``: the fallback label for a rule without a reason."""
     text = name.replace("_", " ").replace("-", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+def status_label(value: Any) -> str:
+    """A CRM status as words: ``UNQUALIFIED`` -> ``Unqualified``, ``BAD_TIMING`` -> ``Bad timing``.
+
+    A value already written in mixed case (``Closed - Not Converted``) is kept as it is.
+    """
+    text = " ".join(quoted(value).replace("_", " ").split())
+    return text.capitalize() if text.isupper() or text.islower() else text
+
+
+def day_label(moment: datetime) -> str:
+    """``30 Nov 2026``: a day the same in every locale."""
+    return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
 
 
 def join_words(items: list[str]) -> str:

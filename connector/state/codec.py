@@ -35,6 +35,9 @@ def memory_to_json(memory: Memory) -> dict[str, Any]:
         "promoted": memory.promoted.value if memory.promoted else None,
         "last_lead_status": memory.last_lead_status,
         "reset_pending": memory.reset_pending,
+        "crm_stage": memory.crm_stage.value if memory.crm_stage else None,
+        "rejected_at": format_time(memory.rejected_at) if memory.rejected_at else None,
+        "recycle_reason": memory.recycle_reason,
     }
 
 
@@ -46,6 +49,9 @@ def memory_from_json(data: dict[str, Any]) -> Memory:
         promoted=Stage(data["promoted"]) if data.get("promoted") else None,
         last_lead_status=data.get("last_lead_status"),
         reset_pending=bool(data.get("reset_pending", False)),
+        crm_stage=Stage(data["crm_stage"]) if data.get("crm_stage") else None,
+        rejected_at=parse_time(data["rejected_at"]) if data.get("rejected_at") else None,
+        recycle_reason=data.get("recycle_reason"),
     )
 
 

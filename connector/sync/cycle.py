@@ -51,10 +51,21 @@ class Evaluated:
     before: Memory
 
 
-def merge_lead(previous: Lead | None, record_id: str, properties: Any, new: Sequence[Activity]) -> Lead:
-    """The lead with the CRM's current properties and its activity history plus what is new."""
-    activities = sorted((*(previous.activities if previous else ()), *new), key=lambda a: a.at)
+def merge_lead(
+    previous: Lead | None, record_id: str, properties: Any, new: Sequence[Activity], read_at: datetime
+) -> Lead:
+    """The lead with the CRM's current properties and its activity history plus what is new (read at ``read_at``)."""
+    activities = sorted(settled((*(previous.activities if previous else ()), *new), read_at), key=lambda a: a.at)
     return Lead(record_id, dict(properties), tuple(activities[-KEEP_ACTIVITIES:]))
+
+
+def settled(activities: Sequence[Activity], read_at: datetime) -> list[Activity]:
+    """The activities, each dated after ``read_at`` (a meeting next week, a bad date) moved back to it.
+
+    Such an activity counts from when Handoff first read it, and is stored so: it decays from
+    then on instead of counting as "just now" at every cycle until its date.
+    """
+    return [a if a.at <= read_at else replace(a, at=read_at) for a in activities]
 
 
 class Sync:
@@ -179,7 +190,15 @@ class Sync:
         for batch in self.store.records.batches():
             report.read += len(batch)
             evaluated = [
-                self._evaluate(state, state.lead, state.crm_state, state.counters, state.modified_at, now)
+                self._evaluate(
+                    state,
+                    # a future date kept by an older version is settled here too: every stored lead decays
+                    merge_lead(state.lead, state.record_id, state.lead.properties, (), now),
+                    state.crm_state,
+                    state.counters,
+                    state.modified_at,
+                    now,
+                )
                 for state in batch
             ]
             self._apply(evaluated, report, sink, batch)
@@ -208,7 +227,9 @@ class Sync:
         for record in page.records:
             before = previous.get(record.record_id)
             delta = deltas[record.record_id]
-            lead = merge_lead(before.lead if before else None, record.record_id, record.properties, delta.activities)
+            lead = merge_lead(
+                before.lead if before else None, record.record_id, record.properties, delta.activities, now
+            )
             base = before or RecordState(record.record_id, lead, record.crm_state)
             evaluated.append(
                 self._evaluate(base, lead, record.crm_state, dict(delta.counters), record.modified_at, now)
@@ -283,13 +304,14 @@ class Sync:
         record = found[0]
         before = self.store.records.get([record_id]).get(record_id)
         delta = self.adapter.activities([record], {record_id: before.counters} if before else {})[record_id]
-        lead = merge_lead(before.lead if before else None, record_id, record.properties, delta.activities)
+        now = self.clock()
+        lead = merge_lead(before.lead if before else None, record_id, record.properties, delta.activities, now)
         q, d = evaluate(
             lead,
             record.crm_state,
             before.memory if before else Memory(),
             self.ruleset.compiled,
             self.ruleset.policy,
-            self.clock(),
+            now,
         )
         return record, lead, q, d

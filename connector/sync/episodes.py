@@ -22,14 +22,15 @@ CREATED_PROPERTY = "created_at"
 def episode_changes(planned: Planned, current: Episode | None, now: datetime) -> list[Episode]:
     """The episodes this planned record opens, updates or ends (empty when nothing changes).
 
-    ``current`` is the record's open episode. A recycle (the policy opened a new memory episode)
-    or a rep's rejection ends it; a promotion to MQL or SQL opens the next one, or adds ``sql_at``
-    to an open MQL episode of the same qualification.
+    ``current`` is the record's open episode. A recycle (the policy opened a new memory episode:
+    a recycle status or a stage a rep moved back) or a rep's rejection ends it; a promotion to MQL
+    or SQL opens the next one, or adds ``sql_at`` to an open MQL episode of the same qualification.
     """
     changed: list[Episode] = []
     status = planned.state.crm_state.lead_status
     if current is not None and planned.state.memory.episode > planned.before.episode:
-        current = replace(current, recycled_at=now, sales_reason=status)
+        # a recycle status, a stage moved back by hand, or a reopening that found an episode open
+        current = replace(current, recycled_at=now, sales_reason=planned.state.memory.recycle_reason or status)
         changed.append(current)
         current = None
     elif current is not None and _rejected_by_rep(planned) and current.rejected_at is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -146,6 +146,10 @@ class CrmWriter:
             state = states[plan.record_id]
             if outcome.ok:
                 state.written = after_write(state.written, plan)
+                if plan.stage is not None:
+                    # the CRM holds the stage Handoff wrote: reading it back is no rep's move
+                    state.crm_state = replace(state.crm_state, stage=plan.stage)
+                    state.memory = replace(state.memory, crm_stage=plan.stage)
                 landed.append(state)
                 dropped.append(plan.record_id)
                 report.written += 1

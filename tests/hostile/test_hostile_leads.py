@@ -143,7 +143,11 @@ def test_scoring_never_raises_and_its_words_are_one_clean_line_each(lead, which)
 def test_the_lifecycle_never_raises_and_record_content_cannot_forge_lines_or_task_keys(lead, crm, mem, which):
     q, d = evaluate(lead, crm, mem, which.compiled, which.policy, NOW)
     reasons_written = d.properties.get("reasons")
-    if reasons_written:
+    if reasons_written and crm.lead_status in which.policy.disqualify_statuses:
+        [rejected] = reasons_written.splitlines()  # a rep's rejection stands alone
+        assert rejected.startswith("- Rejected by sales (")
+        assert_one_clean_line(rejected)
+    elif reasons_written:
         assert len(reasons_written.splitlines()) == min(len(q.reasons), which.policy.reasons_written)
     for note in d.notes:
         assert_one_clean_line(note)
