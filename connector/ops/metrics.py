@@ -65,6 +65,7 @@ class Metrics:
             "write_failures": counter("handoff_write_failures", "Record writes that failed (retried next cycle)."),
             "dead_letters": counter("handoff_dead_letters", "Writes given up on and put in the dead-letter table."),
             "quarantined": counter("handoff_quarantined", "Records set aside as unreadable or invalid."),
+            "escalated": counter("handoff_escalations", "Rep tasks escalated past their SLA (once per episode)."),
         }
         self._tasks = counter(
             "handoff_tasks_created", "Rep tasks created, by the stage that triggered them.", ("stage",)
@@ -82,8 +83,8 @@ class Metrics:
     ) -> None:
         """Count one run of ``kind`` ending with ``status`` after ``seconds``.
 
-        ``report`` keys ``read``, ``written``, ``write_failures``, ``dead_letters``
-        and ``quarantined`` add to their counters; other keys are ignored.
+        ``report`` keys ``read``, ``written``, ``write_failures``, ``dead_letters``,
+        ``quarantined`` and ``escalated`` add to their counters; other keys are ignored.
         """
         self._runs.labels(kind, status.value).inc()
         self._duration.labels(kind).observe(seconds)

@@ -71,6 +71,15 @@ class Episodes:
             rows = conn.execute(query.order_by(table.c.started_at, table.c.record_id, table.c.number))
             return [Episode.from_json(row.episode) for row in rows]
 
+    def open_since(self, since: datetime) -> list[Episode]:
+        """The open episodes started on or after ``since``, oldest first."""
+        query = select(table.c.episode).where(
+            table.c.crm == self._db.crm, table.c.closed.is_(False), table.c.started_at >= since
+        )
+        with self._db.connect() as conn:
+            rows = conn.execute(query.order_by(table.c.started_at, table.c.record_id, table.c.number))
+            return [Episode.from_json(row.episode) for row in rows]
+
     def count(self) -> int:
         with self._db.connect() as conn:
             return conn.execute(select(func.count()).select_from(table).where(table.c.crm == self._db.crm)).scalar_one()

@@ -131,3 +131,25 @@ episodes = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_episodes_started", "crm", "started_at"),
 )
+
+#: SLA escalations: one per qualification episode, claimed before the task is updated in the CRM
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("key", String(200), primary_key=True),  # escalation:<crm>:<record>:<episode number>
+    Column("crm", String(20), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("task_key", String(200), nullable=False),
+    Column("crm_task_id", String(64), nullable=False),
+    Column("status", String(20), nullable=False),  # claimed | done | dead
+    #: the task update to make (an idempotent set): the owner and priority after the escalation
+    Column("owner_id", String(64)),
+    Column("priority", String(10)),
+    Column("actions", JSON, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_escalations_status", "crm", "status"),
+)

@@ -2,7 +2,7 @@
 
 Everything the daemon must not forget between cycles lives here, one repository
 per group of tables: cursors, records, the task ledger, pending writes, dead
-letters, runs and qualification episodes. Each repository call is its own transaction unless made inside
+letters, runs, qualification episodes and their SLA escalations. Each repository call is its own transaction unless made inside
 ``store.atomic()``.
 """
 
@@ -19,6 +19,7 @@ from connector.state import migrate
 from connector.state.cursors import Cursors
 from connector.state.database import Clock, Database, StateError, make_engine
 from connector.state.episodes import Episodes
+from connector.state.escalations import Escalations
 from connector.state.failures import DeadLetters, PendingWrites
 from connector.state.lease import Lease, lease_for
 from connector.state.records import Records
@@ -46,6 +47,7 @@ class Store:
         self.dead_letters = DeadLetters(self._db)
         self.runs = Runs(self._db)
         self.episodes = Episodes(self._db)
+        self.escalations = Escalations(self._db)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:

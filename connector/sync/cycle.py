@@ -23,6 +23,7 @@ from connector.model import Activity, Decision, Lead, Memory, Qualification, Tas
 from connector.policy.lifecycle import evaluate, pick_owner
 from connector.policy.planner import plan_record
 from connector.state import RecordState, Store
+from connector.sync.followup import SlaFollowUp
 from connector.sync.report import RunReport
 from connector.sync.sink import Planned, PlanSink
 from connector.sync.writer import CrmWriter, SyncOptions
@@ -68,7 +69,8 @@ class Sync:
         self.ruleset = ruleset
         self.options = options
         self.clock = clock
-        self.writer = CrmWriter(adapter, store, options, clock)
+        self.writer = CrmWriter(adapter, store, options, clock, ruleset.policy.acceptance)
+        self.follow_up = SlaFollowUp(adapter, store, ruleset.policy, options, clock)
 
     # ---------------------------------------------------------------- runs
 
@@ -128,6 +130,8 @@ class Sync:
         if not sink.dry_run:
             # what sales did with qualified records: only real runs keep episodes
             self.writer.record_outcomes(until, report)
+            # then the tasks still untouched past due are escalated (once per episode)
+            self.follow_up.run(report)
 
     def _backfill(
         self,

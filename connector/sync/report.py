@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from connector.model import format_time
+from connector.policy.escalation import Escalation
 
 #: a run that did its work but left task intents to confirm or retry later
 PARTIAL = "partial"
@@ -35,6 +36,9 @@ class RunReport:
     #: outcome events read from the CRM, and the episodes they changed
     outcomes: int = 0
     episodes_updated: int = 0
+    #: SLA escalations this run claimed (each once per episode), and the task updates that landed
+    escalations: list[Escalation] = field(default_factory=list)
+    tasks_escalated: int = 0
     stages: Counter[str] = field(default_factory=Counter)
     tasks_by_stage: Counter[str] = field(default_factory=Counter)
     #: Handoff's qualification level of every record scored (the sweep sees them all)
@@ -63,6 +67,8 @@ class RunReport:
             "stages": dict(self.stages),
             "outcomes": self.outcomes,
             "episodes_updated": self.episodes_updated,
+            "escalated": len(self.escalations),
+            "tasks_escalated": self.tasks_escalated,
         }
 
     def counts(self) -> dict[str, int]:
@@ -76,4 +82,5 @@ class RunReport:
             "tasks_created": self.tasks_created,
             "tasks_waiting": self.tasks_waiting,
             "changed": self.changed,
+            "escalated": len(self.escalations),
         }

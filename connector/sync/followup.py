@@ -1,0 +1,166 @@
+"""The SLA follow-up: after a cycle, escalate the tasks that sit untouched past due, once per episode.
+
+It runs after the cycle folded in what sales did (so a completed task, a logged call or a working
+lead status is known), and costs nothing in the state store or the CRM when no rules-file SLA has
+an ``escalate`` section. Per cycle it reads the open episodes qualified within ``HORIZON``; only
+for those already due does it ask the CRM about their tasks (one batch read), because a task
+completed moments ago may not have reached the outcome read yet.
+
+An escalation is claimed in the state store before the task is touched, so it happens once even
+across crashes and replicas; the claim keeps the update to make, which is sent again until it lands
+(setting an owner and a priority twice changes nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from connector.crm.base import CrmAdapter, TaskUpdate
+from connector.model import Stage
+from connector.outcomes.episode import Episode
+from connector.policy.escalation import (
+    Escalate,
+    decide_escalation,
+    episode_stage,
+    escalation_time,
+    untouched,
+)
+from connector.policy.lifecycle import Policy, task_key
+from connector.state import Store, TaskEntry
+from connector.state.tasks import TASK_CREATED
+from connector.sync.report import RunReport
+from connector.sync.writer import SyncOptions
+
+log = structlog.get_logger(__name__)
+
+#: episodes qualified longer ago are not escalated: turning escalation on does not flood reps with old tasks
+HORIZON = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    episode: Episode
+    task: TaskEntry
+    escalate: Escalate
+
+
+class SlaFollowUp:
+    """Finds the episodes due for escalation, claims them, and updates their tasks in the CRM."""
+
+    def __init__(
+        self, adapter: CrmAdapter, store: Store, policy: Policy, options: SyncOptions, clock: Callable[[], datetime]
+    ):
+        self.adapter = adapter
+        self.store = store
+        self.policy = policy
+        self.options = options
+        self.clock = clock
+
+    @property
+    def enabled(self) -> bool:
+        return any(sla.escalate is not None for sla in self.policy.sla.values())
+
+    def run(self, report: RunReport) -> None:
+        """Send the task updates earlier runs left, then escalate what is due now (into ``report``)."""
+        if not self.enabled:
+            return
+        self._retry(report)
+        now = self.clock()
+        candidates = self._candidates(now)
+        if not candidates:
+            return
+        live = self.adapter.task_states([c.task.crm_task_id or "" for c in candidates])
+        decided = [
+            escalation
+            for c in candidates
+            if (
+                escalation := decide_escalation(
+                    c.episode,
+                    c.task.spec,
+                    live.get(c.task.crm_task_id or ""),
+                    c.escalate,
+                    self.policy.business_hours,
+                    self.policy.owners.round_robin,
+                    self.adapter.assignable,
+                    now,
+                )
+            )
+            is not None
+        ]
+        won = self.store.escalations.claim(decided)
+        report.escalations.extend(won)
+        for escalation in won:
+            log.info(
+                "task escalated",
+                record=escalation.record_id,
+                task=escalation.task_key,
+                actions=list(escalation.actions),
+                overdue_seconds=escalation.overdue_seconds,
+            )
+        updates = [
+            TaskUpdate(
+                self.store.escalations.key(e.record_id, e.episode.number),
+                e.crm_task_id,
+                e.owner_id if "reassign" in e.actions else None,
+                e.priority,
+            )
+            for e in won
+            if e.changes_task
+        ]
+        records = {self.store.escalations.key(e.record_id, e.episode.number): e.record_id for e in won}
+        self._update(updates, records, {}, report)
+
+    def _candidates(self, now: datetime) -> list[_Candidate]:
+        """Open, untouched episodes with an escalating SLA whose task exists and is due, not escalated before."""
+        wanted: list[tuple[Episode, Escalate, str]] = []
+        for episode in self.store.episodes.open_since(now - HORIZON):
+            stage = episode_stage(episode)
+            sla = self.policy.sla.get("sql" if stage is Stage.SQL else "mql")
+            if sla is None or sla.escalate is None or not untouched(episode):
+                continue
+            # the episode number counts from 1, the task key's episode from 0 (Memory.episode)
+            wanted.append((episode, sla.escalate, task_key(episode.record_id, stage, episode.number - 1)))
+        if not wanted:
+            return []
+        tasks = self.store.tasks.entries([key for _, _, key in wanted])
+        taken = self.store.escalations.taken([self.store.escalations.key(e.record_id, e.number) for e, _, _ in wanted])
+        found: list[_Candidate] = []
+        for episode, escalate, key in wanted:
+            task = tasks.get(key)
+            if task is None or task.status != TASK_CREATED or not task.crm_task_id:
+                continue
+            if self.store.escalations.key(episode.record_id, episode.number) in taken:
+                continue
+            if now >= escalation_time(task.spec.due_at, escalate, self.policy.business_hours):
+                found.append(_Candidate(episode, task, escalate))
+        return found
+
+    def _retry(self, report: RunReport) -> None:
+        """Send again the task updates of escalations claimed earlier whose answer never came."""
+        entries = self.store.escalations.unfinished(self.clock() - self.options.task_settle)
+        if not entries:
+            return
+        updates = [TaskUpdate(e.key, e.crm_task_id, e.owner_id, e.priority) for e in entries]
+        self._update(updates, {e.key: e.record_id for e in entries}, {e.key: e.attempts for e in entries}, report)
+
+    def _update(
+        self, updates: Sequence[TaskUpdate], records: dict[str, str], attempts: dict[str, int], report: RunReport
+    ) -> None:
+        if not updates:
+            return
+        for outcome in self.adapter.update_tasks(updates):
+            if outcome.ok:
+                self.store.escalations.done(outcome.key)
+                report.tasks_escalated += 1
+                continue
+            tries = attempts.get(outcome.key, 0) + 1
+            dead = not outcome.retryable or tries >= self.options.max_write_attempts
+            error = outcome.error or "failed"
+            self.store.escalations.failed(outcome.key, error, dead=dead)
+            if dead:
+                self.store.dead_letters.add(records[outcome.key], "escalation", {"key": outcome.key}, error, tries)
+                report.dead_lettered += 1

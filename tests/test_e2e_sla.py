@@ -1,0 +1,173 @@
+"""SLA follow-up and sales acceptance against each CRM sandbox, on its manual clock.
+
+A demo request makes an SQL with a MEDIUM task for the first rep (the rules below); the task is due
+one business hour later and escalates one business hour after that: priority HIGH, the next rep in
+the rotation. The sandbox starts on Friday 2026-11-20 at 13:00 in Berlin, so all of it happens
+inside business hours. Nothing sleeps.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from builders import DEFAULT_RULES
+from deployments import deploy
+from test_e2e_episodes import Deployment
+
+from connector.model import Priority, Stage
+from connector.policy.escalation import Escalation
+
+#: lead-status values a rep sets when working a lead, per CRM
+WORKING = {"hubspot": "IN_PROGRESS", "salesforce": "Working - Contacted"}
+SQL_SLA = "    sql: {due: 1bh, priority: HIGH}     # speed to lead: within one business hour\n"
+ESCALATING_SLA = (
+    "    sql: {due: 1bh, priority: MEDIUM, escalate: {after: 1bh, raise_priority: true, reassign_to: next}}\n"
+)
+
+
+def reps(portal) -> list[str]:
+    if portal.crm == "hubspot":
+        return [str(o["id"]) for o in portal.app.dump()["owners"] if o["type"] == "PERSON"][:2]
+    return list(portal.app.directory.reps[:2])
+
+
+def escalating_rules(portal, folder: Path) -> Path:
+    text = DEFAULT_RULES.read_text()
+    assert SQL_SLA in text and "    round_robin: []" in text
+    first, second = reps(portal)
+    text = text.replace(SQL_SLA, ESCALATING_SLA).replace(
+        "    round_robin: []", f'    round_robin: ["{first}", "{second}"]'
+    )
+    path = folder / "scoring.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def deployment(portal, tmp_path):
+    runtime = deploy(portal, tmp_path / "state.sqlite", handoff_rules=escalating_rules(portal, tmp_path))
+    yield Deployment(portal, runtime)
+    runtime.close()
+
+
+def qualified(deployment) -> str:
+    portal = deployment.portal
+    lead = portal.seed()
+    portal.activity(lead, "form_submission", name="Request a demo")
+    assert deployment.cycle().tasks_created == 1
+    return lead
+
+
+def until_escalation(deployment, lead, minutes: float = 0) -> None:
+    """Let the clock run to ``minutes`` after the task's escalation time (due + one business hour)."""
+    [task] = deployment.portal.tasks(lead)
+    escalates = task.due_at + timedelta(hours=1) + timedelta(minutes=minutes)
+    deployment.later((escalates - deployment.now()).total_seconds() / 60)
+
+
+def test_an_untouched_sql_task_is_escalated_once_past_due(deployment):
+    portal = deployment.portal
+    first, second = reps(portal)
+    lead = qualified(deployment)
+    [task] = portal.tasks(lead)
+    assert (task.priority, task.owner_id) == ("MEDIUM", first)
+
+    until_escalation(deployment, lead, minutes=-10)
+    assert deployment.cycle().escalations == []  # past due, not yet past the grace
+
+    until_escalation(deployment, lead, minutes=1)
+    report = deployment.cycle()
+    [escalation] = report.escalations
+    assert (escalation.record_id, escalation.task_key, escalation.crm_task_id) == (
+        lead,
+        f"handoff:{lead}:sql:0",
+        task.id,
+    )
+    assert escalation.actions == ("raise_priority", "reassign", "alert")
+    assert (escalation.previous_owner, escalation.owner_id, escalation.stage) == (first, second, Stage.SQL)
+    assert escalation.overdue_seconds >= 3600
+    assert report.tasks_escalated == 1 and report.to_json()["escalated"] == 1
+    [escalated] = portal.tasks(lead)
+    assert (escalated.priority, escalated.owner_id, escalated.completed) == ("HIGH", second, False)
+
+    for _ in range(2):
+        later = deployment.cycle(minutes=30)
+        assert later.escalations == [] and later.tasks_escalated == 0
+    assert portal.tasks(lead) == [escalated]
+    assert deployment.store.escalations.count("done") == 1
+
+
+def test_a_late_completion_before_the_escalation_time_prevents_it(deployment):
+    portal = deployment.portal
+    lead = qualified(deployment)
+    [task] = portal.tasks(lead)
+    until_escalation(deployment, lead, minutes=-30)  # half an hour past due
+    portal.complete_task(task.id)
+    until_escalation(deployment, lead, minutes=5)
+    assert deployment.cycle().escalations == []
+    [done] = portal.tasks(lead)
+    assert (done.priority, done.owner_id, done.completed) == ("MEDIUM", task.owner_id, True)
+    assert deployment.store.escalations.count() == 0
+
+
+def test_a_working_lead_status_is_the_acceptance_and_ends_the_follow_up(deployment):
+    portal = deployment.portal
+    lead = qualified(deployment)
+    sql_at = deployment.episode(lead).sql_at
+    deployment.later(20)
+    portal.rep_sets_status(lead, WORKING[portal.crm])
+    set_at = deployment.now()
+    deployment.cycle()
+    episode = deployment.episode(lead)
+    assert episode.accepted_at is not None and episode.first_touch_at == episode.accepted_at
+    assert sql_at < episode.accepted_at <= set_at + timedelta(seconds=1)
+
+    until_escalation(deployment, lead, minutes=5)
+    assert deployment.cycle().escalations == []
+    [task] = portal.tasks(lead)
+    assert task.priority == "MEDIUM"
+
+
+def test_a_call_logged_after_qualification_is_the_first_touch(deployment):
+    portal = deployment.portal
+    lead = qualified(deployment)
+    deployment.later(30)
+    portal.activity(lead, "call", name="Intro call")
+    called = deployment.now()
+    deployment.cycle()
+    episode = deployment.episode(lead)
+    assert episode.first_touch_at == called and episode.accepted_at is None
+
+    until_escalation(deployment, lead, minutes=5)
+    assert deployment.cycle().escalations == []
+
+
+def test_an_escalation_claimed_by_a_process_that_died_is_finished_not_repeated(deployment):
+    portal = deployment.portal
+    first, second = reps(portal)
+    lead = qualified(deployment)
+    [task] = portal.tasks(lead)
+    until_escalation(deployment, lead, minutes=1)
+    # another replica claimed the escalation and died before it updated the task
+    episode = deployment.episode(lead)
+    claimed = Escalation(
+        record_id=lead,
+        episode=episode,
+        task_key=f"handoff:{lead}:sql:0",
+        crm_task_id=task.id,
+        stage=Stage.SQL,
+        previous_owner=first,
+        owner_id=second,
+        priority=Priority.HIGH,
+        actions=("raise_priority", "reassign", "alert"),
+        due_at=task.due_at,
+        overdue_seconds=3660,
+    )
+    assert deployment.store.escalations.claim([claimed]) == [claimed]
+    report = deployment.cycle()
+    assert report.escalations == [] and report.tasks_escalated == 1  # finished, not escalated (or alerted) again
+    [escalated] = portal.tasks(lead)
+    assert (escalated.priority, escalated.owner_id) == ("HIGH", second)
+    assert deployment.store.escalations.count("done") == 1
