@@ -19,6 +19,7 @@ from test_e2e_episodes import Deployment
 from connector.model import Priority, Stage
 from connector.policy.escalation import Escalation
 
+TASK_READ = "POST /crm/v3/objects/tasks/batch/read"
 #: lead-status values a rep sets when working a lead, per CRM
 WORKING = {"hubspot": "IN_PROGRESS", "salesforce": "Working - Contacted"}
 SQL_SLA = "    sql: {due: 1bh, priority: HIGH}     # speed to lead: within one business hour\n"
@@ -92,10 +93,13 @@ def test_an_untouched_sql_task_is_escalated_once_past_due(deployment):
     [escalated] = portal.tasks(lead)
     assert (escalated.priority, escalated.owner_id, escalated.completed) == ("HIGH", second, False)
 
+    reads = portal.calls(TASK_READ) if portal.crm == "hubspot" else None
     for _ in range(2):
         later = deployment.cycle(minutes=30)
         assert later.escalations == [] and later.tasks_escalated == 0
     assert portal.tasks(lead) == [escalated]
+    if reads is not None:  # an escalated episode is not asked about again
+        assert portal.calls(TASK_READ) == reads == 1
     assert deployment.store.escalations.count("done") == 1
 
 
@@ -130,11 +134,12 @@ def test_a_working_lead_status_is_the_acceptance_and_ends_the_follow_up(deployme
     assert task.priority == "MEDIUM"
 
 
-def test_a_call_logged_after_qualification_is_the_first_touch(deployment):
+@pytest.mark.parametrize("logged", ["call", "meeting_booked"])
+def test_a_call_or_meeting_logged_after_qualification_is_the_first_touch(deployment, logged):
     portal = deployment.portal
     lead = qualified(deployment)
     deployment.later(30)
-    portal.activity(lead, "call", name="Intro call")
+    portal.activity(lead, logged, name="Intro")
     called = deployment.now()
     deployment.cycle()
     episode = deployment.episode(lead)
