@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from builders import DEFAULT_RULES
 from deployments import deploy
-from test_e2e_episodes import Deployment
+from test_e2e_episodes import Deployment, warm_up
 
 from connector.model import Priority, Stage
 from connector.policy.escalation import Escalation
@@ -34,13 +34,18 @@ def reps(portal) -> list[str]:
     return list(portal.app.directory.reps[:2])
 
 
-def escalating_rules(portal, folder: Path) -> Path:
-    text = DEFAULT_RULES.read_text()
-    assert SQL_SLA in text and "    round_robin: []" in text
+def escalating_rules(portal, folder: Path, **replacements: str) -> Path:
+    """The default rules with the SQL SLA escalating to the next of two reps (plus ``replacements``)."""
     first, second = reps(portal)
-    text = text.replace(SQL_SLA, ESCALATING_SLA).replace(
-        "    round_robin: []", f'    round_robin: ["{first}", "{second}"]'
-    )
+    replacements = {
+        SQL_SLA: ESCALATING_SLA,
+        "    round_robin: []": f'    round_robin: ["{first}", "{second}"]',
+        **replacements,
+    }
+    text = DEFAULT_RULES.read_text()
+    for old, new in replacements.items():
+        assert old in text
+        text = text.replace(old, new)
     path = folder / "scoring.yaml"
     path.write_text(text)
     return path
@@ -176,3 +181,30 @@ def test_an_escalation_claimed_by_a_process_that_died_is_finished_not_repeated(d
     [escalated] = portal.tasks(lead)
     assert (escalated.priority, escalated.owner_id) == ("HIGH", second)
     assert deployment.store.escalations.count("done") == 1
+
+
+def test_an_mql_task_escalates_to_a_named_manager_when_its_sla_says_so(portal, tmp_path):
+    manager = reps(portal)[1]
+    mql_sla = "    mql: {due: 1bd, priority: MEDIUM}   # within one business day\n"
+    escalating = f"    mql: {{due: 1bd, escalate: {{raise_priority: false, reassign_to: '{manager}'}}}}\n"
+    rules = escalating_rules(portal, tmp_path, **{mql_sla: escalating})
+    runtime = deploy(portal, tmp_path / "state.sqlite", handoff_rules=rules)
+    deployment = Deployment(portal, runtime)
+    try:
+        lead = portal.seed()
+        warm_up(deployment, lead)
+        assert deployment.cycle().tasks_by_stage == {"mql": 1}
+        [task] = portal.tasks(lead)
+        # due one business day later (Monday afternoon) and escalated right then
+        deployment.later((task.due_at - deployment.now()).total_seconds() / 60 - 10)
+        assert deployment.cycle().escalations == []
+        [escalation] = deployment.cycle(minutes=10).escalations
+        assert (escalation.stage, escalation.actions, escalation.owner_id) == (
+            Stage.MQL,
+            ("reassign", "alert"),
+            manager,
+        )
+        [escalated] = portal.tasks(lead)
+        assert (escalated.priority, escalated.owner_id) == (task.priority, manager)
+    finally:
+        runtime.close()

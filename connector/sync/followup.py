@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from connector.crm.base import CrmAdapter, TaskUpdate
-from connector.model import Stage
+from connector.model import Stage, TaskSpec
 from connector.outcomes.episode import Episode
 from connector.policy.escalation import (
     Escalate,
@@ -30,7 +30,7 @@ from connector.policy.escalation import (
     untouched,
 )
 from connector.policy.lifecycle import Policy, task_key
-from connector.state import Store, TaskEntry
+from connector.state import Store
 from connector.state.tasks import TASK_CREATED
 from connector.sync.report import RunReport
 from connector.sync.writer import SyncOptions
@@ -44,7 +44,8 @@ HORIZON = timedelta(days=14)
 @dataclass(frozen=True)
 class _Candidate:
     episode: Episode
-    task: TaskEntry
+    task: TaskSpec
+    crm_task_id: str
     escalate: Escalate
 
 
@@ -73,15 +74,15 @@ class SlaFollowUp:
         candidates = self._candidates(now)
         if not candidates:
             return
-        live = self.adapter.task_states([c.task.crm_task_id or "" for c in candidates])
+        live = self.adapter.task_states([c.crm_task_id for c in candidates])
         decided = [
             escalation
             for c in candidates
             if (
                 escalation := decide_escalation(
                     c.episode,
-                    c.task.spec,
-                    live.get(c.task.crm_task_id or ""),
+                    c.task,
+                    live.get(c.crm_task_id),
                     c.escalate,
                     self.policy.business_hours,
                     self.policy.owners.round_robin,
@@ -101,42 +102,36 @@ class SlaFollowUp:
                 actions=list(escalation.actions),
                 overdue_seconds=escalation.overdue_seconds,
             )
+        keyed = {self.store.escalations.key(e.record_id, e.episode.number): e for e in won}
         updates = [
-            TaskUpdate(
-                self.store.escalations.key(e.record_id, e.episode.number),
-                e.crm_task_id,
-                e.owner_id if "reassign" in e.actions else None,
-                e.priority,
-            )
-            for e in won
+            TaskUpdate(key, e.crm_task_id, e.owner_id if "reassign" in e.actions else None, e.priority)
+            for key, e in keyed.items()
             if e.changes_task
         ]
-        records = {self.store.escalations.key(e.record_id, e.episode.number): e.record_id for e in won}
-        self._update(updates, records, {}, report)
+        self._update(updates, {key: e.record_id for key, e in keyed.items()}, {}, report)
 
     def _candidates(self, now: datetime) -> list[_Candidate]:
         """Open, untouched episodes with an escalating SLA whose task exists and is due, not escalated before."""
-        wanted: list[tuple[Episode, Escalate, str]] = []
+        wanted: list[tuple[Episode, Escalate, str, str]] = []
         for episode in self.store.episodes.open_since(now - HORIZON):
             stage = episode_stage(episode)
             sla = self.policy.sla.get("sql" if stage is Stage.SQL else "mql")
             if sla is None or sla.escalate is None or not untouched(episode):
                 continue
             # the episode number counts from 1, the task key's episode from 0 (Memory.episode)
-            wanted.append((episode, sla.escalate, task_key(episode.record_id, stage, episode.number - 1)))
+            key = task_key(episode.record_id, stage, episode.number - 1)
+            wanted.append((episode, sla.escalate, key, self.store.escalations.key(episode.record_id, episode.number)))
         if not wanted:
             return []
-        tasks = self.store.tasks.entries([key for _, _, key in wanted])
-        taken = self.store.escalations.taken([self.store.escalations.key(e.record_id, e.number) for e, _, _ in wanted])
+        tasks = self.store.tasks.entries([key for _, _, key, _ in wanted])
+        taken = self.store.escalations.taken([claim for _, _, _, claim in wanted])
         found: list[_Candidate] = []
-        for episode, escalate, key in wanted:
-            task = tasks.get(key)
-            if task is None or task.status != TASK_CREATED or not task.crm_task_id:
+        for episode, escalate, key, claim in wanted:
+            entry = tasks.get(key)
+            if entry is None or entry.status != TASK_CREATED or not entry.crm_task_id or claim in taken:
                 continue
-            if self.store.escalations.key(episode.record_id, episode.number) in taken:
-                continue
-            if now >= escalation_time(task.spec.due_at, escalate, self.policy.business_hours):
-                found.append(_Candidate(episode, task, escalate))
+            if now >= escalation_time(entry.spec.due_at, escalate, self.policy.business_hours):
+                found.append(_Candidate(episode, entry.spec, entry.crm_task_id, escalate))
         return found
 
     def _retry(self, report: RunReport) -> None:
