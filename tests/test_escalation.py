@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from builders import NOW, activity, rules_from
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connector.config.files import ConfigError, ConfigProblem
 from connector.model import Priority, Stage, TaskSpec
@@ -14,8 +16,15 @@ from connector.outcomes.apply import apply_outcomes
 from connector.outcomes.episode import Episode
 from connector.outcomes.events import OutcomeKind
 from connector.policy.acceptance import Acceptance, sales_touches
-from connector.policy.business_time import BusinessHours
-from connector.policy.escalation import Escalate, TaskState, decide_escalation, next_owner
+from connector.policy.business_time import BusinessHours, Duration, add_duration
+from connector.policy.escalation import (
+    Escalate,
+    TaskState,
+    decide_escalation,
+    escalation_time,
+    next_owner,
+    shortest_wait,
+)
 
 BERLIN = BusinessHours(timezone="Europe/Berlin")
 ROTATION = ["11", "22", "33"]
@@ -104,6 +113,17 @@ def test_a_named_manager_takes_the_task_when_they_can_own_it():
     config = Escalate(reassign_to="99")
     unusable = decide_escalation(episode(), task(), live(), config, BERLIN, [], lambda o: o != "99", DUE)
     assert unusable is not None and "reassign" not in unusable.actions and unusable.owner_id == "11"
+
+
+@given(
+    start=st.datetimes(datetime(2026, 1, 1), datetime(2027, 12, 31), timezones=st.just(UTC)),
+    due=st.sampled_from(["0m", "30m", "2h", "1d", "1bh", "3bh", "1bd", "2bd"]),
+    after=st.sampled_from(["0m", "45m", "1h", "1bh", "1bd"]),
+)
+def test_no_episode_younger_than_the_shortest_wait_is_ever_due(start, due, after):
+    escalate = Escalate(after=after)
+    due_at = add_duration(start, Duration.parse(due), BERLIN)
+    assert escalation_time(due_at, escalate, BERLIN) - start >= shortest_wait(due, escalate, BERLIN)
 
 
 @pytest.mark.parametrize(

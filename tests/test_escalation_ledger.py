@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from builders import NOW
@@ -46,9 +47,6 @@ def test_of_two_replicas_claiming_one_episode_exactly_one_escalates_it(state_url
         lost = other.escalations.claim([escalation("1002"), escalation("1003")])
         assert [e.record_id for e in won] == ["1001", "1002"]
         assert [e.record_id for e in lost] == ["1003"]
-        assert other.escalations.taken([one.escalations.key("1002", 1), one.escalations.key("1004", 1)]) == {
-            one.escalations.key("1002", 1)
-        }
     finally:
         one.close()
         other.close()
@@ -73,5 +71,27 @@ def test_an_unconfirmed_update_is_offered_again_once_settled_until_done_or_dead(
         clock.now += settle
         assert store.escalations.unfinished(clock.now) == []
         assert (store.escalations.count(ESCALATION_DONE), store.escalations.count(ESCALATION_DEAD)) == (2, 1)
+    finally:
+        store.close()
+
+
+def test_the_follow_up_reads_only_episodes_awaiting_a_touch_in_its_window_and_not_escalated(state_url):
+    clock = Clock()
+    store = Store(state_url, "hubspot", clock)
+    try:
+        waiting = Episode(record_id="1001", number=1, sql_at=NOW - timedelta(hours=3))
+        store.episodes.upsert(
+            [
+                waiting,
+                replace(waiting, record_id="1002", first_touch_at=NOW),  # touched
+                replace(waiting, record_id="1003", won_at=NOW, deal_id="d1"),  # closed
+                replace(waiting, record_id="1004"),  # escalated below
+                replace(waiting, record_id="1005", sql_at=NOW - timedelta(minutes=30)),  # too young to be due
+                replace(waiting, record_id="1006", sql_at=NOW - timedelta(days=20)),  # beyond the horizon
+            ]
+        )
+        store.escalations.claim([escalation("1004")])
+        found = store.episodes.awaiting_follow_up(NOW - timedelta(days=14), NOW - timedelta(hours=2))
+        assert [e.record_id for e in found] == ["1001"]
     finally:
         store.close()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -106,6 +106,20 @@ def episode_stage(episode: Episode) -> Stage:
 def escalation_time(due_at: datetime, escalate: Escalate, hours: BusinessHours) -> datetime:
     """When a task due at ``due_at`` is escalated if still untouched."""
     return add_duration(due_at, Duration.parse(escalate.after), hours)
+
+
+def shortest_wait(due: str, escalate: Escalate, hours: BusinessHours) -> timedelta:
+    """The least calendar time from qualification to escalation: no episode younger can be due.
+
+    Business time only runs inside business hours, so it takes at least as long on the calendar.
+    """
+    wait = timedelta(0)
+    for text in (due, escalate.after):
+        duration = Duration.parse(text)
+        day = hours.day_length if duration.unit == "bd" else timedelta(days=1)
+        unit = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "bh": timedelta(hours=1)}.get(duration.unit, day)
+        wait += unit * duration.amount
+    return wait
 
 
 def untouched(episode: Episode) -> bool:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 
 from connector.model import Priority
 from connector.policy.escalation import Escalation
-from connector.state.database import Database, chunks
+from connector.state.database import Database
 from connector.state.schema import escalations as table
 
 ESCALATION_CLAIMED, ESCALATION_DONE, ESCALATION_DEAD = "claimed", "done", "dead"
@@ -44,14 +44,6 @@ class Escalations:
     def key(self, record_id: str, number: int) -> str:
         """The ledger key of one episode's escalation."""
         return f"escalation:{self._db.crm}:{record_id}:{number}"
-
-    def taken(self, keys: Sequence[str]) -> set[str]:
-        """Which of these keys are claimed already (by anyone, whatever became of them)."""
-        found: set[str] = set()
-        with self._db.connect() as conn:
-            for chunk in chunks(keys):
-                found.update(conn.execute(select(table.c.key).where(table.c.key.in_(chunk))).scalars())
-        return found
 
     def claim(self, escalations: Sequence[Escalation]) -> list[Escalation]:
         """Record these escalations; the ones this call claimed (episodes nobody escalated before)."""

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    true,
 )
 
 metadata = MetaData()
@@ -129,6 +130,8 @@ episodes = Table(
     Column("closed", Boolean, nullable=False),
     Column("episode", JSON, nullable=False),  # Episode.to_json()
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    #: no sales touch and no outcome yet: the SLA follow-up only reads these
+    Column("awaiting", Boolean, nullable=False, server_default=true()),
     Index("ix_episodes_started", "crm", "started_at"),
 )
 
@@ -152,4 +155,5 @@ escalations = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_escalations_status", "crm", "status"),
+    Index("ix_escalations_episode", "crm", "record_id", "number"),
 )

@@ -2,9 +2,10 @@
 
 It runs after the cycle folded in what sales did (so a completed task, a logged call or a working
 lead status is known), and costs nothing in the state store or the CRM when no rules-file SLA has
-an ``escalate`` section. Per cycle it reads the open episodes qualified within ``HORIZON``; only
-for those already due does it ask the CRM about their tasks (one batch read), because a task
-completed moments ago may not have reached the outcome read yet.
+an ``escalate`` section. Per cycle it reads the episodes qualified within ``HORIZON`` that still
+await a touch and were not escalated; only for those already due does it ask the CRM about their
+tasks (one batch read), because a task completed moments ago may not have reached the outcome read
+yet.
 
 An escalation is claimed in the state store before the task is touched, so it happens once even
 across crashes and replicas; the claim keeps the update to make, which is sent again until it lands
@@ -27,6 +28,7 @@ from connector.policy.escalation import (
     decide_escalation,
     episode_stage,
     escalation_time,
+    shortest_wait,
     untouched,
 )
 from connector.policy.lifecycle import Policy, task_key
@@ -62,16 +64,23 @@ class SlaFollowUp:
         self.clock = clock
 
     @property
-    def enabled(self) -> bool:
-        return any(sla.escalate is not None for sla in self.policy.sla.values())
+    def shortest_wait(self) -> timedelta | None:
+        """The least time from qualification to any escalation (younger episodes are not read); None: escalation is off."""
+        waits = [
+            shortest_wait(sla.due, sla.escalate, self.policy.business_hours)
+            for sla in self.policy.sla.values()
+            if sla.escalate is not None
+        ]
+        return min(waits, default=None)
 
     def run(self, report: RunReport) -> None:
         """Send the task updates earlier runs left, then escalate what is due now (into ``report``)."""
-        if not self.enabled:
+        wait = self.shortest_wait
+        if wait is None:
             return
         self._retry(report)
         now = self.clock()
-        candidates = self._candidates(now)
+        candidates = self._candidates(now, wait)
         if not candidates:
             return
         live = self.adapter.task_states([c.crm_task_id for c in candidates])
@@ -110,25 +119,23 @@ class SlaFollowUp:
         ]
         self._update(updates, {key: e.record_id for key, e in keyed.items()}, {}, report)
 
-    def _candidates(self, now: datetime) -> list[_Candidate]:
+    def _candidates(self, now: datetime, wait: timedelta) -> list[_Candidate]:
         """Open, untouched episodes with an escalating SLA whose task exists and is due, not escalated before."""
-        wanted: list[tuple[Episode, Escalate, str, str]] = []
-        for episode in self.store.episodes.open_since(now - HORIZON):
+        wanted: list[tuple[Episode, Escalate, str]] = []
+        for episode in self.store.episodes.awaiting_follow_up(now - HORIZON, now - wait):
             stage = episode_stage(episode)
             sla = self.policy.sla.get("sql" if stage is Stage.SQL else "mql")
             if sla is None or sla.escalate is None or not untouched(episode):
                 continue
             # the episode number counts from 1, the task key's episode from 0 (Memory.episode)
-            key = task_key(episode.record_id, stage, episode.number - 1)
-            wanted.append((episode, sla.escalate, key, self.store.escalations.key(episode.record_id, episode.number)))
+            wanted.append((episode, sla.escalate, task_key(episode.record_id, stage, episode.number - 1)))
         if not wanted:
             return []
-        tasks = self.store.tasks.entries([key for _, _, key, _ in wanted])
-        taken = self.store.escalations.taken([claim for _, _, _, claim in wanted])
+        tasks = self.store.tasks.entries([key for _, _, key in wanted])
         found: list[_Candidate] = []
-        for episode, escalate, key, claim in wanted:
+        for episode, escalate, key in wanted:
             entry = tasks.get(key)
-            if entry is None or entry.status != TASK_CREATED or not entry.crm_task_id or claim in taken:
+            if entry is None or entry.status != TASK_CREATED or not entry.crm_task_id:
                 continue
             if now >= escalation_time(entry.spec.due_at, escalate, self.policy.business_hours):
                 found.append(_Candidate(episode, entry.spec, entry.crm_task_id, escalate))

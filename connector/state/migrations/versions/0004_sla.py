@@ -1,4 +1,5 @@
-"""SLA escalations: one row per escalated qualification episode, written before the task is updated.
+"""SLA escalations: one row per escalated qualification episode, written before the task is updated;
+episodes say whether they still await a sales touch (existing ones are checked once and corrected).
 
 Revision ID: 0004_sla
 Revises: 0003
@@ -15,6 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("episodes") as episodes:
+        episodes.add_column(sa.Column("awaiting", sa.Boolean, nullable=False, server_default=sa.true()))
     op.create_table(
         "escalations",
         sa.Column("key", sa.String(200), primary_key=True),
@@ -33,8 +36,12 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_escalations_status", "escalations", ["crm", "status"])
+    op.create_index("ix_escalations_episode", "escalations", ["crm", "record_id", "number"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_escalations_episode", "escalations")
     op.drop_index("ix_escalations_status", "escalations")
     op.drop_table("escalations")
+    with op.batch_alter_table("episodes") as episodes:
+        episodes.drop_column("awaiting")
