@@ -16,6 +16,7 @@ from builders import DEFAULT_RULES
 from deployments import deploy
 from test_e2e_episodes import Deployment, warm_up
 
+from connector.crm.base import TaskUpdate
 from connector.model import Priority, Stage
 from connector.policy.escalation import Escalation
 
@@ -58,9 +59,9 @@ def deployment(portal, tmp_path):
     runtime.close()
 
 
-def qualified(deployment) -> str:
+def qualified(deployment, **canonical) -> str:
     portal = deployment.portal
-    lead = portal.seed()
+    lead = portal.seed(**canonical)
     portal.activity(lead, "form_submission", name="Request a demo")
     assert deployment.cycle().tasks_created == 1
     return lead
@@ -208,3 +209,27 @@ def test_an_mql_task_escalates_to_a_named_manager_when_its_sla_says_so(portal, t
         assert (escalated.priority, escalated.owner_id) == (task.priority, manager)
     finally:
         runtime.close()
+
+
+def test_a_task_update_the_crm_refuses_fails_alone(deployment):
+    portal = deployment.portal
+    first, second = reps(portal)
+    leads = [qualified(deployment, email="ana@acme.io"), qualified(deployment, email="bo@acme.io")]
+    tasks = [portal.tasks(lead)[0] for lead in leads]
+    nobody, gone = ("999999", "404") if portal.crm == "hubspot" else ("005000000000999AAA", "00T000000000999")
+    outcomes = deployment.runtime.adapter.update_tasks(
+        [
+            TaskUpdate("bad", tasks[0].id, owner_id=nobody, priority=Priority.HIGH),
+            TaskUpdate("good", tasks[1].id, owner_id=second, priority=Priority.LOW),
+        ]
+    )
+    assert [(o.key, o.ok, o.retryable) for o in outcomes] == [("bad", False, False), ("good", True, False)]
+    assert [(t.priority, t.owner_id) for lead in leads for t in portal.tasks(lead)] == [
+        ("MEDIUM", first),
+        ("LOW", second),
+    ]
+    states = deployment.runtime.adapter.task_states([t.id for t in tasks] + [gone])
+    assert [(s.open, s.owner_id, s.priority) for s in states.values()] == [
+        (True, first, Priority.MEDIUM),
+        (True, second, Priority.LOW),
+    ]

@@ -523,17 +523,25 @@ class HubSpotAdapter:
 
     def update_tasks(self, updates: Sequence[TaskUpdate]) -> list[TaskOutcome]:
         """Set task owners and priorities through the batch update (100 a call)."""
-        outcomes: list[TaskOutcome] = []
-        for chunk in chunks(list(updates), BATCH_LIMIT):
-            inputs = [{"id": u.crm_task_id, "properties": task_mapping.update_properties(u)} for u in chunk]
-            try:
-                body = self.api.call(self.api.tasks_batch.update, {"inputs": inputs})
-            except CrmError as exc:
-                outcomes.extend(failed_tasks([u.key for u in chunk], exc))
-                continue
-            result = _batch_result(body)
-            outcomes.extend(task_outcome(u.key, u.crm_task_id, result.error(u.crm_task_id)) for u in chunk)
-        return outcomes
+        return [o for chunk in chunks(list(updates), BATCH_LIMIT) for o in self._update_task_batch(chunk)]
+
+    def _update_task_batch(self, updates: Sequence[TaskUpdate]) -> list[TaskOutcome]:
+        """One batch update; a batch HubSpot rejects whole (one owner it does not know) is split to find it."""
+        inputs = [
+            {"id": u.crm_task_id, "properties": task_mapping.update_properties(u), "objectWriteTraceId": u.crm_task_id}
+            for u in updates
+        ]
+        try:
+            body = self.api.call(self.api.tasks_batch.update, {"inputs": inputs})
+        except RecordRejected as exc:
+            if len(updates) == 1:
+                return [task_outcome(updates[0].key, error=exc)]
+            half = len(updates) // 2
+            return [*self._update_task_batch(updates[:half]), *self._update_task_batch(updates[half:])]
+        except CrmError as exc:
+            return failed_tasks([u.key for u in updates], exc)
+        result = _batch_result(body)
+        return [task_outcome(u.key, u.crm_task_id, result.error(u.crm_task_id)) for u in updates]
 
 
 @dataclass(frozen=True)
