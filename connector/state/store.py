@@ -2,8 +2,8 @@
 
 Everything the daemon must not forget between cycles lives here, one repository
 per group of tables: cursors, records, the task ledger, pending writes, dead
-letters, runs, qualification episodes and their SLA escalations. Each repository call is its own transaction unless made inside
-``store.atomic()``.
+letters, runs, qualification episodes and their SLA escalations. Each repository
+call is its own transaction unless made inside ``store.atomic()``.
 """
 
 from __future__ import annotations

@@ -92,8 +92,10 @@ class CrmWriter:
             report.status = PARTIAL
 
     def _record_episodes(self, planned: Sequence[Planned]) -> None:
-        """Open, update or end the episodes these decisions start or end, and record the sales touches
-        the records show (in the page's transaction)."""
+        """Open, update or end the episodes these decisions start or end, with the sales touches the records show.
+
+        In the page's transaction; a touch lands on the episode as it stands after the decision.
+        """
         now = self.clock()
         current = self.store.episodes.open_for([p.state.record_id for p in planned])
         changed: dict[tuple[str, int], Episode] = {}
