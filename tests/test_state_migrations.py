@@ -133,6 +133,7 @@ def test_a_new_store_is_built_by_the_migrations_alone(state_url):
         "runs",
         "episodes",
         "alerts",
+        "escalations",
     }
     assert store.revision == head()
     store.close()

@@ -130,21 +130,24 @@ def _sla_problems(policy: Policy) -> list[tuple[Location, str]]:
     # a Monday, so every kind of week has business days ahead of it
     start = datetime(2026, 1, 5, tzinfo=UTC)
     for stage, sla in policy.sla.items():
-        duration = Duration.parse(sla.due)
-        location = ("lifecycle", "sla", stage, "due")
-        # checked before computing, so a huge business duration never sets the clock walking for ages
-        if duration.unit == "bh":
-            days = timedelta(hours=duration.amount) / hours.day_length
-        else:
-            days = duration.amount * {"m": 1 / 1440, "h": 1 / 24}.get(duration.unit, 1)
-        if days > LONGEST_SLA_DAYS:
-            kind = "business days" if duration.business else "days"
-            problems.append((location, f"{sla.due!r} is more than {LONGEST_SLA_DAYS} {kind}"))
-            continue
-        try:
-            add_duration(start, duration, hours)
-        except (ValueError, OverflowError) as exc:
-            problems.append((location, f"no due time can be computed from {sla.due!r}: {exc}"))
+        spans: list[tuple[Location, str]] = [(("lifecycle", "sla", stage, "due"), sla.due)]
+        if sla.escalate is not None:
+            spans.append((("lifecycle", "sla", stage, "escalate", "after"), sla.escalate.after))
+        for location, text in spans:
+            duration = Duration.parse(text)
+            # checked before computing, so a huge business duration never sets the clock walking for ages
+            if duration.unit == "bh":
+                days = timedelta(hours=duration.amount) / hours.day_length
+            else:
+                days = duration.amount * {"m": 1 / 1440, "h": 1 / 24}.get(duration.unit, 1)
+            if days > LONGEST_SLA_DAYS:
+                kind = "business days" if duration.business else "days"
+                problems.append((location, f"{text!r} is more than {LONGEST_SLA_DAYS} {kind}"))
+                continue
+            try:
+                add_duration(start, duration, hours)
+            except (ValueError, OverflowError) as exc:
+                problems.append((location, f"no due time can be computed from {text!r}: {exc}"))
     return problems
 
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from connector.model import Activity, CrmState, TaskSpec
+from connector.model import Activity, CrmState, Priority, TaskSpec
 from connector.outcomes.events import OutcomeEvent
+from connector.policy.escalation import TaskState
 from connector.policy.planner import RecordPlan
 
 
@@ -82,6 +83,16 @@ class TaskOutcome:
 
 
 @dataclass(frozen=True)
+class TaskUpdate:
+    """A change to a task Handoff created: a new owner and/or priority (None leaves it as it is)."""
+
+    key: str
+    crm_task_id: str
+    owner_id: str | None = None
+    priority: Priority | None = None
+
+
+@dataclass(frozen=True)
 class Delta:
     """What a record did since the last read, and the counters to remember for next time."""
 
@@ -138,3 +149,9 @@ class CrmAdapter(Protocol):
 
     def existing_tasks(self, tasks: Sequence[TaskSpec]) -> dict[str, str]:
         """Which of these tasks already exist in the CRM: idempotency key -> CRM task id."""
+
+    def task_states(self, crm_task_ids: Sequence[str]) -> dict[str, TaskState]:
+        """These tasks as the CRM shows them now, by CRM task id (deleted ones are left out)."""
+
+    def update_tasks(self, updates: Sequence[TaskUpdate]) -> list[TaskOutcome]:
+        """Set the owner and/or priority of tasks; one outcome per update, under its ``key``."""

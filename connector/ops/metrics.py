@@ -69,6 +69,7 @@ class Metrics:
             "alerts_retrying": counter(
                 "handoff_alerts_retrying", "Alert posts that failed passingly (retried next cycle)."
             ),
+            "escalated": counter("handoff_escalations", "Rep tasks escalated past their SLA (once per episode)."),
         }
         self._tasks = counter(
             "handoff_tasks_created", "Rep tasks created, by the stage that triggered them.", ("stage",)
@@ -87,7 +88,8 @@ class Metrics:
         """Count one run of ``kind`` ending with ``status`` after ``seconds``.
 
         ``report`` keys ``read``, ``written``, ``write_failures``, ``dead_letters``,
-        ``quarantined``, ``alerts_sent`` and ``alerts_retrying`` add to their counters; other keys are ignored.
+        ``quarantined``, ``escalated``, ``alerts_sent`` and ``alerts_retrying`` add to their counters; other keys
+        are ignored.
         """
         self._runs.labels(kind, status.value).inc()
         self._duration.labels(kind).observe(seconds)

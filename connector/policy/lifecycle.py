@@ -27,7 +27,9 @@ from connector.model import (
     TaskSpec,
     format_time,
 )
+from connector.policy.acceptance import Acceptance
 from connector.policy.business_time import BusinessHours, Duration, add_duration
+from connector.policy.escalation import Escalate
 from connector.scoring.engine import CompiledRules, score
 from connector.scoring.phrases import day_label, join_words, quoted, status_label
 
@@ -56,6 +58,7 @@ class Sla(_Strict):
 
     due: str = Field("1bh", description="e.g. 30m, 1h, 1bh (business hour), 1bd (business day)")
     priority: Priority = Priority.HIGH
+    escalate: Escalate | None = Field(None, description="what to do when the task stays untouched past due")
 
     @field_validator("due")
     @classmethod
@@ -92,6 +95,7 @@ class Policy(_Strict):
     sla: dict[Literal["mql", "sql"], Sla] = Field(default_factory=lambda: dict(_DEFAULT_SLAS))
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
     owners: Owners = Field(default_factory=Owners)
+    acceptance: Acceptance = Field(default_factory=Acceptance)
     reasons_written: int = Field(5, ge=1, description="reasons written to the CRM record")
     reasons_in_task: int = Field(3, ge=1, description="reasons in the rep's task body")
 

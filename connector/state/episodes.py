@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, select
 
 from connector.outcomes.episode import Episode, cohort_month
+from connector.policy.escalation import untouched
 from connector.state.database import Database, chunks, utc
 from connector.state.schema import episodes as table
-from connector.state.schema import records
+from connector.state.schema import escalations, records
 
 
 def is_closed(episode: Episode) -> bool:
@@ -36,6 +37,7 @@ class Episodes:
                 "number": e.number,
                 "started_at": e.started_at,
                 "closed": is_closed(e),
+                "awaiting": untouched(e),
                 "episode": e.to_json(),
                 "updated_at": now,
             }
@@ -67,6 +69,27 @@ class Episodes:
         query = select(table.c.episode).where(table.c.crm == self._db.crm)
         if since is not None:
             query = query.where(table.c.started_at >= since)
+        with self._db.connect() as conn:
+            rows = conn.execute(query.order_by(table.c.started_at, table.c.record_id, table.c.number))
+            return [Episode.from_json(row.episode) for row in rows]
+
+    def awaiting_follow_up(self, since: datetime, until: datetime) -> list[Episode]:
+        """Episodes started in [since, until] with no sales touch or outcome yet and not escalated, oldest first."""
+        escalated = exists().where(
+            and_(
+                escalations.c.crm == table.c.crm,
+                escalations.c.record_id == table.c.record_id,
+                escalations.c.number == table.c.number,
+            )
+        )
+        query = select(table.c.episode).where(
+            table.c.crm == self._db.crm,
+            table.c.closed.is_(False),
+            table.c.awaiting.is_(True),
+            table.c.started_at >= since,
+            table.c.started_at <= until,
+            ~escalated,
+        )
         with self._db.connect() as conn:
             rows = conn.execute(query.order_by(table.c.started_at, table.c.record_id, table.c.number))
             return [Episode.from_json(row.episode) for row in rows]

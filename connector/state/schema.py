@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    true,
 )
 
 metadata = MetaData()
@@ -129,6 +130,8 @@ episodes = Table(
     Column("closed", Boolean, nullable=False),
     Column("episode", JSON, nullable=False),  # Episode.to_json()
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    #: no sales touch and no outcome yet: the SLA follow-up only reads these
+    Column("awaiting", Boolean, nullable=False, server_default=true()),
     Index("ix_episodes_started", "crm", "started_at"),
 )
 
@@ -151,4 +154,27 @@ alerts = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
     Index("ix_alerts_status", "crm", "status"),
+)
+
+#: SLA escalations: one per qualification episode, claimed before the task is updated in the CRM
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("key", String(200), primary_key=True),  # escalation:<crm>:<record>:<episode number>
+    Column("crm", String(20), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("task_key", String(200), nullable=False),
+    Column("crm_task_id", String(64), nullable=False),
+    Column("status", String(20), nullable=False),  # claimed | done | dead
+    #: the task update to make (an idempotent set): the owner and priority after the escalation
+    Column("owner_id", String(64)),
+    Column("priority", String(10)),
+    Column("actions", JSON, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_escalations_status", "crm", "status"),
+    Index("ix_escalations_episode", "crm", "record_id", "number"),
 )

@@ -2,8 +2,8 @@
 
 Everything the daemon must not forget between cycles lives here, one repository
 per group of tables: cursors, records, the task ledger, pending writes, dead
-letters, runs, qualification episodes and the alert ledger. Each repository call is its own transaction unless made inside
-``store.atomic()``.
+letters, runs, qualification episodes, their SLA escalations and the alert ledger. Each repository
+call is its own transaction unless made inside ``store.atomic()``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from connector.state.alerts import AlertLedger
 from connector.state.cursors import Cursors
 from connector.state.database import Clock, Database, StateError, make_engine
 from connector.state.episodes import Episodes
+from connector.state.escalations import Escalations
 from connector.state.failures import DeadLetters, PendingWrites
 from connector.state.lease import Lease, lease_for
 from connector.state.records import Records
@@ -48,6 +49,7 @@ class Store:
         self.runs = Runs(self._db)
         self.episodes = Episodes(self._db)
         self.alerts = AlertLedger(self._db)
+        self.escalations = Escalations(self._db)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:

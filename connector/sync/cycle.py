@@ -26,6 +26,7 @@ from connector.policy.shadow import with_shadow
 from connector.scoring.engine import score
 from connector.state import RecordState, Store
 from connector.sync.alerting import AlertOutbox
+from connector.sync.followup import SlaFollowUp
 from connector.sync.report import RunReport
 from connector.sync.sink import Planned, PlanSink
 from connector.sync.writer import CrmWriter, SyncOptions
@@ -91,7 +92,8 @@ class Sync:
         self.shadow = shadow
         self.options = options
         self.clock = clock
-        self.writer = CrmWriter(adapter, store, options, clock, alerts)
+        self.writer = CrmWriter(adapter, store, options, clock, alerts, ruleset.policy.acceptance)
+        self.follow_up = SlaFollowUp(adapter, store, ruleset.policy, options, clock, alerts)
 
     # ---------------------------------------------------------------- runs
 
@@ -151,6 +153,8 @@ class Sync:
         if not sink.dry_run:
             # what sales did with qualified records: only real runs keep episodes
             self.writer.record_outcomes(until, report)
+            # then the tasks still untouched past due are escalated (once per episode)
+            self.follow_up.run(report)
 
     def _backfill(
         self,

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from connector.model import format_time
+from connector.policy.escalation import Escalation
 
 #: a run that did its work but left task intents to confirm or retry later
 PARTIAL = "partial"
@@ -35,6 +36,9 @@ class RunReport:
     #: outcome events read from the CRM, and the episodes they changed
     outcomes: int = 0
     episodes_updated: int = 0
+    #: SLA escalations this run claimed (each once per episode), and the task updates that landed
+    escalations: list[Escalation] = field(default_factory=list)
+    tasks_escalated: int = 0
     stages: Counter[str] = field(default_factory=Counter)
     tasks_by_stage: Counter[str] = field(default_factory=Counter)
     #: Handoff's qualification level of every record scored (the sweep sees them all)
@@ -66,6 +70,8 @@ class RunReport:
             "outcomes": self.outcomes,
             "episodes_updated": self.episodes_updated,
             "alerts": dict(self.alerts),
+            "escalated": len(self.escalations),
+            "tasks_escalated": self.tasks_escalated,
         }
 
     def counts(self) -> dict[str, int]:
@@ -81,4 +87,5 @@ class RunReport:
             "changed": self.changed,
             "alerts_sent": self.alerts["sent"],
             "alerts_retrying": self.alerts["retrying"],
+            "escalated": len(self.escalations),
         }

@@ -18,9 +18,12 @@ import structlog
 
 from connector.crm.base import CrmAdapter, Quarantined
 from connector.outcomes.apply import apply_outcomes
+from connector.outcomes.episode import Episode
 from connector.outcomes.events import OutcomeEvent
+from connector.policy.acceptance import Acceptance
 from connector.policy.planner import RecordPlan, after_write
 from connector.state import PendingWrite, RecordState, Store, TaskEntry
+from connector.sync.acceptance import touched_episode
 from connector.sync.alerting import AlertOutbox
 from connector.sync.episodes import episode_changes
 from connector.sync.report import PARTIAL, RunReport
@@ -52,12 +55,14 @@ class CrmWriter:
         options: SyncOptions,
         clock: Callable[[], datetime],
         alerts: AlertOutbox | None = None,
+        acceptance: Acceptance | None = None,
     ):
         self.adapter = adapter
         self.store = store
         self.options = options
         self.clock = clock
         self.alerts = alerts
+        self.acceptance = acceptance or Acceptance()
 
     def begin(self, report: RunReport) -> None:
         """Finish what an earlier run left: tasks it meant to create, writes that did not land."""
@@ -99,11 +104,22 @@ class CrmWriter:
             report.status = PARTIAL
 
     def _record_episodes(self, planned: Sequence[Planned]) -> None:
-        """Open, update or end the episodes these decisions start or end (in the page's transaction)."""
+        """Open, update or end the episodes these decisions start or end, with the sales touches the records show.
+
+        In the page's transaction; a touch lands on the episode as it stands after the decision.
+        """
         now = self.clock()
         current = self.store.episodes.open_for([p.state.record_id for p in planned])
-        changed = [e for p in planned for e in episode_changes(p, current.get(p.state.record_id), now)]
-        self.store.episodes.upsert(changed)
+        changed: dict[tuple[str, int], Episode] = {}
+        latest = dict(current)
+        for p in planned:
+            for episode in episode_changes(p, current.get(p.state.record_id), now):
+                changed[(episode.record_id, episode.number)] = latest[episode.record_id] = episode
+        for p in planned:
+            touched = touched_episode(p, latest.get(p.state.record_id), self.acceptance, now)
+            if touched is not None:
+                changed[(touched.record_id, touched.number)] = touched
+        self.store.episodes.upsert(list(changed.values()))
 
     def record_outcomes(self, until: datetime, report: RunReport) -> None:
         """Fold what sales did (the adapter's outcome events up to ``until``) into the records' episodes.

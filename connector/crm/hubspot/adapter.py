@@ -9,11 +9,12 @@ from typing import Any
 
 import structlog
 
-from connector.crm.base import Cursors, Delta, Pulled, PulledPage, TaskOutcome, WriteOutcome
+from connector.crm.base import Cursors, Delta, Pulled, PulledPage, TaskOutcome, TaskUpdate, WriteOutcome
 from connector.crm.deals import DealMemory, DealRead, Remembered, changes, deleted, remember_all
 from connector.crm.errors import Conflict, CrmError, RecordRejected, Retryable, StopRun
 from connector.crm.hubspot import mapping
 from connector.crm.hubspot import outcomes as outcome_mapping
+from connector.crm.hubspot import tasks as task_mapping
 from connector.crm.hubspot.transport import HubSpotApi
 from connector.crm.mapped import MappedField, missing_line
 from connector.crm.outcomes import failed_tasks, failed_writes, task_outcome, write_outcome
@@ -22,6 +23,7 @@ from connector.crm.reading import read_page
 from connector.crm.seen import SeenEngagements
 from connector.model import Activity, TaskSpec, format_time, parse_time
 from connector.outcomes.events import OutcomeEvent
+from connector.policy.escalation import TaskState
 from connector.policy.planner import RecordPlan
 
 log = structlog.get_logger(__name__)
@@ -507,6 +509,46 @@ class HubSpotAdapter:
                 if not after:
                     break
         return found
+
+    def task_states(self, crm_task_ids: Sequence[str]) -> dict[str, TaskState]:
+        """Tasks by id through the batch read (100 a call); deleted or unknown ids are left out."""
+        found: dict[str, TaskState] = {}
+        for chunk in chunks(list(crm_task_ids), BATCH_LIMIT):
+            body = self.api.call(
+                self.api.tasks_batch.read,
+                {"properties": list(task_mapping.TASK_STATE_PROPERTIES), "inputs": [{"id": i} for i in chunk]},
+                archived=False,
+            )
+            for row in (body or {}).get("results", []):
+                try:
+                    state = task_mapping.task_state(row)
+                except Exception as exc:
+                    log.warning("unreadable task skipped", task=str(row.get("id")), error=type(exc).__name__)
+                    continue
+                found[state.crm_task_id] = state
+        return found
+
+    def update_tasks(self, updates: Sequence[TaskUpdate]) -> list[TaskOutcome]:
+        """Set task owners and priorities through the batch update (100 a call)."""
+        return [o for chunk in chunks(list(updates), BATCH_LIMIT) for o in self._update_task_batch(chunk)]
+
+    def _update_task_batch(self, updates: Sequence[TaskUpdate]) -> list[TaskOutcome]:
+        """One batch update; a batch HubSpot rejects whole (one owner it does not know) is split to find it."""
+        inputs = [
+            {"id": u.crm_task_id, "properties": task_mapping.update_properties(u), "objectWriteTraceId": u.crm_task_id}
+            for u in updates
+        ]
+        try:
+            body = self.api.call(self.api.tasks_batch.update, {"inputs": inputs})
+        except RecordRejected as exc:
+            if len(updates) == 1:
+                return [task_outcome(updates[0].key, error=exc)]
+            half = len(updates) // 2
+            return [*self._update_task_batch(updates[:half]), *self._update_task_batch(updates[half:])]
+        except CrmError as exc:
+            return failed_tasks([u.key for u in updates], exc)
+        result = _batch_result(body)
+        return [task_outcome(u.key, u.crm_task_id, result.error(u.crm_task_id)) for u in updates]
 
 
 @dataclass(frozen=True)

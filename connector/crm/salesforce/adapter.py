@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 from simple_salesforce.format import format_soql
 
-from connector.crm.base import Cursors, Delta, Pulled, PulledPage, TaskOutcome, WriteOutcome
+from connector.crm.base import Cursors, Delta, Pulled, PulledPage, TaskOutcome, TaskUpdate, WriteOutcome
 from connector.crm.deals import DealMemory, Remembered, changes, deleted, remember_all
 from connector.crm.errors import CrmError, Retryable, StopRun
 from connector.crm.mapped import MappedField, missing_line
@@ -24,10 +24,12 @@ from connector.crm.paging import Key, Window, chunks, keyset_pages
 from connector.crm.reading import read_page
 from connector.crm.salesforce import mapping
 from connector.crm.salesforce import outcomes as outcome_mapping
+from connector.crm.salesforce import tasks as task_mapping
 from connector.crm.salesforce.transport import NO_AUTO_ASSIGN, SalesforceApi, item_error
 from connector.crm.seen import SeenEngagements
 from connector.model import Activity, TaskSpec
 from connector.outcomes.events import OutcomeEvent
+from connector.policy.escalation import TaskState
 from connector.policy.planner import RecordPlan
 
 log = structlog.get_logger(__name__)
@@ -432,6 +434,33 @@ class SalesforceAdapter:
             ):
                 found[row[mapping.TASK_KEY_FIELD]] = row["Id"]
         return found
+
+    def task_states(self, crm_task_ids: Sequence[str]) -> dict[str, TaskState]:
+        """Tasks by Id (200 an IN clause); deleted ones are left out."""
+        found: dict[str, TaskState] = {}
+        select = ", ".join(task_mapping.TASK_STATE_FIELDS)
+        for chunk in chunks(list(crm_task_ids), IN_CHUNK):
+            soql = f"SELECT {select} FROM Task" + format_soql(" WHERE Id IN {} AND IsDeleted = false", chunk)
+            for row in self.api.query_all(soql):
+                state = task_mapping.task_state(row)
+                found[state.crm_task_id] = state
+        return found
+
+    def update_tasks(self, updates: Sequence[TaskUpdate]) -> list[TaskOutcome]:
+        """Set Task owners and priorities through sObject Collections (200 a call), assignment rules off."""
+        outcomes: list[TaskOutcome] = []
+        for chunk in chunks(list(updates), COLLECTION):
+            keys = [u.key for u in chunk]
+            try:
+                results = self._collection(
+                    "composite/sobjects", [task_mapping.update_fields(u) for u in chunk], headers=NO_AUTO_ASSIGN
+                )
+            except CrmError as exc:
+                outcomes.extend(failed_tasks(keys, exc))
+                continue
+            ids = {u.key: u.crm_task_id for u in chunk}
+            outcomes.extend(task_outcome(k, ids[k], _item_error(r)) for k, r in _each(keys, results))
+        return outcomes
 
 
 def _mapped_fields(

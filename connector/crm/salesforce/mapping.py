@@ -301,6 +301,10 @@ def event_activity(event: Mapping[str, Any], fallback: datetime) -> Activity:
     return Activity("meeting_booked", at, name=loose_text(event.get("Subject")))
 
 
+#: Handoff's priorities as Task Priority picklist values
+TASK_PRIORITIES = {"HIGH": "High", "MEDIUM": "Normal", "LOW": "Low"}
+
+
 def task_fields(task: TaskSpec) -> dict[str, Any]:
     """A rep task as Task fields (plain text); the due time goes to the reminder, the due date to ActivityDate."""
     fields: dict[str, Any] = {
@@ -311,7 +315,7 @@ def task_fields(task: TaskSpec) -> dict[str, Any]:
         "ActivityDate": task.due_at.astimezone(UTC).date().isoformat(),
         "ReminderDateTime": format_time(task.due_at),
         "IsReminderSet": True,
-        "Priority": {"HIGH": "High", "MEDIUM": "Normal", "LOW": "Low"}[task.priority.value],
+        "Priority": TASK_PRIORITIES[task.priority.value],
         "Status": "Not Started",
         "Type": "Call" if task.stage is Stage.SQL else "Email",
         "WhoId": task.record_id,

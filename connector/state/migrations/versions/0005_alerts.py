@@ -1,7 +1,7 @@
 """The alert ledger: each (record, episode, kind) alert is claimed before it is posted, marked sent after.
 
 Revision ID: 0005_alerts
-Revises: 0003
+Revises: 0004_sla
 Create Date: 2026-11-30
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_alerts"
-down_revision = "0003"
+down_revision = "0004_sla"
 branch_labels = None
 depends_on = None
 
