@@ -104,6 +104,7 @@ class HubSpotPortal(_Portal):
         "mql": "marketingqualifiedlead",
         "sql": "salesqualifiedlead",
         "opportunity": "opportunity",
+        "customer": "customer",
     }
     _fields: ClassVar = {
         "first_name": "firstname",

@@ -198,6 +198,8 @@ class Sync:
             delta = deltas[record.record_id]
             lead = merge_lead(before.lead if before else None, record.record_id, record.properties, delta.activities)
             base = before or RecordState(record.record_id, lead, record.crm_state)
+            if record.created_at is not None:  # the CRM's creation time, over a first-seen time kept before
+                base = replace(base, created_at=record.created_at)
             evaluated.append(
                 self._evaluate(base, lead, record.crm_state, dict(delta.counters), record.modified_at, now)
             )
@@ -215,7 +217,7 @@ class Sync:
         q, d = evaluate(lead, crm_state, base.memory, self.ruleset.compiled, self.ruleset.policy, now)
         if d.task is not None and not self.adapter.assignable(d.task.owner_id):
             d = replace(d, task=replace(d.task, owner_id=self._fallback_owner(d.task)))
-        # the adapters do not say when the CRM created a record: the lead cohort is when Handoff first saw it
+        # the CRM's creation time when the adapter read one, else when Handoff first saw the record
         created = base.created_at or now
         state = RecordState(
             base.record_id, lead, crm_state, d.memory, counters, dict(base.written), modified_at, created
