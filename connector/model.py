@@ -223,8 +223,8 @@ class Qualification:
     missing: tuple[str, ...]
     interests: tuple[str, ...]
     rules_version: str
-    #: names of every rule that played a part (fit, engagement, negative, signal, scorecard, disqualifier),
-    #: sorted: what the report's rule lift compares
+    #: names of every rule that played a part (fit, engagement, negative, signal, scorecard, disqualifier):
+    #: what the report's rule lift compares
     rules_fired: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:

@@ -178,19 +178,22 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
 
 
 def _fired(
-    hits: Iterable[PropertyHit], fit_cards: CardPoints, seen: ActivityTallies, signals: Signals, cards: CardPoints
+    hits: list[PropertyHit], fit_cards: CardPoints, seen: ActivityTallies, signals: Signals, cards: CardPoints
 ) -> tuple[str, ...]:
     """The names of every rule that played a part: met on a property, saw an activity, fired or held.
 
     A rule whose points decayed to almost nothing still saw the lead's activity: it counts, so
     the report's lift compares leads by what the rules matched, not by what was left of them.
+    Rule names are unique across the file and each rule is met once here: no set is needed.
     """
-    names = {hit.rule.name for hit in hits}
-    names.update(card.name for card in (*fit_cards.cards, *cards.cards))
+    names = [hit.rule.name for hit in hits]
+    if fit_cards.cards or cards.cards:
+        names += [card.name for card in fit_cards.cards]
+        names += [card.name for card in cards.cards]
     for tallies in (seen.engagement, seen.negatives, seen.disqualifiers):
-        names.update(rule.name for rule in tallies)
-    names.update(rule.name for rule, _ in signals.firing)
-    return tuple(sorted(names))
+        names += [rule.name for rule in tallies]
+    names += [rule.name for rule, _ in signals.firing]
+    return tuple(names)
 
 
 # ------------------------------------------------------------ properties
