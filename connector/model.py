@@ -223,6 +223,9 @@ class Qualification:
     missing: tuple[str, ...]
     interests: tuple[str, ...]
     rules_version: str
+    #: names of every rule that played a part (fit, engagement, negative, signal, scorecard, disqualifier):
+    #: what the report's rule lift compares
+    rules_fired: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -239,6 +242,7 @@ class Qualification:
             "missing": list(self.missing),
             "interests": list(self.interests),
             "rules_version": self.rules_version,
+            "rules_fired": list(self.rules_fired),
         }
 
 

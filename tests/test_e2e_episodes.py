@@ -204,3 +204,46 @@ def test_sales_work_read_from_the_crm_lands_on_the_episode(deployment):
     assert won.won_at is not None and won.amount == 8000
     assert report.episodes_updated == 1
     assert deployment.store.episodes.open_for([lead]) == {}
+
+
+def test_stages_a_rep_sets_by_hand_count_as_the_crm_records_them(hubspot_deployment, tmp_path):
+    deployment = Deployment(*hubspot_deployment)
+    portal = deployment.portal
+    leads = [portal.seed(email=f"sql{i}@acme.io") for i in range(4)]
+    for lead in leads:
+        portal.activity(lead, "form_submission", name="Request a demo")
+    deployment.cycle()
+    deployment.later(60)
+    portal.rep_sets_stage(leads[0], "opportunity")  # by hand, no deal
+    portal.rep_sets_stage(leads[1], "customer")
+    portal.convert(leads[2], amount=4000)  # a deal: HubSpot's deal sync sets the stage as well
+    deployment.cycle(minutes=60 * 2)  # past the CRM's late-indexing delay
+
+    figures = report_json(deployment, tmp_path)
+    # the same counts, straight from the contacts' lifecycle stage dates in the sandbox
+    contacts = {c["id"]: c["properties"] for c in portal.app.dump()["contacts"]}
+    became = {
+        stage: {r for r, props in contacts.items() if props.get(f"hs_lifecyclestage_{stage}_date")}
+        for stage in ("opportunity", "customer")
+    }
+    assert figures["funnel"]["opportunity"] == len(became["opportunity"] | became["customer"]) == 3
+    assert figures["funnel"]["won"] == len(became["customer"]) == 1
+    by_hand = deployment.episode(leads[0])
+    assert by_hand.opportunity_at == parse_time(contacts[leads[0]]["hs_lifecyclestage_opportunity_date"])
+    assert by_hand.deal_id is None and deployment.episode(leads[2]).deal_id is not None
+    # the lead cohort is the contact's creation in the CRM, not when Handoff first read it
+    assert by_hand.created_at == parse_time(contacts[leads[0]]["createdate"]) < by_hand.started_at
+
+
+def test_a_deal_opened_and_closed_the_day_the_lead_qualified_counts(deployment, tmp_path):
+    portal = deployment.portal
+    lead = portal.seed()
+    portal.activity(lead, "form_submission", name="Request a demo")
+    deployment.cycle()
+    deployment.later(30)
+    deal = portal.convert(lead, amount=3000)
+    portal.close_deal(deal, won=True)  # Salesforce's CloseDate is that day's midnight: before the episode
+    deployment.cycle(minutes=60 * 2)
+    episode = deployment.episode(lead)
+    assert episode.won_at is not None and episode.won_at >= episode.started_at
+    assert report_json(deployment, tmp_path)["funnel"]["won"] == 1

@@ -6,9 +6,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from connector.crm.deals import DealRead, Remembered, changes, deleted
+from connector.crm.hubspot import mapping as hubspot_mapping
 from connector.crm.hubspot import outcomes as hubspot
+from connector.crm.salesforce import mapping as salesforce_mapping
 from connector.crm.salesforce import outcomes as salesforce
+from connector.outcomes.events import STAGE_SOURCE
 from connector.outcomes.events import OutcomeKind as K
+
+STAGES = hubspot_mapping.StageMap([(v, i) for i, v in enumerate(hubspot_mapping.DEFAULT_STAGE_VALUES)])
+STAGE_FIELD = salesforce_mapping.StageField()
 
 PIPELINES = {
     "results": [
@@ -93,6 +99,59 @@ def test_an_opportunity_row_and_a_conversion_without_one():
         {"Id": "00Q1", "ConvertedDate": "2026-11-20", "SystemModstamp": "2026-11-20T12:00:00.000+0000"}
     )
     assert (converted.kind, converted.at, converted.reason) == (K.ACCEPTED, T, "CONVERTED_WITHOUT_OPPORTUNITY")
+    assert not converted.day_only
+
+
+def test_a_conversion_changed_again_later_is_dated_by_its_day_only():
+    converted = salesforce.conversion(
+        {"Id": "00Q1", "ConvertedDate": "2026-11-20", "SystemModstamp": "2026-11-22T08:00:00.000+0000"}
+    )
+    assert (converted.at, converted.day_only) == (datetime(2026, 11, 20, tzinfo=UTC), True)
+
+
+def test_a_deals_close_is_a_day_its_creation_a_moment():
+    events, _ = changes(DealRead("9", ("1",), "won", T, T, T), None)
+    assert [(e.kind, e.day_only) for e in events] == [(K.OPPORTUNITY, False), (K.WON, True)]
+
+
+def contact(**props: str) -> dict:
+    base = {"lastmodifieddate": "2026-11-22T12:00:00Z", "lifecyclestage": "opportunity"}
+    return {"id": "42", "properties": {**base, **props}}
+
+
+def test_a_contacts_creation_and_stage_dates_come_with_it():
+    read = hubspot_mapping.pulled(
+        contact(
+            createdate="2026-10-31T23:00:00Z",
+            hs_lifecyclestage_opportunity_date="2026-11-20T12:00:00Z",
+            hs_lifecyclestage_customer_date="1795003200000",  # epoch milliseconds, as v1 payloads send them
+            hs_lifecyclestage_salesqualifiedlead_date="2026-11-19T12:00:00Z",
+        ),
+        STAGES,
+    )
+    assert read.created_at == datetime(2026, 10, 31, 23, tzinfo=UTC)
+    assert [(e.kind, e.at, e.source_id) for e in read.outcomes] == [
+        (K.OPPORTUNITY, T, STAGE_SOURCE),
+        (K.WON, datetime(2026, 11, 18, 12, tzinfo=UTC), STAGE_SOURCE),
+    ]
+
+
+def test_a_contact_without_readable_stage_dates_carries_no_outcome():
+    read = hubspot_mapping.pulled(contact(hs_lifecyclestage_opportunity_date="soon", createdate=""), STAGES)
+    assert read.outcomes == [] and read.created_at is None
+
+
+def test_a_salesforce_lead_says_when_it_was_created():
+    row = {
+        "Id": "00Q1",
+        "LastName": "Ruiz",
+        "Company": "Acme",
+        "Status": "Open - Not Contacted",
+        "CreatedDate": "2026-10-31T23:00:00.000+0000",
+        "SystemModstamp": "2026-11-20T12:00:00.000+0000",
+    }
+    read = salesforce_mapping.pulled(row, salesforce_mapping.LEAD, STAGE_FIELD)
+    assert read is not None and read.created_at == datetime(2026, 10, 31, 23, tzinfo=UTC)
 
 
 def test_each_change_of_a_deal_is_told_once_and_a_deleted_one_to_every_record_it_had():

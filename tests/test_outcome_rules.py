@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from connector.outcomes.apply import apply_outcomes
 from connector.outcomes.episode import Episode
-from connector.outcomes.events import OutcomeEvent, OutcomeKind
+from connector.outcomes.events import STAGE_SOURCE, OutcomeEvent, OutcomeKind
 
 T0 = datetime(2026, 9, 7, 9, 0, tzinfo=UTC)
 K = OutcomeKind
@@ -83,9 +83,53 @@ def test_outcomes_dated_before_the_episode_belong_to_an_earlier_story():
     assert done == qualified()
 
 
-def test_a_win_closed_on_the_day_the_episode_started_counts():
-    done = apply_outcomes(qualified(), [ev(K.WON, -9 / 24)])  # midnight of that day: a close date
-    assert done.won_at == datetime(2026, 9, 7, tzinfo=UTC)
+def test_a_win_closed_on_the_day_the_episode_started_counts_from_the_start():
+    done = apply_outcomes(qualified(), [ev(K.WON, -9 / 24, day_only=True)])  # midnight of that day: a close date
+    assert done.won_at == T0 and done.opportunity_at == T0
+
+
+def test_a_day_only_conversion_on_the_first_day_counts_and_one_the_day_before_does_not():
+    same_day = ev(K.ACCEPTED, -9 / 24, deal=None, day_only=True)
+    assert apply_outcomes(qualified(), [same_day]).accepted_at == T0
+    assert apply_outcomes(qualified(), [ev(K.ACCEPTED, -1, deal=None, day_only=True)]) == qualified()
+
+
+def test_an_exact_time_before_the_start_on_the_same_day_still_belongs_to_an_earlier_story():
+    assert apply_outcomes(qualified(), [ev(K.ACCEPTED, -1 / 24, deal=None)]) == qualified()
+
+
+def test_a_day_only_date_after_the_first_day_keeps_its_day():
+    assert apply_outcomes(qualified(), [ev(K.OPPORTUNITY, 1), ev(K.LOST, 2 - 9 / 24, day_only=True)]).lost_at == (
+        datetime(2026, 9, 9, tzinfo=UTC)
+    )
+
+
+def stage(kind: OutcomeKind, days: float) -> OutcomeEvent:
+    return ev(kind, days, deal=STAGE_SOURCE)
+
+
+def test_a_stage_set_by_hand_without_a_deal_makes_an_opportunity_and_a_customer_a_win():
+    done = apply_outcomes(qualified(), [stage(K.OPPORTUNITY, 1), stage(K.WON, 4)])
+    assert (done.opportunity_at, done.won_at, done.deal_id) == (T0 + timedelta(days=1), T0 + timedelta(days=4), None)
+    customer_at_once = apply_outcomes(qualified(), [stage(K.WON, 2)])
+    assert customer_at_once.opportunity_at == customer_at_once.won_at == T0 + timedelta(days=2)
+
+
+def test_a_deal_tells_the_story_over_stage_dates_whichever_is_read_first():
+    events = [stage(K.OPPORTUNITY, 1), ev(K.OPPORTUNITY, 2), ev(K.LOST, 5)]
+    stage_first = apply_outcomes(apply_outcomes(qualified(), events[:1]), events[1:])
+    deal_first = apply_outcomes(apply_outcomes(qualified(), events[1:]), events[:1])
+    assert stage_first == deal_first == apply_outcomes(qualified(), events)
+    assert (stage_first.deal_id, stage_first.opportunity_at) == ("d1", T0 + timedelta(days=2))
+
+
+def test_the_stage_a_deleted_deal_left_behind_does_not_bring_it_back():
+    deleted = apply_outcomes(apply_outcomes(qualified(), [ev(K.OPPORTUNITY, 1)]), [ev(K.DELETED, 2)])
+    assert apply_outcomes(deleted, [stage(K.OPPORTUNITY, 1), stage(K.WON, 3)]) == deleted
+
+
+def test_stage_dates_before_the_episode_started_are_ignored():
+    assert apply_outcomes(qualified(), [stage(K.OPPORTUNITY, -3), stage(K.WON, -1)]) == qualified()
 
 
 def test_a_deleted_deal_no_longer_counts():

@@ -559,3 +559,25 @@ def test_an_activity_without_a_time_zone_is_read_as_utc():
         score(lead(naive), RULES.compiled, NOW).reasons
         == score(lead(activity("email_click", hours_ago=1)), RULES.compiled, NOW).reasons
     )
+
+
+# ------------------------------------------------------------ rules fired
+
+
+def test_every_rule_that_played_a_part_is_named_not_only_the_signals():
+    q = run(demo_request(1), page_view("/careers", 2), email="ana@gmail.com")
+    assert {"vp_title", "mid_market", "target_industry", "free_mail", "demo_request", "job_seeker"} <= set(
+        q.rules_fired
+    )
+    assert "executive_title" not in q.rules_fired
+    assert len(set(q.rules_fired)) == len(q.rules_fired)
+
+
+def test_disqualifiers_and_scorecard_rules_are_named_when_they_hold():
+    assert "student" in run(job_title="Student").rules_fired
+    assert "silent" in carded(scorecard=SILENT).rules_fired
+    assert "silent" not in carded(activity("email_open", 10), scorecard=SILENT).rules_fired
+
+
+def test_a_lead_nothing_matches_names_no_rule():
+    assert run(job_title=None, company_size=None, industry=None, country=None).rules_fired == ()

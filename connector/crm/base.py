@@ -27,6 +27,10 @@ class Pulled:
     modified_at: datetime
     #: adapter-private snapshot (engagement counters, seen engagement ids) kept for the next read
     counters: Mapping[str, Any] = field(default_factory=dict)
+    #: when the CRM created the record (None when it does not say): the lead's monthly cohort
+    created_at: datetime | None = None
+    #: outcomes the record itself carries (HubSpot's lifecycle stage dates), read with it at no extra call
+    outcomes: Sequence[OutcomeEvent] = ()
 
 
 @dataclass(frozen=True)

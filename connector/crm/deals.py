@@ -80,18 +80,19 @@ def changes(deal: DealRead, before: Remembered | None) -> tuple[list[OutcomeEven
 
 
 def _record_changes(deal: DealRead, record_id: str, was: str | None) -> list[OutcomeEvent]:
-    def event(kind: OutcomeKind, at: datetime) -> OutcomeEvent:
-        return OutcomeEvent(record_id, kind, at, deal.deal_id, deal.amount)
+    def event(kind: OutcomeKind, at: datetime, day_only: bool = False) -> OutcomeEvent:
+        return OutcomeEvent(record_id, kind, at, deal.deal_id, deal.amount, day_only=day_only)
 
     out: list[OutcomeEvent] = []
     if was is None:
         out.append(event(OutcomeKind.OPPORTUNITY, deal.created_at))
     if deal.state == was:
         return out
+    # a close date is a day (Salesforce CloseDate; HubSpot's closedate as a rep picks it)
     if deal.state == "won":
-        out.append(event(OutcomeKind.WON, deal.closed_at))
+        out.append(event(OutcomeKind.WON, deal.closed_at, day_only=True))
     elif deal.state == "lost":
-        out.append(event(OutcomeKind.LOST, deal.closed_at))
+        out.append(event(OutcomeKind.LOST, deal.closed_at, day_only=True))
     elif was is not None:
         out.append(event(OutcomeKind.REOPENED, deal.modified_at))
     return out

@@ -5,8 +5,10 @@ so a re-read batch never double-counts) and does not depend on the order of the
 events it is given (they are sorted by time first). The rules:
 
 - An event dated before the episode started belongs to an earlier story and is
-  ignored. Close dates are days, so a win or loss dated the day the episode
-  started still counts.
+  ignored. Some CRM dates are days only (Salesforce ``ConvertedDate`` and
+  ``CloseDate``, a deal's close date as a rep picks it): one on the day the
+  episode started counts, at the start (the day cannot say whether it came
+  before the start, and a same-day close is the common fast case).
 - Touched, accepted, recycled, rejected: the earliest time is kept; the reason of
   the earliest recycle or rejection becomes ``sales_reason``.
 - Several deals for one record: the opportunity time is the earliest creation of
@@ -20,6 +22,10 @@ events it is given (they are sorted by time first). The rules:
   a later event of another, live deal makes that deal the episode's deal.
 - A record converted without a deal (Salesforce, into an existing account) sends
   no opportunity event: it is not an opportunity.
+- A lifecycle stage a rep set by hand (``STAGE_SOURCE``: HubSpot's opportunity and
+  customer dates) makes the episode an opportunity, or won, while it has no deal.
+  Once a deal is there, the deal tells the story, and a deleted deal's stage
+  dates (the stage stays behind in the CRM) do not bring it back.
 - Events of other records, and deal events that do not name their deal, are
   ignored; nothing raises.
 """
@@ -32,7 +38,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from connector.outcomes.episode import Episode
-from connector.outcomes.events import OutcomeEvent, OutcomeKind
+from connector.outcomes.events import STAGE_SOURCE, OutcomeEvent, OutcomeKind
 
 _DEAL_KINDS = frozenset({OutcomeKind.OPPORTUNITY, OutcomeKind.WON, OutcomeKind.LOST})
 #: within one moment: a deal opens before it closes, closes before it reopens, and is deleted last
@@ -47,7 +53,7 @@ _SALES_TIMES = {
 
 def apply_outcomes(episode: Episode, events: Sequence[OutcomeEvent]) -> Episode:
     """``episode`` with what ``events`` say sales did to its record (see the module rules)."""
-    usable = [e for e in events if _belongs(episode, e)]
+    usable = [_placed(episode, e) for e in events if _belongs(episode, e)]
     deleted = {e.source_id for e in usable if e.kind is OutcomeKind.DELETED and e.source_id is not None}
     usable = [e for e in usable if e.kind is OutcomeKind.DELETED or e.source_id not in deleted]
     usable.sort(key=lambda e: (e.at, _RANK[e.kind], e.source_id or "", str(e.amount), e.reason or ""))
@@ -63,9 +69,15 @@ def _belongs(episode: Episode, event: Any) -> bool:
     if not isinstance(event.at, datetime) or event.at.tzinfo is None or not isinstance(event.kind, OutcomeKind):
         return False
     start = episode.started_at
-    if event.kind in (OutcomeKind.WON, OutcomeKind.LOST):
+    if event.day_only:
         start = datetime.combine(start.astimezone(UTC).date(), time(), UTC)
     return event.at >= start
+
+
+def _placed(episode: Episode, event: OutcomeEvent) -> OutcomeEvent:
+    """A day-only event on the episode's first day, moved to the start: it never sorts before it."""
+    start = episode.started_at
+    return replace(event, at=start) if event.day_only and event.at < start else event
 
 
 def _fold(episode: Episode, changes: dict[str, Any], event: OutcomeEvent) -> None:
@@ -82,6 +94,9 @@ def _fold(episode: Episode, changes: dict[str, Any], event: OutcomeEvent) -> Non
         return
     if event.source_id is None:
         return  # a deal event must say which deal (both adapters do): it cannot be placed otherwise
+    if event.source_id == STAGE_SOURCE:
+        _fold_stage(changes, now, event.kind, at)
+        return
     deal = now("deal_id")
     gone = now("deal_deleted_at") is not None
     live = deal is not None and not gone
@@ -123,3 +138,12 @@ def _fold(episode: Episode, changes: dict[str, Any], event: OutcomeEvent) -> Non
             changes["amount"] = event.amount
     elif event.kind is OutcomeKind.OPPORTUNITY and ours and event.amount is not None and now("amount") is None:
         changes["amount"] = event.amount
+
+
+def _fold_stage(changes: dict[str, Any], now: Any, kind: OutcomeKind, at: datetime) -> None:
+    """A lifecycle stage date: the opportunity (and, for a customer, the win) of an episode without a deal."""
+    if now("deal_id") is not None or kind not in (OutcomeKind.OPPORTUNITY, OutcomeKind.WON):
+        return
+    for name in ("opportunity_at", "won_at") if kind is OutcomeKind.WON else ("opportunity_at",):
+        if now(name) is None or at < now(name):
+            changes[name] = at

@@ -31,6 +31,12 @@ class OutcomeKind(str, enum.Enum):
     DELETED = "deleted"
 
 
+#: the ``source_id`` of an opportunity or a win the CRM keeps on the record itself, not on a deal:
+#: a lifecycle stage a rep set by hand (HubSpot's ``hs_lifecyclestage_opportunity_date`` and
+#: ``..._customer_date``)
+STAGE_SOURCE = "lifecyclestage"
+
+
 @dataclass(frozen=True, slots=True)
 class OutcomeEvent:
     """One thing sales did to one record, at the time the CRM says it happened."""
@@ -43,3 +49,5 @@ class OutcomeEvent:
     amount: Decimal | None = None
     #: the lead status or stage name behind a recycle, rejection or acceptance
     reason: str | None = None
+    #: the CRM keeps only the day (Salesforce ``ConvertedDate``, ``CloseDate``): ``at`` is its midnight
+    day_only: bool = False

@@ -106,6 +106,7 @@ class HubSpotPortal(_Portal):
         "mql": "marketingqualifiedlead",
         "sql": "salesqualifiedlead",
         "opportunity": "opportunity",
+        "customer": "customer",
     }
     _fields: ClassVar = {
         "first_name": "firstname",
@@ -160,7 +161,10 @@ class HubSpotPortal(_Portal):
         self.app.touch(record_id, {"lifecyclestage": self._stages[stage]})
 
     def _props(self, record_id: str) -> dict[str, Any]:
-        contact: dict[str, Any] = next(c for c in self.app.dump()["contacts"] if c["id"] == record_id)
+        # one contact, not a dump of the portal: the demo asks about many contacts in turn
+        contact = self.app.contact(record_id)
+        if contact is None:
+            raise KeyError(f"no contact {record_id}")
         return dict(contact["properties"])
 
     def stage(self, record_id: str) -> str | None:
@@ -180,7 +184,6 @@ class HubSpotPortal(_Portal):
         return {k: props.get(f"handoff_shadow_{k}") for k in ("score", "status")}
 
     def tasks(self, record_id: str) -> list[TaskView]:
-        dump = self.app.dump()
         return [
             TaskView(
                 t["properties"]["hs_task_priority"],
@@ -191,8 +194,7 @@ class HubSpotPortal(_Portal):
                 t["id"],
                 t["properties"].get("hs_task_status") == "COMPLETED",
             )
-            for t in dump["tasks"]
-            if record_id in t["associations"].get("contacts", []) and not t["archived"]
+            for t in self.app.associated(record_id, "tasks")
         ]
 
     def convert(self, record_id: str, amount: float | None = None) -> str:
@@ -221,8 +223,7 @@ class HubSpotPortal(_Portal):
                 d["properties"]["hs_is_closed_won"] == "true",
                 (d["properties"].get("closedate") or "")[:10] or None,
             )
-            for d in self.app.dump()["deals"]
-            if record_id in d["associations"].get("contacts", []) and not d["archived"]
+            for d in self.app.associated(record_id, "deals")
         ]
 
     def owner_of(self, record_id: str) -> str | None:

@@ -115,6 +115,8 @@ class CardPoints:
 
     points: float
     reasons: list[RankedReason]
+    #: the rules that hold
+    cards: list[CardRule] = field(default_factory=list)
 
 
 _NO_CARDS = CardPoints(0.0, [])
@@ -171,7 +173,27 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
         missing=tuple([name for name, field_name in rules.bant if is_blank(props.get(field_name))]),
         interests=_latest_interests(seen.interests),
         rules_version=rules.version,
+        rules_fired=_fired(hits, fit_cards, seen, signals, cards),
     )
+
+
+def _fired(
+    hits: list[PropertyHit], fit_cards: CardPoints, seen: ActivityTallies, signals: Signals, cards: CardPoints
+) -> tuple[str, ...]:
+    """The names of every rule that played a part: met on a property, saw an activity, fired or held.
+
+    A rule whose points decayed to almost nothing still saw the lead's activity: it counts, so
+    the report's lift compares leads by what the rules matched, not by what was left of them.
+    Rule names are unique across the file and each rule is met once here: no set is needed.
+    """
+    names = [hit.rule.name for hit in hits]
+    if fit_cards.cards or cards.cards:
+        names += [card.name for card in fit_cards.cards]
+        names += [card.name for card in cards.cards]
+    for tallies in (seen.engagement, seen.negatives, seen.disqualifiers):
+        names += [rule.name for rule in tallies]
+    names += [rule.name for rule, _ in signals.firing]
+    return tuple(names)
 
 
 # ------------------------------------------------------------ properties
@@ -358,6 +380,7 @@ def _cards(
             band.min_count <= _count(band.counter, windowed) <= band.max_count for band in card.bands
         ):
             found.points += card.points
+            found.cards.append(card)
             found.reasons.append(_ranked(_OTHER, card.points, _card_text(card, windowed, now_ts, texts), card.kind))
     return found
 

@@ -235,6 +235,8 @@ class Sync:
                 before.lead if before else None, record.record_id, record.properties, delta.activities, now
             )
             base = before or RecordState(record.record_id, lead, record.crm_state)
+            if record.created_at is not None:  # the CRM's creation time, over a first-seen time kept before
+                base = replace(base, created_at=record.created_at)
             evaluated.append(
                 self._evaluate(base, lead, record.crm_state, dict(delta.counters), record.modified_at, now)
             )
@@ -255,7 +257,7 @@ class Sync:
         if self.shadow is not None and d.properties:
             # the candidate scores the same episode the live rules scored; records sales owns stay untouched
             d = with_shadow(d, score(episode_lead(lead, d.memory), self.shadow.compiled, now))
-        # the adapters do not say when the CRM created a record: the lead cohort is when Handoff first saw it
+        # the CRM's creation time when the adapter read one, else when Handoff first saw the record
         created = base.created_at or now
         state = RecordState(
             base.record_id, lead, crm_state, d.memory, counters, dict(base.written), modified_at, created

@@ -15,9 +15,6 @@ from connector.policy.lifecycle import DISQUALIFIED
 from connector.policy.shadow import shadow_verdict
 from connector.sync.sink import Planned
 
-#: the canonical lead property an adapter may fill with the CRM's creation time of the record
-CREATED_PROPERTY = "created_at"
-
 
 def episode_changes(planned: Planned, current: Episode | None, now: datetime) -> list[Episode]:
     """The episodes this planned record opens, updates or ends (empty when nothing changes).
@@ -64,7 +61,8 @@ def _opened(planned: Planned, number: int, stage: Stage, now: datetime) -> Episo
     return Episode(
         record_id=planned.state.record_id,
         number=number,
-        created_at=_created(planned),
+        # the record's cohort time: the CRM's creation time, else when Handoff first saw it (as the lead counts)
+        created_at=planned.state.created_at,
         mql_at=now if stage is Stage.MQL else None,
         sql_at=now if stage is Stage.SQL else None,
         score=q.score,
@@ -72,8 +70,7 @@ def _opened(planned: Planned, number: int, stage: Stage, now: datetime) -> Episo
         grade=q.grade,
         rules_version=q.rules_version,
         reasons=tuple(line.removeprefix("- ") for line in written.splitlines() if line.strip()),
-        # the scoring core names only the signal rules that fired; other rules show up as reasons
-        rules_fired=q.signals,
+        rules_fired=q.rules_fired,
         task_key=task.key,
         owner_id=task.owner_id,
         task_due_at=task.due_at,
@@ -81,10 +78,6 @@ def _opened(planned: Planned, number: int, stage: Stage, now: datetime) -> Episo
         shadow_score=shadow_score,
         shadow_level=shadow_level,
     )
-
-
-def _created(planned: Planned) -> datetime | None:
-    return _time(planned.state.lead.properties.get(CREATED_PROPERTY))
 
 
 def _time(raw: object) -> datetime | None:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from connector.crm.base import CrmAdapter, Quarantined
+from connector.crm.base import CrmAdapter, Pulled, Quarantined
 from connector.outcomes.apply import apply_outcomes
 from connector.outcomes.episode import Episode
 from connector.outcomes.events import OutcomeEvent
@@ -82,6 +82,8 @@ class CrmWriter:
             self._record_episodes(planned)
             if self.alerts is not None:
                 self.alerts.enqueue(self.alerts.qualified(planned))
+            # outcomes the records carry (HubSpot's lifecycle stage dates) land on the episodes just saved
+            self._fold_outcomes([e for p in planned if isinstance(p.source, Pulled) for e in p.source.outcomes], report)
         states = {p.state.record_id: p.state for p in planned}
         self._push([p.plan for p in planned if p.plan.has_write], states, report)
         self._create_tasks(claimed, report)
@@ -128,19 +130,25 @@ class CrmWriter:
         next batch is asked for: the adapter moves its cursors only then.
         """
         for batch in self.adapter.outcomes(until, self.store.cursors):
-            by_record: dict[str, list[OutcomeEvent]] = defaultdict(list)
-            for event in batch:
-                by_record[event.record_id].append(event)
-            ids = sorted(by_record)
-            current = {**self.store.episodes.latest(ids), **self.store.episodes.open_for(ids)}
-            changed = []
-            for record_id, episode in current.items():
-                updated = apply_outcomes(episode, by_record[record_id])
-                if updated != episode:
-                    changed.append(updated)
-            self.store.episodes.upsert(changed)
-            report.outcomes += len(batch)
-            report.episodes_updated += len(changed)
+            self._fold_outcomes(batch, report)
+
+    def _fold_outcomes(self, batch: Sequence[OutcomeEvent], report: RunReport) -> None:
+        """Fold these events into each record's open episode, else its latest, and save what changed."""
+        if not batch:
+            return
+        by_record: dict[str, list[OutcomeEvent]] = defaultdict(list)
+        for event in batch:
+            by_record[event.record_id].append(event)
+        ids = sorted(by_record)
+        current = {**self.store.episodes.latest(ids), **self.store.episodes.open_for(ids)}
+        changed = []
+        for record_id, episode in current.items():
+            updated = apply_outcomes(episode, by_record[record_id])
+            if updated != episode:
+                changed.append(updated)
+        self.store.episodes.upsert(changed)
+        report.outcomes += len(batch)
+        report.episodes_updated += len(changed)
 
     # ------------------------------------------------------------ writes
 

@@ -60,3 +60,15 @@ def test_lift_is_undefined_when_nobody_else_converted():
     fired = np.array([1, 0], dtype=np.bool_)
     converted = np.array([1, 0], dtype=np.bool_)
     assert rule_lift("r", "fit", fired, converted).lift is None
+
+
+def test_auc_from_ranks_is_scikit_learns_number_ties_included():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(7)
+    for size in (2, 9, 40, 300):
+        for _ in range(25):
+            scores = rng.integers(0, 12, size).astype(np.float64)  # few values: many ties
+            converted = rng.random(size) < 0.3
+            if converted.any() and not converted.all():
+                assert auc(scores, converted) == pytest.approx(roc_auc_score(converted, scores), abs=1e-12)

@@ -105,6 +105,7 @@ class HubSpotAdapter:
             *(f.name for f in self._mapped),
             *mapping.CANONICAL_PROPERTIES.values(),
             *mapping.OTHER_PROPERTIES,
+            *mapping.STAGE_OUTCOMES,
             *mapping.COUNTER_PROPERTIES,
             *mapping.SALES_ACTIVITY_MARKERS,
         ]
@@ -368,8 +369,8 @@ class HubSpotAdapter:
 
         Each read runs up to ``until`` less the late delay, so what HubSpot's search indexes late is
         still read once; a quiet cycle costs one deal search, one task search and one page of
-        archived deals per 100 (plus the deal pipelines, once per run). Lifecycle stage dates and
-        lead statuses come with the contacts the sync reads.
+        archived deals per 100 (plus the deal pipelines, once per run). Lifecycle stage dates
+        (``Pulled.outcomes``) and lead statuses come with the contacts the sync reads.
         """
         # the millisecond ``until`` falls in may still get changes after this read: it is read next time
         upper = _ms(until - self.late_delay) - 1

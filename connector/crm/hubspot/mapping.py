@@ -13,7 +13,7 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from connector.crm.base import Pulled
@@ -31,6 +31,7 @@ from connector.crm.values import (
     whole_number,
 )
 from connector.model import Activity, CrmState, Stage, TaskSpec, format_time, parse_time
+from connector.outcomes.events import STAGE_SOURCE, OutcomeEvent, OutcomeKind
 
 #: lifecyclestage internal values HubSpot ships, in their default order
 DEFAULT_STAGE_VALUES = {
@@ -79,6 +80,12 @@ COUNTER_PROPERTIES = (
     "hs_email_optout",
 )
 OTHER_PROPERTIES = ("numemployees", "hs_analytics_source", "lifecyclestage", "lastmodifieddate", "createdate")
+#: lifecycle stage dates that are outcomes: when a rep (or HubSpot's deal sync) made the contact an
+#: opportunity or a customer. Read with the contacts the sync reads anyway: no call of their own.
+STAGE_OUTCOMES = {
+    "hs_lifecyclestage_opportunity_date": OutcomeKind.OPPORTUNITY,
+    "hs_lifecyclestage_customer_date": OutcomeKind.WON,
+}
 #: contact properties that move when a meeting, call or email is logged
 SALES_ACTIVITY_MARKERS = ("hs_last_sales_activity_timestamp", "notes_last_updated", "notes_last_contacted")
 
@@ -179,13 +186,26 @@ def pulled(raw: Mapping[str, Any], stages: StageMap, mapped: Sequence[MappedFiel
     props = _properties(raw)
     counters = counters_of(props)
     counters.update({m: value for m in SALES_ACTIVITY_MARKERS if (value := read_field(props, m, text))})
+    record_id = read_field(raw, "id", required_text)
     return Pulled(
-        record_id=read_field(raw, "id", required_text),
+        record_id=record_id,
         properties=with_mapped(canonical_properties(props, stages), props, mapped),
         crm_state=crm_state(props, stages),
         modified_at=modified_at(raw),
         counters=counters,
+        created_at=_time_or_none(props.get("createdate")),
+        outcomes=stage_outcomes(record_id, props),
     )
+
+
+def stage_outcomes(record_id: str, props: Mapping[str, Any]) -> list[OutcomeEvent]:
+    """The opportunity and customer dates of a contact as outcome events (unreadable dates are left out)."""
+    events = []
+    for name, kind in STAGE_OUTCOMES.items():
+        at = _time_or_none(props.get(name))
+        if at is not None:
+            events.append(OutcomeEvent(record_id, kind, at, STAGE_SOURCE))
+    return events
 
 
 def modified_at(raw: Mapping[str, Any]) -> datetime:
@@ -255,15 +275,20 @@ def _int(value: Any) -> int:
 
 def _time(value: Any, fallback: datetime) -> datetime:
     """A HubSpot date (ISO text or epoch milliseconds); ``fallback`` when blank or unreadable."""
+    return _time_or_none(value) or fallback
+
+
+def _time_or_none(value: Any) -> datetime | None:
+    """A HubSpot date (ISO text or epoch milliseconds) in UTC; None when blank or unreadable."""
     written = loose_text(value)
     if not written:
-        return fallback
+        return None
     try:
         if written.isdecimal():
-            return datetime.fromtimestamp(int(written) / 1000, fallback.tzinfo)
+            return datetime.fromtimestamp(int(written) / 1000, UTC)
         return parse_time(written)
     except (ValueError, OverflowError, OSError):
-        return fallback
+        return None
 
 
 @dataclass(frozen=True)

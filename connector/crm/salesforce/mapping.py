@@ -202,6 +202,7 @@ def pulled(
         crm_state=crm_state(row, stage_field),
         modified_at=modified,
         counters={"opted_out": bool(row.get("HasOptedOutOfEmail"))},
+        created_at=_when(row.get("CreatedDate")),
     )
 
 

@@ -40,11 +40,16 @@ def opportunity_read(row: Mapping[str, Any], lead_ids: tuple[str, ...]) -> DealR
 
 
 def conversion(row: Mapping[str, Any]) -> OutcomeEvent:
-    """A Lead converted without an Opportunity, at its conversion (the day's own moment when known)."""
+    """A Lead converted without an Opportunity, at its conversion (the day's own moment when known).
+
+    ``ConvertedDate`` is a day: when the Lead was not changed again that day its modified time is the
+    moment; else the event is day-only, so a conversion on the day Handoff qualified the Lead counts.
+    """
     modified = modified_at(row)
     day = parse_sf_time(row.get("ConvertedDate"))
-    at = modified if day is None or day.date() == modified.date() else day
-    return OutcomeEvent(str(row["Id"]), OutcomeKind.ACCEPTED, at, reason=CONVERTED_WITHOUT_OPPORTUNITY)
+    if day is None or day.date() == modified.date():
+        return OutcomeEvent(str(row["Id"]), OutcomeKind.ACCEPTED, modified, reason=CONVERTED_WITHOUT_OPPORTUNITY)
+    return OutcomeEvent(str(row["Id"]), OutcomeKind.ACCEPTED, day, reason=CONVERTED_WITHOUT_OPPORTUNITY, day_only=True)
 
 
 def touched(row: Mapping[str, Any]) -> OutcomeEvent | None:

@@ -310,6 +310,21 @@ class HubSpotSandbox(SandboxApp):
                     created.append({"objectType": otype.name, "id": engagement.id, "contactId": contact_id})
         return created
 
+    def contact(self, contact_id: str) -> dict[str, Any] | None:
+        """One live contact with all its properties, as ``dump`` shows it (without reading every record)."""
+        record = self.portal.get(CONTACTS, contact_id)
+        return None if record is None else record_json(record, sorted(record.props))
+
+    def associated(self, contact_id: str, object_type: str) -> list[dict[str, Any]]:
+        """The live records of ``object_type`` associated with a contact, as ``dump`` shows them."""
+        portal = self.portal
+        otype = find_object_type(object_type)
+        if otype is None:
+            raise KeyError(f"no object type {object_type}")
+        with portal.lock:
+            records = [portal.get(otype, i) for i in sorted(portal.associations(CONTACTS, contact_id, otype))]
+            return [record_json(r, sorted(r.props)) for r in records if r is not None]
+
     def dump(self) -> dict[str, Any]:
         """Every owner and record (archived ones too) with all properties and associations."""
         portal = self.portal
