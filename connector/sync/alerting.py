@@ -56,6 +56,10 @@ class AlertOptions:
     batch: int = 100
 
 
+#: the runs whose promotions are news worth an alert
+ALERTING_RUNS = frozenset({"sync"})
+
+
 class AlertOutbox:
     """Claims alerts in the state store's ledger and posts them with one sender."""
 
@@ -74,8 +78,13 @@ class AlertOutbox:
         self.record_link = record_link
         self._halted = False
 
-    def qualified(self, planned: Sequence[Planned]) -> list[AlertEvent]:
-        """The "new SQL" / "new MQL" alerts for the tasks these plans create (switched-on kinds only)."""
+    def qualified(self, planned: Sequence[Planned], run: str) -> list[AlertEvent]:
+        """The "new SQL" / "new MQL" alerts for the tasks these plans create (switched-on kinds only).
+
+        Only incremental syncs alert: a backfill or a sweep promotes what qualified long ago (a first
+        backfill would post one alert per qualified lead in the CRM), so it creates tasks silently."""
+        if run not in ALERTING_RUNS:
+            return []
         events = []
         now = self.clock()
         for p in planned:

@@ -77,7 +77,7 @@ class DryRun:
 
     def take(self, planned: Sequence[Planned], report: RunReport) -> None:
         if self.alerts is not None:
-            report.alerts["would_send"] += len(self.alerts.qualified(planned))
+            report.alerts["would_send"] += len(self.alerts.qualified(planned, report.kind))
         if self.rows is not None:
             for p in planned:
                 self.rows.add(p.source, p.qualification, p.decision, p.plan)

@@ -81,7 +81,7 @@ class CrmWriter:
             claimed = self.store.tasks.claim([p.plan.task for p in planned if p.plan.task is not None])
             self._record_episodes(planned)
             if self.alerts is not None:
-                self.alerts.enqueue(self.alerts.qualified(planned))
+                self.alerts.enqueue(self.alerts.qualified(planned, report.kind))
             # outcomes the records carry (HubSpot's lifecycle stage dates) land on the episodes just saved
             self._fold_outcomes([e for p in planned if isinstance(p.source, Pulled) for e in p.source.outcomes], report)
         states = {p.state.record_id: p.state for p in planned}

@@ -84,6 +84,17 @@ def test_a_demo_request_that_becomes_sql_posts_one_signed_alert_with_its_link(de
     assert again.alerts["sent"] == 0 and len(receiver.bodies) == 1
 
 
+def test_a_backfill_creates_its_tasks_without_posting_an_alert_per_promotion(deployment, receiver):
+    leads = [demo_request(deployment, email=f"buyer{n}@acme.io") for n in range(3)]
+    deployment.later()
+    report = deployment.runtime.sync.backfill()
+    assert report.tasks_created == 3
+    assert report.alerts["sent"] == 0 and receiver.bodies == []
+    assert deployment.runtime.store.alerts.count(ALERT_SENT) == 0
+    deployment.portal.activity(leads[0], "page_view", url="https://acme-vendor.com/pricing")
+    assert deployment.cycle().alerts["sent"] == 0  # qualified already: nothing new to announce
+
+
 def test_an_alert_whose_sending_was_not_recorded_is_posted_once_more_after_a_restart(deployment, receiver, monkeypatch):
     lead = demo_request(deployment)
     ledger = deployment.runtime.store.alerts
