@@ -10,7 +10,7 @@ the CRM before creating any task again.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -19,11 +19,12 @@ import structlog
 
 from connector.config.ruleset import Ruleset
 from connector.crm.base import CrmAdapter, Pulled, PulledPage
-from connector.model import Activity, Decision, Lead, Memory, Qualification, TaskSpec, format_time, parse_time
-from connector.policy.lifecycle import evaluate, pick_owner
+from connector.model import Activity, Decision, Lead, Memory, Qualification, format_time, parse_time
+from connector.policy.lifecycle import evaluate
 from connector.policy.planner import plan_record
 from connector.state import RecordState, Store
 from connector.sync.report import RunReport
+from connector.sync.routing import Router
 from connector.sync.sink import Planned, PlanSink
 from connector.sync.writer import CrmWriter, SyncOptions
 
@@ -69,6 +70,7 @@ class Sync:
         self.options = options
         self.clock = clock
         self.writer = CrmWriter(adapter, store, options, clock)
+        self.router = Router(adapter, store)
 
     # ---------------------------------------------------------------- runs
 
@@ -213,18 +215,12 @@ class Sync:
         now: datetime,
     ) -> Evaluated:
         q, d = evaluate(lead, crm_state, base.memory, self.ruleset.compiled, self.ruleset.policy, now)
-        if d.task is not None and not self.adapter.assignable(d.task.owner_id):
-            d = replace(d, task=replace(d.task, owner_id=self._fallback_owner(d.task)))
         # the adapters do not say when the CRM created a record: the lead cohort is when Handoff first saw it
         created = base.created_at or now
         state = RecordState(
             base.record_id, lead, crm_state, d.memory, counters, dict(base.written), modified_at, created
         )
         return Evaluated(state, base.written, q, d, base.memory)
-
-    def _fallback_owner(self, task: TaskSpec) -> str | None:
-        owner = pick_owner(task.record_id, None, self.ruleset.policy.owners)
-        return owner if self.adapter.assignable(owner) else None
 
     def _apply(
         self,
@@ -234,6 +230,7 @@ class Sync:
         sources: Sequence[Pulled | RecordState],
     ) -> None:
         known = self.store.tasks.entries([e.decision.task.key for e in evaluated if e.decision.task is not None])
+        evaluated = self._route(evaluated, known.keys(), report, record=not sink.dry_run)
         planned = [
             Planned(
                 source,
@@ -257,6 +254,22 @@ class Sync:
             if p.plan.stage is not None:
                 report.stages[p.plan.stage.value] += 1
         sink.take(planned, report)
+
+    def _route(
+        self, evaluated: list[Evaluated], known: Collection[str], report: RunReport, record: bool
+    ) -> list[Evaluated]:
+        """Give the tasks still to create their owner (rotation picks are recorded before the claim)."""
+        new = [e.decision.task for e in evaluated if e.decision.task is not None and e.decision.task.key not in known]
+        if not new:
+            return evaluated
+        routed = self.router.route(new, self.ruleset.policy.owners, record=record)
+        report.tasks_unassigned += sum(1 for t in routed.values() if t.owner_id is None)
+        return [
+            replace(e, decision=replace(e.decision, task=routed[e.decision.task.key]))
+            if e.decision.task is not None and e.decision.task.key in routed
+            else e
+            for e in evaluated
+        ]
 
     # ------------------------------------------------------------ explain
 

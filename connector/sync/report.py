@@ -29,6 +29,8 @@ class RunReport:
     skipped: int = 0
     tasks_created: int = 0
     tasks_reconciled: int = 0
+    #: tasks planned with no owner: the record has none who can take it and the rules name no one
+    tasks_unassigned: int = 0
     #: task intents not confirmed when the run ended, and when the first of them is tried again
     tasks_waiting: int = 0
     tasks_retry_at: datetime | None = None
@@ -58,6 +60,7 @@ class RunReport:
             "skipped": self.skipped,
             "tasks_created": self.tasks_created,
             "tasks_reconciled": self.tasks_reconciled,
+            "tasks_unassigned": self.tasks_unassigned,
             "tasks_waiting": self.tasks_waiting,
             "tasks_retry_at": format_time(self.tasks_retry_at) if self.tasks_retry_at else None,
             "stages": dict(self.stages),
@@ -75,5 +78,6 @@ class RunReport:
             "quarantined": self.quarantined,
             "tasks_created": self.tasks_created,
             "tasks_waiting": self.tasks_waiting,
+            "tasks_unassigned": self.tasks_unassigned,
             "changed": self.changed,
         }
