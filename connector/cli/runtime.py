@@ -14,6 +14,7 @@ from connector.config.ruleset import Ruleset, load_rules, rules_path
 from connector.config.settings import Settings, crm_credential_problems
 from connector.crm.base import CrmAdapter
 from connector.crm.hubspot.adapter import HubSpotAdapter
+from connector.crm.hubspot.leads import HubSpotLeads
 from connector.crm.hubspot.transport import HubSpotApi
 from connector.crm.ratelimit import ApiBudget, RollingWindow
 from connector.crm.retry import RetryPolicy
@@ -24,6 +25,7 @@ from connector.crm.salesforce.transport import SalesforceApi
 from connector.ops.metrics import Metrics
 from connector.state import Store
 from connector.sync.cycle import Sync, SyncOptions
+from connector.sync.leads import LeadSync
 
 #: HubSpot's smallest published budgets, used until its headers say otherwise
 HUBSPOT_TEN_SECONDLY = 100
@@ -151,4 +153,7 @@ def build(
         adapter = make(settings, metrics=metrics, clock=clock)
     adapter.map_fields(ruleset.file.fields_for(adapter.name))
     store = Store(settings.handoff_state_url.get_secret_value(), adapter.name, clock)
-    return Runtime(settings, ruleset, adapter, store, Sync(adapter, store, ruleset, sync_options(settings), clock))
+    sync = Sync(adapter, store, ruleset, sync_options(settings), clock)
+    if settings.handoff_hubspot_leads and isinstance(adapter, HubSpotAdapter):
+        sync.leads = LeadSync(HubSpotLeads(adapter.api), store, settings.handoff_max_write_attempts)
+    return Runtime(settings, ruleset, adapter, store, sync)

@@ -128,6 +128,9 @@ class Settings(BaseSettings):
 
     hubspot_access_token: SecretStr | None = None
     hubspot_api_base: str = "https://api.hubapi.com"
+    handoff_hubspot_leads: bool = Field(
+        False, description="reaching SQL also creates a record in HubSpot's Leads object (Sales Hub)"
+    )
 
     salesforce_instance_url: str | None = None
     salesforce_session_id: SecretStr | None = None

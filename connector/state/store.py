@@ -2,7 +2,8 @@
 
 Everything the daemon must not forget between cycles lives here, one repository
 per group of tables: cursors, records, the task ledger, pending writes, dead
-letters, runs, qualification episodes and the owner rotation. Each repository call is its own transaction unless made inside
+letters, runs, qualification episodes, the owner rotation
+and the lead ledger. Each repository call is its own transaction unless made inside
 ``store.atomic()``.
 """
 
@@ -20,6 +21,7 @@ from connector.state.cursors import Cursors
 from connector.state.database import Clock, Database, StateError, make_engine
 from connector.state.episodes import Episodes
 from connector.state.failures import DeadLetters, PendingWrites
+from connector.state.leads import LeadLedger
 from connector.state.lease import Lease, lease_for
 from connector.state.records import Records
 from connector.state.rotation import Rotation
@@ -48,6 +50,7 @@ class Store:
         self.runs = Runs(self._db)
         self.episodes = Episodes(self._db)
         self.rotation = Rotation(self._db)
+        self.leads = LeadLedger(self._db)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:

@@ -23,6 +23,7 @@ from connector.model import Activity, Decision, Lead, Memory, Qualification, for
 from connector.policy.lifecycle import evaluate
 from connector.policy.planner import plan_record
 from connector.state import RecordState, Store
+from connector.sync.leads import LeadSync
 from connector.sync.report import RunReport
 from connector.sync.routing import Router
 from connector.sync.sink import Planned, PlanSink
@@ -71,6 +72,8 @@ class Sync:
         self.clock = clock
         self.writer = CrmWriter(adapter, store, options, clock)
         self.router = Router(adapter, store)
+        #: CRM lead records for SQL episodes (HANDOFF_HUBSPOT_LEADS); None: not made
+        self.leads: LeadSync | None = None
 
     # ---------------------------------------------------------------- runs
 
@@ -104,6 +107,8 @@ class Sync:
         try:
             sink.begin(report)
             body()
+            if self.leads is not None and not sink.dry_run:
+                self.leads.run(report)
             sink.end(report)
         except BaseException as exc:
             report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
@@ -231,6 +236,8 @@ class Sync:
     ) -> None:
         known = self.store.tasks.entries([e.decision.task.key for e in evaluated if e.decision.task is not None])
         evaluated = self._route(evaluated, known.keys(), report, record=not sink.dry_run)
+        if self.leads is not None and not sink.dry_run:
+            self.leads.claim([(e.decision.task, e.state.crm_state) for e in evaluated if e.decision.task is not None])
         planned = [
             Planned(
                 source,
