@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from deployments import deploy
 
+from connector.config.settings import Settings, crm_credential_problems
 from connector.crm.hubspot.leads import KEY_PROPERTY, HubSpotLeads, LeadSpec
 from connector.sandbox.portals import HubSpotPortal
 from connector.state import Store
@@ -151,3 +152,15 @@ def test_a_lead_is_claimed_once_and_confirmed_or_given_up(state_url):
     assert (store.leads.count("created"), store.leads.count("dead")) == (1, 1)
     assert store.leads.entries([first.key])[first.key].lead_id == "380000000001"
     store.close()
+
+
+def test_the_leads_flag_with_salesforce_is_a_configuration_problem():
+    settings = Settings(
+        handoff_crm="salesforce",
+        salesforce_instance_url="https://acme.my.salesforce.com",
+        salesforce_session_id="00D!session",
+        handoff_hubspot_leads=True,
+    )
+    assert [str(p) for p in crm_credential_problems(settings)] == [
+        "environment: HANDOFF_HUBSPOT_LEADS: HubSpot's Leads object needs HANDOFF_CRM=hubspot"
+    ]

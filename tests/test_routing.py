@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
 from datetime import UTC, datetime
 from threading import Barrier, Thread
@@ -16,6 +18,7 @@ from connector.cli.app import app
 from connector.config.ruleset import Ruleset
 from connector.policy.routing import Owners, WeightedOwner, take_turns
 from connector.state import Store
+from connector.sync.dry_run import CsvPlanSink, DryRun
 
 
 def now() -> datetime:
@@ -238,3 +241,21 @@ def test_check_config_warns_when_no_owner_rules_are_set(tmp_path):
     quiet = CliRunner().invoke(app, ["check-config", "--rules", str(routed)])
     assert quiet.exit_code == 0, quiet.output
     assert "warning" not in quiet.output
+
+
+def test_a_dry_run_and_explain_show_the_rotations_pick_and_record_nothing(deployed):
+    portal, runtime = deployed
+    first, second = portal.reps()[:2]
+    _with_owners(runtime, Owners(round_robin=[first, second]))
+    [lead] = _unowned_sqls(portal, 1)
+    portal.clock.advance(300)
+    stream = io.StringIO()
+    runtime.sync.sync_once(sink=DryRun(CsvPlanSink(stream)))
+    [row] = csv.DictReader(io.StringIO(stream.getvalue()))
+    assert row["task_owner"] == first
+    explained = runtime.sync.explain(lead)
+    assert explained is not None and explained[3].task.owner_id == first
+    assert runtime.store.rotation.position() == 0
+    _cycle(portal, runtime)
+    assert [t.owner_id for t in portal.tasks(lead)] == [first]
+    assert runtime.store.rotation.position() == 1

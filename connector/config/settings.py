@@ -330,6 +330,8 @@ def crm_credential_problems(settings: Settings) -> list[ConfigProblem]:
         )
     if settings.salesforce_ca_bundle is not None and not settings.salesforce_ca_bundle.is_file():
         problems.append(_need("SALESFORCE_CA_BUNDLE", f"no such file: {settings.salesforce_ca_bundle}"))
+    if settings.handoff_hubspot_leads:
+        problems.append(_need("HANDOFF_HUBSPOT_LEADS", "HubSpot's Leads object needs HANDOFF_CRM=hubspot"))
     return problems
 
 

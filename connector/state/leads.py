@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from connector.state.database import Database, utc
+from connector.state.ledger import CREATED, INTENT, count_status, record_failure
 from connector.state.schema import crm_leads as table
 
-LEAD_INTENT, LEAD_CREATED, LEAD_DEAD = "intent", "created", "dead"
+LEAD_INTENT, LEAD_CREATED = INTENT, CREATED
 
 
 @dataclass(frozen=True)
@@ -88,24 +89,10 @@ class LeadLedger:
 
     def failed(self, key: str, error: str, *, dead: bool) -> None:
         """A create call failed: count the attempt; a dead lead is never tried again."""
-        with self._db.connect() as conn:
-            conn.execute(
-                update(table)
-                .where(table.c.key == key, table.c.status == LEAD_INTENT)
-                .values(
-                    attempts=table.c.attempts + 1,
-                    last_error=error,
-                    status=LEAD_DEAD if dead else LEAD_INTENT,
-                    updated_at=self._db.clock(),
-                )
-            )
+        record_failure(self._db, table, key, error, dead=dead)
 
     def count(self, status: str | None = None) -> int:
-        query = select(func.count()).select_from(table).where(table.c.crm == self._db.crm)
-        if status is not None:
-            query = query.where(table.c.status == status)
-        with self._db.connect() as conn:
-            return conn.execute(query).scalar_one()
+        return count_status(self._db, table, status)
 
 
 def _from_row(row: Any) -> LeadEntry:

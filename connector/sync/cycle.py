@@ -297,4 +297,6 @@ class Sync:
             self.ruleset.policy,
             self.clock(),
         )
+        if d.task is not None:  # the rep the rotation would give it now, recording nothing
+            d = replace(d, task=self.router.route([d.task], self.ruleset.policy.owners, record=False)[d.task.key])
         return record, lead, q, d
