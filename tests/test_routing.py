@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from threading import Barrier, Thread
 
 import pytest
-from builders import rules_from
+from builders import DEFAULT_RULES, rules_from
 from deployments import deploy
 from pydantic import ValidationError
 from typer.testing import CliRunner
@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from connector.cli.app import app
 from connector.config.ruleset import Ruleset
 from connector.policy.routing import Owners, WeightedOwner, take_turns
+from connector.sandbox.portals import HubSpotPortal
 from connector.state import Store
 from connector.sync.dry_run import CsvPlanSink, DryRun
 
@@ -259,3 +260,20 @@ def test_a_dry_run_and_explain_show_the_rotations_pick_and_record_nothing(deploy
     _cycle(portal, runtime)
     assert [t.owner_id for t in portal.tasks(lead)] == [first]
     assert runtime.store.rotation.position() == 1
+
+
+def test_sync_once_says_how_many_tasks_went_unassigned(hubspot_sandbox, tmp_path):
+    portal = HubSpotPortal(hubspot_sandbox.app, hubspot_sandbox.base_url, hubspot_sandbox.clock)
+    _unowned_sqls(portal, 2)
+    hubspot_sandbox.clock.advance(300)
+    env = {
+        **portal.env(),
+        "HANDOFF_STATE_URL": f"sqlite:///{tmp_path / 'state.sqlite'}",
+        "HANDOFF_RULES": str(DEFAULT_RULES),
+        "HANDOFF_LOG_FORMAT": "json",
+    }
+    result = CliRunner().invoke(app, ["sync", "--once"], env=env)
+    assert result.exit_code == 0, result.output
+    summary = result.stdout.strip().splitlines()[-1]
+    assert "tasks created 2" in summary
+    assert "tasks unassigned 2 (no owner who can take them: see owners: in the rules)" in summary

@@ -110,6 +110,12 @@ class Sync:
             if self.leads is not None and not sink.dry_run:
                 self.leads.run(report)
             sink.end(report)
+            if report.tasks_unassigned:
+                log.warning(
+                    "tasks without an owner",
+                    count=report.tasks_unassigned,
+                    fix="name reps in the rules' owners: round_robin (or a fallback)",
+                )
         except BaseException as exc:
             report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
             self.store.runs.finish(run_id, report.status, report.to_json())
