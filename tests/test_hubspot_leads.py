@@ -164,3 +164,28 @@ def test_the_leads_flag_with_salesforce_is_a_configuration_problem():
     assert [str(p) for p in crm_credential_problems(settings)] == [
         "environment: HANDOFF_HUBSPOT_LEADS: HubSpot's Leads object needs HANDOFF_CRM=hubspot"
     ]
+
+
+def test_of_two_processes_taking_an_open_lead_intent_one_wins(state_url):
+    one = Store(state_url, "hubspot", lambda: datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+    other = Store(state_url, "hubspot", lambda: datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+    one.leads.claim([LeadClaim("handoff:1:lead:0", "1", "handoff:1:sql:0", "Ana Ruiz")])
+    [seen_by_one] = one.leads.open_intents()
+    [seen_by_other] = other.leads.open_intents()
+    assert [e.claim.key for e in one.leads.take([seen_by_one])] == ["handoff:1:lead:0"]
+    assert other.leads.take([seen_by_other]) == []  # it read the intent before the first one took it
+    [again] = other.leads.open_intents()
+    assert again.claims == 1
+    one.close()
+    other.close()
+
+
+def test_with_the_default_settle_time_a_lead_is_still_made_in_the_run_that_claimed_it(hubspot_sandbox, tmp_path):
+    portal = HubSpotPortal(hubspot_sandbox.app, hubspot_sandbox.base_url, hubspot_sandbox.clock)
+    runtime = deploy(portal, tmp_path / "state.sqlite", handoff_hubspot_leads=True, handoff_task_settle_seconds=120)
+    try:
+        contact = _sql(portal)
+        assert _cycle(portal, runtime).leads_created == 1
+        assert len(_leads(portal, contact)) == 1
+    finally:
+        runtime.close()

@@ -153,7 +153,9 @@ def build(
         adapter = make(settings, metrics=metrics, clock=clock)
     adapter.map_fields(ruleset.file.fields_for(adapter.name))
     store = Store(settings.handoff_state_url.get_secret_value(), adapter.name, clock)
-    sync = Sync(adapter, store, ruleset, sync_options(settings), clock)
+    options = sync_options(settings)
+    sync = Sync(adapter, store, ruleset, options, clock)
     if settings.handoff_hubspot_leads and isinstance(adapter, HubSpotAdapter):
-        sync.leads = LeadSync(HubSpotLeads(adapter.api), store, settings.handoff_max_write_attempts)
+        leads = HubSpotLeads(adapter.api)
+        sync.leads = LeadSync(leads, store, options.max_write_attempts, options.task_settle, clock)
     return Runtime(settings, ruleset, adapter, store, sync)

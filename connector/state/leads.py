@@ -8,7 +8,7 @@ was lost in a crash is never repeated.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +39,7 @@ class LeadEntry:
     lead_id: str | None = None
     attempts: int = 0
     last_error: str | None = None
+    claims: int = 0
 
 
 class LeadLedger:
@@ -73,6 +74,29 @@ class LeadLedger:
             ).all()
         return [_from_row(r) for r in rows]
 
+    def take(self, entries: Sequence[LeadEntry]) -> list[LeadEntry]:
+        """Take open intents as they were read to create them; the ones no other process took since.
+
+        Each one taken restarts its settle time, so no other process takes it while this one creates it.
+        """
+        now = self._db.clock()
+        won: set[str] = set()
+        with self._db.connect() as conn:
+            for entry in sorted(entries, key=lambda e: e.claim.key):
+                won.update(
+                    conn.execute(
+                        update(table)
+                        .where(
+                            table.c.key == entry.claim.key,
+                            table.c.status == LEAD_INTENT,
+                            table.c.claims == entry.claims,
+                        )
+                        .values(claims=entry.claims + 1, updated_at=now)
+                        .returning(table.c.key)
+                    ).scalars()
+                )
+        return [replace(e, claims=e.claims + 1, updated_at=now) for e in entries if e.claim.key in won]
+
     def entries(self, keys: Sequence[str]) -> dict[str, LeadEntry]:
         with self._db.connect() as conn:
             rows = conn.execute(select(table).where(table.c.key.in_(list(keys)))).all() if keys else []
@@ -98,4 +122,4 @@ class LeadLedger:
 def _from_row(row: Any) -> LeadEntry:
     spec = row.spec or {}
     claim = LeadClaim(row.key, row.record_id, row.task_key, spec.get("name") or "")
-    return LeadEntry(claim, row.status, utc(row.updated_at), row.lead_id, row.attempts, row.last_error)
+    return LeadEntry(claim, row.status, utc(row.updated_at), row.lead_id, row.attempts, row.last_error, row.claims)

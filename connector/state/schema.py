@@ -166,6 +166,8 @@ crm_leads = Table(
     Column("spec", JSON, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
+    #: times a process took the intent to create it; taking expects the count it read, so one wins
+    Column("claims", Integer, nullable=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_crm_leads_status", "crm", "status"),

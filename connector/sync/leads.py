@@ -9,7 +9,8 @@ made twice. A lead the CRM keeps refusing is dead-lettered.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import structlog
@@ -17,7 +18,7 @@ import structlog
 from connector.crm.base import TaskOutcome
 from connector.crm.hubspot.leads import LeadSpec
 from connector.model import CrmState, Stage, TaskSpec
-from connector.state import Store
+from connector.state import Store, TaskEntry
 from connector.state.leads import LeadClaim, LeadEntry
 from connector.state.tasks import TASK_CREATED, TASK_DEAD
 from connector.sync.report import RunReport
@@ -49,10 +50,15 @@ def lead_name(record_id: str, crm: CrmState) -> str:
 class LeadSync:
     """Claims a lead with each new SQL task and creates the claimed leads whose task is settled."""
 
-    def __init__(self, crm: LeadCrm, store: Store, max_attempts: int):
+    def __init__(self, crm: LeadCrm, store: Store, max_attempts: int, settle: timedelta, clock: Callable[[], datetime]):
         self.crm = crm
         self.store = store
         self.max_attempts = max_attempts
+        #: an intent another process claimed or took is left to it this long (it may be creating it)
+        self.settle = settle
+        self.clock = clock
+        #: the intents this process claimed: it creates them at once
+        self._mine: set[str] = set()
 
     def claim(self, tasks: Sequence[tuple[TaskSpec, CrmState]]) -> None:
         """Record a lead intent for each SQL task about to be created (a key claimed before stays)."""
@@ -62,25 +68,30 @@ class LeadSync:
             if task.stage is Stage.SQL
         ]
         if claims:
-            self.store.leads.claim(claims)
+            self._mine |= self.store.leads.claim(claims)
 
     def run(self, report: RunReport) -> None:
-        """Find or create every claimed lead whose task was created (or given up on)."""
-        intents = self.store.leads.open_intents()
+        """Find or create every claimed lead whose task was created (or given up on), once taken.
+
+        An intent is taken (atomically, so of two processes one wins) before it is looked for in the
+        CRM and created; one another process claimed or took is only taken once it has settled.
+        """
+        settled_before = self.clock() - self.settle
+        waiting = [
+            i for i in self.store.leads.open_intents() if i.claim.key in self._mine or i.updated_at <= settled_before
+        ]
+        tasks = self.store.tasks.entries([i.claim.task_key for i in waiting]) if waiting else {}
+        # a lead follows its task: until the task is created (or given up on), its intent waits
+        ready = [
+            i
+            for i in waiting
+            if (task := tasks.get(i.claim.task_key)) is not None and task.status in (TASK_CREATED, TASK_DEAD)
+        ]
+        intents = self.store.leads.take(ready) if ready else []
+        self._mine -= {i.claim.key for i in ready}
         if not intents:
             return
-        tasks = self.store.tasks.entries([i.claim.task_key for i in intents])
-        specs: list[LeadSpec] = []
-        for intent in intents:
-            task = tasks.get(intent.claim.task_key)
-            if task is None or task.status not in (TASK_CREATED, TASK_DEAD):
-                continue  # its task is still to come: the lead follows it
-            task_id = task.crm_task_id if task.status == TASK_CREATED else None
-            specs.append(
-                LeadSpec(intent.claim.key, intent.claim.record_id, intent.claim.name, task.spec.owner_id, task_id)
-            )
-        if not specs:
-            return
+        specs = [_spec(i, tasks[i.claim.task_key]) for i in intents]
         self.crm.prepare()
         existing = self.crm.existing(specs)
         for key, lead_id in existing.items():
@@ -104,3 +115,9 @@ class LeadSync:
             payload = {"key": intent.claim.key, "name": intent.claim.name}
             self.store.dead_letters.add(intent.claim.record_id, "lead", payload, error, attempts)
             report.dead_lettered += 1
+
+
+def _spec(intent: LeadEntry, task: TaskEntry) -> LeadSpec:
+    """The lead to create for an intent: owned like its task, associated with it if it exists."""
+    task_id = task.crm_task_id if task.status == TASK_CREATED else None
+    return LeadSpec(intent.claim.key, intent.claim.record_id, intent.claim.name, task.spec.owner_id, task_id)
