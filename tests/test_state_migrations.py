@@ -134,6 +134,9 @@ def test_a_new_store_is_built_by_the_migrations_alone(state_url):
         "episodes",
         "alerts",
         "escalations",
+        "rotation",
+        "rotation_picks",
+        "crm_leads",
     }
     assert store.revision == head()
     store.close()

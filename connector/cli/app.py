@@ -209,6 +209,8 @@ def check_config(
     typer.echo(f"{path}: ok (rules version {ruleset.version})")
     for note in field_notes(ruleset.file, settings.handoff_crm if settings is not None else None):
         typer.echo(note)
+    if not ruleset.policy.owners.configured:
+        typer.echo(f"{path}: warning: no owners: rules; tasks for unowned records will be unassigned", err=True)
     if settings is not None:
         typer.echo(f"environment: ok (CRM {settings.handoff_crm} at {settings.crm_location})")
         for note in alert_notes(settings):
@@ -277,6 +279,8 @@ def _report(report: RunReport, as_json: bool, extra: dict[str, object] | None = 
         line += f", tasks waiting {report.tasks_waiting} (retried from {format_time(report.tasks_retry_at)})"
     if report.alerts:
         line += ", alerts " + ", ".join(f"{kind.replace('_', ' ')} {n}" for kind, n in sorted(report.alerts.items()))
+    if report.tasks_unassigned:
+        line += f", tasks unassigned {report.tasks_unassigned} (no owner who can take them: see owners: in the rules)"
     typer.echo(line)
     for key, value in (extra or {}).items():
         typer.echo(f"{key}: {value}")

@@ -15,6 +15,7 @@ from connector.config.ruleset import Ruleset, load_rules, rules_path
 from connector.config.settings import Settings, crm_credential_problems
 from connector.crm.base import CrmAdapter
 from connector.crm.hubspot.adapter import HubSpotAdapter
+from connector.crm.hubspot.leads import HubSpotLeads
 from connector.crm.hubspot.transport import HubSpotApi
 from connector.crm.ratelimit import ApiBudget, RollingWindow
 from connector.crm.retry import RetryPolicy
@@ -26,6 +27,7 @@ from connector.ops.metrics import Metrics
 from connector.state import Store
 from connector.sync.alerting import ALERT_KINDS, AlertOptions, AlertOutbox, RecordLink, no_link
 from connector.sync.cycle import Sync, SyncOptions
+from connector.sync.leads import LeadSync
 
 SHADOW_VARIABLE = "HANDOFF_SHADOW_RULES"
 #: HubSpot's smallest published budgets, used until its headers say otherwise
@@ -216,7 +218,11 @@ def build(
         adapter.use_shadow()
     store = Store(settings.handoff_state_url.get_secret_value(), adapter.name, clock)
     alerts = alert_outbox(settings, store, adapter, clock, sleep)
-    sync = Sync(adapter, store, ruleset, sync_options(settings), clock, alerts, shadow=shadow)
+    options = sync_options(settings)
+    sync = Sync(adapter, store, ruleset, options, clock, alerts, shadow=shadow)
+    if settings.handoff_hubspot_leads and isinstance(adapter, HubSpotAdapter):
+        leads = HubSpotLeads(adapter.api)
+        sync.leads = LeadSync(leads, store, options.max_write_attempts, options.task_settle, clock)
     return Runtime(settings, ruleset, adapter, store, sync, alerts)
 
 

@@ -133,6 +133,9 @@ class Settings(BaseSettings):
 
     hubspot_access_token: SecretStr | None = None
     hubspot_api_base: str = "https://api.hubapi.com"
+    handoff_hubspot_leads: bool = Field(
+        False, description="reaching SQL also creates a record in HubSpot's Leads object (Sales Hub)"
+    )
 
     salesforce_instance_url: str | None = None
     salesforce_session_id: SecretStr | None = None
@@ -377,6 +380,8 @@ def crm_credential_problems(settings: Settings) -> list[ConfigProblem]:
         )
     if settings.salesforce_ca_bundle is not None and not settings.salesforce_ca_bundle.is_file():
         problems.append(_need("SALESFORCE_CA_BUNDLE", f"no such file: {settings.salesforce_ca_bundle}"))
+    if settings.handoff_hubspot_leads:
+        problems.append(_need("HANDOFF_HUBSPOT_LEADS", "HubSpot's Leads object needs HANDOFF_CRM=hubspot"))
     return problems
 
 

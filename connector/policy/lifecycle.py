@@ -8,7 +8,6 @@ gets exactly one task.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import replace
 from datetime import datetime
 from typing import Literal
@@ -30,6 +29,7 @@ from connector.model import (
 from connector.policy.acceptance import Acceptance
 from connector.policy.business_time import BusinessHours, Duration, add_duration
 from connector.policy.escalation import Escalate
+from connector.policy.routing import Owners
 from connector.scoring.engine import CompiledRules, score
 from connector.scoring.phrases import day_label, join_words, quoted, status_label
 
@@ -65,13 +65,6 @@ class Sla(_Strict):
     def _duration(cls, value: str) -> str:
         Duration.parse(value)
         return value
-
-
-class Owners(_Strict):
-    """Who gets a task when the record has no owner."""
-
-    round_robin: list[str] = Field(default_factory=list, description="owner ids to spread unowned leads over")
-    fallback: str | None = Field(None, description="owner id used when there is no round-robin list")
 
 
 _DEFAULT_SLAS: dict[Literal["mql", "sql"], Sla] = {
@@ -260,20 +253,6 @@ def task_record(key: str) -> str | None:
     return parts[1]
 
 
-def pick_owner(record_id: str, owner_id: str | None, owners: Owners) -> str | None:
-    """The record's owner; else a round-robin pick that is stable per record; else the fallback.
-
-    The pick hashes the record id so a decision retried after a crash lands on
-    the same rep, and unowned leads still spread evenly over the list.
-    """
-    if owner_id:
-        return owner_id
-    if owners.round_robin:
-        # surrogatepass: an id is hashed as it came, even one no encoder would accept
-        return owners.round_robin[zlib.crc32(record_id.encode("utf-8", "surrogatepass")) % len(owners.round_robin)]
-    return owners.fallback
-
-
 def build_task(
     q: Qualification, crm: CrmState, memory: Memory, policy: Policy, stage: Stage, now: datetime
 ) -> TaskSpec:
@@ -296,7 +275,8 @@ def build_task(
         key=task_key(q.id, stage, memory.episode),
         record_id=q.id,
         stage=stage,
-        owner_id=pick_owner(q.id, crm.owner_id, policy.owners),
+        # no owner: the sync layer gives the task a turn in the rotation (connector.policy.routing)
+        owner_id=crm.owner_id,
         subject=f"{label}: {who}: {top}"[:250],
         body="\n".join(lines),
         due_at=due,

@@ -229,6 +229,18 @@ class HubSpotPortal(_Portal):
     def owner_of(self, record_id: str) -> str | None:
         return self._props(record_id).get("hubspot_owner_id")
 
+    def reps(self) -> list[str]:
+        """The owners who are people (not the queue), active or not."""
+        return [str(o["id"]) for o in self.app.dump()["owners"] if o["type"] == "PERSON"]
+
+    def unown(self, record_id: str) -> None:
+        """Nobody owns the record any more (a form fill nobody has picked up)."""
+        self.app.touch(record_id, {"hubspot_owner_id": ""})
+
+    def deactivate(self, rep: str) -> None:
+        """An admin deactivates the rep's user (HubSpot archives the owner)."""
+        self.app.deactivate_owner(rep)
+
     def leave_daily_calls(self, calls: int) -> None:
         """Let the account make only ``calls`` more API calls today (the daily budget counts from now)."""
         self.app.configure(daily_limit=calls)
@@ -418,6 +430,18 @@ class SalesforcePortal(_Portal):
 
     def owner_of(self, record_id: str) -> str | None:
         return self._record(record_id).get("OwnerId")
+
+    def reps(self) -> list[str]:
+        """The users who are sales reps, active or not."""
+        return list(self.app.directory.reps)
+
+    def unown(self, record_id: str) -> None:
+        """The lead sits in the inbound queue: no user owns it."""
+        self.app.touch(record_id, {"OwnerId": self.app.directory.queue_id})
+
+    def deactivate(self, rep: str) -> None:
+        """An admin deactivates the rep's user."""
+        self.app.touch(rep, {"IsActive": False})
 
     def leave_daily_calls(self, calls: int) -> None:
         """Let the org make only ``calls`` more API calls in this rolling day."""

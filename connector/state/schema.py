@@ -178,3 +178,45 @@ escalations = Table(
     Index("ix_escalations_status", "crm", "status"),
     Index("ix_escalations_episode", "crm", "record_id", "number"),
 )
+
+
+#: where the owner rotation stands: a position in the rules' cycle of turns, one row per CRM
+rotation = Table(
+    "rotation",
+    metadata,
+    Column("crm", String(20), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: the rep the rotation gave each task, by task key, recorded before the task is claimed: a task
+#: retried after a crash, or planned again by another replica, goes to the same rep
+rotation_picks = Table(
+    "rotation_picks",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("crm", String(20), nullable=False),
+    Column("owner_id", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: the lead ledger (HubSpot's Leads object): one lead per record and episode, claimed before the
+#: create call and confirmed after, like tasks
+crm_leads = Table(
+    "crm_leads",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("crm", String(20), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("task_key", String(200), nullable=False),
+    Column("status", String(20), nullable=False),  # intent | created | dead
+    Column("lead_id", String(64)),
+    Column("spec", JSON, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    #: times a process took the intent to create it; taking expects the count it read, so one wins
+    Column("claims", Integer, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_crm_leads_status", "crm", "status"),
+)

@@ -2,8 +2,8 @@
 
 Everything the daemon must not forget between cycles lives here, one repository
 per group of tables: cursors, records, the task ledger, pending writes, dead
-letters, runs, qualification episodes, their SLA escalations and the alert ledger. Each repository
-call is its own transaction unless made inside ``store.atomic()``.
+letters, runs, qualification episodes, their SLA escalations, the alert ledger, the owner rotation
+and the lead ledger. Each repository call is its own transaction unless made inside ``store.atomic()``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from connector.state.database import Clock, Database, StateError, make_engine
 from connector.state.episodes import Episodes
 from connector.state.escalations import Escalations
 from connector.state.failures import DeadLetters, PendingWrites
+from connector.state.leads import LeadLedger
 from connector.state.lease import Lease, lease_for
 from connector.state.records import Records
+from connector.state.rotation import Rotation
 from connector.state.runs import Runs
 from connector.state.tasks import TaskLedger
 
@@ -50,6 +52,8 @@ class Store:
         self.episodes = Episodes(self._db)
         self.alerts = AlertLedger(self._db)
         self.escalations = Escalations(self._db)
+        self.rotation = Rotation(self._db)
+        self.leads = LeadLedger(self._db)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:

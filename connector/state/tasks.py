@@ -20,9 +20,10 @@ from sqlalchemy import func, select, update
 from connector.model import TaskSpec
 from connector.state.codec import task_from_json, task_to_json
 from connector.state.database import Database, chunks, utc
+from connector.state.ledger import CREATED, DEAD, INTENT, count_status, record_failure
 from connector.state.schema import tasks as table
 
-TASK_INTENT, TASK_CREATED, TASK_DEAD = "intent", "created", "dead"
+TASK_INTENT, TASK_CREATED, TASK_DEAD = INTENT, CREATED, DEAD
 
 
 @dataclass(frozen=True)
@@ -131,28 +132,11 @@ class TaskLedger:
             )
 
     def failed(self, key: str, error: str, *, dead: bool) -> None:
-        """A create call failed: count the attempt; a dead task is never tried again.
-
-        A task meanwhile confirmed created stays created.
-        """
-        with self._db.connect() as conn:
-            conn.execute(
-                update(table)
-                .where(table.c.key == key, table.c.status == TASK_INTENT)
-                .values(
-                    attempts=table.c.attempts + 1,
-                    last_error=error,
-                    status=TASK_DEAD if dead else TASK_INTENT,
-                    updated_at=self._db.clock(),
-                )
-            )
+        """A create call failed: count the attempt; a dead task is never tried again."""
+        record_failure(self._db, table, key, error, dead=dead)
 
     def count(self, status: str | None = None) -> int:
-        query = select(func.count()).select_from(table).where(table.c.crm == self._db.crm)
-        if status is not None:
-            query = query.where(table.c.status == status)
-        with self._db.connect() as conn:
-            return conn.execute(query).scalar_one()
+        return count_status(self._db, table, status)
 
 
 def _from_row(row: Any) -> TaskEntry:

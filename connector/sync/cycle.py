@@ -10,7 +10,7 @@ the CRM before creating any task again.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -19,15 +19,17 @@ import structlog
 
 from connector.config.ruleset import Ruleset
 from connector.crm.base import CrmAdapter, Pulled, PulledPage
-from connector.model import Activity, Decision, Lead, Memory, Qualification, TaskSpec, format_time, parse_time
-from connector.policy.lifecycle import episode_lead, evaluate, pick_owner
+from connector.model import Activity, Decision, Lead, Memory, Qualification, format_time, parse_time
+from connector.policy.lifecycle import episode_lead, evaluate
 from connector.policy.planner import plan_record
 from connector.policy.shadow import with_shadow
 from connector.scoring.engine import score
 from connector.state import RecordState, Store
 from connector.sync.alerting import AlertOutbox
 from connector.sync.followup import SlaFollowUp
+from connector.sync.leads import LeadSync
 from connector.sync.report import RunReport
+from connector.sync.routing import Router
 from connector.sync.sink import Planned, PlanSink
 from connector.sync.writer import CrmWriter, SyncOptions
 
@@ -94,6 +96,9 @@ class Sync:
         self.clock = clock
         self.writer = CrmWriter(adapter, store, options, clock, alerts, ruleset.policy.acceptance)
         self.follow_up = SlaFollowUp(adapter, store, ruleset.policy, options, clock, alerts)
+        self.router = Router(adapter, store)
+        #: CRM lead records for SQL episodes (HANDOFF_HUBSPOT_LEADS); None: not made
+        self.leads: LeadSync | None = None
 
     # ---------------------------------------------------------------- runs
 
@@ -127,7 +132,15 @@ class Sync:
         try:
             sink.begin(report)
             body()
+            if self.leads is not None and not sink.dry_run:
+                self.leads.run(report)
             sink.end(report)
+            if report.tasks_unassigned:
+                log.warning(
+                    "tasks without an owner",
+                    count=report.tasks_unassigned,
+                    fix="name reps in the rules' owners: round_robin (or a fallback)",
+                )
         except BaseException as exc:
             report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
             self.store.runs.finish(run_id, report.status, report.to_json())
@@ -252,8 +265,6 @@ class Sync:
         now: datetime,
     ) -> Evaluated:
         q, d = evaluate(lead, crm_state, base.memory, self.ruleset.compiled, self.ruleset.policy, now)
-        if d.task is not None and not self.adapter.assignable(d.task.owner_id):
-            d = replace(d, task=replace(d.task, owner_id=self._fallback_owner(d.task)))
         if self.shadow is not None and d.properties:
             # the candidate scores the same episode the live rules scored; records sales owns stay untouched
             d = with_shadow(d, score(episode_lead(lead, d.memory), self.shadow.compiled, now))
@@ -264,10 +275,6 @@ class Sync:
         )
         return Evaluated(state, base.written, q, d, base.memory)
 
-    def _fallback_owner(self, task: TaskSpec) -> str | None:
-        owner = pick_owner(task.record_id, None, self.ruleset.policy.owners)
-        return owner if self.adapter.assignable(owner) else None
-
     def _apply(
         self,
         evaluated: list[Evaluated],
@@ -276,6 +283,9 @@ class Sync:
         sources: Sequence[Pulled | RecordState],
     ) -> None:
         known = self.store.tasks.entries([e.decision.task.key for e in evaluated if e.decision.task is not None])
+        evaluated = self._route(evaluated, known.keys(), report, record=not sink.dry_run)
+        if self.leads is not None and not sink.dry_run:
+            self.leads.claim([(e.decision.task, e.state.crm_state) for e in evaluated if e.decision.task is not None])
         planned = [
             Planned(
                 source,
@@ -300,6 +310,22 @@ class Sync:
                 report.stages[p.plan.stage.value] += 1
         sink.take(planned, report)
 
+    def _route(
+        self, evaluated: list[Evaluated], known: Collection[str], report: RunReport, record: bool
+    ) -> list[Evaluated]:
+        """Give the tasks still to create their owner (rotation picks are recorded before the claim)."""
+        new = [e.decision.task for e in evaluated if e.decision.task is not None and e.decision.task.key not in known]
+        if not new:
+            return evaluated
+        routed = self.router.route(new, self.ruleset.policy.owners, record=record)
+        report.tasks_unassigned += sum(1 for t in routed.values() if t.owner_id is None)
+        return [
+            replace(e, decision=replace(e.decision, task=routed[e.decision.task.key]))
+            if e.decision.task is not None and e.decision.task.key in routed
+            else e
+            for e in evaluated
+        ]
+
     # ------------------------------------------------------------ explain
 
     def explain(self, record_id: str) -> tuple[Pulled, Lead, Qualification, Decision] | None:
@@ -320,4 +346,6 @@ class Sync:
             self.ruleset.policy,
             now,
         )
+        if d.task is not None:  # the rep the rotation would give it now, recording nothing
+            d = replace(d, task=self.router.route([d.task], self.ruleset.policy.owners, record=False)[d.task.key])
         return record, lead, q, d

@@ -103,7 +103,7 @@ class SlaFollowUp:
                     live.get(c.crm_task_id),
                     c.escalate,
                     self.policy.business_hours,
-                    self.policy.owners.round_robin,
+                    self.policy.owners.reps,
                     self.adapter.assignable,
                     now,
                 )

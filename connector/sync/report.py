@@ -30,6 +30,11 @@ class RunReport:
     skipped: int = 0
     tasks_created: int = 0
     tasks_reconciled: int = 0
+    #: tasks planned with no owner: the record has none who can take it and the rules name no one
+    tasks_unassigned: int = 0
+    #: CRM lead records (HubSpot Leads) created, and found already made by an earlier run
+    leads_created: int = 0
+    leads_reconciled: int = 0
     #: task intents not confirmed when the run ended, and when the first of them is tried again
     tasks_waiting: int = 0
     tasks_retry_at: datetime | None = None
@@ -64,8 +69,11 @@ class RunReport:
             "skipped": self.skipped,
             "tasks_created": self.tasks_created,
             "tasks_reconciled": self.tasks_reconciled,
+            "tasks_unassigned": self.tasks_unassigned,
             "tasks_waiting": self.tasks_waiting,
             "tasks_retry_at": format_time(self.tasks_retry_at) if self.tasks_retry_at else None,
+            "leads_created": self.leads_created,
+            "leads_reconciled": self.leads_reconciled,
             "stages": dict(self.stages),
             "outcomes": self.outcomes,
             "episodes_updated": self.episodes_updated,
@@ -84,6 +92,8 @@ class RunReport:
             "quarantined": self.quarantined,
             "tasks_created": self.tasks_created,
             "tasks_waiting": self.tasks_waiting,
+            "tasks_unassigned": self.tasks_unassigned,
+            "leads_created": self.leads_created,
             "changed": self.changed,
             "alerts_sent": self.alerts["sent"],
             "alerts_retrying": self.alerts["retrying"],

@@ -123,3 +123,27 @@ def test_a_lead_moved_to_a_stage_of_no_lead_pipeline_is_refused(hubspot_client, 
     )
     read = hubspot_client.crm.objects.leads.basic_api.get_by_id(lead.id, properties=["hs_pipeline_stage"])
     assert read.properties["hs_pipeline_stage"] == "qualified-stage-id"
+
+
+def test_a_lead_made_with_its_task_is_associated_both_ways_with_hubspots_type_ids(hubspot_sandbox, hubspot_client):
+    (contact,) = hubspot_sandbox.seed_contacts({"email": "ana@acme.io"})
+    task = hubspot_client.crm.objects.tasks.basic_api.create(
+        {
+            "properties": {"hs_timestamp": "2026-11-30T10:00:00.000Z", "hs_task_subject": "Call Ana"},
+            "associations": [
+                {"to": {"id": contact}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 204}]}
+            ],
+        }
+    )
+    with_task = _lead(contact)
+    with_task["associations"].append(
+        {"to": {"id": task.id}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 646}]}
+    )
+    lead = hubspot_client.crm.objects.leads.basic_api.create(SimplePublicObjectInputForCreate(**with_task))
+    batch = hubspot_client.crm.associations.v4.batch_api
+    to_task = batch.get_page("leads", "tasks", BatchInputPublicFetchAssociationsBatchRequest(inputs=[{"id": lead.id}]))
+    assert [(t.to_object_id, t.association_types[0].type_id) for t in to_task.results[0].to] == [(task.id, 646)]
+    back = batch.get_page("tasks", "leads", BatchInputPublicFetchAssociationsBatchRequest(inputs=[{"id": task.id}]))
+    assert [(t.to_object_id, t.association_types[0].type_id) for t in back.results[0].to] == [(lead.id, 647)]
+    mine = batch.get_page("contacts", "leads", BatchInputPublicFetchAssociationsBatchRequest(inputs=[{"id": contact}]))
+    assert mine.results[0].to[0].association_types[0].type_id == 609  # contact to lead

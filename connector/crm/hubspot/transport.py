@@ -63,6 +63,7 @@ class HubSpotApi:
         self.contacts_search = crm.contacts.search_api
         self.tasks_batch = crm.objects.tasks.batch_api
         self.tasks_search = crm.objects.tasks.search_api
+        self.leads_batch = crm.objects.leads.batch_api
         self.deals_basic = crm.deals.basic_api
         self.deals_search = crm.deals.search_api
         self.pipelines = crm.pipelines.pipelines_api

@@ -125,9 +125,11 @@ ASSOCIATION_TYPE_IDS: dict[tuple[str, str], int] = {
     ("tasks", "contacts"): 204,
     ("deals", "contacts"): 3,
     ("contacts", "deals"): 4,
-    # lead to its primary contact, HubSpot's documented id; the reverse is the sandbox's
+    # a lead to its primary contact, and a contact to its leads (HubSpot's documented ids)
     ("leads", "contacts"): 578,
-    ("contacts", "leads"): 579,
+    ("contacts", "leads"): 609,
+    ("leads", "tasks"): 646,
+    ("tasks", "leads"): 647,
 }
 #: the association a lead must have on create: to its primary contact
 LEAD_TO_PRIMARY_CONTACT = 578

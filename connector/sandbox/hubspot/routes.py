@@ -504,9 +504,11 @@ class HubSpotRoutes:
         email = (request.first("email") or "").lower()
         archived = _flag(request, "archived")
         owners = sorted(self.portal.owners.values(), key=lambda o: int(o.id))
-        matching = [o for o in owners if not archived and (not email or o.email.lower() == email)]
+        deactivated = self.portal.deactivated
+        matching = [o for o in owners if (o.id in deactivated) == archived and (not email or o.email.lower() == email)]
         page = matching[after : after + limit]
-        body: dict[str, Any] = {"results": [owner_json(o, self.portal.owners_created) for o in page]}
+        created = self.portal.owners_created
+        body: dict[str, Any] = {"results": [owner_json(o, created, o.id in deactivated) for o in page]}
         if after + limit < len(matching):
             body["paging"] = {"next": {"after": str(after + limit), "link": f"?after={after + limit}"}}
         return Response(200, body)
@@ -516,7 +518,7 @@ class HubSpotRoutes:
         by_user = (request.first("idProperty") or "id") == "userId"
         for owner in self.portal.owners.values():
             if (str(owner.user_id) if by_user else owner.id) == key:
-                return Response(200, owner_json(owner, self.portal.owners_created))
+                return Response(200, owner_json(owner, self.portal.owners_created, owner.id in self.portal.deactivated))
         raise errors.not_found()
 
     # -- properties and groups ------------------------------------------------------------

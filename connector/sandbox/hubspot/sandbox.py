@@ -273,6 +273,13 @@ class HubSpotSandbox(SandboxApp):
         if not self.portal.archive(DEALS, deal_id):
             raise KeyError(f"no deal {deal_id}")
 
+    def deactivate_owner(self, owner_id: str) -> None:
+        """An admin deactivates a user: their owner is archived (listed only with ``archived=true``)."""
+        with self.portal.lock:
+            if owner_id not in self.portal.owners:
+                raise LookupError(f"no owner {owner_id}")
+            self.portal.deactivated.add(owner_id)
+
     def set_task_status(self, task_id: str, status: str = "COMPLETED") -> Record:
         """A rep works a task: ``COMPLETED`` stamps ``hs_task_completion_date``, any other status clears it."""
         task = self._live(TASKS, task_id)
@@ -329,7 +336,11 @@ class HubSpotSandbox(SandboxApp):
         """Every owner and record (archived ones too) with all properties and associations."""
         portal = self.portal
         with portal.lock:
-            out: dict[str, Any] = {"owners": [owner_json(o, portal.owners_created) for o in portal.owners.values()]}
+            out: dict[str, Any] = {
+                "owners": [
+                    owner_json(o, portal.owners_created, o.id in portal.deactivated) for o in portal.owners.values()
+                ]
+            }
             for otype in OBJECT_TYPES:
                 items = []
                 for record in portal.all_records(otype):

@@ -115,6 +115,8 @@ class Portal:
         self.search_lag_s = search_lag_s
         self.lock = threading.RLock()
         self.owners: dict[str, Owner] = {}
+        #: owners of deactivated users: HubSpot archives them
+        self.deactivated: set[str] = set()
         self.owners_created = format_time(datetime.fromtimestamp(clock(), tz=UTC))
         self.properties: dict[str, dict[str, PropertyDef]] = {t.name: default_properties(t.name) for t in OBJECT_TYPES}
         self.groups: dict[str, dict[str, PropertyGroup]] = {t.name: default_groups(t.name) for t in OBJECT_TYPES}

@@ -65,8 +65,9 @@ def batch_json(
     return body
 
 
-def owner_json(owner: Owner, created: str) -> dict[str, Any]:
-    """A PublicOwner. Queues have no user behind them, so no ``userId``."""
+def owner_json(owner: Owner, created: str, archived: bool = False) -> dict[str, Any]:
+    """A PublicOwner. Queues have no user behind them, so no ``userId``; a deactivated user's
+    owner is archived and keeps only ``userIdIncludingInactive``."""
     out: dict[str, Any] = {
         "id": owner.id,
         "email": owner.email,
@@ -77,9 +78,11 @@ def owner_json(owner: Owner, created: str) -> dict[str, Any]:
         "userIdIncludingInactive": owner.user_id,
         "createdAt": created,
         "updatedAt": created,
-        "archived": False,
+        "archived": archived,
         "teams": [{"id": str(zlib.crc32(owner.team.encode()) % 10_000_000), "name": owner.team, "primary": True}],
     }
     if owner.user_id is None:
         del out["userId"], out["userIdIncludingInactive"]
+    elif archived:
+        del out["userId"]
     return out

@@ -1,0 +1,40 @@
+"""What the intent ledgers (tasks, leads) share: an intent's failed attempt, and counts by status.
+
+Both tables hold ``key``, ``crm``, ``status`` (intent, created, dead), ``attempts``,
+``last_error`` and ``updated_at``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Table, func, select, update
+
+from connector.state.database import Database
+
+INTENT, CREATED, DEAD = "intent", "created", "dead"
+
+
+def record_failure(db: Database, table: Table, key: str, error: str, *, dead: bool) -> None:
+    """A create call failed: count the attempt; a dead entry is never tried again.
+
+    An entry meanwhile confirmed created stays created.
+    """
+    with db.connect() as conn:
+        conn.execute(
+            update(table)
+            .where(table.c.key == key, table.c.status == INTENT)
+            .values(
+                attempts=table.c.attempts + 1,
+                last_error=error,
+                status=DEAD if dead else INTENT,
+                updated_at=db.clock(),
+            )
+        )
+
+
+def count_status(db: Database, table: Table, status: str | None = None) -> int:
+    """Entries of this CRM, all or with ``status``."""
+    query = select(func.count()).select_from(table).where(table.c.crm == db.crm)
+    if status is not None:
+        query = query.where(table.c.status == status)
+    with db.connect() as conn:
+        return conn.execute(query).scalar_one()
