@@ -196,15 +196,19 @@ def test_a_sync_still_running_when_its_interval_fires_again_is_not_started_twice
 
 def test_the_sweep_waits_for_a_running_sync_and_runs_after_it(start):
     release = threading.Event()
+    began = threading.Event()
     order: list[str] = []
     lock = WatchedLock()
 
     def sync(stop):
         order.append("sync begins")
+        began.set()
         release.wait(SAFETY)
         order.append("sync ends")
 
     h = start(sync_once=sync, sweep=lambda stop: order.append("sweep"), config=settings(sweep=FAST), run_lock=lock)
+    # the sweep may knock while the sync job still starts up under the lock: wait for both
+    assert began.wait(SAFETY), "the sync never began"
     assert lock.contended.wait(SAFETY), "the sweep never tried to run during the sync"
     assert order == ["sync begins"]
     release.set()
