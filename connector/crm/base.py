@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from connector.model import Activity, CrmState, TaskSpec
@@ -55,6 +55,18 @@ class Cursors(Protocol):
     def set(self, name: str, value: str) -> None: ...
 
 
+class Lookups(Protocol):
+    """Slow-changing CRM facts kept between runs (the state store): the property list, owners."""
+
+    def get(self, name: str, max_age: timedelta) -> Any | None:
+        """The value kept under ``name`` if read less than ``max_age`` ago, else None."""
+        ...
+
+    def put(self, name: str, value: Any) -> None:
+        """Keep ``value`` (JSON) under ``name`` as read now."""
+        ...
+
+
 @dataclass(frozen=True)
 class WriteOutcome:
     record_id: str
@@ -96,6 +108,9 @@ class CrmAdapter(Protocol):
 
     def map_fields(self, fields: Mapping[str, str]) -> None:
         """Also read these properties (canonical name -> the CRM's name for it); ``start`` checks they exist."""
+
+    def keep_lookups(self, lookups: Lookups, max_age: timedelta) -> None:
+        """Keep the property list and owners in ``lookups``; read them again once older than ``max_age``."""
 
     def start(self, create_missing: bool = True) -> None:
         """Check access, read the stage order, create Handoff's fields if missing, look up owners."""

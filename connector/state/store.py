@@ -2,8 +2,8 @@
 
 Everything the daemon must not forget between cycles lives here, one repository
 per group of tables: cursors, records, the task ledger, pending writes, dead
-letters, runs and qualification episodes. Each repository call is its own transaction unless made inside
-``store.atomic()``.
+letters, runs, qualification episodes and CRM lookups. Each repository call is
+its own transaction unless made inside ``store.atomic()``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from connector.state.database import Clock, Database, StateError, make_engine
 from connector.state.episodes import Episodes
 from connector.state.failures import DeadLetters, PendingWrites
 from connector.state.lease import Lease, lease_for
+from connector.state.lookups import Lookups
 from connector.state.records import Records
 from connector.state.runs import Runs
 from connector.state.tasks import TaskLedger
@@ -46,6 +47,7 @@ class Store:
         self.dead_letters = DeadLetters(self._db)
         self.runs = Runs(self._db)
         self.episodes = Episodes(self._db)
+        self.lookups = Lookups(self._db)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:

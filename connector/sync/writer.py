@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
 
 from connector.crm.base import CrmAdapter, Quarantined
+from connector.model import CrmState, Lead, Stage
 from connector.outcomes.apply import apply_outcomes
 from connector.outcomes.events import OutcomeEvent
 from connector.policy.planner import RecordPlan, after_write
@@ -25,6 +26,9 @@ from connector.sync.report import PARTIAL, RunReport
 from connector.sync.sink import Planned
 
 log = structlog.get_logger(__name__)
+
+#: the canonical property holding the CRM's stage (the adapters fill it in with the CRM state's)
+STAGE_PROPERTY = "lifecycle_stage"
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class SyncOptions:
     #: a task whose creation had an unknown outcome is looked for this long before it is created
     #: again; an intent another process claimed is left to it for as long
     task_settle: timedelta = timedelta(minutes=2)
+    #: outcomes (deals, completed tasks) are read by a cycle at most this often
+    outcome_interval: timedelta = timedelta(minutes=15)
 
 
 class CrmWriter:
@@ -128,6 +134,8 @@ class CrmWriter:
             state = states[plan.record_id]
             if outcome.ok:
                 state.written = after_write(state.written, plan)
+                if plan.stage is not None:
+                    state.crm_state, state.lead = _staged(state, plan.stage)
                 landed.append(state)
                 dropped.append(plan.record_id)
                 report.written += 1
@@ -216,3 +224,11 @@ class CrmWriter:
         settled_before = self.clock() - self.options.task_settle
         due = [i for i in intents if i.key not in existing and i.updated_at <= settled_before]
         self._create_tasks(due, report)
+
+
+def _staged(state: RecordState, stage: Stage) -> tuple[CrmState, Lead]:
+    """The record's CRM state and lead once Handoff moved its stage: what reading it back would show."""
+    properties = dict(state.lead.properties)
+    if STAGE_PROPERTY in properties:
+        properties[STAGE_PROPERTY] = stage.value
+    return replace(state.crm_state, stage=stage), replace(state.lead, properties=properties)
