@@ -70,6 +70,7 @@ def lookup_reads(portal) -> tuple[int, int]:
 def test_a_second_run_takes_the_property_list_and_owners_from_the_state_store(hubspot_deployment, state):
     portal, _ = hubspot_deployment
     properties, owners = lookup_reads(portal)
+    assert (properties, owners) == (1, 1)  # the first run created Handoff's properties and kept them unread
     deploy(portal, state).close()
     assert lookup_reads(portal) == (properties, owners)
     portal.clock.advance(61 * MINUTES)  # older than HANDOFF_LOOKUP_REFRESH_SECONDS: read again

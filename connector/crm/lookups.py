@@ -36,6 +36,10 @@ class KeptLookups:
             if kept is not None and usable(kept):
                 return kept
         value = fetch()
+        self.keep(name, value)
+        return value
+
+    def keep(self, name: str, value: Any) -> None:
+        """Keep ``value`` under ``name`` as read now (what the adapter itself just made the CRM hold)."""
         if self.lookups is not None:
             self.lookups.put(name, value)
-        return value

@@ -114,8 +114,10 @@ class HubSpotAdapter:
                 + ": Handoff needs lead, marketingqualifiedlead and salesqualifiedlead"
             )
         self._mapped = self._mapped_fields(existing)
-        if create_missing and self._ensure_properties(existing):
-            self._lookups.read(PROPERTIES_LOOKUP, self._property_definitions, fresh=True)
+        created = self._ensure_properties(existing) if create_missing else {}
+        if created:
+            # what was just created is known: kept with the list instead of reading it again
+            self._lookups.keep(PROPERTIES_LOOKUP, {**existing, **created})
         wanted = [
             *(f.name for f in self._mapped),
             *mapping.CANONICAL_PROPERTIES.values(),
@@ -159,12 +161,12 @@ class HubSpotAdapter:
             for canonical, name in self.field_map.items()
         )
 
-    def _ensure_properties(self, existing: Mapping[str, Any]) -> bool:
-        """Create Handoff's properties the portal lacks; whether there were any."""
+    def _ensure_properties(self, existing: Mapping[str, Any]) -> dict[str, Any]:
+        """Create Handoff's properties the portal lacks; their definitions as the kept list holds them."""
         group, label = mapping.HANDOFF_GROUP
         missing = [spec for spec in mapping.HANDOFF_PROPERTIES.values() if spec[0] not in existing]
         if not missing:
-            return False
+            return {}
         self._create_once(self.api.groups.create, "contacts", {"name": group, "label": label, "displayOrder": -1})
         for name, prop_label, kind, field_type, options in missing:
             body: dict[str, Any] = {
@@ -179,7 +181,7 @@ class HubSpotAdapter:
                 body["options"] = [{"label": o, "value": o, "displayOrder": i} for i, o in enumerate(options)]
             self._create_once(self.api.properties.create, "contacts", body)
             log.info("created property", property=name)
-        return True
+        return {name: {"type": kind, "fieldType": field_type} for name, _, kind, field_type, _ in missing}
 
     def _create_once(self, method: Any, object_type: str, body: dict[str, Any]) -> None:
         try:
