@@ -231,7 +231,7 @@ class Sync:
                 self._evaluate(state, state.lead, state.crm_state, state.counters, state.modified_at, now)
                 for state in batch
             ]
-            self._apply(evaluated, report, sink, batch)
+            self._apply(evaluated, report, sink, batch, keep_quiet=False)
             if stop is not None and stop.is_set():
                 report.status = "stopped"
                 return
@@ -301,7 +301,13 @@ class Sync:
         report: RunReport,
         sink: PlanSink,
         sources: Sequence[Pulled | RecordState],
+        keep_quiet: bool = True,
     ) -> None:
+        """Plan each evaluated record and hand the plans to the sink.
+
+        Without ``keep_quiet`` (a sweep, re-scoring what the store holds), a real sink is not
+        handed records with nothing to write and nothing new to remember: they stay as stored.
+        """
         known = self.store.tasks.entries([e.decision.task.key for e in evaluated if e.decision.task is not None])
         planned = [
             Planned(
@@ -325,6 +331,8 @@ class Sync:
                 report.changed += 1
             if p.plan.stage is not None:
                 report.stages[p.plan.stage.value] += 1
+        if not keep_quiet and not sink.dry_run:
+            planned = [p for p in planned if not p.plan.is_empty or p.state.memory != p.before]
         sink.take(planned, report)
 
     # ------------------------------------------------------------ explain
