@@ -137,6 +137,7 @@ def test_a_new_store_is_built_by_the_migrations_alone(state_url):
         "rotation",
         "rotation_picks",
         "crm_leads",
+        "lookups",
     }
     assert store.revision == head()
     store.close()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
 from datetime import timedelta
 
 import pytest
 from builders import NOW, crm, demo_request, lead
+from sqlalchemy import text
 
-from connector.model import Memory, Priority, Stage, TaskSpec
+from connector.model import Activity, CrmState, Lead, Memory, Priority, Stage, TaskSpec
 from connector.state import PendingWrite, RecordState, StateError, Store, Waiting
 from connector.state.migrate import head
 
@@ -245,3 +248,27 @@ def test_last_success_is_the_last_real_run_that_ended_well(store, clock):
         store.runs.finish(run, status, {})
     store.runs.finish(store.runs.start("sync", dry_run=False), "ok", {})
     assert store.runs.last_success("sweep") == NOW + timedelta(minutes=4)
+
+
+def test_a_lead_is_stored_in_short_form_and_reads_back_whole(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}", "hubspot", lambda: NOW)
+    activities = (
+        Activity("page_view", NOW - timedelta(days=3), url="https://vendor.example/pricing"),
+        Activity("email_open", NOW - timedelta(days=2), count=3),
+        Activity("form_submission", NOW - timedelta(days=1), name="Request a demo"),
+    )
+    state = RecordState("1", Lead("1", {"email": "a@b.example"}, activities), CrmState(Stage.LEAD))
+    store.records.put([state])
+    assert store.records.get(["1"])["1"].lead == state.lead
+    with store._db.connect() as conn:
+        stored = conn.execute(text("SELECT lead, memory, crm_state FROM records")).one()
+    assert len(stored.lead) < len(json.dumps(state.lead.to_json())) * 2 // 3
+    assert (stored.memory, stored.crm_state) == ("{}", '{"stage":"lead"}')  # defaults are not stored
+    store.close()
+
+
+def test_a_new_sqlite_store_takes_pages_that_hold_many_records(tmp_path):
+    path = tmp_path / "state.sqlite"
+    Store(f"sqlite:///{path}", "hubspot", lambda: NOW).close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone() == (16384,)

@@ -56,9 +56,23 @@ class Runtime:
         self.store.close()
 
 
+#: the overlap when none is set and no trailing pass reads what a search indexed late
+DEFAULT_OVERLAP_SECONDS = 300
+
+
 def sync_options(settings: Settings) -> SyncOptions:
+    """The sync's options from settings.
+
+    HubSpot's trailing pass re-reads every change an hour behind, so with it on the overlap only
+    re-reads Handoff's own writes: it defaults to none there.
+    """
+    overlap = settings.handoff_overlap_seconds
+    if overlap is None:
+        trailing = settings.handoff_crm == "hubspot" and settings.handoff_trailing_pass_seconds > 0
+        overlap = 0 if trailing else DEFAULT_OVERLAP_SECONDS
     return SyncOptions(
-        overlap=timedelta(seconds=settings.handoff_overlap_seconds),
+        overlap=timedelta(seconds=overlap),
+        outcome_interval=timedelta(seconds=settings.handoff_outcome_interval_seconds),
         safety_lag=timedelta(seconds=settings.handoff_safety_lag_seconds),
         max_write_attempts=settings.handoff_max_write_attempts,
         score_step=settings.handoff_score_step,
@@ -217,6 +231,7 @@ def build(
     if shadow is not None:
         adapter.use_shadow()
     store = Store(settings.handoff_state_url.get_secret_value(), adapter.name, clock)
+    adapter.keep_lookups(store.lookups, timedelta(seconds=settings.handoff_lookup_refresh_seconds))
     alerts = alert_outbox(settings, store, adapter, clock, sleep)
     options = sync_options(settings)
     sync = Sync(adapter, store, ruleset, options, clock, alerts, shadow=shadow)

@@ -163,12 +163,23 @@ class Settings(BaseSettings):
     handoff_http_host: str = Field("0.0.0.0", description="IP address the health and metrics server listens on")
     handoff_http_port: int = Field(8080, ge=0, le=65535)
     handoff_api_budget: float = Field(0.5, gt=0, le=1, description="share of the CRM's rate limit Handoff may use")
-    handoff_overlap_seconds: float = Field(300, ge=0, le=WEEK, description="re-read window behind the cursor")
+    handoff_overlap_seconds: float | None = Field(
+        None,
+        ge=0,
+        le=WEEK,
+        description="re-read window behind the cursor (default: 0 on HubSpot with its trailing pass on, else 300)",
+    )
     handoff_safety_lag_seconds: float = Field(
         10, ge=0, le=DAY, description="the cursor never passes run start minus this"
     )
     handoff_trailing_pass_seconds: float = Field(
         3600, ge=0, le=MONTH, description="how far back the late-index pass looks"
+    )
+    handoff_lookup_refresh_seconds: float = Field(
+        3600, ge=0, le=WEEK, description="the CRM's property list and owners are kept this long (0: read every run)"
+    )
+    handoff_outcome_interval_seconds: float = Field(
+        900, ge=0, le=DAY, description="syncs read what sales did with qualified leads at most this often"
     )
     handoff_max_write_attempts: int = Field(
         5, ge=1, le=1000, description="failed writes retried this often, then dead-lettered"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from connector.model import Activity, CrmState, Priority, TaskSpec
@@ -58,6 +58,18 @@ class Cursors(Protocol):
     def get(self, name: str) -> str | None: ...
 
     def set(self, name: str, value: str) -> None: ...
+
+
+class Lookups(Protocol):
+    """Slow-changing CRM facts kept between runs (the state store): the property list, owners."""
+
+    def get(self, name: str, max_age: timedelta) -> Any | None:
+        """The value kept under ``name`` if read less than ``max_age`` ago, else None."""
+        ...
+
+    def put(self, name: str, value: Any) -> None:
+        """Keep ``value`` (JSON) under ``name`` as read now."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,9 @@ class CrmAdapter(Protocol):
 
     def use_shadow(self) -> None:
         """Shadow mode: ``start`` also creates (or requires) the shadow score and level properties."""
+
+    def keep_lookups(self, lookups: Lookups, max_age: timedelta) -> None:
+        """Keep the property list and owners in ``lookups``; read them again once older than ``max_age``."""
 
     def start(self, create_missing: bool = True) -> None:
         """Check access, read the stage order, create Handoff's fields if missing, look up owners."""

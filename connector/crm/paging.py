@@ -12,7 +12,7 @@ order before paging continues just after it.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -30,6 +30,18 @@ def chunks(items: Sequence[Item], size: int) -> Iterator[list[Item]]:
     """``items`` in consecutive batches of at most ``size`` (a CRM's batch or IN-clause limit)."""
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
+
+
+def gathered(pages: Iterable[list[Row]], size: int) -> Iterator[list[Row]]:
+    """Consecutive pages of rows joined until they hold at least ``size`` rows (the last may hold fewer)."""
+    held: list[Row] = []
+    for rows in pages:
+        held.extend(rows)
+        if len(held) >= size:
+            yield held
+            held = []
+    if held:
+        yield held
 
 
 @dataclass(frozen=True)

@@ -38,5 +38,5 @@ class SeenEngagements:
         return fresh
 
     def counters(self, counters: Mapping[str, Any]) -> dict[str, Any]:
-        """``counters`` with the kept ids added, ready to be stored for the next read."""
-        return {**counters, SEEN_KEY: self._ids[-SEEN_KEEP:]}
+        """``counters`` with the kept ids added (none: no key), ready to be stored for the next read."""
+        return {**counters, SEEN_KEY: self._ids[-SEEN_KEEP:]} if self._ids else dict(counters)

@@ -9,8 +9,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from connector.model import CrmState, Lead, Memory, lead_from_json
-from connector.state.codec import crm_state_from_json, crm_state_to_json, memory_from_json, memory_to_json
+from connector.model import CrmState, Lead, Memory
+from connector.state.codec import (
+    crm_state_from_json,
+    crm_state_to_json,
+    lead_from_stored,
+    lead_to_json,
+    memory_from_json,
+    memory_to_json,
+)
 from connector.state.database import Database, chunks, utc
 from connector.state.schema import records as table
 
@@ -50,7 +57,7 @@ class Records:
             {
                 "crm": self._db.crm,
                 "record_id": s.record_id,
-                "lead": s.lead.to_json(),
+                "lead": lead_to_json(s.lead),
                 "crm_state": crm_state_to_json(s.crm_state),
                 "counters": s.counters,
                 "memory": memory_to_json(s.memory),
@@ -88,7 +95,7 @@ class Records:
 def _from_row(row: Any) -> RecordState:
     return RecordState(
         record_id=row.record_id,
-        lead=lead_from_json(row.lead),
+        lead=lead_from_stored(row.record_id, row.lead),
         crm_state=crm_state_from_json(row.crm_state),
         memory=memory_from_json(row.memory),
         counters=dict(row.counters),

@@ -39,6 +39,16 @@ cursors = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+#: slow-changing CRM facts (property list, owners) and when they were read: refreshed on a schedule
+lookups = Table(
+    "lookups",
+    metadata,
+    Column("crm", String(20), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("read_at", DateTime(timezone=True), nullable=False),
+)
+
 #: one row per CRM record Handoff has seen: what it knows, remembers and last wrote
 records = Table(
     "records",

@@ -2,8 +2,9 @@
 
 Everything the daemon must not forget between cycles lives here, one repository
 per group of tables: cursors, records, the task ledger, pending writes, dead
-letters, runs, qualification episodes, their SLA escalations, the alert ledger, the owner rotation
-and the lead ledger. Each repository call is its own transaction unless made inside ``store.atomic()``.
+letters, runs, qualification episodes, their SLA escalations, the alert ledger, the owner rotation,
+the lead ledger and CRM lookups. Each repository call is its own transaction unless made inside
+``store.atomic()``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from connector.state.escalations import Escalations
 from connector.state.failures import DeadLetters, PendingWrites
 from connector.state.leads import LeadLedger
 from connector.state.lease import Lease, lease_for
+from connector.state.lookups import Lookups
 from connector.state.records import Records
 from connector.state.rotation import Rotation
 from connector.state.runs import Runs
@@ -54,6 +56,7 @@ class Store:
         self.escalations = Escalations(self._db)
         self.rotation = Rotation(self._db)
         self.leads = LeadLedger(self._db)
+        self.lookups = Lookups(self._db)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:

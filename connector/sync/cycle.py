@@ -2,15 +2,18 @@
 
 A run reads and plans; its sink either writes (``CrmWriter``: state and CRM, in
 the order that makes a killed process safe to restart) or records (``DryRun``).
-A restart re-reads at most one page, re-plans it against what was written
-(finding nothing to do for what landed), and reconciles task intents against
-the CRM before creating any task again.
+Pages are processed in groups of about ``GROUP_RECORDS`` records, so the
+engagement reads behind them go out at the API's largest batch (HubSpot's
+association read takes 1,000 ids) rather than once per page; a cursor moves only
+after its whole group is done. A restart re-reads at most one group, re-plans it
+against what was written (finding nothing to do for what landed), and reconciles
+task intents against the CRM before creating any task again.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -40,9 +43,13 @@ log = structlog.get_logger(__name__)
 CURSOR = "contacts"
 BACKFILL_RESUME = "backfill.resume"
 BACKFILL_STARTED = "backfill.started"
+#: when outcomes were last read (the sync's ``until`` then)
+OUTCOMES_READ = "outcomes.read_at"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: activities kept per lead: enough for every rule, bounded so state stays small
 KEEP_ACTIVITIES = 300
+#: records processed together: HubSpot's batch association read takes 1,000 ids per call
+GROUP_RECORDS = 1000
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,56 @@ def settled(activities: Sequence[Activity], read_at: datetime) -> list[Activity]
     then on instead of counting as "just now" at every cycle until its date.
     """
     return [a if a.at <= read_at else replace(a, at=read_at) for a in activities]
+
+
+def grouped(pages: Iterable[PulledPage], size: int = GROUP_RECORDS) -> Iterator[PulledPage]:
+    """Consecutive pages joined until they hold ``size`` records; a late page passes on alone, at once.
+
+    A group resumes where its last page does, so a checkpoint after it covers every record in it.
+    A late page is not held: the adapter moves its late position when asked for the page after
+    the last one, which must come only once that page is done (the adapter gathers late pages itself).
+    """
+    held: list[PulledPage] = []
+    count = 0
+    for page in pages:
+        if page.late:
+            if held:
+                yield _joined(held)
+                held, count = [], 0
+            yield page
+            continue
+        held.append(page)
+        count += len(page.records)
+        if count >= size:
+            yield _joined(held)
+            held, count = [], 0
+    if held:
+        yield _joined(held)
+
+
+def _joined(pages: Sequence[PulledPage]) -> PulledPage:
+    if len(pages) == 1:
+        return pages[0]
+    return PulledPage(
+        [r for p in pages for r in p.records],
+        [q for p in pages for q in p.quarantined],
+        resume=pages[-1].resume,
+        late=pages[-1].late,
+    )
+
+
+def unchanged(record: Pulled, before: RecordState | None) -> bool:
+    """Whether a record read again holds nothing Handoff has not seen.
+
+    Its state, properties and counters (engagement markers, the time of its latest engagement)
+    are as stored; the store keeps what Handoff's own writes changed, so a write read back is too.
+    """
+    return (
+        before is not None
+        and record.crm_state == before.crm_state
+        and dict(record.properties) == before.lead.properties
+        and all(before.counters.get(name) == value for name, value in record.counters.items())
+    )
 
 
 class Sync:
@@ -154,19 +211,23 @@ class Sync:
         cursor = self.store.cursors.get(CURSOR)
         since = parse_time(cursor) - self.options.overlap if cursor else EPOCH
         # a dry run keeps no cursor, so the adapter's own (a late window's) is not offered either
-        for page in self.adapter.changed_since(since, until, None if sink.dry_run else self.store.cursors):
-            self._process(page, report, sink)
-            if page.records and not page.late:
-                high = min(max(r.modified_at for r in page.records), until)
+        pages = self.adapter.changed_since(since, until, None if sink.dry_run else self.store.cursors)
+        for group in grouped(pages):
+            self._process(group, report, sink, skip_unchanged=True)
+            if group.records and not group.late:
+                high = min(max(r.modified_at for r in group.records), until)
                 sink.checkpoint(CURSOR, format_time(high))
             if stop is not None and stop.is_set():
                 report.status = "stopped"
                 return
         sink.checkpoint(CURSOR, format_time(max(until, parse_time(cursor)) if cursor else until))
-        if not sink.dry_run:
-            # what sales did with qualified records: only real runs keep episodes
+        # what sales did with qualified records: only real runs keep episodes, read every outcome interval
+        last = self.store.cursors.get(OUTCOMES_READ)
+        if not sink.dry_run and (last is None or parse_time(last) + self.options.outcome_interval <= until):
             self.writer.record_outcomes(until, report)
-            # then the tasks still untouched past due are escalated (once per episode)
+            sink.checkpoint(OUTCOMES_READ, format_time(until))
+        if not sink.dry_run:
+            # then the tasks still untouched past due are escalated (once per episode), every cycle
             self.follow_up.run(report)
 
     def _backfill(
@@ -182,7 +243,8 @@ class Sync:
         if resume is None:
             sink.checkpoint(BACKFILL_STARTED, format_time(self.clock()))
         seen = 0
-        for page in self.adapter.scan(resume):
+        # a small --limit is not worth reading a whole group for
+        for page in grouped(self.adapter.scan(resume), min(GROUP_RECORDS, limit or GROUP_RECORDS)):
             records = [r for r in page.records if since is None or r.modified_at >= since]
             if limit is not None:
                 records = records[: max(0, limit - seen)]
@@ -218,14 +280,15 @@ class Sync:
                 )
                 for state in batch
             ]
-            self._apply(evaluated, report, sink, batch)
+            self._apply(evaluated, report, sink, batch, keep_quiet=False)
             if stop is not None and stop.is_set():
                 report.status = "stopped"
                 return
 
     # --------------------------------------------------------- one page
 
-    def _process(self, page: PulledPage, report: RunReport, sink: PlanSink) -> None:
+    def _process(self, page: PulledPage, report: RunReport, sink: PlanSink, skip_unchanged: bool = False) -> None:
+        """Score a page and hand its plans to the sink; ``skip_unchanged`` leaves out records with nothing new."""
         report.read += len(page.records)
         report.quarantined += len(page.quarantined)
         if page.quarantined:
@@ -238,10 +301,17 @@ class Sync:
         if not page.records:
             return
         previous = self.store.records.get([r.record_id for r in page.records])
-        deltas = self.adapter.activities(page.records, {k: v.counters for k, v in previous.items()})
+        records = page.records
+        if skip_unchanged:
+            # a record read again (the overlap, the late pass, Handoff's own write) costs no engagement read
+            records = [r for r in records if not unchanged(r, previous.get(r.record_id))]
+            report.unchanged += len(page.records) - len(records)
+            if not records:
+                return
+        deltas = self.adapter.activities(records, {k: v.counters for k, v in previous.items()})
         now = self.clock()
         evaluated = []
-        for record in page.records:
+        for record in records:
             before = previous.get(record.record_id)
             delta = deltas[record.record_id]
             lead = merge_lead(
@@ -253,7 +323,7 @@ class Sync:
             evaluated.append(
                 self._evaluate(base, lead, record.crm_state, dict(delta.counters), record.modified_at, now)
             )
-        self._apply(evaluated, report, sink, page.records)
+        self._apply(evaluated, report, sink, records)
 
     def _evaluate(
         self,
@@ -281,7 +351,13 @@ class Sync:
         report: RunReport,
         sink: PlanSink,
         sources: Sequence[Pulled | RecordState],
+        keep_quiet: bool = True,
     ) -> None:
+        """Plan each evaluated record and hand the plans to the sink.
+
+        Without ``keep_quiet`` (a sweep, re-scoring what the store holds), a real sink is not
+        handed records with nothing to write and nothing new to remember: they stay as stored.
+        """
         known = self.store.tasks.entries([e.decision.task.key for e in evaluated if e.decision.task is not None])
         evaluated = self._route(evaluated, known.keys(), report, record=not sink.dry_run)
         if self.leads is not None and not sink.dry_run:
@@ -308,6 +384,8 @@ class Sync:
                 report.changed += 1
             if p.plan.stage is not None:
                 report.stages[p.plan.stage.value] += 1
+        if not keep_quiet and not sink.dry_run:
+            planned = [p for p in planned if not p.plan.is_empty or p.state.memory != p.before]
         sink.take(planned, report)
 
     def _route(

@@ -21,6 +21,8 @@ class RunReport:
     kind: str
     dry_run: bool
     read: int = 0
+    #: records read again that had not changed since Handoff last saw them (apart from its own writes)
+    unchanged: int = 0
     quarantined: int = 0
     changed: int = 0
     written: int = 0
@@ -60,6 +62,7 @@ class RunReport:
             "status": self.status,
             "error": self.error,
             "read": self.read,
+            "unchanged": self.unchanged,
             "quarantined": self.quarantined,
             "changed": self.changed,
             "written": self.written,

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from connector.crm.base import CrmAdapter, Pulled, Quarantined
+from connector.model import CrmState, Lead, Stage
 from connector.outcomes.apply import apply_outcomes
 from connector.outcomes.episode import Episode
 from connector.outcomes.events import OutcomeEvent
@@ -31,6 +32,9 @@ from connector.sync.sink import Planned
 
 log = structlog.get_logger(__name__)
 
+#: the canonical property holding the CRM's stage (the adapters fill it in with the CRM state's)
+STAGE_PROPERTY = "lifecycle_stage"
+
 
 @dataclass(frozen=True)
 class SyncOptions:
@@ -41,6 +45,8 @@ class SyncOptions:
     #: a task whose creation had an unknown outcome is looked for this long before it is created
     #: again; an intent another process claimed is left to it for as long
     task_settle: timedelta = timedelta(minutes=2)
+    #: outcomes (deals, completed tasks) are read by a cycle at most this often
+    outcome_interval: timedelta = timedelta(minutes=15)
 
 
 class CrmWriter:
@@ -171,8 +177,8 @@ class CrmWriter:
             if outcome.ok:
                 state.written = after_write(state.written, plan)
                 if plan.stage is not None:
-                    # the CRM holds the stage Handoff wrote: reading it back is no rep's move
-                    state.crm_state = replace(state.crm_state, stage=plan.stage)
+                    # the CRM holds the stage Handoff wrote: reading it back is neither news nor a rep's move
+                    state.crm_state, state.lead = _staged(state, plan.stage)
                     state.memory = replace(state.memory, crm_stage=plan.stage)
                 landed.append(state)
                 dropped.append(plan.record_id)
@@ -262,3 +268,11 @@ class CrmWriter:
         settled_before = self.clock() - self.options.task_settle
         due = [i for i in intents if i.key not in existing and i.updated_at <= settled_before]
         self._create_tasks(due, report)
+
+
+def _staged(state: RecordState, stage: Stage) -> tuple[CrmState, Lead]:
+    """The record's CRM state and lead once Handoff moved its stage: what reading it back would show."""
+    properties = dict(state.lead.properties)
+    if STAGE_PROPERTY in properties:
+        properties[STAGE_PROPERTY] = stage.value
+    return replace(state.crm_state, stage=stage), replace(state.lead, properties=properties)

@@ -9,16 +9,17 @@ from typing import Any
 
 import structlog
 
-from connector.crm.base import Cursors, Delta, Pulled, PulledPage, TaskOutcome, TaskUpdate, WriteOutcome
+from connector.crm.base import Cursors, Delta, Lookups, Pulled, PulledPage, TaskOutcome, TaskUpdate, WriteOutcome
 from connector.crm.deals import DealMemory, DealRead, Remembered, changes, deleted, remember_all
 from connector.crm.errors import Conflict, CrmError, RecordRejected, Retryable, StopRun
 from connector.crm.hubspot import mapping
 from connector.crm.hubspot import outcomes as outcome_mapping
 from connector.crm.hubspot import tasks as task_mapping
 from connector.crm.hubspot.transport import HubSpotApi
+from connector.crm.lookups import KeptLookups
 from connector.crm.mapped import MappedField, missing_line
 from connector.crm.outcomes import failed_tasks, failed_writes, task_outcome, write_outcome
-from connector.crm.paging import Key, Window, chunks, keyset_pages
+from connector.crm.paging import Key, Window, chunks, gathered, keyset_pages
 from connector.crm.reading import read_page
 from connector.crm.seen import SeenEngagements
 from connector.model import Activity, TaskSpec, format_time, parse_time
@@ -29,6 +30,8 @@ from connector.policy.planner import RecordPlan
 log = structlog.get_logger(__name__)
 
 SEARCH_LIMIT = 200
+#: values in one IN filter: HubSpot takes 100, and 100 ids keep a search body under its 3,000 characters
+SEARCH_IN_LIMIT = 100
 LIST_LIMIT = 100
 BATCH_LIMIT = 100
 ASSOCIATION_LIMIT = 1000
@@ -37,6 +40,12 @@ TASK_TO_CONTACT = 204
 LATE_CURSOR = "contacts.trailing"
 #: how far behind the late window trails: HubSpot's search indexes some writes this late
 LATE_DELAY = timedelta(hours=1)
+#: the late window is read once it spans this much
+LATE_STEP = timedelta(minutes=15)
+#: the kept lookups' names, and what of a property definition is kept
+PROPERTIES_LOOKUP = "hubspot.contact_properties"
+OWNERS_LOOKUP = "hubspot.owners"
+PROPERTY_KEEP = ("type", "fieldType", "options")
 #: the outcome reads' positions: modified-time milliseconds of deals and tasks, the last deal deletion seen
 DEALS_CURSOR = "outcomes.deals"
 TASKS_CURSOR = "outcomes.tasks"
@@ -59,6 +68,8 @@ class HubSpotAdapter:
         self.late_delay = late_delay
         self.stages = mapping.StageMap([(v, i) for i, v in enumerate(mapping.DEFAULT_STAGE_VALUES)])
         self.owners: dict[str, str] = {}
+        self._owners_reread = False
+        self._lookups = KeptLookups()
         self._read_properties: list[str] = []
         #: the deal pipelines' stages, read once per run (again when a deal is in a stage not seen before)
         self._deal_stages: outcome_mapping.StageStates | None = None
@@ -75,13 +86,21 @@ class HubSpotAdapter:
 
     # ------------------------------------------------------------ start-up
 
+    def keep_lookups(self, lookups: Lookups, max_age: timedelta) -> None:
+        """Keep the property list and owners in ``lookups``; read them again once older than ``max_age``."""
+        self._lookups.keep_in(lookups, max_age)
+
     def start(self, create_missing: bool = True) -> None:
         """Read the stage order, create Handoff's properties if missing, look up owners.
 
+        The property list and owners come from the kept lookups while they are young enough; a
+        property the run needs that the kept list lacks makes it read the list again.
         A dry run passes ``create_missing=False``: it must not write even a property definition.
         """
-        body = self.api.call(self.api.properties.get_all, "contacts", archived=False) or {}
-        existing = {p["name"]: p for p in body.get("results", [])}
+        needed = self._needed(create_missing)
+        existing: dict[str, Any] = self._lookups.read(
+            PROPERTIES_LOOKUP, self._property_definitions, usable=lambda kept: needed <= kept.keys()
+        )
         stage_property = existing.get("lifecyclestage")
         if stage_property:
             self.stages = mapping.StageMap(
@@ -99,8 +118,10 @@ class HubSpotAdapter:
                 + ": Handoff needs lead, marketingqualifiedlead and salesqualifiedlead"
             )
         self._mapped = self._mapped_fields(existing)
-        if create_missing:
-            self._ensure_properties(existing)
+        created = self._ensure_properties(existing) if create_missing else {}
+        if created:
+            # what was just created is known: kept with the list instead of reading it again
+            self._lookups.keep(PROPERTIES_LOOKUP, {**existing, **created})
         wanted = [
             *(f.name for f in self._mapped),
             *mapping.CANONICAL_PROPERTIES.values(),
@@ -111,13 +132,29 @@ class HubSpotAdapter:
         ]
         # reading a property the portal lacks is harmless but noisy; custom BANT fields may not exist
         self._read_properties = [p for p in dict.fromkeys(wanted) if p in existing]
-        self.owners = self._owners()
+        self.owners = self._lookups.read(OWNERS_LOOKUP, self._owners)
+        self._owners_reread = False
         log.info(
             "hubspot ready",
             stages=len(self.stages.to_canonical),
             owners=len(self.owners),
             properties=len(self._read_properties),
         )
+
+    def _needed(self, create_missing: bool) -> set[str]:
+        """The properties a kept list must name to be used as is."""
+        needed = {"lifecyclestage", *self.field_map.values()}
+        if create_missing:
+            needed.update(spec[0] for spec in mapping.HANDOFF_PROPERTIES.values())
+        return needed
+
+    def _property_definitions(self) -> dict[str, Any]:
+        """The contact properties by name: type and field type (and the lifecycle stage's options)."""
+        body = self.api.call(self.api.properties.get_all, "contacts", archived=False) or {}
+        return {
+            p["name"]: {k: p[k] for k in PROPERTY_KEEP if k in p and (k != "options" or p["name"] == "lifecyclestage")}
+            for p in body.get("results", [])
+        }
 
     def _mapped_fields(self, existing: Mapping[str, Any]) -> tuple[MappedField, ...]:
         """The mapped properties with their kinds; stops the run naming any the portal lacks."""
@@ -133,12 +170,13 @@ class HubSpotAdapter:
         """Also create Handoff's shadow properties at start (shadow mode)."""
         self.shadow = True
 
-    def _ensure_properties(self, existing: Mapping[str, Any]) -> None:
+    def _ensure_properties(self, existing: Mapping[str, Any]) -> dict[str, Any]:
+        """Create Handoff's properties the portal lacks; their definitions as the kept list holds them."""
         group, label = mapping.HANDOFF_GROUP
         specs = [*mapping.HANDOFF_PROPERTIES.values(), *(mapping.SHADOW_PROPERTIES.values() if self.shadow else ())]
         missing = [spec for spec in specs if spec[0] not in existing]
         if not missing:
-            return
+            return {}
         self._create_once(self.api.groups.create, "contacts", {"name": group, "label": label, "displayOrder": -1})
         for name, prop_label, kind, field_type, options in missing:
             body: dict[str, Any] = {
@@ -153,6 +191,7 @@ class HubSpotAdapter:
                 body["options"] = [{"label": o, "value": o, "displayOrder": i} for i, o in enumerate(options)]
             self._create_once(self.api.properties.create, "contacts", body)
             log.info("created property", property=name)
+        return {name: {"type": kind, "fieldType": field_type} for name, _, kind, field_type, _ in missing}
 
     def _create_once(self, method: Any, object_type: str, body: dict[str, Any]) -> None:
         try:
@@ -177,7 +216,13 @@ class HubSpotAdapter:
                 return owners
 
     def assignable(self, owner_id: str | None) -> bool:
-        """Whether a task can go to this owner (an active person, not a queue)."""
+        """Whether a task can go to this owner (an active person, not a queue).
+
+        An owner the kept list does not know makes it read the owners again, once per cycle.
+        """
+        if owner_id is not None and owner_id not in self.owners and not self._owners_reread:
+            self._owners_reread = True
+            self.owners = self._lookups.read(OWNERS_LOOKUP, self._owners, fresh=True)
         return owner_id is not None and self.owners.get(owner_id) == "PERSON"
 
     # ------------------------------------------------------------- reading
@@ -188,8 +233,11 @@ class HubSpotAdapter:
         HubSpot's search indexes some writes late, so a contact changed just
         before a cycle may only show up after the cycle's window has passed. The
         late window re-reads, an hour behind, everything changed since the last
-        late window: those pages are marked ``late``.
+        late window: those pages are marked ``late``. Kept owners older than the lookups' age are read again.
         """
+        if self._lookups.kept:
+            self.owners = self._lookups.read(OWNERS_LOOKUP, self._owners)
+        self._owners_reread = False
         for rows in keyset_pages(self._contact_search(), _ms(since), _ms(until)):
             yield self._page(rows)
         if cursors is not None and self.late_delay > timedelta(0):
@@ -199,10 +247,11 @@ class HubSpotAdapter:
         upper = until - self.late_delay
         kept = cursors.get(LATE_CURSOR)
         previous = parse_time(kept) if kept else None
-        if previous is not None and previous >= upper:
-            return
+        if previous is not None and previous + LATE_STEP > upper:
+            return  # read in steps: a quiet cycle spends no search on a window of a few seconds
         if previous is not None:
-            for rows in keyset_pages(self._contact_search(), _ms(previous), _ms(upper)):
+            # gathered so a late page's engagement reads go out at the association read's batch size
+            for rows in gathered(keyset_pages(self._contact_search(), _ms(previous), _ms(upper)), ASSOCIATION_LIMIT):
                 yield self._page(rows, late=True)
         # set once the window is read: a stopped or failed cycle reads it again next time
         cursors.set(LATE_CURSOR, format_time(upper))
@@ -486,15 +535,15 @@ class HubSpotAdapter:
         cursors.set(TASKS_CURSOR, str(upper + 1))
 
     def existing_tasks(self, tasks: Sequence[TaskSpec]) -> dict[str, str]:
-        """Find tasks already created for these keys by searching each contact's tasks for Handoff's marker."""
+        """Find tasks already created for these keys: the tasks of up to 100 contacts a search, by Handoff's marker."""
         wanted = {t.key for t in tasks}
         found: dict[str, str] = {}
-        for record_id in dict.fromkeys(t.record_id for t in tasks):
+        for contacts in chunks(list(dict.fromkeys(t.record_id for t in tasks)), SEARCH_IN_LIMIT):
             after: str | None = None
             while True:
                 request: dict[str, Any] = {
                     "filterGroups": [
-                        {"filters": [{"propertyName": "associations.contact", "operator": "EQ", "value": record_id}]}
+                        {"filters": [{"propertyName": "associations.contact", "operator": "IN", "values": contacts}]}
                     ],
                     "properties": ["hs_task_body"],
                     "limit": SEARCH_LIMIT,

@@ -8,16 +8,17 @@ names (from the org's own describe and Handoff's settings) are written in.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 from simple_salesforce.format import format_soql
 
-from connector.crm.base import Cursors, Delta, Pulled, PulledPage, TaskOutcome, TaskUpdate, WriteOutcome
+from connector.crm.base import Cursors, Delta, Lookups, Pulled, PulledPage, TaskOutcome, TaskUpdate, WriteOutcome
 from connector.crm.deals import DealMemory, Remembered, changes, deleted, remember_all
 from connector.crm.errors import CrmError, Retryable, StopRun
+from connector.crm.lookups import KeptLookups
 from connector.crm.mapped import MappedField, missing_line
 from connector.crm.outcomes import failed_tasks, failed_writes, task_outcome, write_outcome
 from connector.crm.paging import Key, Window, chunks, keyset_pages
@@ -38,6 +39,12 @@ PAGE = 2000
 COLLECTION = 200
 IN_CHUNK = 200  # ids per IN (...) clause: keeps the query string well under URL limits
 SECOND = timedelta(seconds=1)
+#: the kept lookups' names; a user's id starts with 005 (a queue's with 00G)
+DESCRIBES_LOOKUP = "salesforce.describes"
+USERS_LOOKUP = "salesforce.active_users"
+USER_PREFIX = "005"
+#: the counter holding the latest SystemModstamp of a person's engagement seen by a sync
+ENGAGED_AT = "engaged_at"
 #: the outcome reads' positions (SystemModstamp, ISO) and where they start on a first run
 OPPORTUNITIES_CURSOR = "outcomes.opportunities"
 CONVERSIONS_CURSOR = "outcomes.conversions"
@@ -68,6 +75,8 @@ class SalesforceAdapter:
         self.objects = tuple(objects)
         self.page_size = page_size
         self.users: set[str] = set()
+        self._users_reread = False
+        self._lookups = KeptLookups()
         self._fields: dict[str, list[str]] = {}
         #: canonical name -> field API name, from the rules file's fields: section
         self.field_map: dict[str, str] = {}
@@ -88,34 +97,20 @@ class SalesforceAdapter:
 
     # ------------------------------------------------------------ start-up
 
+    def keep_lookups(self, lookups: Lookups, max_age: timedelta) -> None:
+        """Keep the describes and active users in ``lookups``; read them again once older than ``max_age``."""
+        self._lookups.keep_in(lookups, max_age)
+
     def start(self, create_missing: bool = True) -> None:
-        """Check that the org has Handoff's fields (Salesforce fields are created by an admin, not by us)."""
-        missing: list[str] = []
-        unmapped: list[str] = []
-        for person in self.objects:
-            fields = (self.api.call(f"sobjects/{person.name}/describe") or {}).get("fields", [])
-            described = {f["name"] for f in fields}
-            self._mapped[person.name], lacking = _mapped_fields(self.field_map, fields)
-            unmapped += [f"{person.name}.{name}" for name in lacking]
-            if self.stage_field.name not in described:
-                missing.append(
-                    f"{person.name}.{self.stage_field.name} (Picklist: {', '.join(self.stage_field.values.values())})"
-                )
-            missing += [
-                f"{person.name}.{spec.name} ({spec.definition})"
-                for spec in (*mapping.HANDOFF_FIELDS.values(), *(mapping.SHADOW_FIELDS.values() if self.shadow else ()))
-                if spec.name not in described
-            ]
-            wanted = [
-                *person.system_fields,
-                *person.fields.values(),
-                self.stage_field.name,
-                *(f.name for f in self._mapped[person.name]),
-            ]
-            self._fields[person.name] = [f for f in dict.fromkeys(wanted) if f in described]
-        task_fields = {f["name"] for f in (self.api.call("sobjects/Task/describe") or {}).get("fields", [])}
-        if mapping.TASK_KEY_FIELD not in task_fields:
-            missing.append(f"Task.{mapping.TASK_KEY_FIELD} ({mapping.TASK_KEY_DEFINITION})")
+        """Check that the org has Handoff's fields (Salesforce fields are created by an admin, not by us).
+
+        The describes and users come from the kept lookups while they are young enough; a field
+        the run needs that a kept describe lacks makes it describe the objects again.
+        """
+        described = self._lookups.read(
+            DESCRIBES_LOOKUP, self._describes, usable=lambda kept: not any(self._lacking(kept))
+        )
+        missing, unmapped = self._lacking(described)
         if missing:
             raise StopRun(
                 "the Salesforce org lacks fields Handoff needs; create them (README, Salesforce setup): "
@@ -123,12 +118,61 @@ class SalesforceAdapter:
             )
         if unmapped:
             raise StopRun(missing_line("the Salesforce org", unmapped))
-        rows = self.api.query_all("SELECT Id FROM User WHERE IsActive = true")
-        self.users = {r["Id"] for r in rows}
+        self.users = set(self._lookups.read(USERS_LOOKUP, self._active_users))
+        self._users_reread = False
         log.info("salesforce ready", fields=len(self._fields), users=len(self.users))
 
+    def _describes(self) -> dict[str, list[dict[str, Any]]]:
+        """Each person object's and Task's fields: name and type."""
+        return {
+            name: [
+                {"name": f["name"], "type": f.get("type")}
+                for f in (self.api.call(f"sobjects/{name}/describe") or {}).get("fields", [])
+            ]
+            for name in (*(o.name for o in self.objects), "Task")
+        }
+
+    def _lacking(self, described: Mapping[str, list[dict[str, Any]]]) -> tuple[list[str], list[str]]:
+        """Handoff's fields the org lacks and mapped fields it lacks; notes the fields to read on the way."""
+        missing: list[str] = []
+        unmapped: list[str] = []
+        for person in self.objects:
+            fields = described.get(person.name, [])
+            names = {f["name"] for f in fields}
+            self._mapped[person.name], lacking = _mapped_fields(self.field_map, fields)
+            unmapped += [f"{person.name}.{name}" for name in lacking]
+            if self.stage_field.name not in names:
+                missing.append(
+                    f"{person.name}.{self.stage_field.name} (Picklist: {', '.join(self.stage_field.values.values())})"
+                )
+            missing += [
+                f"{person.name}.{spec.name} ({spec.definition})"
+                for spec in (*mapping.HANDOFF_FIELDS.values(), *(mapping.SHADOW_FIELDS.values() if self.shadow else ()))
+                if spec.name not in names
+            ]
+            wanted = [
+                *person.system_fields,
+                *person.fields.values(),
+                self.stage_field.name,
+                *(f.name for f in self._mapped[person.name]),
+            ]
+            self._fields[person.name] = [f for f in dict.fromkeys(wanted) if f in names]
+        if mapping.TASK_KEY_FIELD not in {f["name"] for f in described.get("Task", [])}:
+            missing.append(f"Task.{mapping.TASK_KEY_FIELD} ({mapping.TASK_KEY_DEFINITION})")
+        return missing, unmapped
+
+    def _active_users(self) -> list[str]:
+        return sorted(r["Id"] for r in self.api.query_all("SELECT Id FROM User WHERE IsActive = true"))
+
     def assignable(self, owner_id: str | None) -> bool:
-        """Tasks go to active users; a queue (00G...) usually cannot own a Task."""
+        """Tasks go to active users; a queue (00G...) usually cannot own a Task.
+
+        A user id the kept list does not know makes it read the active users again, once per cycle.
+        """
+        unknown = owner_id is not None and owner_id.startswith(USER_PREFIX) and owner_id not in self.users
+        if unknown and not self._users_reread:
+            self._users_reread = True
+            self.users = set(self._lookups.read(USERS_LOOKUP, self._active_users, fresh=True))
         return owner_id is not None and owner_id in self.users
 
     # ------------------------------------------------------------- reading
@@ -140,36 +184,43 @@ class SalesforceAdapter:
         are seen; a new campaign response or logged call does not touch the record
         itself, so those objects are read for the same window and their people added.
         Salesforce lists changes as they commit: there is no late window, ``cursors`` go unused.
+        Kept users older than the lookups' age are read again.
         """
+        if self._lookups.kept:
+            self.users = set(self._lookups.read(USERS_LOOKUP, self._active_users))
+        self._users_reread = False
         lower, upper = _second(since), _second(until)
+        engaged = self._engaged(lower, upper)
         seen: set[str] = set()
         for person in self.objects:
             for rows in keyset_pages(_Query(self, self._select(person)), lower, upper):
                 seen.update(str(r.get("Id")) for r in rows)
-                yield self._page(rows)
-        extra = [i for i in self._engaged(lower, upper) if i not in seen]
+                yield self._page(rows, engaged=engaged)
+        extra = [i for i in engaged if i not in seen]
         for chunk in chunks(extra, IN_CHUNK):
-            yield self._page(self._by_id(chunk))
+            yield self._page(self._by_id(chunk), engaged=engaged)
 
     def _select(self, person: mapping.PersonObject) -> str:
         return f"SELECT {', '.join(self._fields[person.name])} FROM {person.name}"
 
-    def _engaged(self, lower: datetime, upper: datetime) -> list[str]:
+    def _engaged(self, lower: datetime, upper: datetime) -> dict[str, str]:
+        """The people with engagement changed in the window, and the latest SystemModstamp of it."""
         window = format_soql("SystemModstamp >= {} AND SystemModstamp <= {}", lower, upper)
         prefixes = tuple(o.prefix for o in self.objects)
         members = ", ".join(o.member_field for o in self.objects)
-        ids: dict[str, None] = {}
+        latest: dict[str, str] = {}
         for soql in (
-            f"SELECT WhoId FROM Task WHERE {window} AND IsClosed = true",
-            f"SELECT WhoId FROM Event WHERE {window}",
-            f"SELECT {members} FROM CampaignMember WHERE {window} AND HasResponded = true",
+            f"SELECT WhoId, SystemModstamp FROM Task WHERE {window} AND IsClosed = true",
+            f"SELECT WhoId, SystemModstamp FROM Event WHERE {window}",
+            f"SELECT {members}, SystemModstamp FROM CampaignMember WHERE {window} AND HasResponded = true",
         ):
             for row in self.api.query_all(soql):
+                stamp = str(row.get("SystemModstamp") or "")
                 for key in ("WhoId", *(o.member_field for o in self.objects)):
                     person_id = row.get(key)
                     if isinstance(person_id, str) and person_id.startswith(prefixes):
-                        ids[person_id] = None
-        return list(ids)
+                        latest[person_id] = max(stamp, latest.get(person_id, ""))
+        return latest
 
     def _by_id(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
@@ -208,13 +259,22 @@ class SalesforceAdapter:
             found.extend(self._page(self._by_id(chunk)).records)
         return found
 
-    def _page(self, rows: Sequence[Mapping[str, Any]], resume: str | None = None) -> PulledPage:
-        return read_page(
-            rows,
-            lambda row: self._pulled(row, self._object_of(str(row["Id"]))),
-            "Id",
-            resume=resume,
-        )
+    def _page(
+        self, rows: Sequence[Mapping[str, Any]], resume: str | None = None, engaged: Mapping[str, str] | None = None
+    ) -> PulledPage:
+        """Rows in canonical form; the latest change to the engagement of those in ``engaged`` joins their counters.
+
+        A new Task, Event or campaign response does not touch the person's own record: with its time in
+        the counters, a person read again whose counters are as stored has nothing new to read.
+        """
+
+        def pulled(row: Mapping[str, Any]) -> Pulled | None:
+            record = self._pulled(row, self._object_of(str(row["Id"])))
+            if record is None or not engaged or record.record_id not in engaged:
+                return record
+            return replace(record, counters={**record.counters, ENGAGED_AT: engaged[record.record_id]})
+
+        return read_page(rows, pulled, "Id", resume=resume)
 
     def _pulled(self, row: Mapping[str, Any], person: mapping.PersonObject) -> Pulled | None:
         return mapping.pulled(row, person, self.stage_field, self._mapped.get(person.name, ()))
