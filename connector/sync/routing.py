@@ -32,9 +32,11 @@ class Router:
         turns = owners.turns()
         picks: dict[str, str] = {}
         if waiting and turns:
+            # asked before the rotation is locked: the answer may need the CRM (a re-read of its owners)
+            able = {rep for rep in set(turns) if self.adapter.assignable(rep)}
 
             def choose(position: int, keys: Sequence[str]) -> Turns:
-                return take_turns(position, keys, turns, self.adapter.assignable)
+                return take_turns(position, keys, turns, able.__contains__)
 
             keys = [t.key for t in waiting]
             rotation = self.store.rotation

@@ -273,7 +273,9 @@ class Renderer:
         kind, at = activity.type, sf_datetime(activity.at)
         owner = who.values.get("OwnerId")
         task_owner = owner if owner and not owner.startswith("00G") else self.directory.api_user_id
-        stamp = {"CreatedDate": at, "LastModifiedDate": at, "SystemModstamp": at}
+        # a bad CreatedDate can be loaded (audit fields); the modstamps are the server's and never lie ahead
+        written = sf_datetime(min(activity.at.timestamp(), self.org.clock()))
+        stamp = {"CreatedDate": at, "LastModifiedDate": written, "SystemModstamp": written}
         if kind == "meeting_booked":
             start = activity.at + timedelta(days=1)
             return self.org.create(
