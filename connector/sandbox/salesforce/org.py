@@ -46,6 +46,9 @@ MEMBERSHIP = "CampaignId+person"
 #: the fields through which an activity or a campaign membership belongs to a Lead or Contact
 _PERSON_REFERENCES = ("WhoId", "LeadId", "ContactId")
 _ADDRESS_PARTS = ("City", "Country", "GeocodeAccuracy", "Latitude", "Longitude", "PostalCode", "State", "Street")
+#: the compound Address's keys: the parts' names with a lower-case first letter
+_ADDRESS_KEYS = tuple(p[0].lower() + p[1:] for p in _ADDRESS_PARTS)
+_NO_ADDRESS = [None] * len(_ADDRESS_PARTS)
 
 
 @dataclass(slots=True)
@@ -297,12 +300,8 @@ class Org:
             values["Name"] = " ".join(p for p in (values.get("FirstName"), values.get("LastName")) if p)
         if kind == "Lead":
             values["PhotoUrl"] = f"/services/images/photo/{values['Id']}"
-            parts = {p: values.get(p) for p in _ADDRESS_PARTS}
-            values["Address"] = (
-                {p[0].lower() + p[1:]: v for p, v in parts.items()}
-                if any(v is not None for v in parts.values())
-                else None
-            )
+            parts = [values.get(p) for p in _ADDRESS_PARTS]
+            values["Address"] = dict(zip(_ADDRESS_KEYS, parts, strict=True)) if parts != _NO_ADDRESS else None
             if values.get("IsConverted") and "Status" not in given:
                 values["Status"] = CONVERTED_STATUS
         elif kind == "Task":
