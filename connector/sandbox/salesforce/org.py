@@ -97,6 +97,9 @@ class Org:
         #: the user behind API calls: default owner and Created/LastModifiedById
         self.api_user_id: str | None = None
         self._journal: list[tuple[str, dict[str, Any] | None]] | None = None
+        #: per object (the schema is fixed): every field at its default, and the fields a record must have
+        self._blank = {name: {f.name: self._default(f) for f in o.fields} for name, o in schema.objects.items()}
+        self._required = {name: tuple(f.name for f in o.fields if f.required) for name, o in schema.objects.items()}
 
     # -- reading -----------------------------------------------------------------------
 
@@ -151,7 +154,7 @@ class Org:
         with self.lock:
             given = self._checked(sobject, incoming, creating=True, system=system)
             now = sf_datetime(self.clock())
-            values = {f.name: self._default(f) for f in sobject.fields}
+            values = dict(self._blank[sobject.name.lower()])
             new_id = self._new_id(sobject, record_id)
             values.update(Id=new_id, CreatedDate=now, LastModifiedDate=now, SystemModstamp=now)
             for name in ("CreatedById", "LastModifiedById"):
@@ -160,7 +163,7 @@ class Org:
             if "OwnerId" in values:
                 values["OwnerId"] = self.api_user_id
             values.update(given)
-            missing = [f.name for f in sobject.fields if f.required and values.get(f.name) in (None, "")]
+            missing = [name for name in self._required[sobject.name.lower()] if values.get(name) in (None, "")]
             if missing:
                 raise RecordError(
                     "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
