@@ -47,7 +47,6 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from connector.crm.hubspot import mapping
-from connector.crm.hubspot.adapter import SALES_ACTIVITY_MARKERS
 
 TOKEN = "bench-token"
 SF_PATH = "/services/data/v59.0"
@@ -59,7 +58,7 @@ HUBSPOT_PROPERTIES = [
             *mapping.CANONICAL_PROPERTIES.values(),
             *mapping.OTHER_PROPERTIES,
             *mapping.COUNTER_PROPERTIES,
-            *SALES_ACTIVITY_MARKERS,
+            *mapping.SALES_ACTIVITY_MARKERS,
         ]
     )
 ]

@@ -32,9 +32,17 @@ class SortedView:
         self.key = key
         #: values whose key does not order (NaN): kept out of the view, counted here
         self.unordered = 0
-        self._entries = SortedList()
+        entries = []
         for record in records:
-            self.add(record)
+            entry = self._entry(record)
+            if entry is None:
+                continue
+            if isinstance(entry[0], float) and math.isnan(entry[0]):
+                self.unordered += 1
+            else:
+                entries.append(entry)
+        # one sort of the whole list: inserting 100,000 entries one by one takes seconds
+        self._entries = SortedList(entries)
 
     def _entry(self, record: Record) -> tuple[Any, int] | None:
         value = record.props.get(self.name)

@@ -39,6 +39,20 @@ class TableIndex:
         self._equal: dict[str, tuple[Fold, dict[Any, set[str]]]] = {}
         #: record id -> field -> the key it is filed under
         self._filed: dict[str, dict[str, Any]] = {}
+        #: while loading: sorted field -> record id -> value, sorted in one go at the end
+        self._unsorted: dict[str, dict[str, Any]] | None = None
+
+    def start_loading(self) -> None:
+        """Keep sorted fields' values aside until :meth:`finish_loading`: one sort of every
+        entry costs far less than an insert per record when seeding an org."""
+        if self._unsorted is None:
+            self._unsorted = {name: {i: v for v, i in entries} for name, entries in self._sorted.items()}
+
+    def finish_loading(self) -> None:
+        """Sort what was filed since :meth:`start_loading` into the sorted indexes."""
+        if self._unsorted is not None:
+            unsorted, self._unsorted = self._unsorted, None
+            self._sorted = {name: SortedList((v, i) for i, v in unsorted[name].items()) for name in SORTED_FIELDS}
 
     def file(self, record: Record) -> None:
         """(Re-)file a record after any change to its values."""
@@ -46,16 +60,10 @@ class TableIndex:
         if record_id not in self.born:
             self.born[record_id] = next(self._births)
         filed = self._filed.setdefault(record_id, {})
-        for name, entries in self._sorted.items():
-            value = values.get(name)
-            old = filed.get(name)
-            if old == value:
-                continue
-            if old is not None:
-                entries.remove((old, record_id))
-            if value is not None:
-                entries.add((value, record_id))
-            filed[name] = value
+        if self._unsorted is not None:
+            self._file_unsorted(record_id, values, filed)
+        else:
+            self._file_sorted(record_id, values, filed)
         for name, (fold, index) in self._equal.items():
             key = fold(values.get(name))
             marker = "=" + name
@@ -66,13 +74,37 @@ class TableIndex:
             index.setdefault(key, set()).add(record_id)
             filed[marker] = key
 
+    def _file_unsorted(self, record_id: str, values: dict[str, Any], filed: dict[str, Any]) -> None:
+        for name, pending in (self._unsorted or {}).items():
+            value = filed[name] = values.get(name)
+            if value is None:
+                pending.pop(record_id, None)
+            else:
+                pending[record_id] = value
+
+    def _file_sorted(self, record_id: str, values: dict[str, Any], filed: dict[str, Any]) -> None:
+        for name, entries in self._sorted.items():
+            value = values.get(name)
+            old = filed.get(name)
+            if old == value:
+                continue
+            if old is not None:
+                entries.remove((old, record_id))
+            if value is not None:
+                entries.add((value, record_id))
+            filed[name] = value
+
     def unfile(self, record: Record) -> None:
         """Forget a record (its creation was rolled back)."""
         filed = self._filed.pop(record.id, {})
         self.born.pop(record.id, None)
-        for name, entries in self._sorted.items():
-            if filed.get(name) is not None:
-                entries.remove((filed[name], record.id))
+        if self._unsorted is not None:
+            for pending in self._unsorted.values():
+                pending.pop(record.id, None)
+        else:
+            for name, entries in self._sorted.items():
+                if filed.get(name) is not None:
+                    entries.remove((filed[name], record.id))
         for name, (_, index) in self._equal.items():
             if "=" + name in filed:
                 _discard(index, filed["=" + name], record.id)
@@ -81,6 +113,7 @@ class TableIndex:
 
     def sorted_ids(self, name: str, span: Range) -> tuple[int, Iterator[str]]:
         """How many records have ``name`` in ``span``, and their ids in that order."""
+        self.finish_loading()  # a query while seeding (automation) reads sorted entries
         entries = self._sorted[name]
         start, stop = span.positions(entries, "\U0010ffff")  # ids are ASCII: any sorts before it
         return stop - start, (record_id for _, record_id in entries.islice(start, stop))

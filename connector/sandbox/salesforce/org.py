@@ -46,6 +46,9 @@ MEMBERSHIP = "CampaignId+person"
 #: the fields through which an activity or a campaign membership belongs to a Lead or Contact
 _PERSON_REFERENCES = ("WhoId", "LeadId", "ContactId")
 _ADDRESS_PARTS = ("City", "Country", "GeocodeAccuracy", "Latitude", "Longitude", "PostalCode", "State", "Street")
+#: the compound Address's keys: the parts' names with a lower-case first letter
+_ADDRESS_KEYS = tuple(p[0].lower() + p[1:] for p in _ADDRESS_PARTS)
+_NO_ADDRESS = [None] * len(_ADDRESS_PARTS)
 
 
 @dataclass(slots=True)
@@ -94,6 +97,9 @@ class Org:
         #: the user behind API calls: default owner and Created/LastModifiedById
         self.api_user_id: str | None = None
         self._journal: list[tuple[str, dict[str, Any] | None]] | None = None
+        #: per object (the schema is fixed): every field at its default, and the fields a record must have
+        self._blank = {name: {f.name: self._default(f) for f in o.fields} for name, o in schema.objects.items()}
+        self._required = {name: tuple(f.name for f in o.fields if f.required) for name, o in schema.objects.items()}
 
     # -- reading -----------------------------------------------------------------------
 
@@ -148,7 +154,7 @@ class Org:
         with self.lock:
             given = self._checked(sobject, incoming, creating=True, system=system)
             now = sf_datetime(self.clock())
-            values = {f.name: self._default(f) for f in sobject.fields}
+            values = dict(self._blank[sobject.name.lower()])
             new_id = self._new_id(sobject, record_id)
             values.update(Id=new_id, CreatedDate=now, LastModifiedDate=now, SystemModstamp=now)
             for name in ("CreatedById", "LastModifiedById"):
@@ -157,7 +163,7 @@ class Org:
             if "OwnerId" in values:
                 values["OwnerId"] = self.api_user_id
             values.update(given)
-            missing = [f.name for f in sobject.fields if f.required and values.get(f.name) in (None, "")]
+            missing = [name for name in self._required[sobject.name.lower()] if values.get(name) in (None, "")]
             if missing:
                 raise RecordError(
                     "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
@@ -217,6 +223,18 @@ class Org:
                 raise
             finally:
                 self._journal = None
+
+    @contextlib.contextmanager
+    def loading(self) -> Iterator[None]:
+        """Seed many records at once: the sorted indexes are built in one sort at the end."""
+        with self.lock:
+            for table in self.indexes.values():
+                table.start_loading()
+            try:
+                yield
+            finally:
+                for table in self.indexes.values():
+                    table.finish_loading()
 
     # -- internals ---------------------------------------------------------------------
 
@@ -285,12 +303,8 @@ class Org:
             values["Name"] = " ".join(p for p in (values.get("FirstName"), values.get("LastName")) if p)
         if kind == "Lead":
             values["PhotoUrl"] = f"/services/images/photo/{values['Id']}"
-            parts = {p: values.get(p) for p in _ADDRESS_PARTS}
-            values["Address"] = (
-                {p[0].lower() + p[1:]: v for p, v in parts.items()}
-                if any(v is not None for v in parts.values())
-                else None
-            )
+            parts = [values.get(p) for p in _ADDRESS_PARTS]
+            values["Address"] = dict(zip(_ADDRESS_KEYS, parts, strict=True)) if parts != _NO_ADDRESS else None
             if values.get("IsConverted") and "Status" not in given:
                 values["Status"] = CONVERTED_STATUS
         elif kind == "Task":

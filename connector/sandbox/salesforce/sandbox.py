@@ -123,7 +123,7 @@ class SalesforceSandbox(SandboxApp):
         now = datetime.fromtimestamp(self.clock(), tz=UTC)
         id_factory = IdFactory(_FIRST_RECORD_NUMBER)
         org = Org(build_schema(self.config.custom_fields, self.config.extra_fields), self.clock, id_factory)
-        with collector_paused():
+        with collector_paused(), org.loading():
             population = generate(contacts, seed, now)
             self.directory: Directory = seed_directory(org, population.owners, now)
             seed_status_values(org, now)
