@@ -128,6 +128,19 @@ class Episode:
         """The moment that places the episode in a monthly lead cohort: the record's creation when known."""
         return self.created_at or self.started_at
 
+    @property
+    def sales_times(self) -> tuple[datetime | None, ...]:
+        """When sales touched, accepted, recycled or rejected the lead, and its deal's milestones."""
+        return (
+            self.first_touch_at,
+            self.accepted_at,
+            self.recycled_at,
+            self.rejected_at,
+            self.opportunity_at,
+            self.won_at,
+            self.lost_at,
+        )
+
     def to_json(self) -> dict[str, Any]:
         """A JSON object with every field (``null`` when unknown); :meth:`from_json` reads it back exactly."""
         out: dict[str, Any] = {}

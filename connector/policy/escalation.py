@@ -124,18 +124,7 @@ def shortest_wait(due: str, escalate: Escalate, hours: BusinessHours) -> timedel
 
 def untouched(episode: Episode) -> bool:
     """No sales touch and no outcome yet: the episode is still waiting for a rep."""
-    return all(
-        moment is None
-        for moment in (
-            episode.first_touch_at,
-            episode.accepted_at,
-            episode.recycled_at,
-            episode.rejected_at,
-            episode.opportunity_at,
-            episode.won_at,
-            episode.lost_at,
-        )
-    )
+    return all(moment is None for moment in episode.sales_times)
 
 
 def next_owner(current: str | None, rotation: Sequence[str], usable: Callable[[str], bool]) -> str | None:

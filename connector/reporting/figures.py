@@ -353,18 +353,6 @@ def _trace(episode: Episode, keeps_deal: bool, options: ReportOptions, as_of: da
     )
 
 
-def _outcome_times(episode: Episode) -> tuple[datetime | None, ...]:
-    return (
-        episode.first_touch_at,
-        episode.accepted_at,
-        episode.recycled_at,
-        episode.rejected_at,
-        episode.opportunity_at,
-        episode.won_at,
-        episode.lost_at,
-    )
-
-
 def _latest_per_key(episodes: Iterable[Episode]) -> list[Episode]:
     """One episode per (record, number): the last one read carries the newest news."""
     latest: dict[tuple[str, int], Episode] = {}
@@ -636,7 +624,7 @@ def build_figures(data: FunnelInput, as_of: datetime, options: ReportOptions | N
             duplicates_dropped=len(data.episodes) - len(latest),
             before_period=len(latest) - len(in_period),
             outcomes_before_start=sum(
-                any(t is not None and t < e.started_at for t in _outcome_times(e)) for e in in_period
+                any(t is not None and t < e.started_at for t in e.sales_times) for e in in_period
             ),
             deleted_deals=sum(e.deal_deleted_at is not None for e in in_period),
             shared_deals=len(losers),

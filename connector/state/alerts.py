@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 
 from connector.alerts.events import AlertEvent, AlertKind
 from connector.model import Stage, format_time, parse_time
 from connector.state.database import Database, chunks, utc
+from connector.state.ledger import count_status
 from connector.state.schema import alerts as table
 
 ALERT_PENDING, ALERT_SENT, ALERT_DEAD = "pending", "sent", "dead"
@@ -113,11 +114,8 @@ class AlertLedger:
         self._settle(key, status=ALERT_DEAD, last_error=error)
 
     def count(self, status: str | None = None) -> int:
-        query = select(func.count()).select_from(table).where(table.c.crm == self._db.crm)
-        if status is not None:
-            query = query.where(table.c.status == status)
-        with self._db.connect() as conn:
-            return conn.execute(query).scalar_one()
+        """Entries of this CRM, all or with ``status``."""
+        return count_status(self._db, table, status)
 
     def _settle(self, key: str, **values: Any) -> None:
         with self._db.connect() as conn:

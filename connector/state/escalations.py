@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from connector.model import Priority
 from connector.policy.escalation import Escalation
 from connector.state.database import Database
+from connector.state.ledger import count_status
 from connector.state.schema import escalations as table
 
 ESCALATION_CLAIMED, ESCALATION_DONE, ESCALATION_DEAD = "claimed", "done", "dead"
@@ -99,11 +100,8 @@ class Escalations:
         )
 
     def count(self, status: str | None = None) -> int:
-        query = select(func.count()).select_from(table).where(table.c.crm == self._db.crm)
-        if status is not None:
-            query = query.where(table.c.status == status)
-        with self._db.connect() as conn:
-            return conn.execute(query).scalar_one()
+        """Entries of this CRM, all or with ``status``."""
+        return count_status(self._db, table, status)
 
     def _set(self, key: str, **values: Any) -> None:
         with self._db.connect() as conn:
