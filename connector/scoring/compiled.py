@@ -189,6 +189,9 @@ class Route:
     disqualifier: ActivityRule | None
     #: the activity's name, fit to show, when it tells the rep what the lead is interested in
     interest: str | None
+    #: any rule beyond engagement (or an interest) to tally: most page views and emails have none,
+    #: and scoring skips the rest of the work for them
+    beyond_engagement: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,14 +285,19 @@ class CompiledRules:
         found = self.cache.routes.get(key)
         if found is None:
             kind = activity.type
+            negatives = tuple(r for r in self.negative_activities.get(kind, ()) if _meets(r.test, activity))
+            windowed = tuple(r for r in self.windowed.get(kind, ()) if _meets(r.test, activity))
+            disqualifier = _first_match(self.disqualifier_activities.get(kind, ()), activity)
+            interest = _interest(activity)
             found = self.cache.routes.remember(
                 key,
                 Route(
                     engagement=_first_match(self.engagement.get(kind, ()), activity),
-                    negatives=tuple(r for r in self.negative_activities.get(kind, ()) if _meets(r.test, activity)),
-                    windowed=tuple(r for r in self.windowed.get(kind, ()) if _meets(r.test, activity)),
-                    disqualifier=_first_match(self.disqualifier_activities.get(kind, ()), activity),
-                    interest=_interest(activity),
+                    negatives=negatives,
+                    windowed=windowed,
+                    disqualifier=disqualifier,
+                    interest=interest,
+                    beyond_engagement=bool(negatives or windowed or disqualifier or interest),
                 ),
             )
         return found

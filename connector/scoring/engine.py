@@ -25,6 +25,7 @@ from connector.scoring.compiled import (
     PropertyHit,
     PropertyRule,
     RankedReason,
+    Route,
     SignalRule,
     WindowCount,
     compile_rules,
@@ -290,7 +291,7 @@ def _tally_activities(
 ) -> ActivityTallies:
     """One pass over the activities: each rule's decayed points, counts and latest activity."""
     seen = ActivityTallies()
-    engagement, negatives, windowed, interests = seen.engagement, seen.negatives, seen.windowed, seen.interests
+    engagement = seen.engagement
     routes = rules.cache.routes
     exp = math.exp
     for activity in activities:
@@ -300,9 +301,9 @@ def _tally_activities(
         if at > now_ts:
             at = now_ts  # a clock skewed into the future counts as now, never as more than now
         age = now_ts - at
-        count = activity.count
         rule = route.engagement
         if rule is not None:
+            count = activity.count
             points = rule.points * count * exp(-rule.decay * age) if rule.points else 0.0
             tally = engagement.get(rule)
             if tally is None:
@@ -312,17 +313,26 @@ def _tally_activities(
                 tally.count += count
                 if at > tally.latest_at or (at == tally.latest_at and _rank(activity) > _rank(tally.latest)):
                     tally.latest_at, tally.latest = at, activity
-        for rule in route.negatives:
-            _add(negatives, rule, activity, at, rule.points * count * exp(-rule.decay * age))
-        for counter in route.windowed:
-            if age <= counter.within_seconds:
-                _add(windowed, counter, activity, at, 0.0)
-        if with_disqualifiers and route.disqualifier is not None and count > 0:
-            _add(seen.disqualifiers, route.disqualifier, activity, at, 0.0)
-        interest = route.interest
-        if interest is not None and count > 0 and at > interests.get(interest, -math.inf):
-            interests[interest] = at
+        if route.beyond_engagement:
+            _tally_beyond_engagement(seen, route, activity, at, age, with_disqualifiers)
     return seen
+
+
+def _tally_beyond_engagement(
+    seen: ActivityTallies, route: Route, activity: Activity, at: float, age: float, with_disqualifiers: bool
+) -> None:
+    """The activity's part in negatives, windowed counts, disqualifiers and interests."""
+    count = activity.count
+    for rule in route.negatives:
+        _add(seen.negatives, rule, activity, at, rule.points * count * math.exp(-rule.decay * age))
+    for counter in route.windowed:
+        if age <= counter.within_seconds:
+            _add(seen.windowed, counter, activity, at, 0.0)
+    if with_disqualifiers and route.disqualifier is not None and count > 0:
+        _add(seen.disqualifiers, route.disqualifier, activity, at, 0.0)
+    interest = route.interest
+    if interest is not None and count > 0 and at > seen.interests.get(interest, -math.inf):
+        seen.interests[interest] = at
 
 
 def _activity_text(
@@ -413,18 +423,23 @@ def _engagement(
     reasons = list(cards.reasons)
     folded: dict[int, float] = {}
     earned = 0.0
+    # comparisons rather than min() and abs(): builtin calls cost more than the work, ten times a lead
     for rule, tally in seen.engagement.items():
-        points = tally.points if rule.cap is None else min(tally.points, rule.cap)
+        points, rule_cap = tally.points, rule.cap
+        if rule_cap is not None and points > rule_cap:
+            points = rule_cap
         earned += points
         if tellers and (key := id(tally.latest)) in tellers:
             folded[key] = folded.get(key, 0.0) + points
-        elif abs(points) >= _MIN_REASON_POINTS:
+        elif points >= _MIN_REASON_POINTS or points <= -_MIN_REASON_POINTS:
             reasons.append(_ranked(_OTHER, points, _activity_text(rule, tally, now_ts, texts), "engagement"))
     lost = 0.0
     for rule, tally in seen.negatives.items():
-        points = tally.points if rule.cap is None else max(tally.points, rule.cap)
+        points, rule_cap = tally.points, rule.cap
+        if rule_cap is not None and points < rule_cap:
+            points = rule_cap
         lost += points
-        if abs(points) >= _MIN_REASON_POINTS:
+        if points >= _MIN_REASON_POINTS or points <= -_MIN_REASON_POINTS:
             reasons.append(_ranked(_OTHER, points, _activity_text(rule, tally, now_ts, texts), "negative"))
     return Engagement(min(earned, cap) + lost + cards.points, reasons, folded)
 
