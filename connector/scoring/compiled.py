@@ -79,11 +79,25 @@ class ActivityWords:
     used: frozenset[str]
     #: the signal's window in words ("this week"), "" for rules without one
     window: str = ""
+    #: which facts of a tally the words show: reasons are cached by these alone, so words that
+    #: never name a page's URL keep one entry for all of a site's pages, not one per page
+    by_count: bool = False
+    by_age: bool = False
+    by_name: bool = False
+    by_url: bool = False
 
     @classmethod
     def of(cls, template: str, window_days: float | None = None) -> ActivityWords:
         used = frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name)
-        return cls(template, used, window(window_days) if window_days is not None else "")
+        return cls(
+            template,
+            used,
+            window(window_days) if window_days is not None else "",
+            by_count=not used.isdisjoint({"count", "s", "when"}),
+            by_age=not used.isdisjoint({"ago", "when"}),
+            by_name="name" in used,
+            by_url="url" in used,
+        )
 
     def fill(self, count: int, since: str, name: str | None, url: str | None) -> str:
         """The words for ``count`` matching activities, the latest ``since`` ago (e.g. "2 days ago")."""

@@ -339,13 +339,21 @@ def _activity_text(
     rule: ActivityRule | SignalRule | CardRule, tally: Tally, now_ts: float, texts: ActivityTexts
 ) -> str:
     """The reason's words, cached: they depend on the rule, the count, the latest name and URL, and
-    how long ago the latest was (the words change by the minute within a day, by the day beyond)."""
+    how long ago the latest was (the words change by the minute within a day, by the day beyond);
+    the key holds only what the rule's words show, so the cache stays small and hits more often."""
     age = now_ts - tally.latest_at
     latest = tally.latest
-    key = (rule, tally.count, int(age // _MINUTE) if age < _DAY else -int(age // _DAY), latest.name, latest.url)
+    words = rule.words
+    key = (
+        rule,
+        tally.count if words.by_count else 0,
+        (int(age // _MINUTE) if age < _DAY else -int(age // _DAY)) if words.by_age else 0,
+        latest.name if words.by_name else None,
+        latest.url if words.by_url else None,
+    )
     text = texts.get(key)
     if text is None:
-        text = texts.remember(key, rule.words.fill(tally.count, ago(age), latest.name, latest.url))
+        text = texts.remember(key, words.fill(tally.count, ago(age), latest.name, latest.url))
     return text
 
 
