@@ -79,11 +79,25 @@ class ActivityWords:
     used: frozenset[str]
     #: the signal's window in words ("this week"), "" for rules without one
     window: str = ""
+    #: which facts of a tally the words show: reasons are cached by these alone, so words that
+    #: never name a page's URL keep one entry for all of a site's pages, not one per page
+    by_count: bool = False
+    by_age: bool = False
+    by_name: bool = False
+    by_url: bool = False
 
     @classmethod
     def of(cls, template: str, window_days: float | None = None) -> ActivityWords:
         used = frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name)
-        return cls(template, used, window(window_days) if window_days is not None else "")
+        return cls(
+            template,
+            used,
+            window(window_days) if window_days is not None else "",
+            by_count=not used.isdisjoint({"count", "s", "when"}),
+            by_age=not used.isdisjoint({"ago", "when"}),
+            by_name="name" in used,
+            by_url="url" in used,
+        )
 
     def fill(self, count: int, since: str, name: str | None, url: str | None) -> str:
         """The words for ``count`` matching activities, the latest ``since`` ago (e.g. "2 days ago")."""
@@ -189,6 +203,9 @@ class Route:
     disqualifier: ActivityRule | None
     #: the activity's name, fit to show, when it tells the rep what the lead is interested in
     interest: str | None
+    #: any rule beyond engagement (or an interest) to tally: most page views and emails have none,
+    #: and scoring skips the rest of the work for them
+    beyond_engagement: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,14 +299,19 @@ class CompiledRules:
         found = self.cache.routes.get(key)
         if found is None:
             kind = activity.type
+            negatives = tuple(r for r in self.negative_activities.get(kind, ()) if _meets(r.test, activity))
+            windowed = tuple(r for r in self.windowed.get(kind, ()) if _meets(r.test, activity))
+            disqualifier = _first_match(self.disqualifier_activities.get(kind, ()), activity)
+            interest = _interest(activity)
             found = self.cache.routes.remember(
                 key,
                 Route(
                     engagement=_first_match(self.engagement.get(kind, ()), activity),
-                    negatives=tuple(r for r in self.negative_activities.get(kind, ()) if _meets(r.test, activity)),
-                    windowed=tuple(r for r in self.windowed.get(kind, ()) if _meets(r.test, activity)),
-                    disqualifier=_first_match(self.disqualifier_activities.get(kind, ()), activity),
-                    interest=_interest(activity),
+                    negatives=negatives,
+                    windowed=windowed,
+                    disqualifier=disqualifier,
+                    interest=interest,
+                    beyond_engagement=bool(negatives or windowed or disqualifier or interest),
                 ),
             )
         return found

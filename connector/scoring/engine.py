@@ -25,6 +25,7 @@ from connector.scoring.compiled import (
     PropertyHit,
     PropertyRule,
     RankedReason,
+    Route,
     SignalRule,
     WindowCount,
     compile_rules,
@@ -186,13 +187,18 @@ def _fired(
     the report's lift compares leads by what the rules matched, not by what was left of them.
     Rule names are unique across the file and each rule is met once here: no set is needed.
     """
-    names = [hit.rule.name for hit in hits]
-    if fit_cards.cards or cards.cards:
-        names += [card.name for card in fit_cards.cards]
-        names += [card.name for card in cards.cards]
+    # plain loops: a comprehension is a function call of its own, six of them a lead
+    names: list[str] = []
+    add = names.append
+    for hit in hits:
+        add(hit.rule.name)
+    for card in (*fit_cards.cards, *cards.cards):
+        add(card.name)
     for tallies in (seen.engagement, seen.negatives, seen.disqualifiers):
-        names += [rule.name for rule in tallies]
-    names += [rule.name for rule, _ in signals.firing]
+        for rule in tallies:
+            add(rule.name)
+    for signal, _ in signals.firing:
+        add(signal.name)
     return tuple(names)
 
 
@@ -290,7 +296,7 @@ def _tally_activities(
 ) -> ActivityTallies:
     """One pass over the activities: each rule's decayed points, counts and latest activity."""
     seen = ActivityTallies()
-    engagement, negatives, windowed, interests = seen.engagement, seen.negatives, seen.windowed, seen.interests
+    engagement = seen.engagement
     routes = rules.cache.routes
     exp = math.exp
     for activity in activities:
@@ -300,9 +306,9 @@ def _tally_activities(
         if at > now_ts:
             at = now_ts  # a clock skewed into the future counts as now, never as more than now
         age = now_ts - at
-        count = activity.count
         rule = route.engagement
         if rule is not None:
+            count = activity.count
             points = rule.points * count * exp(-rule.decay * age) if rule.points else 0.0
             tally = engagement.get(rule)
             if tally is None:
@@ -312,30 +318,47 @@ def _tally_activities(
                 tally.count += count
                 if at > tally.latest_at or (at == tally.latest_at and _rank(activity) > _rank(tally.latest)):
                     tally.latest_at, tally.latest = at, activity
-        for rule in route.negatives:
-            _add(negatives, rule, activity, at, rule.points * count * exp(-rule.decay * age))
-        for counter in route.windowed:
-            if age <= counter.within_seconds:
-                _add(windowed, counter, activity, at, 0.0)
-        if with_disqualifiers and route.disqualifier is not None and count > 0:
-            _add(seen.disqualifiers, route.disqualifier, activity, at, 0.0)
-        interest = route.interest
-        if interest is not None and count > 0 and at > interests.get(interest, -math.inf):
-            interests[interest] = at
+        if route.beyond_engagement:
+            _tally_beyond_engagement(seen, route, activity, at, age, with_disqualifiers)
     return seen
+
+
+def _tally_beyond_engagement(
+    seen: ActivityTallies, route: Route, activity: Activity, at: float, age: float, with_disqualifiers: bool
+) -> None:
+    """The activity's part in negatives, windowed counts, disqualifiers and interests."""
+    count = activity.count
+    for rule in route.negatives:
+        _add(seen.negatives, rule, activity, at, rule.points * count * math.exp(-rule.decay * age))
+    for counter in route.windowed:
+        if age <= counter.within_seconds:
+            _add(seen.windowed, counter, activity, at, 0.0)
+    if with_disqualifiers and route.disqualifier is not None and count > 0:
+        _add(seen.disqualifiers, route.disqualifier, activity, at, 0.0)
+    interest = route.interest
+    if interest is not None and count > 0 and at > seen.interests.get(interest, -math.inf):
+        seen.interests[interest] = at
 
 
 def _activity_text(
     rule: ActivityRule | SignalRule | CardRule, tally: Tally, now_ts: float, texts: ActivityTexts
 ) -> str:
     """The reason's words, cached: they depend on the rule, the count, the latest name and URL, and
-    how long ago the latest was (the words change by the minute within a day, by the day beyond)."""
+    how long ago the latest was (the words change by the minute within a day, by the day beyond);
+    the key holds only what the rule's words show, so the cache stays small and hits more often."""
     age = now_ts - tally.latest_at
     latest = tally.latest
-    key = (rule, tally.count, int(age // _MINUTE) if age < _DAY else -int(age // _DAY), latest.name, latest.url)
+    words = rule.words
+    key = (
+        rule,
+        tally.count if words.by_count else 0,
+        (int(age // _MINUTE) if age < _DAY else -int(age // _DAY)) if words.by_age else 0,
+        latest.name if words.by_name else None,
+        latest.url if words.by_url else None,
+    )
     text = texts.get(key)
     if text is None:
-        text = texts.remember(key, rule.words.fill(tally.count, ago(age), latest.name, latest.url))
+        text = texts.remember(key, words.fill(tally.count, ago(age), latest.name, latest.url))
     return text
 
 
@@ -413,18 +436,23 @@ def _engagement(
     reasons = list(cards.reasons)
     folded: dict[int, float] = {}
     earned = 0.0
+    # comparisons rather than min() and abs(): builtin calls cost more than the work, ten times a lead
     for rule, tally in seen.engagement.items():
-        points = tally.points if rule.cap is None else min(tally.points, rule.cap)
+        points, rule_cap = tally.points, rule.cap
+        if rule_cap is not None and points > rule_cap:
+            points = rule_cap
         earned += points
         if tellers and (key := id(tally.latest)) in tellers:
             folded[key] = folded.get(key, 0.0) + points
-        elif abs(points) >= _MIN_REASON_POINTS:
+        elif points >= _MIN_REASON_POINTS or points <= -_MIN_REASON_POINTS:
             reasons.append(_ranked(_OTHER, points, _activity_text(rule, tally, now_ts, texts), "engagement"))
     lost = 0.0
     for rule, tally in seen.negatives.items():
-        points = tally.points if rule.cap is None else max(tally.points, rule.cap)
+        points, rule_cap = tally.points, rule.cap
+        if rule_cap is not None and points < rule_cap:
+            points = rule_cap
         lost += points
-        if abs(points) >= _MIN_REASON_POINTS:
+        if points >= _MIN_REASON_POINTS or points <= -_MIN_REASON_POINTS:
             reasons.append(_ranked(_OTHER, points, _activity_text(rule, tally, now_ts, texts), "negative"))
     return Engagement(min(earned, cap) + lost + cards.points, reasons, folded)
 

@@ -1,0 +1,81 @@
+"""What scoring remembers across leads never changes an answer: a warm cache scores like a cold one.
+
+The cache keeps which rules an activity falls under, what a property value meets and the
+words of a reason (by only what the words show). Leads that share pages, forms, counts and
+ages are scored one after another with one compiled rules file, and each result is compared
+with scoring the same lead on rules whose cache is empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from builders import NOW, activity, default_rules, lead, rules_from
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connector.model import Activity, Lead
+from connector.scoring import score
+from connector.scoring.compiled import CompiledRules, ScoringCache
+
+#: placeholders in every combination, on pages and forms that repeat across leads
+EVERY_PLACEHOLDER = rules_from(
+    """
+    engagement:
+      half_life_days: 10
+      rules:
+        - {name: pricing, type: page_view, url_contains: /pricing, points: 5, cap: 20, reason: "{count} view{s}, {when}"}
+        - {name: pages, type: page_view, points: 1, reason: "{count} view{s} of {url}, {when}"}
+        - {name: forms, type: form_submission, points: 5, reason: "Sent {name} {ago}"}
+        - {name: opens, type: email_open, points: 0.5, cap: 5, reason: "Opened {count} email{s}"}
+        - {name: downloads, type: content_download, points: 10, reason: "Downloaded {name}"}
+        - {name: chats, type: chat, points: 3, reason: "Chatted"}
+    signals:
+      - {name: demo, type: form_submission, name_matches: demo, within_days: 30, reason: "Demo {ago}: {name}"}
+      - {name: pricing_views, type: page_view, url_contains: /pricing, min_count: 2, within_days: 7,
+         reason: "{count} pricing views {window}, latest {url}"}
+    negative:
+      - {name: careers, type: page_view, url_contains: /careers, points: -5, cap: -15, reason: "{count} on {url}"}
+    """
+)
+PAGES = ("/pricing", "/pricing/team", "/product", "/careers", "/careers/ae", "/")
+FORMS = ("Book a demo", "Newsletter", "Request a demo", None)
+#: few ages and counts, so that leads often share all but one thing a reason may show
+DAYS = st.sampled_from([0, 1, 9, 40])
+COUNTS = st.sampled_from([0, 1, 2])
+
+activities = st.one_of(
+    st.builds(
+        lambda path, days, hours, count: activity(
+            "page_view", days, hours_ago=hours, count=count, url=f"https://vendor.example{path}"
+        ),
+        st.sampled_from(PAGES),
+        DAYS,
+        st.sampled_from([0, 0.5, 3]),
+        COUNTS,
+    ),
+    st.builds(
+        lambda kind, name, days, count: activity(kind, days, count=count, name=name),
+        st.sampled_from(["form_submission", "email_open", "content_download", "chat", "unsubscribe"]),
+        st.sampled_from(FORMS),
+        DAYS,
+        COUNTS,
+    ),
+)
+leads = st.lists(activities, max_size=12).map(lambda found: lead(*sorted(found, key=_newest_first)))
+
+
+def _newest_first(found: Activity) -> float:
+    return -found.ts
+
+
+def _cold(rules: CompiledRules) -> CompiledRules:
+    return replace(rules, cache=ScoringCache())
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(leads, min_size=2, max_size=8), st.sampled_from([default_rules(), EVERY_PLACEHOLDER]))
+def test_a_warm_cache_scores_every_lead_as_a_cold_one(batch: list[Lead], ruleset) -> None:
+    warm = _cold(ruleset.compiled)
+    for each in batch:
+        assert score(each, warm, NOW) == score(each, _cold(ruleset.compiled), NOW)
