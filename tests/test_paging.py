@@ -6,10 +6,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.crm.paging import Key, Window, chunks, keyset_pages
+from connector.crm.paging import Key, Window, chunks, keyset_pages, read_ahead
 
 
 @dataclass
@@ -131,3 +132,28 @@ def test_every_row_in_the_window_is_read_exactly_once_in_stamp_order(stamps, lim
 def test_chunks_cut_a_list_into_batches_of_at_most_n():
     assert list(chunks([1, 2, 3, 4, 5], 2)) == [[1, 2], [3, 4], [5]]
     assert list(chunks([], 3)) == []
+
+
+def test_pages_read_ahead_arrive_in_order_and_the_sources_error_after_them():
+    def pages():
+        yield from range(5)
+        raise RuntimeError("the CRM went away")
+
+    ahead = read_ahead(pages(), depth=2)
+    assert [next(ahead) for _ in range(5)] == [0, 1, 2, 3, 4]
+    with pytest.raises(RuntimeError, match="went away"):
+        next(ahead)
+
+
+def test_a_caller_that_stops_early_stops_the_reading_within_the_depth():
+    read: list[int] = []
+
+    def pages():
+        for n in range(1000):
+            read.append(n)
+            yield n
+
+    ahead = read_ahead(pages(), depth=3)
+    assert [next(ahead) for _ in range(4)] == [0, 1, 2, 3]
+    ahead.close()
+    assert len(read) <= 4 + 3 + 1  # the ones taken, a full queue, the one in hand

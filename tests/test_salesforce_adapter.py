@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -18,6 +19,7 @@ from connector.policy.planner import RecordPlan
 from connector.sandbox.clock import ManualClock
 from connector.sandbox.portals import SalesforcePortal
 from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
+from connector.sandbox.salesforce.ids import checksum
 
 
 @pytest.fixture
@@ -198,3 +200,22 @@ def test_contacts_are_scored_too_when_configured(salesforce_sandbox, tmp_path):
     assert [r.record_id for p in runtime.adapter.scan(pages[0].resume) for r in p.records] == [contact]
     assert portal.stage(lead) == "lead"
     runtime.close()
+
+
+def test_engagements_of_a_thousand_people_take_two_queries_an_object_not_five(org):
+    portal, runtime = org
+    lead = portal.seed()
+    portal.activity(lead, "meeting_booked", name="Intro")
+    [pulled] = runtime.adapter.read([lead])
+    unknown = (f"{lead[:3]}{i:012d}" for i in range(999))
+    others = [replace(pulled, record_id=i + checksum(i)) for i in unknown]
+    before = portal.app.stats.snapshot()["calls"]
+    found = runtime.adapter.activities([pulled, *others], {})
+    after = portal.app.stats.snapshot()["calls"]
+    queries = {label: after[label] for label in after if "query" in label.lower()}
+    sent = sum(sum(by.values()) for by in queries.values()) - sum(
+        sum(before.get(label, {}).values()) for label in queries
+    )
+    assert sent == 3 * 2  # Task, Event, CampaignMember: 1,000 ids fit two 16 KB URIs
+    assert all(set(by) == {"200"} for by in queries.values())
+    assert [a.type for a in found[lead].activities] == ["meeting_booked"]

@@ -12,6 +12,9 @@ order before paging continues just after it.
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -42,6 +45,55 @@ def gathered(pages: Iterable[list[Row]], size: int) -> Iterator[list[Row]]:
             held = []
     if held:
         yield held
+
+
+@dataclass(frozen=True)
+class _Ahead(Generic[Item]):
+    """What the reading thread hands over: a page, the error that stopped it, or the end."""
+
+    page: Item | None = None
+    error: BaseException | None = None
+    end: bool = False
+
+
+def read_ahead(pages: Iterable[Item], depth: int) -> Iterator[Item]:
+    """``pages`` read by a worker thread up to ``depth`` ahead, the worker's error raised here.
+
+    A scan pages by a token from the previous page, so its reads cannot run side by side;
+    read ahead, they run while the caller scores and writes what it already has, and the
+    budget is spent at the pace the limiter allows rather than the pace of one thread.
+    Only for pages with no side effect on the source (each carries its own resume token).
+    """
+    ready: queue.Queue[_Ahead[Item]] = queue.Queue(max(1, depth))
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for page in pages:
+                ready.put(_Ahead(page))
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # handed to the caller, who decides what it means
+            ready.put(_Ahead(error=exc))
+            return
+        ready.put(_Ahead(end=True))
+
+    worker = threading.Thread(target=read, name="read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ready.get()
+            if item.error is not None:
+                raise item.error
+            if item.end:
+                return
+            yield item.page  # type: ignore[misc]
+    finally:
+        stop.set()
+        while worker.is_alive():  # a worker held on a full queue goes on once there is room, then stops
+            with contextlib.suppress(queue.Empty):
+                ready.get(timeout=0.05)
+        worker.join()
 
 
 @dataclass(frozen=True)

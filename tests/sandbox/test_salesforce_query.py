@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from simple_salesforce.exceptions import SalesforceMalformedRequest
+from simple_salesforce.exceptions import SalesforceError, SalesforceMalformedRequest
+from simple_salesforce.format import format_soql
 
 
 def _leads(sandbox, n, **extra):
@@ -164,3 +165,12 @@ def test_field_names_are_case_insensitive_but_answered_canonically(salesforce_sa
     (lead,) = _leads(salesforce_sandbox, 1)
     (row,) = salesforce_client.query(f"select id, lastname from LEAD where ID = '{lead[:15]}'")["records"]
     assert row["Id"] == lead and row["LastName"] == "L0000"
+
+
+def test_a_query_whose_uri_passes_16384_bytes_is_refused_with_414(salesforce_sandbox, salesforce_client):
+    ids = _leads(salesforce_sandbox, 1)
+    fits = format_soql("SELECT Id FROM Lead WHERE Id IN {}", ids * 500)
+    assert [r["Id"] for r in salesforce_client.query(fits)["records"]] == ids
+    with pytest.raises(SalesforceError) as refused:
+        salesforce_client.query(format_soql("SELECT Id FROM Lead WHERE Id IN {}", ids * 700))
+    assert refused.value.status == 414

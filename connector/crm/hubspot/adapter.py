@@ -19,7 +19,7 @@ from connector.crm.hubspot.transport import HubSpotApi
 from connector.crm.lookups import KeptLookups
 from connector.crm.mapped import MappedField, missing_line
 from connector.crm.outcomes import failed_tasks, failed_writes, task_outcome, write_outcome
-from connector.crm.paging import Key, Window, chunks, gathered, keyset_pages
+from connector.crm.paging import Key, Window, chunks, gathered, keyset_pages, read_ahead
 from connector.crm.reading import read_page
 from connector.crm.seen import SeenEngagements
 from connector.model import Activity, TaskSpec, format_time, parse_time
@@ -35,6 +35,8 @@ SEARCH_IN_LIMIT = 100
 LIST_LIMIT = 100
 BATCH_LIMIT = 100
 ASSOCIATION_LIMIT = 1000
+#: list pages a backfill reads ahead of the one being scored: one association batch
+SCAN_AHEAD = ASSOCIATION_LIMIT // LIST_LIMIT
 TASK_TO_CONTACT = 204
 #: the late window's position, kept in the state store between cycles
 LATE_CURSOR = "contacts.trailing"
@@ -266,7 +268,13 @@ class HubSpotAdapter:
         )
 
     def scan(self, resume: str | None) -> Iterator[PulledPage]:
-        """Every contact through the list API (no 10,000 cap), resumable by page token."""
+        """Every contact through the list API (no 10,000 cap), resumable by page token.
+
+        Pages are read ahead (one association batch's worth) while the caller works on earlier ones.
+        """
+        return read_ahead(self._list_pages(resume), SCAN_AHEAD)
+
+    def _list_pages(self, resume: str | None) -> Iterator[PulledPage]:
         after = resume
         while True:
             kwargs: dict[str, Any] = {"limit": LIST_LIMIT, "properties": self._read_properties, "archived": False}

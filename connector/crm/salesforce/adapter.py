@@ -37,7 +37,6 @@ log = structlog.get_logger(__name__)
 
 PAGE = 2000
 COLLECTION = 200
-IN_CHUNK = 200  # ids per IN (...) clause: keeps the query string well under URL limits
 SECOND = timedelta(seconds=1)
 #: the kept lookups' names; a user's id starts with 005 (a queue's with 00G)
 DESCRIBES_LOOKUP = "salesforce.describes"
@@ -197,7 +196,7 @@ class SalesforceAdapter:
                 seen.update(str(r.get("Id")) for r in rows)
                 yield self._page(rows, engaged=engaged)
         extra = [i for i in engaged if i not in seen]
-        for chunk in chunks(extra, IN_CHUNK):
+        for chunk in chunks(extra, PAGE):
             yield self._page(self._by_id(chunk), engaged=engaged)
 
     def _select(self, person: mapping.PersonObject) -> str:
@@ -226,8 +225,7 @@ class SalesforceAdapter:
         rows: list[dict[str, Any]] = []
         for person in self.objects:
             mine = [i for i in ids if i.startswith(person.prefix)]
-            if mine:
-                rows += self.api.query_all(self._select(person) + format_soql(" WHERE Id IN {}", mine))
+            rows += self.api.query_in(self._select(person) + " WHERE Id", mine)
         return rows
 
     def scan(self, resume: str | None) -> Iterator[PulledPage]:
@@ -255,7 +253,7 @@ class SalesforceAdapter:
 
     def read(self, record_ids: Sequence[str]) -> list[Pulled]:
         found: list[Pulled] = []
-        for chunk in chunks(record_ids, IN_CHUNK):
+        for chunk in chunks(record_ids, PAGE):
             found.extend(self._page(self._by_id(chunk)).records)
         return found
 
@@ -283,38 +281,23 @@ class SalesforceAdapter:
         """Completed calls, meetings and campaign responses not seen before, plus a new email opt-out."""
         found: dict[str, list[tuple[str, Activity | None]]] = {r.record_id: [] for r in records}
         fallback = self.clock()
-        for chunk in chunks(list(found), IN_CHUNK):
-            for row in self.api.query_all(
-                format_soql(
-                    "SELECT Id, WhoId, Subject, Type, TaskSubtype, IsClosed, CreatedDate, {:literal} FROM Task "
-                    "WHERE WhoId IN {} AND IsClosed = true AND IsDeleted = false",
-                    mapping.TASK_KEY_FIELD,
-                    chunk,
-                )
-            ):
-                _add(found, row.get("WhoId"), row, mapping.task_activity(row, fallback))
-            for row in self.api.query_all(
-                format_soql(
-                    "SELECT Id, WhoId, Subject, StartDateTime, CreatedDate FROM Event "
-                    "WHERE WhoId IN {} AND IsDeleted = false",
-                    chunk,
-                )
-            ):
-                _add(found, row.get("WhoId"), row, mapping.event_activity(row, fallback))
-            for person in self.objects:
-                mine = [i for i in chunk if i.startswith(person.prefix)]
-                if not mine:
-                    continue
-                for row in self.api.query_all(
-                    format_soql(
-                        "SELECT Id, {member:literal}, Status, HasResponded, FirstRespondedDate, CreatedDate, "
-                        "Campaign.Name, Campaign.Type FROM CampaignMember WHERE {member:literal} IN {ids} "
-                        "AND HasResponded = true AND IsDeleted = false",
-                        member=person.member_field,
-                        ids=mine,
-                    )
-                ):
-                    _add(found, row.get(person.member_field), row, mapping.campaign_activity(row, fallback))
+        people = list(found)
+        task = "SELECT Id, WhoId, Subject, Type, TaskSubtype, IsClosed, CreatedDate, {} FROM Task WHERE WhoId"
+        closed = " AND IsClosed = true AND IsDeleted = false"
+        for row in self.api.query_in(task.format(mapping.TASK_KEY_FIELD), people, closed):
+            _add(found, row.get("WhoId"), row, mapping.task_activity(row, fallback))
+        event = "SELECT Id, WhoId, Subject, StartDateTime, CreatedDate FROM Event WHERE WhoId"
+        for row in self.api.query_in(event, people, " AND IsDeleted = false"):
+            _add(found, row.get("WhoId"), row, mapping.event_activity(row, fallback))
+        for person in self.objects:
+            member = person.member_field
+            campaign = (
+                f"SELECT Id, {member}, Status, HasResponded, FirstRespondedDate, CreatedDate, "
+                f"Campaign.Name, Campaign.Type FROM CampaignMember WHERE {member}"
+            )
+            mine = [i for i in people if i.startswith(person.prefix)]
+            for row in self.api.query_in(campaign, mine, " AND HasResponded = true AND IsDeleted = false"):
+                _add(found, row.get(member), row, mapping.campaign_activity(row, fallback))
         deltas: dict[str, Delta] = {}
         for record in records:
             before = previous.get(record.record_id) or {}
@@ -448,10 +431,9 @@ class SalesforceAdapter:
     def _converted_from(self, opportunity_ids: list[str]) -> dict[str, tuple[str, ...]]:
         """Opportunity id -> the Leads converted into it."""
         found: dict[str, list[str]] = {}
-        for chunk in chunks(opportunity_ids, IN_CHUNK):
-            soql = format_soql("SELECT Id, ConvertedOpportunityId FROM Lead WHERE ConvertedOpportunityId IN {}", chunk)
-            for row in self.api.query_all(soql):
-                found.setdefault(str(row["ConvertedOpportunityId"]), []).append(str(row["Id"]))
+        soql = "SELECT Id, ConvertedOpportunityId FROM Lead WHERE ConvertedOpportunityId"
+        for row in self.api.query_in(soql, opportunity_ids):
+            found.setdefault(str(row["ConvertedOpportunityId"]), []).append(str(row["Id"]))
         return {k: tuple(v) for k, v in found.items()}
 
     def _keyset_events(
@@ -484,26 +466,18 @@ class SalesforceAdapter:
 
     def existing_tasks(self, tasks: Sequence[TaskSpec]) -> dict[str, str]:
         found: dict[str, str] = {}
-        for chunk in chunks([t.key for t in tasks], IN_CHUNK):
-            for row in self.api.query_all(
-                format_soql(
-                    "SELECT Id, {field:literal} FROM Task WHERE {field:literal} IN {keys}",
-                    field=mapping.TASK_KEY_FIELD,
-                    keys=chunk,
-                )
-            ):
-                found[row[mapping.TASK_KEY_FIELD]] = row["Id"]
+        key = mapping.TASK_KEY_FIELD
+        for row in self.api.query_in(f"SELECT Id, {key} FROM Task WHERE {key}", [t.key for t in tasks]):
+            found[row[mapping.TASK_KEY_FIELD]] = row["Id"]
         return found
 
     def task_states(self, crm_task_ids: Sequence[str]) -> dict[str, TaskState]:
-        """Tasks by Id (200 an IN clause); deleted ones are left out."""
+        """Tasks by Id (as many an IN clause as one URI holds); deleted ones are left out."""
         found: dict[str, TaskState] = {}
         select = ", ".join(task_mapping.TASK_STATE_FIELDS)
-        for chunk in chunks(list(crm_task_ids), IN_CHUNK):
-            soql = f"SELECT {select} FROM Task" + format_soql(" WHERE Id IN {} AND IsDeleted = false", chunk)
-            for row in self.api.query_all(soql):
-                state = task_mapping.task_state(row)
-                found[state.crm_task_id] = state
+        for row in self.api.query_in(f"SELECT {select} FROM Task WHERE Id", crm_task_ids, " AND IsDeleted = false"):
+            state = task_mapping.task_state(row)
+            found[state.crm_task_id] = state
         return found
 
     def update_tasks(self, updates: Sequence[TaskUpdate]) -> list[TaskOutcome]:

@@ -7,12 +7,14 @@ simple-salesforce's exceptions into retry / skip / stop.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
+from simple_salesforce.format import format_soql
 
 from connector.crm.errors import (
     AuthenticationFailed,
@@ -34,6 +36,8 @@ TIMEOUT = 60.0
 NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
 #: errors of one item in a composite call that a later try may get past
 RETRYABLE_ITEM_ERRORS = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION"})
+#: the longest request URI Salesforce answers (414 above it); a query travels in its URI
+URI_LIMIT = 16_384
 
 
 class SalesforceApi:
@@ -84,6 +88,22 @@ class SalesforceApi:
             page = self.call(f"query/{locator}")
             rows.extend(page.get("records", []))
         return rows
+
+    def query_in(self, head: str, ids: Sequence[str], tail: str = "") -> Iterator[dict[str, Any]]:
+        """Every row of ``<head> IN (<ids>)<tail>``, the ids in runs as long as one query's URI holds.
+
+        An 18-character id costs 27 URI bytes once encoded, so one query names several hundred
+        people (where a fixed 200 spent twice the calls) and never meets Salesforce's 414.
+        """
+        if not ids:
+            return
+        sample = max(ids, key=len)
+        one, two = (len(urlencode({"q": f"{head} IN {format_soql('{}', [sample] * n)}{tail}"})) for n in (1, 2))
+        per_id = two - one
+        room = URI_LIMIT - len(self.client.base_url) - len("queryAll/?") - (one - per_id)
+        size = max(1, room // per_id)
+        for start in range(0, len(ids), size):
+            yield from self.query_all(f"{head} IN {format_soql('{}', list(ids[start : start + size]))}{tail}")
 
     def _observe(self) -> None:
         usage = (self.client.api_usage or {}).get("api-usage")

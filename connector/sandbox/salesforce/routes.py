@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from connector.sandbox.salesforce import errors
 from connector.sandbox.salesforce.automation import AUTO_ASSIGN_HEADER, Automation, wants_auto_assign
@@ -26,6 +27,8 @@ from connector.sandbox.server import Request, Response, Router
 
 BASE = "/services/data/{version}"
 MAX_COLLECTION = 200
+#: the longest request URI Salesforce answers; a query's SOQL travels in it
+URI_LIMIT = 16_384
 _JsonObject = dict[str, Any]
 
 
@@ -72,6 +75,8 @@ class SalesforceRoutes:
         soql = request.first("q")
         if not soql:
             raise error(400, "MALFORMED_QUERY", "A query string has to be specified")
+        if len(request.path) + 1 + len(urlencode(request.query, doseq=True)) > URI_LIMIT:
+            raise error(414, "URI_TOO_LONG", f"The length of the URI exceeds the {URI_LIMIT} byte limit")
         version = request.params["version"]
         try:
             total, records = self.engine.run(soql, include_deleted, version)
