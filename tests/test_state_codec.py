@@ -22,6 +22,7 @@ from connector.state.codec import (
     lead_from_stored,
     lead_to_json,
 )
+from connector.state.database import read_json
 
 REASONS = "- Executive title (CFO)\n- Enterprise company (1001 employees)\n- Requested a demo 2 days ago"
 
@@ -121,3 +122,16 @@ def test_a_stored_lead_and_its_crm_state_read_back_as_they_were(kept, first, com
 def test_stored_values_compare_as_the_values_do(one, other):
     kept = stored({"value": one})["value"]
     assert (kept == other, kept != other, other == kept) == (one == other, one != other, one == other)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(json_values, st.booleans())
+def test_stored_json_reads_back_as_the_json_module_reads_it(value, spaced):
+    text = json.dumps(value) if spaced else json.dumps(value, separators=(",", ":"))
+    assert read_json(text) == json.loads(text) and read_json(text.encode()) == json.loads(text)
