@@ -12,6 +12,8 @@ import pytest
 from deployments import deploy
 
 from connector.crm.hubspot.adapter import LATE_DELAY, LATE_STEP
+from connector.crm.hubspot.mapping import DELTA_COUNTERS
+from connector.crm.seen import SEEN_KEY
 from connector.sandbox.synthetic import Owner
 
 MINUTES = 60
@@ -165,3 +167,19 @@ def test_reconciling_unanswered_tasks_searches_the_tasks_of_100_contacts_at_a_ti
     found = runtime.adapter.existing_tasks([entry.spec, *others])
     assert found == {entry.key: entry.crm_task_id}
     assert portal.calls("POST /crm/v3/objects/tasks/search") - searches == 2
+
+
+def test_hubspot_stores_only_the_counters_its_next_read_compares_and_still_lets_its_own_write_be(
+    hubspot_deployment,
+):
+    portal, runtime = hubspot_deployment
+    lead = portal.seed()
+    portal.activity(lead, "form_submission", name="Request a demo")
+    portal.activity(lead, "page_view")
+    portal.clock.advance(5 * MINUTES)
+    assert runtime.sync.sync_once().written == 1
+    kept = runtime.store.records.get([lead])[lead].counters
+    assert "recent_conversion_date" in kept and set(kept) <= DELTA_COUNTERS | {SEEN_KEY}
+    portal.clock.advance(5 * MINUTES)
+    back = runtime.sync.sync_once()
+    assert (back.read, back.unchanged, back.written) == (1, 1, 0)

@@ -97,6 +97,22 @@ def test_records_round_trip_with_lead_memory_and_written_values(store):
     assert loaded["1"] == original
 
 
+def test_long_written_and_counter_values_and_a_crm_state_as_the_lead_has_it_read_back_equal(store):
+    reasons = "- Requested a demo (1 day ago)\n- Executive title (VP Engineering)\n- Sales territory (DE)"
+    properties = {**lead().properties, "lifecycle_stage": "mql", "lead_status": "OPEN", "owner_id": "7"}
+    original = state(
+        lead=lead(demo_request(1), id="1", **properties),
+        crm_state=CrmState(Stage.MQL, "OPEN", "7", "Ana Ruiz", properties["company"]),
+        counters={"recent_conversion_date": "2026-11-17T10:00:00.000Z", "hs_email_open": "3"},
+        written={"score": "55", "reasons": reasons},
+    )
+    store.records.put([original])
+    assert store.records.get(["1"])["1"] == original
+    with store._db.connect() as conn:
+        kept = conn.execute(text("SELECT crm_state, written FROM records")).one()
+    assert reasons not in str(kept.written) and "Ana Ruiz" not in str(kept.crm_state)
+
+
 def test_putting_a_record_again_replaces_it(store):
     store.records.put([state(written={"score": "10"})])
     store.records.put([state(written={"score": "20"})])

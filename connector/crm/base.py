@@ -27,10 +27,18 @@ class Pulled:
     modified_at: datetime
     #: adapter-private snapshot (engagement counters, seen engagement ids) kept for the next read
     counters: Mapping[str, Any] = field(default_factory=dict)
+    #: the counters the next read needs, when not all of them: only these are stored and compared
+    kept: frozenset[str] | None = None
     #: when the CRM created the record (None when it does not say): the lead's monthly cohort
     created_at: datetime | None = None
     #: outcomes the record itself carries (HubSpot's lifecycle stage dates), read with it at no extra call
     outcomes: Sequence[OutcomeEvent] = ()
+
+    def kept_counters(self) -> dict[str, Any]:
+        """The counters the store keeps for the next read: those named in ``kept``, else all."""
+        if self.kept is None:
+            return dict(self.counters)
+        return {name: value for name, value in self.counters.items() if name in self.kept}
 
 
 @dataclass(frozen=True)

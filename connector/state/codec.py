@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from base64 import urlsafe_b64encode
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,13 +23,84 @@ from connector.model import (
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MILLISECOND = timedelta(milliseconds=1)
+#: what starts a stored digest; a value that starts so is always stored digested, so none is misread
+DIGEST_MARK = "~"
+#: bytes of hash in a digest: 72 bits, 12 characters
+DIGEST_BYTES = 9
+#: a value longer than this is stored as its digest (shorter ones would not get shorter)
+DIGEST_OVER = len(DIGEST_MARK) + 4 * DIGEST_BYTES // 3
+
+
+class Digest(str):
+    """A long stored value kept as its digest: equal to the digest and to every value with that digest.
+
+    Handoff only ever asks whether such a value changed (what it last wrote, the engagement
+    markers and dates it last read), so ``stored == fresh`` and ``stored != fresh`` answer that
+    without the value itself; stored again it stays the same digest.
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return str.__eq__(self, other if isinstance(other, Digest) else digest(other))
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = str.__hash__
+
+
+def digest(value: str) -> str:
+    """The stored form of ``value``: itself when short (and not mark-like) or a digest already, else its digest."""
+    if isinstance(value, Digest) or (len(value) <= DIGEST_OVER and not value.startswith(DIGEST_MARK)):
+        return value
+    hashed = hashlib.blake2b(value.encode(), digest_size=DIGEST_BYTES).digest()
+    return DIGEST_MARK + urlsafe_b64encode(hashed).decode()
+
+
+def compared_to_json(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Values Handoff only compares (what it wrote, what it read last), long texts as digests."""
+    return {name: digest(value) if isinstance(value, str) else value for name, value in values.items()}
+
+
+def compared_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The values ``compared_to_json`` kept; a digest reads back as a ``Digest`` (old full values as they are)."""
+    return {
+        name: Digest(value) if isinstance(value, str) and value.startswith(DIGEST_MARK) else value
+        for name, value in data.items()
+    }
+
+
+#: activity types as stored, by number. Stored rows refer to these positions: a new type is
+#: appended, none is ever moved or removed (a type not listed is stored by its name)
+ACTIVITY_CODES = (
+    "call",
+    "cart_add",
+    "chat",
+    "content_download",
+    "email_click",
+    "email_open",
+    "form_submission",
+    "meeting_booked",
+    "newsletter_signup",
+    "page_view",
+    "site_visit",
+    "trial_signup",
+    "unsubscribe",
+    "webinar_attendance",
+    "webinar_registration",
+)
+_CODE_OF = {kind: code for code, kind in enumerate(ACTIVITY_CODES)}
 
 
 def lead_to_json(lead: Lead) -> dict[str, Any]:
     """A lead as the records table keeps it: properties, and each activity as a short list.
 
-    ``[type, epoch milliseconds]``, then count, name and URL as far as any is set: a stored
-    lead is about a third smaller than its canonical JSON, and reads back faster.
+    ``[type code, epoch milliseconds]``, then count, name and URL as far as any is set: a stored
+    lead is about half its canonical JSON, and reads back faster.
     """
     return {"p": dict(lead.properties), "a": [_activity_row(a) for a in lead.activities]}
 
@@ -37,19 +111,33 @@ def _activity_row(activity: Activity) -> list[Any]:
         extra.pop()
     if extra == [1]:
         extra = []  # the count every single activity has
-    return [activity.type, (activity.at - EPOCH) // MILLISECOND, *extra]
+    kind = _CODE_OF.get(activity.type, activity.type)
+    return [kind, (activity.at - EPOCH) // MILLISECOND, *extra]
 
 
 def lead_from_stored(record_id: str, data: Any) -> Lead:
-    """The lead a records row keeps; a row written before the short form holds the canonical JSON."""
+    """The lead a records row keeps; rows of older versions hold type names, or the canonical JSON."""
     if not isinstance(data, dict) or "p" not in data:
         return lead_from_json(data)
-    activities = tuple(Activity(row[0], EPOCH + row[1] * MILLISECOND, *row[2:]) for row in data.get("a", ()))
+    activities = tuple(
+        Activity(ACTIVITY_CODES[row[0]] if isinstance(row[0], int) else row[0], EPOCH + row[1] * MILLISECOND, *row[2:])
+        for row in data.get("a", ())
+    )
     return Lead(record_id, data["p"], activities)
 
 
-def crm_state_to_json(state: CrmState) -> dict[str, Any]:
-    """What the CRM said, without the fields it left empty (every record is stored: each byte counts)."""
+#: the CRM state's fields, in the order of the bits of ``SAME_AS_LEAD``
+CRM_STATE_FIELDS = ("stage", "lead_status", "owner_id", "name", "company")
+#: the key of a bit set: which fields are as the lead's properties have them (so not stored twice)
+SAME_AS_LEAD = "="
+
+
+def crm_state_to_json(state: CrmState, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """What the CRM said, without the fields it left empty or the lead's properties already hold.
+
+    Every record is stored, so each byte counts: the stage, status, owner, name and company
+    are almost always the properties read with them.
+    """
     values = {
         "stage": state.stage.value if state.stage else None,
         "lead_status": state.lead_status,
@@ -57,17 +145,40 @@ def crm_state_to_json(state: CrmState) -> dict[str, Any]:
         "name": state.name,
         "company": state.company,
     }
-    return {name: value for name, value in values.items() if value is not None}
+    derived = _crm_state_of(properties)
+    same, stored = 0, {}
+    for bit, name in enumerate(CRM_STATE_FIELDS):
+        if values[name] is not None and values[name] == derived[name]:
+            same |= 1 << bit
+        elif values[name] is not None:
+            stored[name] = values[name]
+    return {**stored, SAME_AS_LEAD: same} if same else stored
 
 
-def crm_state_from_json(data: dict[str, Any]) -> CrmState:
+def crm_state_from_json(data: dict[str, Any], properties: Mapping[str, Any]) -> CrmState:
+    """The state ``crm_state_to_json`` kept for a lead with these properties (or an older row's full form)."""
+    same = data.get(SAME_AS_LEAD, 0)
+    derived = _crm_state_of(properties) if same else {}
+    values = {name: derived[name] if same & (1 << i) else data.get(name) for i, name in enumerate(CRM_STATE_FIELDS)}
     return CrmState(
-        stage=Stage(data["stage"]) if data.get("stage") else None,
-        lead_status=data.get("lead_status"),
-        owner_id=data.get("owner_id"),
-        name=data.get("name"),
-        company=data.get("company"),
+        stage=Stage(values["stage"]) if values["stage"] else None,
+        lead_status=values["lead_status"],
+        owner_id=values["owner_id"],
+        name=values["name"],
+        company=values["company"],
     )
+
+
+def _crm_state_of(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The CRM state fields as the canonical properties spell them."""
+    name = " ".join(str(p) for p in (properties.get("first_name"), properties.get("last_name")) if p) or None
+    return {
+        "stage": properties.get("lifecycle_stage"),
+        "lead_status": properties.get("lead_status"),
+        "owner_id": properties.get("owner_id"),
+        "name": name,
+        "company": properties.get("company"),
+    }
 
 
 def memory_to_json(memory: Memory) -> dict[str, Any]:

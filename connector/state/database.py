@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, overload
 
+import orjson
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -46,7 +48,10 @@ def make_engine(url: str) -> Engine:
     """An engine for a state URL: SQLite in WAL mode, PostgreSQL with connections checked before use."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, json_serializer=compact_json
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            json_serializer=compact_json,
+            json_deserializer=read_json,
         )
 
         @event.listens_for(engine, "connect")
@@ -61,12 +66,32 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, json_serializer=compact_json)
+    return create_engine(url, pool_pre_ping=True, json_serializer=compact_json, json_deserializer=read_json)
 
 
 def compact_json(value: Any) -> str:
     """JSON without the spaces after separators: every stored record is a few hundred bytes smaller."""
     return json.dumps(value, separators=(",", ":"))
+
+
+#: a number orjson might read differently from the json module (it reads integers beyond 64 bits as
+#: floats); numbers follow one of ``:,[`` (looking for that first is several times faster than for digits)
+_LONG_NUMBER = re.compile(r"[:,\[]\s*-?\d{19}")
+_LONG_NUMBER_BYTES = re.compile(rb"[:,\[]\s*-?\d{19}")
+
+
+def read_json(text: str | bytes) -> Any:
+    """Stored JSON read back as the json module reads it, several times faster (the sweep reads every record).
+
+    What orjson does not read alike (NaN, integers beyond 64 bits) goes to the json module.
+    """
+    long_number = _LONG_NUMBER.search(text) if isinstance(text, str) else _LONG_NUMBER_BYTES.search(text)
+    if long_number:
+        return json.loads(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 class Database:

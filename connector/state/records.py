@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from connector.model import CrmState, Lead, Memory
 from connector.state.codec import (
+    compared_from_json,
+    compared_to_json,
     crm_state_from_json,
     crm_state_to_json,
     lead_from_stored,
@@ -58,10 +60,10 @@ class Records:
                 "crm": self._db.crm,
                 "record_id": s.record_id,
                 "lead": lead_to_json(s.lead),
-                "crm_state": crm_state_to_json(s.crm_state),
-                "counters": s.counters,
+                "crm_state": crm_state_to_json(s.crm_state, s.lead.properties),
+                "counters": compared_to_json(s.counters),
                 "memory": memory_to_json(s.memory),
-                "written": s.written,
+                "written": compared_to_json(s.written),
                 "modified_at": s.modified_at,
                 "updated_at": now,
                 "created_at": s.created_at,
@@ -93,13 +95,14 @@ class Records:
 
 
 def _from_row(row: Any) -> RecordState:
+    lead = lead_from_stored(row.record_id, row.lead)
     return RecordState(
         record_id=row.record_id,
-        lead=lead_from_stored(row.record_id, row.lead),
-        crm_state=crm_state_from_json(row.crm_state),
+        lead=lead,
+        crm_state=crm_state_from_json(row.crm_state, lead.properties),
         memory=memory_from_json(row.memory),
-        counters=dict(row.counters),
-        written=dict(row.written),
+        counters=compared_from_json(row.counters),
+        written=compared_from_json(row.written),
         modified_at=utc(row.modified_at),
         created_at=utc(row.created_at),
     )

@@ -117,14 +117,15 @@ def _joined(pages: Sequence[PulledPage]) -> PulledPage:
 def unchanged(record: Pulled, before: RecordState | None) -> bool:
     """Whether a record read again holds nothing Handoff has not seen.
 
-    Its state, properties and counters (engagement markers, the time of its latest engagement)
-    are as stored; the store keeps what Handoff's own writes changed, so a write read back is too.
+    Its state, properties and the counters the adapter keeps (engagement markers, the time of its
+    latest engagement) are as stored; the store keeps what Handoff's own writes changed, so a write
+    read back is too.
     """
     return (
         before is not None
         and record.crm_state == before.crm_state
         and dict(record.properties) == before.lead.properties
-        and all(before.counters.get(name) == value for name, value in record.counters.items())
+        and all(before.counters.get(name) == value for name, value in record.kept_counters().items())
     )
 
 

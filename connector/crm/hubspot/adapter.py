@@ -318,7 +318,7 @@ class HubSpotAdapter:
                 # one that shows no interest yet (a call not connected) may count once it does: not remembered
                 if activity is not None and seen[record_id].new([engagement_id]):
                     found[record_id].append(activity)
-        return {r.record_id: Delta(found[r.record_id], seen[r.record_id].counters(r.counters)) for r in records}
+        return {r.record_id: Delta(found[r.record_id], seen[r.record_id].counters(r.kept_counters())) for r in records}
 
     def _engagements(
         self, record_ids: list[str], seen: Mapping[str, SeenEngagements]

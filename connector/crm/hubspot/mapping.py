@@ -88,6 +88,19 @@ STAGE_OUTCOMES = {
 }
 #: contact properties that move when a meeting, call or email is logged
 SALES_ACTIVITY_MARKERS = ("hs_last_sales_activity_timestamp", "notes_last_updated", "notes_last_contacted")
+#: the counters the next delta compares against (counts, the latest conversion, the opt-out, the markers);
+#: the other dates, names and the URL only place what is new at this read, so the store does not keep them
+DELTA_COUNTERS = frozenset(
+    {
+        "hs_analytics_num_page_views",
+        "hs_analytics_num_visits",
+        "hs_email_open",
+        "hs_email_click",
+        "recent_conversion_date",
+        "hs_email_optout",
+        *SALES_ACTIVITY_MARKERS,
+    }
+)
 
 #: Handoff's own contact properties: canonical key -> (HubSpot name, label, type, fieldType, options)
 HANDOFF_GROUP = ("handoff", "Handoff lead qualification")
@@ -193,6 +206,7 @@ def pulled(raw: Mapping[str, Any], stages: StageMap, mapped: Sequence[MappedFiel
         crm_state=crm_state(props, stages),
         modified_at=modified_at(raw),
         counters=counters,
+        kept=DELTA_COUNTERS,
         created_at=_time_or_none(props.get("createdate")),
         outcomes=stage_outcomes(record_id, props),
     )
