@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 from connector.alerts.events import AlertEvent, AlertKind
 from connector.model import Stage, format_time, parse_time
 from connector.state.database import Database, chunks, utc
-from connector.state.ledger import count_status
+from connector.state.ledger import count_status, settle
 from connector.state.schema import alerts as table
 
 ALERT_PENDING, ALERT_SENT, ALERT_DEAD = "pending", "sent", "dead"
@@ -118,12 +118,7 @@ class AlertLedger:
         return count_status(self._db, table, status)
 
     def _settle(self, key: str, **values: Any) -> None:
-        with self._db.connect() as conn:
-            conn.execute(
-                update(table)
-                .where(table.c.key == key, table.c.status == ALERT_PENDING)
-                .values(updated_at=self._db.clock(), **values)
-            )
+        settle(self._db, table, key, ALERT_PENDING, **values)
 
 
 def event_to_json(event: AlertEvent) -> dict[str, Any]:

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from connector.model import Priority
 from connector.policy.escalation import Escalation
 from connector.state.database import Database
-from connector.state.ledger import count_status
+from connector.state.ledger import count_status, settle
 from connector.state.schema import escalations as table
 
 ESCALATION_CLAIMED, ESCALATION_DONE, ESCALATION_DEAD = "claimed", "done", "dead"
@@ -104,12 +104,7 @@ class Escalations:
         return count_status(self._db, table, status)
 
     def _set(self, key: str, **values: Any) -> None:
-        with self._db.connect() as conn:
-            conn.execute(
-                update(table)
-                .where(table.c.key == key, table.c.status == ESCALATION_CLAIMED)
-                .values(updated_at=self._db.clock(), **values)
-            )
+        settle(self._db, table, key, ESCALATION_CLAIMED, **values)
 
 
 def _from_row(row: Any) -> EscalationEntry:

@@ -1,10 +1,12 @@
-"""What the intent ledgers (tasks, leads) share: an intent's failed attempt, and counts by status.
+"""What the ledgers share: settling an entry still open, an intent's failed attempt, and counts by status.
 
-Both tables hold ``key``, ``crm``, ``status`` (intent, created, dead), ``attempts``,
-``last_error`` and ``updated_at``.
+Each table holds ``key``, ``crm``, ``status``, ``attempts``, ``last_error`` and ``updated_at``;
+the intent ledgers (tasks, leads) use the statuses intent, created and dead.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import Table, func, select, update
 
@@ -18,16 +20,16 @@ def record_failure(db: Database, table: Table, key: str, error: str, *, dead: bo
 
     An entry meanwhile confirmed created stays created.
     """
+    settle(db, table, key, INTENT, attempts=table.c.attempts + 1, last_error=error, status=DEAD if dead else INTENT)
+
+
+def settle(db: Database, table: Table, key: str, open_status: str, **values: Any) -> None:
+    """Set ``values`` on the entry ``key`` if it is still ``open_status`` (a settled entry stays as it is)."""
     with db.connect() as conn:
         conn.execute(
             update(table)
-            .where(table.c.key == key, table.c.status == INTENT)
-            .values(
-                attempts=table.c.attempts + 1,
-                last_error=error,
-                status=DEAD if dead else INTENT,
-                updated_at=db.clock(),
-            )
+            .where(table.c.key == key, table.c.status == open_status)
+            .values(updated_at=db.clock(), **values)
         )
 
 
