@@ -147,9 +147,6 @@ class ActivityBand(ActivityTest):
     max_count: int | None = Field(None, ge=0, description="most matching activities, inclusive")
     within_days: float | None = Field(None, gt=0, description="only activities this recent count; unset: all")
 
-    def band_fields(self) -> list[str]:
-        return [key for key in ("min_count", "max_count", "within_days") if getattr(self, key) is not None]
-
     def check_band(self) -> None:
         if not self.types():
             raise ValueError("an activity count needs a type")
