@@ -19,8 +19,9 @@ from connector.sandbox.synthetic import Owner
 MINUTES = 60
 ENGAGEMENTS = ("meetings", "calls", "emails")
 #: what an idle cycle costs once its overlap and outcome reads are behind it: HubSpot one contact
-#: search; Salesforce the Lead query and one query each for closed Tasks, Events and campaign responses
-IDLE_CALLS = {"hubspot": 1, "salesforce": 4}
+#: search; Salesforce one Composite call holding the Lead query and the closed Task, Event and
+#: campaign response queries
+IDLE_CALLS = {"hubspot": 1, "salesforce": 1}
 
 
 def association_reads(portal) -> int:

@@ -11,7 +11,7 @@ from deployments import deploy
 
 from connector.cli.runtime import salesforce_adapter
 from connector.config.ruleset import Ruleset
-from connector.crm.errors import QuotaExhausted, StopRun
+from connector.crm.errors import CrmUnavailable, QuotaExhausted, RecordRejected, StopRun
 from connector.crm.salesforce.mapping import campaign_activity, event_activity, task_activity
 from connector.model import Stage
 from connector.policy.lifecycle import Owners
@@ -19,6 +19,7 @@ from connector.policy.planner import RecordPlan
 from connector.sandbox.clock import ManualClock
 from connector.sandbox.portals import SalesforcePortal
 from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
+from connector.sandbox.salesforce.errors import error
 from connector.sandbox.salesforce.ids import checksum
 
 
@@ -219,3 +220,93 @@ def test_engagements_of_a_thousand_people_take_two_queries_an_object_not_five(or
     assert sent == 3 * 2  # Task, Event, CampaignMember: 1,000 ids fit two 16 KB URIs
     assert all(set(by) == {"200"} for by in queries.values())
     assert [a.type for a in found[lead].activities] == ["meeting_booked"]
+
+
+COMPOSITE = "POST /services/data/{version}/composite"
+
+
+def calls_during(portal, action):
+    """What ``action`` cost: the sandbox's calls by label (a count per label)."""
+    before = portal.app.stats.snapshot()["calls"]
+    result = action()
+    after = portal.app.stats.snapshot()["calls"]
+    spent = {label: sum(after[label].values()) - sum(before.get(label, {}).values()) for label in after}
+    return result, {label: n for label, n in spent.items() if n}
+
+
+def test_a_quiet_cycle_reads_leads_and_engagement_in_one_composite_call(org):
+    portal, runtime = org
+    lead = portal.seed()
+    for _ in range(3):  # its write, read back, then left behind by the overlap
+        cycle(portal, runtime)
+    portal.clock.advance(60)
+    report, spent = calls_during(portal, lambda: runtime.sync.sync_once())
+    assert report.read == 0 and spent == {COMPOSITE: 1}
+    assert portal.app.allocation.used() == portal.app.stats.snapshot()["total"]
+    assert portal.stage(lead) == "lead"
+
+
+def test_the_outcome_reads_of_a_quiet_cycle_take_one_more_composite_call(org):
+    portal, runtime = org
+    portal.seed()
+    for _ in range(3):
+        cycle(portal, runtime)
+    portal.clock.advance(15 * 60)  # the outcome interval has passed
+    report, spent = calls_during(portal, lambda: runtime.sync.sync_once())
+    assert report.read == 0 and spent == {COMPOSITE: 2}
+
+
+def test_a_closed_task_on_a_quiet_lead_is_found_in_the_composite_call_and_the_lead_read_again(org):
+    portal, runtime = org
+    lead = portal.seed()
+    for _ in range(3):
+        cycle(portal, runtime)
+    portal.activity(lead, "call")  # a completed Task: the Lead's own SystemModstamp does not move
+    portal.clock.advance(60)
+    report, spent = calls_during(portal, lambda: runtime.sync.sync_once())
+    assert report.read == 1 and report.unchanged == 0
+    assert spent[COMPOSITE] == 1
+    stored = runtime.store.records.get([lead])[lead]
+    assert stored.counters.get("engaged_at")
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "raised"),
+    [(400, "MALFORMED_QUERY", RecordRejected), (503, "SERVER_UNAVAILABLE", CrmUnavailable)],
+)
+def test_a_failed_engagement_subrequest_raises_what_the_same_query_raises_alone(org, monkeypatch, status, code, raised):
+    portal, runtime = org
+    query = portal.app.routes.query
+
+    def refusing(request, include_deleted):
+        if " FROM Event " in (request.first("q") or ""):
+            raise error(status, code, "refused by the test")
+        return query(request, include_deleted)
+
+    monkeypatch.setattr(portal.app.routes, "query", refusing)
+    now = portal.clock.datetime()
+    with pytest.raises(raised) as in_composite:
+        list(runtime.adapter.changed_since(now, now))
+    with pytest.raises(raised) as alone:
+        runtime.adapter.api.query_all("SELECT WhoId FROM Event WHERE IsDeleted = false")
+    assert f"{status} {code}: refused by the test" in str(in_composite.value)
+    assert str(in_composite.value) == str(alone.value)
+
+
+def test_a_subrequest_that_fails_once_is_retried_with_its_composite_call(org, monkeypatch):
+    portal, runtime = org
+    query = portal.app.routes.query
+    refused = []
+
+    def once_unavailable(request, include_deleted):
+        if " FROM Task " in (request.first("q") or "") and not refused:
+            refused.append(request.first("q"))
+            raise error(503, "SERVER_UNAVAILABLE", "try again")
+        return query(request, include_deleted)
+
+    monkeypatch.setattr(portal.app.routes, "query", once_unavailable)
+    lead = portal.seed()
+    portal.activity(lead, "call")
+    report, spent = calls_during(portal, lambda: cycle(portal, runtime))
+    assert len(refused) == 1 and spent[COMPOSITE] == 3  # the changes' call twice, then the first outcome read
+    assert report.read == 1
