@@ -314,3 +314,13 @@ def test_a_subrequest_that_fails_once_is_retried_with_its_composite_call(org, mo
     # what changed (twice), the lead's engagement, then the first outcome read
     assert len(refused) == 1 and spent[COMPOSITE] == 4
     assert report.read == 1
+
+
+def test_queries_sent_together_follow_next_records_url_in_the_next_composite_call(org):
+    portal, runtime = org
+    leads = portal.app.seed_leads(*({"LastName": f"L{i}", "Company": "Acme"} for i in range(2100)))
+    soqls = ["SELECT Id FROM Lead", "SELECT Id FROM Event", *(f"SELECT Id FROM Lead WHERE Id = '{leads[0]}'",) * 4]
+    rows, spent = calls_during(portal, lambda: runtime.adapter.api.query_many(soqls))
+    assert sorted(r["Id"] for r in rows[0]) == sorted(leads) and rows[1] == []
+    assert [[r["Id"] for r in found] for found in rows[2:]] == [[leads[0]]] * 4
+    assert spent == {COMPOSITE: 2}  # five queries, then the sixth with the first one's second page

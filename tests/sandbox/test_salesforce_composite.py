@@ -1,4 +1,4 @@
-"""The composite resource through the real simple-salesforce: shapes, limits, one call toward the allocation."""
+"""The composite resource and the version resource through the real simple-salesforce: shapes, limits, calls."""
 
 from __future__ import annotations
 
@@ -133,3 +133,15 @@ def test_an_unknown_record_is_a_404_subresult(salesforce_client):
         salesforce_client, {"method": "GET", "url": f"{BASE}/sobjects/Lead/00Q000000000000AAA", "referenceId": "x"}
     )
     assert answer["httpStatusCode"] == 404 and answer["body"][0]["errorCode"] == "NOT_FOUND"
+
+
+def test_the_version_resource_lists_composite_and_names_the_api_user_in_its_identity_url(
+    salesforce_sandbox, salesforce_client
+):
+    resources = salesforce_client.restful("")
+    assert resources["composite"] == f"{BASE}/composite" and resources["queryAll"] == f"{BASE}/queryAll"
+    user = resources["identity"].rsplit("/", 1)[1]
+    assert user == salesforce_sandbox.app.org.api_user_id and user.startswith("005")
+    [lead] = salesforce_sandbox.seed_leads({"LastName": "Ada", "Company": "Acme"})
+    salesforce_client.Lead.update(lead, {"Title": "CTO"})
+    assert salesforce_client.Lead.get(lead)["LastModifiedById"] == user

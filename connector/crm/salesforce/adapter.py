@@ -41,6 +41,10 @@ SECOND = timedelta(seconds=1)
 #: the kept lookups' names; a user's id starts with 005 (a queue's with 00G)
 DESCRIBES_LOOKUP = "salesforce.describes"
 USERS_LOOKUP = "salesforce.active_users"
+#: the kept id of the user Handoff's session acts as (the LastModifiedById its writes leave)
+IDENTITY_LOOKUP = "salesforce.identity"
+#: the adapter's cursor: the end of the last window read in full (ISO)
+READ_CURSOR = "salesforce.read_until"
 USER_PREFIX = "005"
 #: the counter holding the latest SystemModstamp of a person's engagement seen by a sync
 ENGAGED_AT = "engaged_at"
@@ -75,6 +79,7 @@ class SalesforceAdapter:
         self.page_size = page_size
         self.users: set[str] = set()
         self._users_reread = False
+        self._identity: str | None = None
         self._lookups = KeptLookups()
         self._fields: dict[str, list[str]] = {}
         #: canonical name -> field API name, from the rules file's fields: section
@@ -184,14 +189,18 @@ class SalesforceAdapter:
         itself, so those objects are read for the same window and their people added.
         The first page of each object and the engagement reads go out together (one
         Composite call while they fit): a quiet cycle costs one call.
-        Salesforce lists changes as they commit: there is no late window, ``cursors`` go unused.
-        Kept users older than the lookups' age are read again.
+        Salesforce lists changes as they commit: there is no late window. ``cursors`` keep where
+        the last full read ended: the part of the window before it (the sync's overlap, there for
+        changes committed late) leaves out records Handoff's own user changed last, which that read
+        saw already, so a record Handoff wrote is read back once. Kept users older than the
+        lookups' age are read again.
         """
         if self._lookups.kept:
             self.users = set(self._lookups.read(USERS_LOOKUP, self._active_users))
         self._users_reread = False
         lower, upper = _second(since), _second(until)
-        sources = [_Query(self, self._select(person)) for person in self.objects]
+        reread = self._not_own_reread(cursors, lower)
+        sources = [_Query(self, self._select(person) + reread) for person in self.objects]
         engagement = self._engagement_queries(lower, upper)
         results = self.api.query_many([*(s.window_soql(lower, upper) for s in sources), *engagement])
         firsts, engaged = results[: len(sources)], self._engaged(results[len(sources) :])
@@ -203,6 +212,32 @@ class SalesforceAdapter:
         extra = [i for i in engaged if i not in seen]
         for chunk in chunks(extra, PAGE):
             yield self._page(self._by_id(chunk), engaged=engaged)
+        if cursors is not None:
+            cursors.set(READ_CURSOR, upper.isoformat())
+
+    def _not_own_reread(self, cursors: Cursors | None, lower: datetime) -> str:
+        """A WHERE clause leaving out, before the last full read's end, what Handoff's own user changed last.
+
+        Handoff's writes are done when their call returns, after the cycle that made them fixed its
+        window, so each is read (once) past that end; what other users commit late is still read again.
+        """
+        kept = cursors.get(READ_CURSOR) if cursors is not None else None
+        if not kept or datetime.fromisoformat(kept) <= lower:
+            return ""
+        own = self._own_user()
+        if not own:
+            return ""
+        return format_soql(" WHERE (SystemModstamp >= {} OR LastModifiedById != {})", datetime.fromisoformat(kept), own)
+
+    def _own_user(self) -> str:
+        """The id of the user this session acts as, from the Identity URL (kept like the other lookups)."""
+        if self._identity is None:
+            self._identity = str(self._lookups.read(IDENTITY_LOOKUP, self._identity_user))
+        return self._identity
+
+    def _identity_user(self) -> str:
+        identity = str((self.api.call("") or {}).get("identity") or "")
+        return identity.rstrip("/").rsplit("/", 1)[-1] if "/id/" in identity else ""
 
     def _select(self, person: mapping.PersonObject) -> str:
         return f"SELECT {', '.join(self._fields[person.name])} FROM {person.name}"
