@@ -11,6 +11,10 @@ Collections; at most 25 subrequests, at most 5 of them queries or collections. W
 false a failed subrequest only fails itself; with ``allOrNone`` true a failure halts the rest and
 the others answer 400 ``PROCESSING_HALTED``. References between subrequests (``@{ref.field}``) are
 resolved from the bodies of earlier subrequests.
+
+Salesforce documents the limits but not its reply to a request past them or malformed: those
+replies here (400 with a list of one ``{errorCode, message}``, ``LIMIT_EXCEEDED`` for the limits,
+``INVALID_API_INPUT`` or ``JSON_PARSER_ERROR`` otherwise) are a plausible shape, their wording ours.
 """
 
 from __future__ import annotations
