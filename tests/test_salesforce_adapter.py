@@ -212,6 +212,12 @@ def test_contacts_are_scored_too_when_configured(salesforce_sandbox, tmp_path):
     assert [p.resume.split(":")[0] for p in pages] == ["Lead", "Contact"]
     assert [r.record_id for p in runtime.adapter.scan(pages[0].resume) for r in p.records] == [contact]
     assert portal.stage(lead) == "lead"
+    for _ in range(2):  # past the overlap
+        cycle(portal, runtime)
+    portal.clock.advance(60)
+    # Lead and Contact pages and the three engagement queries: five queries, one Composite call
+    report, spent = calls_during(portal, lambda: runtime.sync.sync_once())
+    assert report.read == 0 and spent == {COMPOSITE: 1}
     runtime.close()
 
 
