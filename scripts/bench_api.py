@@ -30,10 +30,11 @@ The floor is what a client reading the same data at the API's largest batch size
                 + sum over Task, Event, CampaignMember of ceil(rows of those people / 2000)
                 + ceil(written / 200) composite updates + ceil(tasks / 200) Task upserts
 
-The Salesforce floor reads related rows at 2,000 a page wherever they are; a client that names
-its people in ``IN`` lists is also bound by the 16,384-byte query URI (about 600 ids a query,
-so 3 * ceil(leads / 600) activity reads); only a semi-join (``WhoId IN (SELECT Id FROM Lead
-...)``), which the sandbox does not serve, reaches the floor's term.
+The Salesforce floor reads related rows at 2,000 a page wherever they are, one query a call; a
+client that names its people in ``IN`` lists is also bound by the 16,384-byte query URI (about
+600 ids a query, so 3 * ceil(leads / 600) activity queries), but a Composite call carries five
+queries and counts as one call, so such reads can cost fewer calls than the floor's term (and
+calls / floor can fall below 1).
 
 Salesforce has no short window: its quota is per day, so it is accounted as a share of
 ``--daily-quota`` (Enterprise Edition's base allocation by default) and as contacts per day

@@ -14,13 +14,15 @@ from deployments import deploy
 from connector.crm.hubspot.adapter import LATE_DELAY, LATE_STEP
 from connector.crm.hubspot.mapping import DELTA_COUNTERS
 from connector.crm.seen import SEEN_KEY
+from connector.sandbox.salesforce.values import sf_datetime
 from connector.sandbox.synthetic import Owner
 
 MINUTES = 60
 ENGAGEMENTS = ("meetings", "calls", "emails")
 #: what an idle cycle costs once its overlap and outcome reads are behind it: HubSpot one contact
-#: search; Salesforce the Lead query and one query each for closed Tasks, Events and campaign responses
-IDLE_CALLS = {"hubspot": 1, "salesforce": 4}
+#: search; Salesforce one Composite call holding the Lead query and the closed Task, Event and
+#: campaign response queries
+IDLE_CALLS = {"hubspot": 1, "salesforce": 1}
 
 
 def association_reads(portal) -> int:
@@ -183,3 +185,44 @@ def test_hubspot_stores_only_the_counters_its_next_read_compares_and_still_lets_
     portal.clock.advance(5 * MINUTES)
     back = runtime.sync.sync_once()
     assert (back.read, back.unchanged, back.written) == (1, 1, 0)
+
+
+def test_a_lead_handoff_wrote_is_read_back_once_by_the_regular_cycle(salesforce_deployment):
+    portal, runtime = salesforce_deployment
+    lead = portal.seed()
+    portal.activity(lead, "form_submission", name="Request a demo")
+    portal.clock.advance(5 * MINUTES)
+    assert runtime.sync.sync_once().written == 1
+    reads = []
+    for _ in range(10):  # the overlap (5 minutes) and then some, a cycle a minute
+        portal.clock.advance(1 * MINUTES)
+        reads.append(runtime.sync.sync_once().read)
+    assert sum(reads) == 1
+    assert len(portal.tasks(lead)) == 1
+
+
+@pytest.mark.parametrize(("late_by", "read"), [("rep", 1), ("handoff", 0)])
+def test_a_change_committed_late_behind_the_last_read_is_read_in_the_overlap_unless_handoff_made_it(
+    salesforce_deployment, late_by, read
+):
+    portal, runtime = salesforce_deployment
+    for _ in range(2):
+        portal.clock.advance(1 * MINUTES)
+        runtime.sync.sync_once()
+    stamp = sf_datetime(portal.clock.datetime() - timedelta(minutes=2))  # inside the overlap, behind the last read
+    user = portal.app.directory.reps[0] if late_by == "rep" else portal.app.org.api_user_id
+    portal.app.seed_records(
+        [
+            {
+                "properties": {
+                    "LastName": "Late",
+                    "Company": "Acme",
+                    "SystemModstamp": stamp,
+                    "LastModifiedDate": stamp,
+                    "LastModifiedById": user,
+                }
+            }
+        ]
+    )
+    portal.clock.advance(1 * MINUTES)
+    assert runtime.sync.sync_once().read == read

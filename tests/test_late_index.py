@@ -102,10 +102,12 @@ def test_a_salesforce_cycle_spends_no_calls_on_a_late_window(salesforce_deployme
         portal.clock.advance(5 * MINUTES)
         runtime.sync.sync_once()
     portal.clock.advance(2 * 60 * MINUTES)
-    queries = portal.calls("GET /services/data/{version}/queryAll/")
+    composites = portal.calls("POST /services/data/{version}/composite")
+    total = portal.app.stats.snapshot()["total"]
     runtime.sync.sync_once()
-    # one query for the changed leads, three for changed engagement (tasks, events, campaign responses),
-    # three for outcomes (opportunities, conversions without one, Handoff's closed tasks), and the
+    # one Composite call for the changed leads and changed engagement (tasks, events, campaign responses),
+    # one for outcomes (opportunities, conversions without one, Handoff's closed tasks), and the
     # active users again: the list kept in the state store is older than an hour
-    assert portal.calls("GET /services/data/{version}/queryAll/") - queries == 8
+    assert portal.calls("POST /services/data/{version}/composite") - composites == 2
+    assert portal.app.stats.snapshot()["total"] - total == 3
     assert runtime.store.cursors.get("contacts.trailing") is None

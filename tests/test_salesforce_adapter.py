@@ -11,7 +11,7 @@ from deployments import deploy
 
 from connector.cli.runtime import salesforce_adapter
 from connector.config.ruleset import Ruleset
-from connector.crm.errors import QuotaExhausted, StopRun
+from connector.crm.errors import CrmUnavailable, QuotaExhausted, RecordRejected, StopRun
 from connector.crm.salesforce.mapping import campaign_activity, event_activity, task_activity
 from connector.model import Stage
 from connector.policy.lifecycle import Owners
@@ -19,6 +19,7 @@ from connector.policy.planner import RecordPlan
 from connector.sandbox.clock import ManualClock
 from connector.sandbox.portals import SalesforcePortal
 from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
+from connector.sandbox.salesforce.errors import error
 from connector.sandbox.salesforce.ids import checksum
 
 
@@ -30,6 +31,18 @@ def org(salesforce_deployment):
 def cycle(portal, runtime):
     portal.clock.advance(300)
     return runtime.sync.sync_once()
+
+
+COMPOSITE = "POST /services/data/{version}/composite"
+
+
+def calls_during(portal, action):
+    """What ``action`` cost: the sandbox's calls by label (a count per label)."""
+    before = portal.app.stats.snapshot()["calls"]
+    result = action()
+    after = portal.app.stats.snapshot()["calls"]
+    spent = {label: sum(after[label].values()) - sum(before.get(label, {}).values()) for label in after}
+    return result, {label: n for label, n in spent.items() if n}
 
 
 def test_an_org_without_handoffs_fields_stops_with_the_list_to_create(tmp_path):
@@ -199,23 +212,121 @@ def test_contacts_are_scored_too_when_configured(salesforce_sandbox, tmp_path):
     assert [p.resume.split(":")[0] for p in pages] == ["Lead", "Contact"]
     assert [r.record_id for p in runtime.adapter.scan(pages[0].resume) for r in p.records] == [contact]
     assert portal.stage(lead) == "lead"
+    for _ in range(2):  # past the overlap
+        cycle(portal, runtime)
+    portal.clock.advance(60)
+    # Lead and Contact pages and the three engagement queries: five queries, one Composite call
+    report, spent = calls_during(portal, lambda: runtime.sync.sync_once())
+    assert report.read == 0 and spent == {COMPOSITE: 1}
     runtime.close()
 
 
-def test_engagements_of_a_thousand_people_take_two_queries_an_object_not_five(org):
+def test_engagements_of_a_thousand_people_take_two_queries_an_object_in_two_composite_calls(org, monkeypatch):
     portal, runtime = org
     lead = portal.seed()
     portal.activity(lead, "meeting_booked", name="Intro")
     [pulled] = runtime.adapter.read([lead])
     unknown = (f"{lead[:3]}{i:012d}" for i in range(999))
     others = [replace(pulled, record_id=i + checksum(i)) for i in unknown]
-    before = portal.app.stats.snapshot()["calls"]
-    found = runtime.adapter.activities([pulled, *others], {})
-    after = portal.app.stats.snapshot()["calls"]
-    queries = {label: after[label] for label in after if "query" in label.lower()}
-    sent = sum(sum(by.values()) for by in queries.values()) - sum(
-        sum(before.get(label, {}).values()) for label in queries
-    )
-    assert sent == 3 * 2  # Task, Event, CampaignMember: 1,000 ids fit two 16 KB URIs
-    assert all(set(by) == {"200"} for by in queries.values())
+    query = portal.app.routes.query
+    queries = []
+
+    def counted(request, include_deleted):
+        queries.append(request.first("q"))
+        return query(request, include_deleted)
+
+    monkeypatch.setattr(portal.app.routes, "query", counted)
+    found, spent = calls_during(portal, lambda: runtime.adapter.activities([pulled, *others], {}))
+    # Task, Event, CampaignMember: 1,000 ids fit two 16 KB URIs; six queries, five to a Composite call
+    assert [q.split(" FROM ")[1].split()[0] for q in queries] == ["Task"] * 2 + ["Event"] * 2 + ["CampaignMember"] * 2
+    assert spent == {COMPOSITE: 2}
     assert [a.type for a in found[lead].activities] == ["meeting_booked"]
+
+
+def test_a_quiet_cycle_reads_leads_and_engagement_in_one_composite_call(org):
+    portal, runtime = org
+    lead = portal.seed()
+    for _ in range(3):  # its write, read back, then left behind by the overlap
+        cycle(portal, runtime)
+    portal.clock.advance(60)
+    report, spent = calls_during(portal, lambda: runtime.sync.sync_once())
+    assert report.read == 0 and spent == {COMPOSITE: 1}
+    assert portal.app.allocation.used() == portal.app.stats.snapshot()["total"]
+    assert portal.stage(lead) == "lead"
+
+
+def test_the_outcome_reads_of_a_quiet_cycle_take_one_more_composite_call(org):
+    portal, runtime = org
+    portal.seed()
+    for _ in range(3):
+        cycle(portal, runtime)
+    portal.clock.advance(15 * 60)  # the outcome interval has passed
+    report, spent = calls_during(portal, lambda: runtime.sync.sync_once())
+    assert report.read == 0 and spent == {COMPOSITE: 2}
+
+
+def test_a_closed_task_on_a_quiet_lead_is_found_in_the_composite_call_and_the_lead_read_again(org):
+    portal, runtime = org
+    lead = portal.seed()
+    for _ in range(3):
+        cycle(portal, runtime)
+    portal.activity(lead, "call")  # a completed Task: the Lead's own SystemModstamp does not move
+    portal.clock.advance(60)
+    report, spent = calls_during(portal, lambda: runtime.sync.sync_once())
+    assert report.read == 1 and report.unchanged == 0
+    assert spent[COMPOSITE] == 3  # what changed, the lead by id, its engagement (then its new score is written)
+    stored = runtime.store.records.get([lead])[lead]
+    assert stored.counters.get("engaged_at")
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "raised"),
+    [(400, "MALFORMED_QUERY", RecordRejected), (503, "SERVER_UNAVAILABLE", CrmUnavailable)],
+)
+def test_a_failed_engagement_subrequest_raises_what_the_same_query_raises_alone(org, monkeypatch, status, code, raised):
+    portal, runtime = org
+    query = portal.app.routes.query
+
+    def refusing(request, include_deleted):
+        if " FROM Event " in (request.first("q") or ""):
+            raise error(status, code, "refused by the test")
+        return query(request, include_deleted)
+
+    monkeypatch.setattr(portal.app.routes, "query", refusing)
+    now = portal.clock.datetime()
+    with pytest.raises(raised) as in_composite:
+        list(runtime.adapter.changed_since(now, now))
+    with pytest.raises(raised) as alone:
+        runtime.adapter.api.query_all("SELECT WhoId FROM Event WHERE IsDeleted = false")
+    assert f"{status} {code}: refused by the test" in str(in_composite.value)
+    assert str(in_composite.value) == str(alone.value)
+
+
+def test_a_subrequest_that_fails_once_is_retried_with_its_composite_call(org, monkeypatch):
+    portal, runtime = org
+    query = portal.app.routes.query
+    refused = []
+
+    def once_unavailable(request, include_deleted):
+        if " FROM Task " in (request.first("q") or "") and not refused:
+            refused.append(request.first("q"))
+            raise error(503, "SERVER_UNAVAILABLE", "try again")
+        return query(request, include_deleted)
+
+    monkeypatch.setattr(portal.app.routes, "query", once_unavailable)
+    lead = portal.seed()
+    portal.activity(lead, "call")
+    report, spent = calls_during(portal, lambda: cycle(portal, runtime))
+    # what changed (twice), the lead's engagement, then the first outcome read
+    assert len(refused) == 1 and spent[COMPOSITE] == 4
+    assert report.read == 1
+
+
+def test_queries_sent_together_follow_next_records_url_in_the_next_composite_call(org):
+    portal, runtime = org
+    leads = portal.app.seed_leads(*({"LastName": f"L{i}", "Company": "Acme"} for i in range(2100)))
+    soqls = ["SELECT Id FROM Lead", "SELECT Id FROM Event", *(f"SELECT Id FROM Lead WHERE Id = '{leads[0]}'",) * 4]
+    rows, spent = calls_during(portal, lambda: runtime.adapter.api.query_many(soqls))
+    assert sorted(r["Id"] for r in rows[0]) == sorted(leads) and rows[1] == []
+    assert [[r["Id"] for r in found] for found in rows[2:]] == [[leads[0]]] * 4
+    assert spent == {COMPOSITE: 2}  # five queries, then the sixth with the first one's second page

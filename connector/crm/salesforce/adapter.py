@@ -41,6 +41,10 @@ SECOND = timedelta(seconds=1)
 #: the kept lookups' names; a user's id starts with 005 (a queue's with 00G)
 DESCRIBES_LOOKUP = "salesforce.describes"
 USERS_LOOKUP = "salesforce.active_users"
+#: the kept id of the user Handoff's session acts as (the LastModifiedById its writes leave)
+IDENTITY_LOOKUP = "salesforce.identity"
+#: the adapter's cursor: the end of the last window read in full (ISO)
+READ_CURSOR = "salesforce.read_until"
 USER_PREFIX = "005"
 #: the counter holding the latest SystemModstamp of a person's engagement seen by a sync
 ENGAGED_AT = "engaged_at"
@@ -75,6 +79,7 @@ class SalesforceAdapter:
         self.page_size = page_size
         self.users: set[str] = set()
         self._users_reread = False
+        self._identity: str | None = None
         self._lookups = KeptLookups()
         self._fields: dict[str, list[str]] = {}
         #: canonical name -> field API name, from the rules file's fields: section
@@ -182,38 +187,77 @@ class SalesforceAdapter:
         Records are paged by (SystemModstamp, Id) through ``queryAll`` so deletions
         are seen; a new campaign response or logged call does not touch the record
         itself, so those objects are read for the same window and their people added.
-        Salesforce lists changes as they commit: there is no late window, ``cursors`` go unused.
-        Kept users older than the lookups' age are read again.
+        The first page of each object and the engagement reads go out together (one
+        Composite call while they fit): a quiet cycle costs one call.
+        Salesforce lists changes as they commit: there is no late window. ``cursors`` keep where
+        the last full read ended: the part of the window before it (the sync's overlap, there for
+        changes committed late) leaves out records Handoff's own user changed last, which that read
+        saw already, so a record Handoff wrote is read back once. Kept users older than the
+        lookups' age are read again.
         """
         if self._lookups.kept:
             self.users = set(self._lookups.read(USERS_LOOKUP, self._active_users))
         self._users_reread = False
         lower, upper = _second(since), _second(until)
-        engaged = self._engaged(lower, upper)
+        reread = self._not_own_reread(cursors, lower)
+        sources = [_Query(self, self._select(person) + reread) for person in self.objects]
+        engagement = self._engagement_queries(lower, upper)
+        results = self.api.query_many([*(s.window_soql(lower, upper) for s in sources), *engagement])
+        firsts, engaged = results[: len(sources)], self._engaged(results[len(sources) :])
         seen: set[str] = set()
-        for person in self.objects:
-            for rows in keyset_pages(_Query(self, self._select(person)), lower, upper):
+        for source, first in zip(sources, firsts, strict=True):
+            for rows in keyset_pages(_Primed(source, source.page(first)), lower, upper):
                 seen.update(str(r.get("Id")) for r in rows)
                 yield self._page(rows, engaged=engaged)
         extra = [i for i in engaged if i not in seen]
         for chunk in chunks(extra, PAGE):
             yield self._page(self._by_id(chunk), engaged=engaged)
+        if cursors is not None:
+            cursors.set(READ_CURSOR, upper.isoformat())
+
+    def _not_own_reread(self, cursors: Cursors | None, lower: datetime) -> str:
+        """A WHERE clause leaving out, before the last full read's end, what Handoff's own user changed last.
+
+        Handoff's writes are done when their call returns, after the cycle that made them fixed its
+        window, so each is read (once) past that end; what other users commit late is still read again.
+        """
+        kept = cursors.get(READ_CURSOR) if cursors is not None else None
+        if not kept or datetime.fromisoformat(kept) <= lower:
+            return ""
+        own = self._own_user()
+        if not own:
+            return ""
+        return format_soql(" WHERE (SystemModstamp >= {} OR LastModifiedById != {})", datetime.fromisoformat(kept), own)
+
+    def _own_user(self) -> str:
+        """The id of the user this session acts as, from the Identity URL (kept like the other lookups)."""
+        if self._identity is None:
+            self._identity = str(self._lookups.read(IDENTITY_LOOKUP, self._identity_user))
+        return self._identity
+
+    def _identity_user(self) -> str:
+        identity = str((self.api.call("") or {}).get("identity") or "")
+        return identity.rstrip("/").rsplit("/", 1)[-1] if "/id/" in identity else ""
 
     def _select(self, person: mapping.PersonObject) -> str:
         return f"SELECT {', '.join(self._fields[person.name])} FROM {person.name}"
 
-    def _engaged(self, lower: datetime, upper: datetime) -> dict[str, str]:
-        """The people with engagement changed in the window, and the latest SystemModstamp of it."""
+    def _engagement_queries(self, lower: datetime, upper: datetime) -> list[str]:
+        """Closed Tasks, Events and campaign responses changed in the window, with whom they concern."""
         window = format_soql("SystemModstamp >= {} AND SystemModstamp <= {}", lower, upper)
-        prefixes = tuple(o.prefix for o in self.objects)
         members = ", ".join(o.member_field for o in self.objects)
-        latest: dict[str, str] = {}
-        for soql in (
+        return [
             f"SELECT WhoId, SystemModstamp FROM Task WHERE {window} AND IsClosed = true",
             f"SELECT WhoId, SystemModstamp FROM Event WHERE {window}",
             f"SELECT {members}, SystemModstamp FROM CampaignMember WHERE {window} AND HasResponded = true",
-        ):
-            for row in self.api.query_all(soql):
+        ]
+
+    def _engaged(self, results: Sequence[Sequence[Mapping[str, Any]]]) -> dict[str, str]:
+        """The people the engagement rows concern, and the latest SystemModstamp of their engagement."""
+        prefixes = tuple(o.prefix for o in self.objects)
+        latest: dict[str, str] = {}
+        for rows in results:
+            for row in rows:
                 stamp = str(row.get("SystemModstamp") or "")
                 for key in ("WhoId", *(o.member_field for o in self.objects)):
                     person_id = row.get(key)
@@ -284,11 +328,15 @@ class SalesforceAdapter:
         people = list(found)
         task = "SELECT Id, WhoId, Subject, Type, TaskSubtype, IsClosed, CreatedDate, {} FROM Task WHERE WhoId"
         closed = " AND IsClosed = true AND IsDeleted = false"
-        for row in self.api.query_in(task.format(mapping.TASK_KEY_FIELD), people, closed):
-            _add(found, row.get("WhoId"), row, mapping.task_activity(row, fallback))
+        reads = [
+            _Engagements(soql, "WhoId", mapping.task_activity)
+            for soql in self.api.in_queries(task.format(mapping.TASK_KEY_FIELD), people, closed)
+        ]
         event = "SELECT Id, WhoId, Subject, StartDateTime, CreatedDate FROM Event WHERE WhoId"
-        for row in self.api.query_in(event, people, " AND IsDeleted = false"):
-            _add(found, row.get("WhoId"), row, mapping.event_activity(row, fallback))
+        reads += [
+            _Engagements(soql, "WhoId", mapping.event_activity)
+            for soql in self.api.in_queries(event, people, " AND IsDeleted = false")
+        ]
         for person in self.objects:
             member = person.member_field
             campaign = (
@@ -296,8 +344,14 @@ class SalesforceAdapter:
                 f"Campaign.Name, Campaign.Type FROM CampaignMember WHERE {member}"
             )
             mine = [i for i in people if i.startswith(person.prefix)]
-            for row in self.api.query_in(campaign, mine, " AND HasResponded = true AND IsDeleted = false"):
-                _add(found, row.get(member), row, mapping.campaign_activity(row, fallback))
+            reads += [
+                _Engagements(soql, member, mapping.campaign_activity)
+                for soql in self.api.in_queries(campaign, mine, " AND HasResponded = true AND IsDeleted = false")
+            ]
+        # the three kinds go out together: five queries to a Composite call
+        for read, rows in zip(reads, self.api.query_many([r.soql for r in reads]), strict=True):
+            for row in rows:
+                _add(found, row.get(read.person_field), row, read.activity(row, fallback))
         deltas: dict[str, Delta] = {}
         for record in records:
             before = previous.get(record.record_id) or {}
@@ -365,43 +419,52 @@ class SalesforceAdapter:
     def outcomes(self, until: datetime, cursors: Cursors) -> Iterator[Sequence[OutcomeEvent]]:
         """Opportunities (opened, won, lost, reopened, deleted), conversions without one, Handoff's closed Tasks.
 
-        Each is read by SystemModstamp keyset since its own cursor, up to ``until``: a quiet cycle
-        costs three queries. Opportunities come through ``queryAll`` so deletions are seen; an
-        Opportunity is traced to its Lead by ``ConvertedOpportunityId``. Lead statuses are the sync's.
+        Each is read by SystemModstamp keyset since its own cursor, up to ``until``; the first pages of
+        the three go out together (one Composite call), so a quiet read costs one call. Opportunities
+        come through ``queryAll`` so deletions are seen; an Opportunity is traced to its Lead by
+        ``ConvertedOpportunityId``. Lead statuses are the sync's.
         """
         # the second ``until`` falls in may still get changes after this read: it is read next time
         upper = _second(until) - SECOND
-        yield from self._opportunity_outcomes(upper, cursors)
-        yield from self._keyset_events(
-            CONVERSIONS_CURSOR,
-            "SELECT {} FROM Lead WHERE IsConverted = true AND ConvertedOpportunityId = null".format(
-                ", ".join(outcome_mapping.CONVERSION_FIELDS)
+        sources = {
+            OPPORTUNITIES_CURSOR: _Query(
+                self, "SELECT {} FROM Opportunity".format(", ".join(outcome_mapping.OPPORTUNITY_FIELDS))
             ),
-            upper,
-            cursors,
-            outcome_mapping.conversion,
-        )
-        yield from self._keyset_events(
-            TASKS_CURSOR,
-            "SELECT {} FROM Task WHERE {} != null AND IsClosed = true AND IsDeleted = false".format(
-                ", ".join(outcome_mapping.TASK_FIELDS), mapping.TASK_KEY_FIELD
+            CONVERSIONS_CURSOR: _Query(
+                self,
+                "SELECT {} FROM Lead WHERE IsConverted = true AND ConvertedOpportunityId = null".format(
+                    ", ".join(outcome_mapping.CONVERSION_FIELDS)
+                ),
             ),
-            upper,
-            cursors,
-            outcome_mapping.touched,
-        )
+            TASKS_CURSOR: _Query(
+                self,
+                "SELECT {} FROM Task WHERE {} != null AND IsClosed = true AND IsDeleted = false".format(
+                    ", ".join(outcome_mapping.TASK_FIELDS), mapping.TASK_KEY_FIELD
+                ),
+            ),
+        }
+        lowers = {name: lower for name in sources if (lower := self._outcome_window(name, upper, cursors)) is not None}
+        firsts = self.api.query_many([sources[name].window_soql(lower, upper) for name, lower in lowers.items()])
+        primed = {
+            name: _Primed(sources[name], sources[name].page(rows)) for name, rows in zip(lowers, firsts, strict=True)
+        }
+        if OPPORTUNITIES_CURSOR in primed:
+            yield from self._opportunity_outcomes(
+                primed[OPPORTUNITIES_CURSOR], lowers[OPPORTUNITIES_CURSOR], upper, cursors
+            )
+        for name, read in ((CONVERSIONS_CURSOR, outcome_mapping.conversion), (TASKS_CURSOR, outcome_mapping.touched)):
+            if name in primed:
+                yield from self._keyset_events(name, primed[name], lowers[name], upper, cursors, read)
 
     def _outcome_window(self, name: str, upper: datetime, cursors: Cursors) -> datetime | None:
         kept = cursors.get(name)
         lower = datetime.fromisoformat(kept) if kept else datetime(2000, 1, 1, tzinfo=UTC)
         return lower if lower <= upper else None
 
-    def _opportunity_outcomes(self, upper: datetime, cursors: Cursors) -> Iterator[list[OutcomeEvent]]:
-        lower = self._outcome_window(OPPORTUNITIES_CURSOR, upper, cursors)
-        if lower is None:
-            return
+    def _opportunity_outcomes(
+        self, source: _Primed, lower: datetime, upper: datetime, cursors: Cursors
+    ) -> Iterator[list[OutcomeEvent]]:
         memory = DealMemory(cursors)
-        source = _Query(self, "SELECT {} FROM Opportunity".format(", ".join(outcome_mapping.OPPORTUNITY_FIELDS)))
         for rows in keyset_pages(source, lower, upper):
             leads = self._converted_from([str(r["Id"]) for r in rows if not r.get("IsDeleted") and r.get("Id")])
             events: list[OutcomeEvent] = []
@@ -425,7 +488,7 @@ class SalesforceAdapter:
             if events:
                 yield events
             remember_all(memory, remembered)
-            cursors.set(OPPORTUNITIES_CURSOR, source.last_stamp(rows, lower).isoformat())
+            cursors.set(OPPORTUNITIES_CURSOR, source.source.last_stamp(rows, lower).isoformat())
         cursors.set(OPPORTUNITIES_CURSOR, (upper + SECOND).isoformat())
 
     def _converted_from(self, opportunity_ids: list[str]) -> dict[str, tuple[str, ...]]:
@@ -439,16 +502,13 @@ class SalesforceAdapter:
     def _keyset_events(
         self,
         name: str,
-        select: str,
+        source: _Primed,
+        lower: datetime,
         upper: datetime,
         cursors: Cursors,
         read: Callable[[Mapping[str, Any]], OutcomeEvent | None],
     ) -> Iterator[list[OutcomeEvent]]:
-        """Rows of ``select`` changed since the cursor ``name``, each read into at most one event."""
-        lower = self._outcome_window(name, upper, cursors)
-        if lower is None:
-            return
-        source = _Query(self, select)
+        """Rows of ``source`` changed in [lower, upper], each read into at most one event; the cursor ``name`` follows."""
         for rows in keyset_pages(source, lower, upper):
             events: list[OutcomeEvent] = []
             for row in rows:
@@ -461,7 +521,7 @@ class SalesforceAdapter:
                     events.append(event)
             if events:
                 yield events
-            cursors.set(name, source.last_stamp(rows, lower).isoformat())
+            cursors.set(name, source.source.last_stamp(rows, lower).isoformat())
         cursors.set(name, (upper + SECOND).isoformat())
 
     def existing_tasks(self, tasks: Sequence[TaskSpec]) -> dict[str, str]:
@@ -530,8 +590,9 @@ class _Query:
     def _where(self) -> str:
         return " AND " if " WHERE " in self.select else " WHERE "
 
-    def window(self, lower: datetime, upper: datetime) -> Window[dict[str, Any]]:
-        soql = (
+    def window_soql(self, lower: datetime, upper: datetime) -> str:
+        """The query of ``window``: the first page of rows in [lower, upper] by (SystemModstamp, Id)."""
+        return (
             self.select
             + self._where()
             + format_soql(
@@ -541,7 +602,9 @@ class _Query:
                 self.adapter.page_size,
             )
         )
-        return self._window(soql)
+
+    def window(self, lower: datetime, upper: datetime) -> Window[dict[str, Any]]:
+        return self._window(self.window_soql(lower, upper))
 
     def tie(self, stamp: datetime, after: str | None) -> Window[dict[str, Any]]:
         soql = (
@@ -554,7 +617,10 @@ class _Query:
         return self._window(soql + format_soql(" ORDER BY Id LIMIT {}", self.adapter.page_size))
 
     def _window(self, soql: str) -> Window[dict[str, Any]]:
-        rows = self.adapter._rows("queryAll/", soql)
+        return self.page(self.adapter._rows("queryAll/", soql))
+
+    def page(self, rows: Sequence[dict[str, Any]]) -> Window[dict[str, Any]]:
+        """Rows of one of its queries as a window: a full page says there may be more."""
         return Window(rows, more=len(rows) >= self.adapter.page_size)
 
     def key(self, row: Mapping[str, Any]) -> Key[datetime, str] | None:
@@ -570,6 +636,36 @@ class _Query:
     def last_stamp(self, rows: Sequence[Mapping[str, Any]], floor: datetime) -> datetime:
         """The latest stamp of a page: where a read stopped after it resumes (its rows come again, harmlessly)."""
         return max([floor, *(key.stamp for key in map(self.key, rows) if key is not None)])
+
+
+@dataclass(frozen=True)
+class _Engagements:
+    """One query of engagement rows: whom each row concerns, and how it reads as an activity."""
+
+    soql: str
+    person_field: str
+    activity: Callable[[Mapping[str, Any], datetime], Activity | None]
+
+
+@dataclass
+class _Primed:
+    """A keyset source whose first window was read already (with the cycle's other first reads)."""
+
+    source: _Query
+    first: Window[dict[str, Any]] | None
+
+    def window(self, lower: datetime, upper: datetime) -> Window[dict[str, Any]]:
+        first, self.first = self.first, None
+        return first if first is not None else self.source.window(lower, upper)
+
+    def tie(self, stamp: datetime, after: str | None) -> Window[dict[str, Any]]:
+        return self.source.tie(stamp, after)
+
+    def key(self, row: Mapping[str, Any]) -> Key[datetime, str] | None:
+        return self.source.key(row)
+
+    def next_stamp(self, stamp: datetime) -> datetime:
+        return self.source.next_stamp(stamp)
 
 
 def _each(keys: Sequence[str], results: Sequence[Any]) -> Iterator[tuple[str, Any]]:

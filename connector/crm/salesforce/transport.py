@@ -8,8 +8,9 @@ simple-salesforce's exceptions into retry / skip / stop.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from simple_salesforce.api import Salesforce
@@ -38,6 +39,8 @@ NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
 RETRYABLE_ITEM_ERRORS = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION"})
 #: the longest request URI Salesforce answers (414 above it); a query travels in its URI
 URI_LIMIT = 16_384
+#: query subrequests one Composite call may hold (Query, QueryAll and query-more alike)
+COMPOSITE_QUERIES = 5
 
 
 class SalesforceApi:
@@ -61,23 +64,57 @@ class SalesforceApi:
 
     def call(self, path: str, method: str = "GET", **kwargs: Any) -> Any:
         """One REST call relative to ``/services/data/vXX.X/``, under the budget with retries."""
+        return self._retry.call(lambda: self._once(path, method, **kwargs))
 
-        def once() -> Any:
-            self.budget.acquire()
-            try:
-                result = self.client.restful(path, method=method, timeout=TIMEOUT, verify=self._verify, **kwargs)
-            except SalesforceError as exc:
-                self._count(exc.status)
-                self._observe()
-                raise self._translate(exc) from None
-            except requests.exceptions.RequestException as exc:
-                self._count("error")
-                raise Outage(f"cannot reach {self.where} ({cause_name(exc)})") from None
-            self._count(200)
+    def _once(self, path: str, method: str, **kwargs: Any) -> Any:
+        self.budget.acquire()
+        try:
+            result = self.client.restful(path, method=method, timeout=TIMEOUT, verify=self._verify, **kwargs)
+        except SalesforceError as exc:
+            self._count(exc.status)
             self._observe()
-            return result
+            raise self._translate(exc.status, exc.content) from None
+        except requests.exceptions.RequestException as exc:
+            self._count("error")
+            raise Outage(f"cannot reach {self.where} ({cause_name(exc)})") from None
+        self._count(200)
+        self._observe()
+        return result
 
-        return self._retry.call(once)
+    def query_many(self, soqls: Sequence[str]) -> list[list[dict[str, Any]]]:
+        """Every row of each ``queryAll`` (deleted rows included), the queries sent together.
+
+        They go as subrequests of Composite calls, five queries a call (Salesforce's limit on query
+        subrequests), and a whole Composite call counts as one call toward the daily allocation; a
+        result with more rows is followed by its ``nextRecordsUrl`` in the next Composite call.
+        A subrequest's error is raised as the same query's direct call would raise it (retried alike).
+        """
+        base = urlsplit(self.client.base_url).path
+        pending = [(i, f"{base}queryAll/?{urlencode({'q': soql})}") for i, soql in enumerate(soqls)]
+        rows: list[list[dict[str, Any]]] = [[] for _ in soqls]
+        while pending:
+            batch, pending = pending[:COMPOSITE_QUERIES], pending[COMPOSITE_QUERIES:]
+            pages = self._retry.call(partial(self._composite, [url for _, url in batch]))
+            for (index, _), page in zip(batch, pages, strict=True):
+                rows[index].extend(page.get("records", []))
+                if not page.get("done", True):
+                    pending.append((index, str(page["nextRecordsUrl"])))
+        return rows
+
+    def _composite(self, urls: Sequence[str]) -> list[dict[str, Any]]:
+        """The bodies of one Composite call of GET subrequests, in order; the first failed one raised."""
+        body = {
+            "allOrNone": False,
+            "compositeRequest": [{"method": "GET", "url": url, "referenceId": f"r{i}"} for i, url in enumerate(urls)],
+        }
+        answers = (self._once("composite", "POST", json=body) or {}).get("compositeResponse", [])
+        if len(answers) != len(urls):
+            raise Retryable(f"{self.where} answered {len(answers)} composite results for {len(urls)} subrequests")
+        for answer in answers:
+            status = int(answer.get("httpStatusCode") or 0)
+            if not 200 <= status < 300:
+                raise self._translate(status, answer.get("body"))
+        return [answer.get("body") or {} for answer in answers]
 
     def query_all(self, soql: str) -> list[dict[str, Any]]:
         """Every row of a ``queryAll`` (deleted rows included), following ``nextRecordsUrl``."""
@@ -90,20 +127,28 @@ class SalesforceApi:
         return rows
 
     def query_in(self, head: str, ids: Sequence[str], tail: str = "") -> Iterator[dict[str, Any]]:
-        """Every row of ``<head> IN (<ids>)<tail>``, the ids in runs as long as one query's URI holds.
+        """Every row of ``<head> IN (<ids>)<tail>``: the queries of ``in_queries``, sent together."""
+        for rows in self.query_many(self.in_queries(head, ids, tail)):
+            yield from rows
+
+    def in_queries(self, head: str, ids: Sequence[str], tail: str = "") -> list[str]:
+        """``<head> IN (<ids>)<tail>`` as queries, the ids in runs as long as one query's URI holds.
 
         An 18-character id costs 27 URI bytes once encoded, so one query names several hundred
-        people (where a fixed 200 spent twice the calls) and never meets Salesforce's 414.
+        people (where a fixed 200 spent twice the calls) and never meets Salesforce's 414; a
+        Composite subrequest's url is kept to the same length.
         """
         if not ids:
-            return
+            return []
         sample = max(ids, key=len)
         one, two = (len(urlencode({"q": f"{head} IN {format_soql('{}', [sample] * n)}{tail}"})) for n in (1, 2))
         per_id = two - one
         room = URI_LIMIT - len(self.client.base_url) - len("queryAll/?") - (one - per_id)
         size = max(1, room // per_id)
-        for start in range(0, len(ids), size):
-            yield from self.query_all(f"{head} IN {format_soql('{}', list(ids[start : start + size]))}{tail}")
+        return [
+            f"{head} IN {format_soql('{}', list(ids[start : start + size]))}{tail}"
+            for start in range(0, len(ids), size)
+        ]
 
     def _observe(self) -> None:
         usage = (self.client.api_usage or {}).get("api-usage")
@@ -114,11 +159,11 @@ class SalesforceApi:
         if self._on_response is not None:
             self._on_response(status)
 
-    def _translate(self, exc: SalesforceError) -> Exception:
-        code, message = error_code(exc.content)
-        answer = f"{exc.status} {code}: {message}".strip()
+    def _translate(self, status: int, content: Any) -> Exception:
+        code, message = error_code(content)
+        answer = f"{status} {code}: {message}".strip()
         detail = f"Salesforce {answer}"
-        if exc.status == 401:
+        if status == 401:
             return AuthenticationFailed(
                 f"Salesforce rejected the session (401 {code or 'INVALID_SESSION_ID'}): check SALESFORCE_SESSION_ID "
                 "or the login settings"
@@ -130,9 +175,9 @@ class SalesforceApi:
                 "Salesforce's daily API requests are spent for this org (REQUEST_LIMIT_EXCEEDED); "
                 "the run resumes when the rolling 24 hours free some"
             )
-        if exc.status in (420, 429):
+        if status in (420, 429):
             return RateLimited(f"{self.where} answered {answer}")
-        if exc.status >= 500 or code == "SERVER_UNAVAILABLE":
+        if status >= 500 or code == "SERVER_UNAVAILABLE":
             return Outage(f"{self.where} answered {answer}")
         if code == "UNABLE_TO_LOCK_ROW":
             return Retryable(detail)

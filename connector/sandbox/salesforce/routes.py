@@ -1,4 +1,5 @@
-"""The REST API under ``/services/data/vXX.X/``: query, sObject rows, upsert, collections, describe, limits.
+"""The REST API under ``/services/data/vXX.X/``: query, sObject rows, upsert, collections, composite, describe, limits,
+and the version's resource list.
 
 Every path works for any API version, and the resource paths simple-salesforce
 calls with a trailing slash (``query/``, ``limits/``, ``sobjects/Task/``) answer
@@ -17,7 +18,9 @@ from urllib.parse import urlencode
 
 from connector.sandbox.salesforce import errors
 from connector.sandbox.salesforce.automation import AUTO_ASSIGN_HEADER, Automation, wants_auto_assign
+from connector.sandbox.salesforce.composite import CompositeRoute
 from connector.sandbox.salesforce.describe import describe_sobject
+from connector.sandbox.salesforce.discovery import Discovery
 from connector.sandbox.salesforce.errors import RecordError, error, not_found
 from connector.sandbox.salesforce.org import Org, Record
 from connector.sandbox.salesforce.query import DEFAULT_PAGE, MIN_PAGE, Cursors, QueryEngine, attributes
@@ -68,6 +71,8 @@ class SalesforceRoutes:
         for method in ("POST", "PATCH", "DELETE"):
             both(method, "/composite/sobjects", self.collection)
         both("PATCH", "/composite/sobjects/{sobject}/{field}", self.upsert_collection)
+        both("POST", "/composite", CompositeRoute(router))
+        both("GET", "", Discovery(lambda: self.org.api_user_id))
 
     # -- query -------------------------------------------------------------------------
 
