@@ -32,7 +32,7 @@ from connector.model import Activity, CrmState, Lead, Stage, TaskSpec
 from connector.outcomes.events import OutcomeEvent
 from connector.policy.planner import RecordPlan
 from connector.state import RecordState, Store
-from connector.sync.cycle import Sync, SyncOptions
+from connector.sync.cycle import SWEEP_RULES, Sync, SyncOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
@@ -146,6 +146,11 @@ def main() -> int:
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--state", default=None, help="state URL (default: a temporary SQLite file)")
+    parser.add_argument(
+        "--rules-changed",
+        action="store_true",
+        help="time the sweep as after a change of rules: every lead re-scored, whatever its due time",
+    )
     parser.add_argument("--fill-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fill_only:
@@ -158,6 +163,8 @@ def main() -> int:
         subprocess.run([sys.executable, __file__, *fill_args], check=True, cwd=ROOT)
         print(f"filled and swept {args.leads} leads once in {time.perf_counter() - started:.1f} s")
         store = Store(url, "hubspot", clock)
+        if args.rules_changed:
+            store.cursors.clear(SWEEP_RULES)
         sync = sweeper(store, SWEEP_AFTER)
         crm = sync.adapter
         assert isinstance(crm, AcceptingCrm)
@@ -167,7 +174,10 @@ def main() -> int:
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         store.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"sweep: read {report.read}, written {crm.writes}, tasks {crm.tasks}, status {report.status}")
+    print(
+        f"sweep: re-scored {report.read}, not due {report.unchanged}, written {crm.writes}, tasks {crm.tasks}, "
+        f"status {report.status}"
+    )
     print(f"rss before the sweep MB: {rss_before:.0f}")
     print(f"sweep seconds: {seconds:.1f}")
     print(f"sweep cpu seconds: {cpu:.1f}")
