@@ -46,39 +46,38 @@ def steady_until(
         return None
     if not decision.properties:
         return NEVER
-    total, engagement = qualification.score, qualification.engagement
-    # integer ranges the rounded total and engagement may take without a write
+    # the raw values: q.score is round(drift.total), q.engagement round(drift.engagement)
+    total, engagement = drift.total, drift.engagement
+    # the rounded total and engagement may take the integers of these ranges without a write
     total_range = _within_step(written.get("score"), step)
     engagement_range = _within_step(written.get("engagement_score"), step)
     if total_range is None or engagement_range is None:
         return None
-    # raw values: q.score = round(max(raw, floor)), q.engagement = round(raw engagement)
+    # round(x) stays within [a, b] while a - 0.5 < x < b + 0.5
     low_total, high_total = total_range[0] - 0.5, total_range[1] + 0.5
     low_engagement, high_engagement = engagement_range[0] - 0.5, engagement_range[1] + 0.5
     if not qualification.disqualified:
         # the level keeps while every threshold comparison keeps its side
         for limit in _total_limits(thresholds):
-            # ``total >= limit`` for an integer total is ``total >= ceil(limit)``: rounding flips at ceil - 0.5
+            # the level compares the rounded total: ``round(x) >= limit`` flips at ceil(limit) - 0.5
             edge = math.ceil(limit) - 0.5
-            if total >= limit:
+            if qualification.score >= limit:
                 low_total = max(low_total, edge)
             else:
                 high_total = min(high_total, edge)
         for limit in _engagement_limits(thresholds):
-            # the level reads the raw engagement, known to within 0.5 of the rounded one
-            if engagement - 0.5 >= limit:
+            # and the raw engagement
+            if engagement >= limit:
                 low_engagement = max(low_engagement, limit)
-            elif engagement + 0.5 < limit:
-                high_engagement = min(high_engagement, limit)
             else:
-                return None
+                high_engagement = min(high_engagement, limit)
     floor = thresholds.floor
     if floor is not None and floor >= high_total - EPSILON:
         return None
-    # total >= total - 0.5 - falling, and the floor holds it up; total <= total + 0.5 + rising
-    room_down_total = math.inf if floor is not None and floor > low_total + EPSILON else total - 0.5 - low_total
-    room_down = min(room_down_total, engagement - 0.5 - low_engagement) - EPSILON
-    room_up = min(high_total - total - 0.5, high_engagement - engagement - 0.5) - EPSILON
+    # the total falls by at most what decays down, unless the floor holds it; it rises by at most what decays up
+    room_down_total = math.inf if floor is not None and floor > low_total + EPSILON else total - low_total
+    room_down = min(room_down_total, engagement - low_engagement) - EPSILON
+    room_up = min(high_total - total, high_engagement - engagement) - EPSILON
     seconds = drift.steady_for(room_down, room_up)
     if seconds <= 0:
         return None

@@ -15,12 +15,17 @@ from dataclasses import dataclass
 
 from connector.model import Lead
 from connector.scoring.compiled import CompiledRules
-from connector.scoring.engine import _tally_activities
+from connector.scoring.engine import _NO_CARDS, _cards, _fire_signals, _fit, _property_hits, _tally_activities
+from connector.scoring.values import email_domain
 
 
 @dataclass(frozen=True, slots=True)
 class Drift:
     """Bounds on how a lead's engagement (and so its total) moves from ``now`` on."""
+
+    #: the total and the engagement as scored now, before rounding (the total after the floor)
+    total: float
+    engagement: float
 
     #: decaying points earned now: engagement and total can fall by at most this times ``1 - exp(-rate * t)``
     falling: float
@@ -55,14 +60,21 @@ def drift(lead: Lead, rules: CompiledRules, now: float) -> Drift:
     An activity dated after ``now`` counts as now until then: its points change as no decay
     says, so such a lead has no steady time at all.
     """
+    props = lead.properties
+    domain = email_domain(props)
+    texts = rules.cache.activity_texts
     seen = _tally_activities(rules, lead.activities, now, with_disqualifiers=False)
     falling = rising = rate = 0.0
-    earned_falling = 0.0
+    earned_falling = earned = lost = 0.0
     for rule, tally in (*seen.engagement.items(), *seen.negatives.items()):
         points, cap = tally.points, rule.cap
         # as the engine caps them: what a rule earns stops at its cap, what a negative takes at its own
         if cap is not None and (points > cap if rule.kind == "engagement" else points < cap):
             points = cap
+        if rule.kind == "engagement":
+            earned += points
+        else:
+            lost += points
         if points > 0:
             if rule.kind == "engagement":
                 earned_falling += points
@@ -75,6 +87,14 @@ def drift(lead: Lead, rules: CompiledRules, now: float) -> Drift:
     # earned points count up to the engagement cap; when nothing earned is negative, what falls is that capped sum
     negative_earned = any(t.points < 0 for t in seen.engagement.values())
     falling += earned_falling if negative_earned else min(earned_falling, rules.source.engagement.cap)
+    # the engine's sums, without the reasons: the raw values tell which side of a limit the rounded ones are on
+    fit_cards = _cards(rules.fit_cards, props, domain, {}, now, texts) if rules.fit_cards else _NO_CARDS
+    fit = _fit(_property_hits(rules, props, domain), fit_cards, rules.source.fit)
+    counted = rules.engagement_cards
+    cards = _cards(counted, props, domain, seen.windowed, now, texts).points if counted else 0.0
+    engagement = min(earned, rules.source.engagement.cap) + lost + cards
+    total = fit.points + engagement + _fire_signals(rules.signals, seen.windowed, fit.grade).points
+    floor = rules.source.thresholds.floor
     window_left = math.inf
     for activity in lead.activities:
         at = activity.ts
@@ -87,4 +107,4 @@ def drift(lead: Lead, rules: CompiledRules, now: float) -> Drift:
             left = at + counter.within_seconds - now
             if 0 <= left < window_left:
                 window_left = left
-    return Drift(falling, rising, rate, window_left)
+    return Drift(total if floor is None else max(total, floor), engagement, falling, rising, rate, window_left)
