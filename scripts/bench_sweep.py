@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""How fast the decay sweep re-scores stored leads, and whether its memory stays flat.
+"""How fast the decay sweep goes over stored leads, and whether its memory stays flat.
 
-    .venv/bin/python scripts/bench_sweep.py [--leads 100000] [--seed 1] [--state sqlite:///path]
+    .venv/bin/python scripts/bench_sweep.py [--leads 100000] [--seed 1] [--state sqlite:///path] [--rules-changed]
 
 Fills a state store (a temporary SQLite file unless ``--state`` names one) with ``--leads``
 synthetic leads (properties, 3-15 activities over the last year) and sweeps them once so what
 was written is in place, as syncs leave it, in a child process so its memory does not count;
 then times, a day later, ``handoff sweep``'s path (``Sync.sweep`` with the real writer) against a CRM stand-in
-that accepts every write and task, and prints leads per second, the writes it made (decay
-crossing the score step), and the sweep's peak RSS. The target: 1,000,000 leads in under 2 minutes with memory independent of
-the number of leads (compare the peak RSS at two sizes).
+that accepts every write and task, and prints the leads it re-scored (those due: their result
+could have changed since), the writes it made (decay crossing the score step), leads per second
+and per CPU second over every stored lead, and the sweep's peak RSS. ``--rules-changed`` times
+the sweep after a change of rules instead, which re-scores every lead. The target: 1,000,000
+leads in under 2 minutes with memory independent of the number of leads (compare the peak RSS
+at two sizes).
 """
 
 from __future__ import annotations
