@@ -146,7 +146,7 @@ def stored_records(draw: st.DrawFn) -> tuple[Ruleset, Lead, CrmState, Memory, di
     return rules, the_lead, state, remembered, written, step, at
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stored_records(), st.floats(0, 1), st.booleans())
 def test_a_record_rescored_before_its_due_time_plans_nothing(stored, fraction, at_due) -> None:
     rules, the_lead, state, remembered, written, step, at = stored
