@@ -178,6 +178,26 @@ def test_the_decay_sweep_shows_a_cooling_mql_without_reading_the_crm(deployment)
     assert portal.stage(lead) == "mql"  # the stage never moves back by itself
 
 
+def test_the_sweep_skips_a_lead_until_it_is_due_and_then_demotes_it(deployment):
+    portal = deployment.portal
+    lead = portal.seed()
+    portal.activity(lead, "form_submission", name="Request a demo", at=deployment.now() - timedelta(days=27))
+    deployment.cycle()
+    assert portal.handoff(lead)["status"] == "sql"  # the demo request fast-tracks it, for 30 days
+    first = deployment.runtime.sync.sweep()  # the first sweep re-scores every lead and gives each its due time
+    assert (first.read, first.written) == (1, 0)
+    deployment.later(60 * 24)
+    quiet = deployment.runtime.sync.sweep()
+    assert (quiet.read, quiet.unchanged, quiet.written) == (0, 1, 0)  # not due: nothing read, nothing written
+    assert quiet.levels == {"sql": 1}  # still counted at its level
+    deployment.later(60 * 24 * 3)  # the demo request has left its window
+    report = deployment.runtime.sync.sweep()
+    assert (report.read, report.written) == (1, 1)
+    assert portal.handoff(lead)["status"] != "sql"
+    again = deployment.runtime.sync.sweep()
+    assert (again.read, again.unchanged, again.written) == (0, 1, 0)
+
+
 def test_the_owner_never_changes_because_of_handoffs_writes(deployment):
     portal = deployment.portal
     lead = portal.seed()

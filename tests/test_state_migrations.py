@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from builders import REPO
+from alembic import command
+from builders import REPO, crm, lead
 from sqlalchemy import MetaData, create_engine, inspect, text
 
 from connector.model import Stage
-from connector.state import PendingWrite, StateError, Store
-from connector.state.migrate import head
+from connector.state import PendingWrite, RecordState, StateError, Store
+from connector.state.migrate import alembic_config, head
 
 FIXTURES = REPO / "tests" / "fixtures" / "state"
 V1_SQLITE = FIXTURES / "v1-handoff-state.sqlite"
@@ -68,6 +69,9 @@ def test_a_version_1_state_file_is_upgraded_in_place_with_every_row_intact(tmp_p
     ]
     sql = [r for r in held["records"] if r.memory.promoted is Stage.SQL]
     assert len(sql) == 3 and all(r.lead.activities and r.written.get("status") == "sql" for r in sql)
+    # no record has a sweep due time yet: the next sweep re-scores every one (and gives it one)
+    assert sum(len(batch) for batch in store.records.due(now())) == 37
+    assert store.records.steady(now()) == {}
     # the upgraded store works: the intent a crash left can be taken over, and reopening changes nothing
     [intent] = store.tasks.open_intents()
     assert [e.key for e in store.tasks.claim_again([intent])] == [OPEN_INTENT]
@@ -97,6 +101,7 @@ def test_a_postgresql_schema_made_by_the_old_runner_is_upgraded_with_every_row_i
     reference = Store(v1_copy(tmp_path), "hubspot", now)
     assert upgraded.revision == head()
     assert everything(upgraded) == everything(reference)
+    assert sum(len(batch) for batch in upgraded.records.due(now())) == 37
     assert upgraded.runs.start("sync", dry_run=False) > 2  # ids go on from the old rows
     upgraded.close()
     reference.close()
@@ -161,3 +166,20 @@ def test_a_store_from_an_unknown_version_of_the_old_runner_is_refused(state_url)
     engine.dispose()
     with pytest.raises(StateError, match="schema version 99, newer than this Handoff"):
         Store(state_url, "hubspot", now)
+
+
+def test_the_sweep_due_migration_goes_down_and_up_again_keeping_the_records(state_url):
+    store = Store(state_url, "hubspot", now)
+    store.records.put([RecordState("1", lead(id="1"), crm(), sweep_due=now(), sweep_status="mql")])
+    store.close()
+    engine = create_engine(state_url)
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0007_cache")
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("records")}
+    engine.dispose()
+    assert "sweep_due" not in columns and "record_id" in columns
+    again = Store(state_url, "hubspot", now)
+    [[record]] = list(again.records.due(now()))
+    assert (record.record_id, record.sweep_due) == ("1", None)  # due at the next sweep
+    again.close()

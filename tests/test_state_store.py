@@ -120,6 +120,30 @@ def test_putting_a_record_again_replaces_it(store):
     assert store.records.count() == 1
 
 
+def test_the_sweep_reads_records_without_a_due_time_then_those_due_and_counts_the_rest(store):
+    dues = {"1": None, "2": NOW - timedelta(days=2), "3": NOW, "4": NOW + timedelta(seconds=1), "5": None}
+    dues |= {"6": NOW - timedelta(days=2), "7": NOW + timedelta(days=30)}
+    store.records.put([state(r, sweep_due=due, sweep_status="mql" if r in "47" else "lead") for r, due in dues.items()])
+    read = [[r.record_id for r in batch] for batch in store.records.due(NOW, batch_size=2)]
+    # no due time first (by id), then by due time and id; what is due later stays unread
+    assert read == [["1", "5"], ["2", "6"], ["3"]]
+    assert store.records.steady(NOW) == {"mql": 2}
+    assert store.records.get(["2"])["2"].sweep_due == NOW - timedelta(days=2)
+
+
+def test_a_record_given_a_later_due_time_while_the_sweep_pages_is_not_read_again(store):
+    store.records.put([state(str(r), sweep_due=NOW - timedelta(hours=r)) for r in range(1, 6)])
+    seen = []
+    for batch in store.records.due(NOW, batch_size=2):
+        seen += [r.record_id for r in batch]
+        for record in batch:
+            record.sweep_due, record.sweep_status = NOW + timedelta(days=1), "lead"
+        store.records.mark_due(batch)
+    assert seen == ["5", "4", "3", "2", "1"]
+    assert list(store.records.due(NOW)) == []
+    assert store.records.steady(NOW) == {"lead": 5}
+
+
 def test_record_batches_page_through_everything_in_id_order(store):
     store.records.put([state(str(i)) for i in range(7)])
     batches = list(store.records.batches(batch_size=3))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, literal, select, true, tuple_, update
 
 from connector.model import CrmState, Lead, Memory
 from connector.state.codec import (
@@ -37,6 +38,10 @@ class RecordState:
     modified_at: datetime | None = None
     #: when the CRM created the record if the adapter says, else when Handoff first saw it
     created_at: datetime | None = None
+    #: the earliest time re-scoring could plan anything for it (``connector.policy.steady``); None: always
+    sweep_due: datetime | None = None
+    #: the level it was last scored at ("untouched" when Handoff leaves it alone)
+    sweep_status: str | None = None
 
 
 class Records:
@@ -67,11 +72,75 @@ class Records:
                 "modified_at": s.modified_at,
                 "updated_at": now,
                 "created_at": s.created_at,
+                "sweep_due": s.sweep_due,
+                "sweep_status": s.sweep_status,
             }
             for s in sorted(states, key=lambda s: s.record_id)
         ]
         with self._db.connect() as conn:
             self._db.upsert(conn, table, rows, ("crm", "record_id"))
+
+    def mark_due(self, states: Sequence[RecordState]) -> None:
+        """Save only these records' sweep due times and levels (the rest of each is as stored)."""
+        if not states:
+            return
+        rows = [
+            {"key_id": s.record_id, "due": s.sweep_due, "status": s.sweep_status}
+            for s in sorted(states, key=lambda s: s.record_id)
+        ]
+        statement = (
+            update(table)
+            .where(table.c.crm == self._db.crm, table.c.record_id == bindparam("key_id"))
+            .values(sweep_due=bindparam("due"), sweep_status=bindparam("status"))
+        )
+        with self._db.connect() as conn:
+            conn.execute(statement, rows)
+
+    def due(self, now: datetime, batch_size: int = 500) -> Iterator[list[RecordState]]:
+        """The records a sweep at ``now`` must re-score, a batch at a time: first those with no due time
+        (by id), then those due by ``now`` (by due time and id; keyset paging on the sweep index, so a
+        record given a later due time meanwhile is not read twice)."""
+        last = ""
+        while True:
+            rows = self._page(table.c.sweep_due.is_(None), table.c.record_id > last, batch_size)
+            if not rows:
+                break
+            yield [_from_row(r) for r in rows]
+            last = rows[-1].record_id
+        after: tuple[datetime, str] | None = None
+        while True:
+            position = (
+                tuple_(table.c.sweep_due, table.c.record_id)
+                > tuple_(literal(after[0], table.c.sweep_due.type), literal(after[1], table.c.record_id.type))
+                if after
+                else true()
+            )
+            rows = self._page(table.c.sweep_due <= now, position, batch_size)
+            if not rows:
+                return
+            yield [_from_row(r) for r in rows]
+            after = (rows[-1].sweep_due, rows[-1].record_id)
+
+    def _page(self, due: Any, position: Any, size: int) -> list[Any]:
+        with self._db.connect() as conn:
+            return list(
+                conn.execute(
+                    select(table)
+                    .where(table.c.crm == self._db.crm, due, position)
+                    .order_by(table.c.sweep_due, table.c.record_id)
+                    .limit(size)
+                ).all()
+            )
+
+    def steady(self, now: datetime) -> Counter[str]:
+        """The records not due at ``now``, counted by the level they were last scored at (from the index alone)."""
+        with self._db.connect() as conn:
+            rows = conn.execute(
+                select(table.c.sweep_status, func.count())
+                .where(table.c.crm == self._db.crm, table.c.sweep_due > now)
+                .group_by(table.c.sweep_status)
+            ).all()
+        return Counter({status or "untouched": count for status, count in rows})
 
     def batches(self, batch_size: int = 500) -> Iterator[list[RecordState]]:
         """Every stored record, in id order, a batch at a time (keyset paging: stable while writing)."""
@@ -105,4 +174,6 @@ def _from_row(row: Any) -> RecordState:
         written=compared_from_json(row.written),
         modified_at=utc(row.modified_at),
         created_at=utc(row.created_at),
+        sweep_due=utc(row.sweep_due),
+        sweep_status=row.sweep_status,
     )

@@ -64,6 +64,12 @@ records = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     #: when the CRM created the record if the adapter says, else when Handoff first saw it: the lead cohort
     Column("created_at", DateTime(timezone=True)),
+    #: the earliest time re-scoring could change what was planned (connector.policy.steady); NULL: every sweep
+    Column("sweep_due", DateTime(timezone=True)),
+    #: the level (or untouched) it was last scored at: the sweep counts the records it skips by it
+    Column("sweep_status", String(20)),
+    #: the sweep reads only the records due, in this order, and counts the rest from the index alone
+    Index("ix_records_sweep_due", "crm", "sweep_due", "record_id", "sweep_status"),
 )
 
 #: writes that failed and are retried next cycle, until they land or are dead-lettered

@@ -12,6 +12,7 @@ task intents against the CRM before creating any task again.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -24,8 +25,10 @@ from connector.config.ruleset import Ruleset
 from connector.crm.base import CrmAdapter, Pulled, PulledPage
 from connector.model import Activity, Decision, Lead, Memory, Qualification, format_time, parse_time
 from connector.policy.lifecycle import episode_lead, evaluate
-from connector.policy.planner import plan_record
+from connector.policy.planner import after_write, plan_record
 from connector.policy.shadow import with_shadow
+from connector.policy.steady import steady_until
+from connector.scoring.drift import Drift, drift
 from connector.scoring.engine import score
 from connector.state import RecordState, Store
 from connector.sync.alerting import AlertOutbox
@@ -45,6 +48,8 @@ BACKFILL_RESUME = "backfill.resume"
 BACKFILL_STARTED = "backfill.started"
 #: when outcomes were last read (the sync's ``until`` then)
 OUTCOMES_READ = "outcomes.read_at"
+#: the rules (and options) every stored sweep due time was worked out with, as a digest
+SWEEP_RULES = "sweep.rules"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: activities kept per lead: enough for every rule, bounded so state stays small
 KEEP_ACTIVITIES = 300
@@ -59,6 +64,9 @@ class Evaluated:
     qualification: Qualification
     decision: Decision
     before: Memory
+    #: how decay can move its score from ``scored_at`` on; None: no due time is worked out (shadow rules)
+    drift: Drift | None
+    scored_at: datetime
 
 
 def merge_lead(
@@ -126,6 +134,14 @@ def unchanged(record: Pulled, before: RecordState | None) -> bool:
         and record.crm_state == before.crm_state
         and dict(record.properties) == before.lead.properties
         and all(before.counters.get(name) == value for name, value in record.kept_counters().items())
+    )
+
+
+def _due_moved(p: Planned) -> bool:
+    """Whether the record's sweep due time or level differs from the one stored with it."""
+    stored = p.source
+    return not isinstance(stored, RecordState) or (
+        (stored.sweep_due, stored.sweep_status) != (p.state.sweep_due, p.state.sweep_status)
     )
 
 
@@ -266,8 +282,19 @@ class Sync:
         sink.checkpoint(BACKFILL_STARTED, None)
 
     def _sweep(self, report: RunReport, stop: threading.Event | None, sink: PlanSink) -> None:
+        """Re-score the stored leads that are due (all of them once the rules changed).
+
+        A lead not due has, by its due time, nothing to plan (``connector.policy.steady``): it
+        is counted by its level, unread.
+        """
         now = self.clock()
-        for batch in self.store.records.batches():
+        rules = self._rules_digest()
+        whole = self.store.cursors.get(SWEEP_RULES) != rules
+        if not whole:
+            steady = self.store.records.steady(now)
+            report.unchanged += sum(steady.values())
+            report.levels.update(steady)
+        for batch in self.store.records.batches() if whole else self.store.records.due(now):
             report.read += len(batch)
             evaluated = [
                 self._evaluate(
@@ -285,6 +312,19 @@ class Sync:
             if stop is not None and stop.is_set():
                 report.status = "stopped"
                 return
+        if whole:
+            sink.checkpoint(SWEEP_RULES, rules)
+
+    def _rules_digest(self) -> str:
+        """What the due times depend on beyond each record: the rules, shadow rules and the score step."""
+        text = "\n".join(
+            (
+                self.ruleset.file.model_dump_json(),
+                self.shadow.file.model_dump_json() if self.shadow is not None else "",
+                str(self.options.score_step),
+            )
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
 
     # --------------------------------------------------------- one page
 
@@ -336,15 +376,18 @@ class Sync:
         now: datetime,
     ) -> Evaluated:
         q, d = evaluate(lead, crm_state, base.memory, self.ruleset.compiled, self.ruleset.policy, now)
+        moves: Drift | None = None
         if self.shadow is not None and d.properties:
             # the candidate scores the same episode the live rules scored; records sales owns stay untouched
             d = with_shadow(d, score(episode_lead(lead, d.memory), self.shadow.compiled, now))
+        elif self.shadow is None:
+            moves = drift(episode_lead(lead, d.memory), self.ruleset.compiled, now.timestamp())
         # the CRM's creation time when the adapter read one, else when Handoff first saw the record
         created = base.created_at or now
         state = RecordState(
             base.record_id, lead, crm_state, d.memory, counters, dict(base.written), modified_at, created
         )
-        return Evaluated(state, base.written, q, d, base.memory)
+        return Evaluated(state, base.written, q, d, base.memory, moves, now)
 
     def _apply(
         self,
@@ -379,15 +422,37 @@ class Sync:
             )
             for e, source in zip(evaluated, sources, strict=True)
         ]
-        for p in planned:
+        for p, e in zip(planned, evaluated, strict=True):
             report.levels[p.decision.properties.get("status") or "untouched"] += 1
+            self._mark_due(p, e)
             if not p.plan.is_empty:
                 report.changed += 1
             if p.plan.stage is not None:
                 report.stages[p.plan.stage.value] += 1
         if not keep_quiet and not sink.dry_run:
+            quiet = [p for p in planned if p.plan.is_empty and p.state.memory == p.before]
+            # nothing else to save for them, but a due time or level that moved
+            self.store.records.mark_due([p.state for p in quiet if _due_moved(p)])
             planned = [p for p in planned if not p.plan.is_empty or p.state.memory != p.before]
         sink.take(planned, report)
+
+    def _mark_due(self, p: Planned, e: Evaluated) -> None:
+        """Give the record's state its sweep due time, as if its plan lands (the writer clears it if not)."""
+        p.state.sweep_status = p.decision.properties.get("status") or "untouched"
+        p.state.sweep_due = (
+            None
+            if e.drift is None
+            else steady_until(
+                e.qualification,
+                e.decision,
+                e.before,
+                after_write(e.written, p.plan),
+                e.drift,
+                self.ruleset.compiled.source.thresholds,
+                self.options.score_step,
+                e.scored_at,
+            )
+        )
 
     def _route(
         self, evaluated: list[Evaluated], known: Collection[str], report: RunReport, record: bool

@@ -169,6 +169,8 @@ class CrmWriter:
             return
         outcomes = {o.record_id: o for o in self.adapter.write(plans)}
         landed: list[RecordState] = []
+        #: records whose write did not land: their sweep due time assumed it would, so they are due again
+        unsettled: list[RecordState] = []
         pending: list[PendingWrite] = []
         dropped: list[str] = []
         for plan in plans:
@@ -184,6 +186,8 @@ class CrmWriter:
                 dropped.append(plan.record_id)
                 report.written += 1
                 continue
+            state.sweep_due = None
+            unsettled.append(state)
             if outcome.skipped:
                 dropped.append(plan.record_id)
                 report.skipped += 1
@@ -208,6 +212,7 @@ class CrmWriter:
                 report.dead_lettered += 1
         with self.store.atomic():
             self.store.records.put(landed)
+            self.store.records.mark_due(unsettled)
             self.store.pending.put(pending)
             self.store.pending.drop(dropped)
 
