@@ -29,6 +29,7 @@ from connector.sandbox.salesforce.soql import (
     Query,
     SoqlError,
     parse,
+    parse_shape,
 )
 from connector.sandbox.salesforce.values import sf_datetime
 
@@ -112,7 +113,10 @@ class QueryEngine:
 
     def run(self, soql: str, include_deleted: bool, version: str) -> tuple[int, list[dict[str, Any]]]:
         """(totalSize, rendered records) of a query; SoqlError if Salesforce would refuse it."""
-        compiled = self.compile(parse(soql))
+        try:
+            compiled = self.compile(parse_shape(soql))
+        except SoqlError:
+            compiled = self.compile(parse(soql))  # the error again, placed in the query as sent
         with self.org.lock:
             rows = self._select(compiled, include_deleted)
             if compiled.count:
