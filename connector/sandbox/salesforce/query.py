@@ -8,6 +8,7 @@ pages of a cursor show the records as they were when the query ran.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import OrderedDict
@@ -121,9 +122,8 @@ class QueryEngine:
             rows = self._select(compiled, include_deleted)
             if compiled.count:
                 return len(rows), []
-            columns = compiled.columns
-            plain = None if any(c.target is not None for _, c in columns) else [c.field.name for _, c in columns]
-            return len(rows), [self._render(r, columns, version, plain) for r in rows]
+            render = self._renderer(compiled.columns, version)
+            return len(rows), [render(r) for r in rows]
 
     # -- choosing rows -----------------------------------------------------------------
 
@@ -260,9 +260,8 @@ class QueryEngine:
         """The predicate of a condition; each comparison's operands go to ``operands`` by ``id()``."""
         if isinstance(condition, Junction):
             parts = [self._condition(sobject, p, operands) for p in condition.parts]
-            if condition.op == "AND":
-                return lambda r: all(p(r) for p in parts)
-            return lambda r: any(p(r) for p in parts)
+            # nested closures: a generator per row and term (all()/any()) costs more than the test
+            return functools.reduce(_both if condition.op == "AND" else _either, parts)
         if not isinstance(condition, Comparison):
             inner = self._condition(sobject, condition.part, operands)
             return lambda r: not inner(r)
@@ -340,37 +339,53 @@ class QueryEngine:
 
     # -- rendering ---------------------------------------------------------------------
 
-    def _render(
-        self, record: Record, columns: list[tuple[FieldRef, Column]], version: str, plain: list[str] | None
-    ) -> dict[str, Any]:
-        out: dict[str, Any] = {"attributes": attributes(record, version)}
-        values = record.values
-        if plain is not None:  # no relationship: a straight copy
-            out.update(zip(plain, map(values.get, plain), strict=True))
-            return out
+    def _renderer(self, columns: list[tuple[FieldRef, Column]], version: str) -> Callable[[Record], dict[str, Any]]:
+        """What renders a row: the selected fields in order, a relationship's as one nested object
+        (``"Campaign": {"attributes": ..., "Name": ...}``, None when the reference is empty)."""
+        if all(column.target is None for _, column in columns):
+            plain = [column.field.name for _, column in columns]
+
+            def render_plain(record: Record) -> dict[str, Any]:
+                out: dict[str, Any] = {"attributes": attributes(record, version)}
+                out.update(zip(plain, map(record.values.get, plain), strict=True))
+                return out
+
+            return render_plain
+        # (field, None, ...) for a field of the row; (reference field, relationship, polymorphic,
+        # fields read on the referenced record) at the relationship's first column
+        steps: list[tuple[str, str | None, bool, list[str]]] = []
+        targets: dict[str, list[str]] = {}
         for _ref, column in columns:
             if column.target is None:
-                out[column.field.name] = record.values.get(column.field.name)
+                steps.append((column.field.name, None, False, []))
                 continue
-            rel = column.relationship or ""
-            if rel in out and out[rel] is None:
-                continue
-            if rel not in out:
-                ref_id = record.values.get(column.field.name)
-                linked = self.org.stored(ref_id) if ref_id else None
-                if linked is None:
-                    out[rel] = None
+            relationship = column.relationship or ""
+            if relationship not in targets:
+                targets[relationship] = []
+                steps.append((column.field.name, relationship, column.polymorphic, targets[relationship]))
+            targets[relationship].append(column.target)
+        stored = self.org.stored
+
+        def render(record: Record) -> dict[str, Any]:
+            values = record.values
+            out: dict[str, Any] = {"attributes": attributes(record, version)}
+            for name, relationship, polymorphic, fields in steps:
+                if relationship is None:
+                    out[name] = values.get(name)
                     continue
-                kind = "Name" if column.polymorphic else linked.sobject.name
-                out[rel] = {"attributes": {"type": kind, "url": _url(linked, version)}}
-            linked = self.org.stored(record.values[column.field.name])
-            assert linked is not None
-            out[rel][column.target] = (
-                name_value(linked, column.target or "")
-                if column.polymorphic
-                else linked.values.get(column.target or "")
-            )
-        return out
+                ref_id = values.get(name)
+                linked = stored(ref_id) if ref_id else None
+                if linked is None:
+                    out[relationship] = None
+                    continue
+                kind = "Name" if polymorphic else linked.sobject.name
+                nested: dict[str, Any] = {"attributes": {"type": kind, "url": _url(linked, version)}}
+                for target in fields:
+                    nested[target] = name_value(linked, target) if polymorphic else linked.values.get(target)
+                out[relationship] = nested
+            return out
+
+        return render
 
 
 def attributes(record: Record, version: str) -> dict[str, str]:
@@ -389,6 +404,14 @@ def name_value(record: Record, name: str) -> Any:
     if name == "IsActive" and "IsActive" not in record.values:
         return True
     return record.values.get(name)
+
+
+def _both(first: Callable[[Record], bool], second: Callable[[Record], bool]) -> Callable[[Record], bool]:
+    return lambda r: first(r) and second(r)
+
+
+def _either(first: Callable[[Record], bool], second: Callable[[Record], bool]) -> Callable[[Record], bool]:
+    return lambda r: first(r) or second(r)
 
 
 def _fold(value: Any) -> Any:
