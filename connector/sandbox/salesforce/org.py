@@ -49,6 +49,8 @@ _ADDRESS_PARTS = ("City", "Country", "GeocodeAccuracy", "Latitude", "Longitude",
 #: the compound Address's keys: the parts' names with a lower-case first letter
 _ADDRESS_KEYS = tuple(p[0].lower() + p[1:] for p in _ADDRESS_PARTS)
 _NO_ADDRESS = [None] * len(_ADDRESS_PARTS)
+#: what a Lead's or Contact's derived fields (Name, Address; Status once converted) are computed from
+_PERSON_DERIVED_FROM = frozenset(("FirstName", "LastName", "IsConverted", "Status", *_ADDRESS_PARTS))
 
 
 @dataclass(slots=True)
@@ -209,7 +211,8 @@ class Org:
             candidate.values.update({k: now for k in ("LastModifiedDate", "SystemModstamp") if k not in given})
             if "LastModifiedById" in candidate.values and not system:
                 candidate.values["LastModifiedById"] = self.api_user_id
-            self._derive(candidate, given, created=False)
+            if not _underived(candidate, given):
+                self._derive(candidate, given, created=False)
             self._check_rules(candidate)
             self._unstore_unique(record)
             record.values = candidate.values
@@ -449,6 +452,15 @@ class Org:
             else:
                 record.values = before
                 self._store(record, None)
+
+
+def _underived(record: Record, given: dict[str, Any]) -> bool:
+    """An update of a Lead or Contact leaves what :meth:`Org._derive` computes as it was: none of
+    its inputs changed (a score write, the commonest update, costs no derivation)."""
+    kind = record.sobject.name
+    return (
+        kind in ("Lead", "Contact") and not record.values.get("IsConverted") and _PERSON_DERIVED_FROM.isdisjoint(given)
+    )
 
 
 def _unique_value(record: Record, name: str) -> Any:
