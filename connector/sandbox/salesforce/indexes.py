@@ -118,6 +118,10 @@ class TableIndex:
         start, stop = span.positions(entries, "\U0010ffff")  # ids are ASCII: any sorts before it
         return stop - start, (record_id for _, record_id in entries.islice(start, stop))
 
+    def has_equal(self, name: str) -> bool:
+        """Whether ``name`` already has an equality index."""
+        return name in self._equal
+
     def equal_ids(
         self, name: str, fold: Fold, keys: Iterable[Any], records: Callable[[], Iterator[Record]]
     ) -> tuple[int, Iterator[str]]:

@@ -44,7 +44,8 @@ from connector.sandbox.salesforce.values import coerce, parse_datetime, sf_date,
 
 MEMBERSHIP = "CampaignId+person"
 #: the fields through which an activity or a campaign membership belongs to a Lead or Contact
-_PERSON_REFERENCES = ("WhoId", "LeadId", "ContactId")
+PERSON_REFERENCES = ("WhoId", "LeadId", "ContactId")
+_NOTHING: set[str] = set()
 _ADDRESS_PARTS = ("City", "Country", "GeocodeAccuracy", "Latitude", "Longitude", "PostalCode", "State", "Street")
 #: the compound Address's keys: the parts' names with a lower-case first letter
 _ADDRESS_KEYS = tuple(p[0].lower() + p[1:] for p in _ADDRESS_PARTS)
@@ -137,9 +138,14 @@ class Org:
         with self.lock:
             found = (self._by_id[i] for i in self._related.get(person_id, ()))
             return sorted(
-                (r for r in found if not r.deleted and person_id in (r.values.get(f) for f in _PERSON_REFERENCES)),
+                (r for r in found if not r.deleted and person_id in (r.values.get(f) for f in PERSON_REFERENCES)),
                 key=lambda r: r.id,
             )
+
+    def pointing_at(self, person_id: str) -> set[str]:
+        """Ids of the activities and memberships that point, or once pointed, at a Lead or Contact
+        through ``WhoId``, ``LeadId`` or ``ContactId`` (deleted ones too): a superset to filter."""
+        return self._related.get(person_id, _NOTHING)
 
     def membership(self, campaign_id: str, person_id: str) -> Record | None:
         """The live CampaignMember of a Lead or Contact in a campaign, if any."""
@@ -420,7 +426,7 @@ class Org:
         self._records[kind][record_id] = record
         self._by_id[record_id] = record
         self.indexes[kind].file(record)
-        for name in _PERSON_REFERENCES:  # stale entries are filtered on reading: no bookkeeping on change
+        for name in PERSON_REFERENCES:  # stale entries are filtered on reading: no bookkeeping on change
             person_id = values.get(name)
             if person_id:
                 self._related.setdefault(person_id, set()).add(record_id)

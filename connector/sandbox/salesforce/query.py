@@ -19,7 +19,7 @@ from typing import Any
 from connector.sandbox.ranges import Range
 from connector.sandbox.salesforce import ids
 from connector.sandbox.salesforce.indexes import SORTED_FIELDS
-from connector.sandbox.salesforce.org import Org, Record
+from connector.sandbox.salesforce.org import PERSON_REFERENCES, Org, Record
 from connector.sandbox.salesforce.schema import NAME_FIELDS, Field, SObject
 from connector.sandbox.salesforce.soql import (
     Comparison,
@@ -35,6 +35,8 @@ from connector.sandbox.salesforce.soql import (
 from connector.sandbox.salesforce.values import sf_datetime
 
 DEFAULT_PAGE = 2000
+#: candidates few enough to filter one by one rather than build an equality index first
+_SELECTIVE = 2000
 MIN_PAGE = 200
 #: how long a query locator stays valid (API 56.0+)
 LOCATOR_TTL_S = 2 * 86400
@@ -142,12 +144,23 @@ class QueryEngine:
             return (include_deleted or not record.deleted) and (where is None or where(record))
 
         options: list[tuple[int, Iterable[str]]] = []  # (how many, ids)
+        for name, span in compiled.spans.items():
+            options.append(table.sorted_ids(name, span))
+        later = []
         for term in compiled.equal:
+            if term.field == "Id" or term.field in PERSON_REFERENCES:
+                # what the org keeps anyway: records by id, and what points at each person
+                found = term.keys if term.field == "Id" else set().union(*map(org.pointing_at, term.keys))
+                mine = [record_id for record_id in dict.fromkeys(found) if record_id in table.born]
+                options.append((len(mine), mine))
+            else:
+                later.append(term)
+        for term in later:
+            if options and min(n for n, _ in options) <= _SELECTIVE and not table.has_equal(term.field):
+                continue  # a small candidate set is filtered faster than an index over the table is built
             options.append(
                 table.equal_ids(term.field, term.fold, term.keys, lambda: iter(org.records(compiled.sobject, True)))
             )
-        for name, span in compiled.spans.items():
-            options.append(table.sorted_ids(name, span))
         best = min(options, key=lambda option: option[0]) if options else None
         keyset = _keyset(compiled)
         if keyset is not None and compiled.limit is not None and (best is None or best[0] > 4 * compiled.limit):
