@@ -297,6 +297,7 @@ class QueryEngine:
             fold if family == "string" else _same,
             family,
             condition.field,
+            column.field.name if column.target is None else None,
         )
 
     def _operand(self, column: Column, ref: FieldRef, literal: Literal) -> Any:
@@ -378,6 +379,21 @@ class QueryEngine:
                 steps.append((column.field.name, relationship, column.polymorphic, targets[relationship]))
             targets[relationship].append(column.target)
         stored = self.org.stored
+        #: (relationship, referenced id) -> its nested object: rows of one query share the few
+        #: campaigns or owners they point at (the reply is serialised, never changed)
+        nested_of: dict[tuple[str, str], dict[str, Any] | None] = {}
+
+        def linked_object(
+            relationship: str, ref_id: str, polymorphic: bool, fields: list[str]
+        ) -> dict[str, Any] | None:
+            linked = stored(ref_id)
+            if linked is None:
+                return None
+            kind = "Name" if polymorphic else linked.sobject.name
+            nested: dict[str, Any] = {"attributes": {"type": kind, "url": _url(linked, version)}}
+            for target in fields:
+                nested[target] = name_value(linked, target) if polymorphic else linked.values.get(target)
+            return nested
 
         def render(record: Record) -> dict[str, Any]:
             values = record.values
@@ -387,15 +403,13 @@ class QueryEngine:
                     out[name] = values.get(name)
                     continue
                 ref_id = values.get(name)
-                linked = stored(ref_id) if ref_id else None
-                if linked is None:
+                if not ref_id:
                     out[relationship] = None
                     continue
-                kind = "Name" if polymorphic else linked.sobject.name
-                nested: dict[str, Any] = {"attributes": {"type": kind, "url": _url(linked, version)}}
-                for target in fields:
-                    nested[target] = name_value(linked, target) if polymorphic else linked.values.get(target)
-                out[relationship] = nested
+                key = (relationship, ref_id)
+                if key not in nested_of:
+                    nested_of[key] = linked_object(relationship, ref_id, polymorphic, fields)
+                out[relationship] = nested_of[key]
             return out
 
         return render
@@ -407,7 +421,7 @@ def attributes(record: Record, version: str) -> dict[str, str]:
 
 
 def _url(record: Record, version: str) -> str:
-    return f"/services/data/{version}/sobjects/{record.sobject.name}/{record.id}"
+    return f"/services/data/{version}/sobjects/{record.sobject.name}/{record.values['Id']}"
 
 
 def name_value(record: Record, name: str) -> Any:
@@ -477,8 +491,22 @@ def _like(pattern: str) -> re.Pattern[str]:
 
 
 def _predicate(
-    op: str, read: Callable[[Record], Any], wanted: list[Any], fold: Callable[[Any], Any], family: str, ref: FieldRef
+    op: str,
+    read: Callable[[Record], Any],
+    wanted: list[Any],
+    fold: Callable[[Any], Any],
+    family: str,
+    ref: FieldRef,
+    plain: str | None = None,
 ) -> Callable[[Record], bool]:
+    """The test of one comparison; ``plain`` names the row's own field ``read`` reads, if it does."""
+    if plain is not None and fold is _same and op in ("=", "IN"):
+        # the commonest terms (WhoId IN, IsDeleted = false) read the value straight from the row
+        if op == "IN":
+            members = set(wanted)
+            return lambda r: r.values.get(plain) in members
+        value = wanted[0]
+        return lambda r: r.values.get(plain) == value
     if op == "LIKE":
         if family != "string":
             raise SoqlError("INVALID_QUERY_FILTER_OPERATOR", f"invalid operator on {family} field: LIKE", ref.pos)
