@@ -251,6 +251,7 @@ class Renderer:
                 "LastStageChangeDate": updated,
             },
             at=sf_datetime(outcome.opportunity_at),
+            generated=self._trusted,
         )
 
     def _account(self, person: Person) -> Record:
