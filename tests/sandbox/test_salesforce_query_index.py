@@ -44,7 +44,7 @@ def queries(draw: st.DrawFn, leads: list[str]) -> tuple[str, bool]:
     after = draw(st.sampled_from(leads))
     some = draw(st.lists(st.sampled_from(leads), min_size=1, max_size=5))
     limit = draw(st.integers(1, 6))
-    shape = draw(st.sampled_from(["window", "second", "scan", "in", "tasks", "descending"]))
+    shape = draw(st.sampled_from(["window", "second", "scan", "in", "tasks", "members", "other ids", "descending"]))
     ids = ", ".join(f"'{i}'" for i in some)
     soql = {
         "window": f"SELECT Id FROM Lead WHERE SystemModstamp >= {_stamp(low)} AND SystemModstamp <= {_stamp(high)} "
@@ -54,6 +54,8 @@ def queries(draw: st.DrawFn, leads: list[str]) -> tuple[str, bool]:
         "scan": f"SELECT Id FROM Lead WHERE IsDeleted = false AND Id > '{after}' ORDER BY Id LIMIT {limit}",
         "in": f"SELECT Id FROM Lead WHERE Id IN ({ids}) AND Status != 'Nope'",
         "tasks": f"SELECT Id FROM Task WHERE WhoId IN ({ids}) AND IsClosed = true AND IsDeleted = false",
+        "members": f"SELECT Id FROM CampaignMember WHERE LeadId IN ({ids}) AND HasResponded = true",
+        "other ids": f"SELECT Id FROM Task WHERE Id IN ({ids})",  # Lead ids: no Task has them
         "descending": f"SELECT Id FROM Lead WHERE SystemModstamp > {_stamp(low)} ORDER BY SystemModstamp DESC, Id "
         f"LIMIT {limit}",
     }[shape]

@@ -14,6 +14,8 @@ from functools import lru_cache
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+#: every two-digit base-62 number, by value
+_PAIRS = [high + low for high in _BASE62 for low in _BASE62]
 #: the sandbox org's pod, as in ``00Q8d...``
 _POD = "8d"
 
@@ -53,9 +55,10 @@ class IdFactory:
         """A fresh 18-character id with ``prefix``."""
         with self._lock:
             number = next(self._counter)
-        digits = []
-        for _ in range(9):
-            number, digit = divmod(number, 62)
-            digits.append(_BASE62[digit])
-        id15 = f"{prefix}{_POD}0{''.join(reversed(digits))}"
+        # nine base-62 digits: the first, then four pairs read from a table
+        rest, fifth = divmod(number, 62 * 62)
+        rest, fourth = divmod(rest, 62 * 62)
+        rest, third = divmod(rest, 62 * 62)
+        first, second = divmod(rest, 62 * 62)
+        id15 = f"{prefix}{_POD}0{_BASE62[first]}{_PAIRS[second]}{_PAIRS[third]}{_PAIRS[fourth]}{_PAIRS[fifth]}"
         return id15 + checksum(id15)

@@ -118,6 +118,10 @@ class TableIndex:
         start, stop = span.positions(entries, "\U0010ffff")  # ids are ASCII: any sorts before it
         return stop - start, (record_id for _, record_id in entries.islice(start, stop))
 
+    def has_equal(self, name: str) -> bool:
+        """Whether ``name`` already has an equality index."""
+        return name in self._equal
+
     def equal_ids(
         self, name: str, fold: Fold, keys: Iterable[Any], records: Callable[[], Iterator[Record]]
     ) -> tuple[int, Iterator[str]]:
@@ -126,11 +130,15 @@ class TableIndex:
         known = self._equal.get(name)
         if known is None:
             known = self._equal[name] = (fold, {})
-            marker = "=" + name
-            for record in records():
-                key = fold(record.values.get(name))
-                known[1].setdefault(key, set()).add(record.id)
-                self._filed.setdefault(record.id, {})[marker] = key
+            built, marker, filed = known[1], "=" + name, self._filed
+            for record in records():  # every row of a large table: no per-row call that can be spared
+                values = record.values
+                record_id, key = values["Id"], fold(values.get(name))
+                group = built.get(key)
+                if group is None:
+                    group = built[key] = set()
+                group.add(record_id)
+                filed.setdefault(record_id, {})[marker] = key
         index = known[1]
         groups = [index[key] for key in dict.fromkeys(keys) if key in index]
         return sum(map(len, groups)), itertools.chain.from_iterable(groups)

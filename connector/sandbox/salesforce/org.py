@@ -44,11 +44,14 @@ from connector.sandbox.salesforce.values import coerce, parse_datetime, sf_date,
 
 MEMBERSHIP = "CampaignId+person"
 #: the fields through which an activity or a campaign membership belongs to a Lead or Contact
-_PERSON_REFERENCES = ("WhoId", "LeadId", "ContactId")
+PERSON_REFERENCES = ("WhoId", "LeadId", "ContactId")
+_NOTHING: set[str] = set()
 _ADDRESS_PARTS = ("City", "Country", "GeocodeAccuracy", "Latitude", "Longitude", "PostalCode", "State", "Street")
 #: the compound Address's keys: the parts' names with a lower-case first letter
 _ADDRESS_KEYS = tuple(p[0].lower() + p[1:] for p in _ADDRESS_PARTS)
 _NO_ADDRESS = [None] * len(_ADDRESS_PARTS)
+#: what a Lead's or Contact's derived fields (Name, Address; Status once converted) are computed from
+_PERSON_DERIVED_FROM = frozenset(("FirstName", "LastName", "IsConverted", "Status", *_ADDRESS_PARTS))
 
 
 @dataclass(slots=True)
@@ -135,9 +138,14 @@ class Org:
         with self.lock:
             found = (self._by_id[i] for i in self._related.get(person_id, ()))
             return sorted(
-                (r for r in found if not r.deleted and person_id in (r.values.get(f) for f in _PERSON_REFERENCES)),
+                (r for r in found if not r.deleted and person_id in (r.values.get(f) for f in PERSON_REFERENCES)),
                 key=lambda r: r.id,
             )
+
+    def pointing_at(self, person_id: str) -> set[str]:
+        """Ids of the activities and memberships that point, or once pointed, at a Lead or Contact
+        through ``WhoId``, ``LeadId`` or ``ContactId`` (deleted ones too): a superset to filter."""
+        return self._related.get(person_id, _NOTHING)
 
     def membership(self, campaign_id: str, person_id: str) -> Record | None:
         """The live CampaignMember of a Lead or Contact in a campaign, if any."""
@@ -175,6 +183,26 @@ class Org:
             self._roll_up_activity(record)
             return record
 
+    def load(self, sobject: SObject, fields: dict[str, Any]) -> Record:
+        """A record the org already held, from ``fields`` by canonical name and in wire form (what
+        the synthetic renderer writes): as :meth:`create` with ``system=True`` but without the
+        per-field checks and coercion, which cost most of seeding a large org. Anything from
+        outside (API, control API) goes through :meth:`create`."""
+        with self.lock:
+            values = dict(self._blank[sobject.name.lower()])
+            now = sf_datetime(self.clock())
+            values.update(Id=self.ids.new(sobject.prefix), CreatedDate=now, LastModifiedDate=now, SystemModstamp=now)
+            for name in ("CreatedById", "LastModifiedById", "OwnerId"):
+                if name in values:
+                    values[name] = self.api_user_id
+            values.update(fields)
+            record = Record(sobject, values)
+            self._derive(record, fields, created=True)
+            self._check_rules(record)
+            self._store(record, None)
+            self._roll_up_activity(record)
+            return record
+
     def update(self, record: Record, incoming: dict[str, Any], *, system: bool = False) -> Record:
         """Change ``record`` in place; every write moves LastModifiedDate and SystemModstamp."""
         with self.lock:
@@ -189,7 +217,8 @@ class Org:
             candidate.values.update({k: now for k in ("LastModifiedDate", "SystemModstamp") if k not in given})
             if "LastModifiedById" in candidate.values and not system:
                 candidate.values["LastModifiedById"] = self.api_user_id
-            self._derive(candidate, given, created=False)
+            if not _underived(candidate, given):
+                self._derive(candidate, given, created=False)
             self._check_rules(candidate)
             self._unstore_unique(record)
             record.values = candidate.values
@@ -390,16 +419,18 @@ class Org:
             self.indexes[person.sobject.name.lower()].file(person)
 
     def _store(self, record: Record, before: dict[str, Any] | None) -> None:
+        values = record.values
+        record_id, kind = values["Id"], record.sobject.name.lower()
         if self._journal is not None:
-            self._journal.append((record.id, before))
-        self._records[record.sobject.name.lower()][record.id] = record
-        self._by_id[record.id] = record
-        self.indexes[record.sobject.name.lower()].file(record)
-        for name in _PERSON_REFERENCES:  # stale entries are filtered on reading: no bookkeeping on change
-            person_id = record.values.get(name)
+            self._journal.append((record_id, before))
+        self._records[kind][record_id] = record
+        self._by_id[record_id] = record
+        self.indexes[kind].file(record)
+        for name in PERSON_REFERENCES:  # stale entries are filtered on reading: no bookkeeping on change
+            person_id = values.get(name)
             if person_id:
-                self._related.setdefault(person_id, set()).add(record.id)
-        if not record.deleted:
+                self._related.setdefault(person_id, set()).add(record_id)
+        if not values.get("IsDeleted"):
             for name, index in self._unique_of.get(record.sobject.name, ()):
                 value = _unique_value(record, name)
                 if value is not None:
@@ -427,6 +458,15 @@ class Org:
             else:
                 record.values = before
                 self._store(record, None)
+
+
+def _underived(record: Record, given: dict[str, Any]) -> bool:
+    """An update of a Lead or Contact leaves what :meth:`Org._derive` computes as it was: none of
+    its inputs changed (a score write, the commonest update, costs no derivation)."""
+    kind = record.sobject.name
+    return (
+        kind in ("Lead", "Contact") and not record.values.get("IsConverted") and _PERSON_DERIVED_FROM.isdisjoint(given)
+    )
 
 
 def _unique_value(record: Record, name: str) -> Any:

@@ -8,6 +8,7 @@ pages of a cursor show the records as they were when the query ran.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import OrderedDict
@@ -18,7 +19,7 @@ from typing import Any
 from connector.sandbox.ranges import Range
 from connector.sandbox.salesforce import ids
 from connector.sandbox.salesforce.indexes import SORTED_FIELDS
-from connector.sandbox.salesforce.org import Org, Record
+from connector.sandbox.salesforce.org import PERSON_REFERENCES, Org, Record
 from connector.sandbox.salesforce.schema import NAME_FIELDS, Field, SObject
 from connector.sandbox.salesforce.soql import (
     Comparison,
@@ -29,10 +30,13 @@ from connector.sandbox.salesforce.soql import (
     Query,
     SoqlError,
     parse,
+    parse_shape,
 )
 from connector.sandbox.salesforce.values import sf_datetime
 
 DEFAULT_PAGE = 2000
+#: candidates few enough to filter one by one rather than build an equality index first
+_SELECTIVE = 2000
 MIN_PAGE = 200
 #: how long a query locator stays valid (API 56.0+)
 LOCATOR_TTL_S = 2 * 86400
@@ -112,14 +116,16 @@ class QueryEngine:
 
     def run(self, soql: str, include_deleted: bool, version: str) -> tuple[int, list[dict[str, Any]]]:
         """(totalSize, rendered records) of a query; SoqlError if Salesforce would refuse it."""
-        compiled = self.compile(parse(soql))
+        try:
+            compiled = self.compile(parse_shape(soql))
+        except SoqlError:
+            compiled = self.compile(parse(soql))  # the error again, placed in the query as sent
         with self.org.lock:
             rows = self._select(compiled, include_deleted)
             if compiled.count:
                 return len(rows), []
-            columns = compiled.columns
-            plain = None if any(c.target is not None for _, c in columns) else [c.field.name for _, c in columns]
-            return len(rows), [self._render(r, columns, version, plain) for r in rows]
+            render = self._renderer(compiled.columns, version)
+            return len(rows), [render(r) for r in rows]
 
     # -- choosing rows -----------------------------------------------------------------
 
@@ -138,12 +144,23 @@ class QueryEngine:
             return (include_deleted or not record.deleted) and (where is None or where(record))
 
         options: list[tuple[int, Iterable[str]]] = []  # (how many, ids)
+        for name, span in compiled.spans.items():
+            options.append(table.sorted_ids(name, span))
+        later = []
         for term in compiled.equal:
+            if term.field == "Id" or term.field in PERSON_REFERENCES:
+                # what the org keeps anyway: records by id, and what points at each person
+                found = term.keys if term.field == "Id" else set().union(*map(org.pointing_at, term.keys))
+                mine = [record_id for record_id in dict.fromkeys(found) if record_id in table.born]
+                options.append((len(mine), mine))
+            else:
+                later.append(term)
+        for term in later:
+            if options and min(n for n, _ in options) <= _SELECTIVE and not table.has_equal(term.field):
+                continue  # a small candidate set is filtered faster than an index over the table is built
             options.append(
                 table.equal_ids(term.field, term.fold, term.keys, lambda: iter(org.records(compiled.sobject, True)))
             )
-        for name, span in compiled.spans.items():
-            options.append(table.sorted_ids(name, span))
         best = min(options, key=lambda option: option[0]) if options else None
         keyset = _keyset(compiled)
         if keyset is not None and compiled.limit is not None and (best is None or best[0] > 4 * compiled.limit):
@@ -256,9 +273,8 @@ class QueryEngine:
         """The predicate of a condition; each comparison's operands go to ``operands`` by ``id()``."""
         if isinstance(condition, Junction):
             parts = [self._condition(sobject, p, operands) for p in condition.parts]
-            if condition.op == "AND":
-                return lambda r: all(p(r) for p in parts)
-            return lambda r: any(p(r) for p in parts)
+            # nested closures: a generator per row and term (all()/any()) costs more than the test
+            return functools.reduce(_both if condition.op == "AND" else _either, parts)
         if not isinstance(condition, Comparison):
             inner = self._condition(sobject, condition.part, operands)
             return lambda r: not inner(r)
@@ -281,6 +297,7 @@ class QueryEngine:
             fold if family == "string" else _same,
             family,
             condition.field,
+            column.field.name if column.target is None else None,
         )
 
     def _operand(self, column: Column, ref: FieldRef, literal: Literal) -> Any:
@@ -336,37 +353,66 @@ class QueryEngine:
 
     # -- rendering ---------------------------------------------------------------------
 
-    def _render(
-        self, record: Record, columns: list[tuple[FieldRef, Column]], version: str, plain: list[str] | None
-    ) -> dict[str, Any]:
-        out: dict[str, Any] = {"attributes": attributes(record, version)}
-        values = record.values
-        if plain is not None:  # no relationship: a straight copy
-            out.update(zip(plain, map(values.get, plain), strict=True))
-            return out
+    def _renderer(self, columns: list[tuple[FieldRef, Column]], version: str) -> Callable[[Record], dict[str, Any]]:
+        """What renders a row: the selected fields in order, a relationship's as one nested object
+        (``"Campaign": {"attributes": ..., "Name": ...}``, None when the reference is empty)."""
+        if all(column.target is None for _, column in columns):
+            plain = [column.field.name for _, column in columns]
+
+            def render_plain(record: Record) -> dict[str, Any]:
+                out: dict[str, Any] = {"attributes": attributes(record, version)}
+                out.update(zip(plain, map(record.values.get, plain), strict=True))
+                return out
+
+            return render_plain
+        # (field, None, ...) for a field of the row; (reference field, relationship, polymorphic,
+        # fields read on the referenced record) at the relationship's first column
+        steps: list[tuple[str, str | None, bool, list[str]]] = []
+        targets: dict[str, list[str]] = {}
         for _ref, column in columns:
             if column.target is None:
-                out[column.field.name] = record.values.get(column.field.name)
+                steps.append((column.field.name, None, False, []))
                 continue
-            rel = column.relationship or ""
-            if rel in out and out[rel] is None:
-                continue
-            if rel not in out:
-                ref_id = record.values.get(column.field.name)
-                linked = self.org.stored(ref_id) if ref_id else None
-                if linked is None:
-                    out[rel] = None
+            relationship = column.relationship or ""
+            if relationship not in targets:
+                targets[relationship] = []
+                steps.append((column.field.name, relationship, column.polymorphic, targets[relationship]))
+            targets[relationship].append(column.target)
+        stored = self.org.stored
+        #: (relationship, referenced id) -> its nested object: rows of one query share the few
+        #: campaigns or owners they point at (the reply is serialised, never changed)
+        nested_of: dict[tuple[str, str], dict[str, Any] | None] = {}
+
+        def linked_object(
+            relationship: str, ref_id: str, polymorphic: bool, fields: list[str]
+        ) -> dict[str, Any] | None:
+            linked = stored(ref_id)
+            if linked is None:
+                return None
+            kind = "Name" if polymorphic else linked.sobject.name
+            nested: dict[str, Any] = {"attributes": {"type": kind, "url": _url(linked, version)}}
+            for target in fields:
+                nested[target] = name_value(linked, target) if polymorphic else linked.values.get(target)
+            return nested
+
+        def render(record: Record) -> dict[str, Any]:
+            values = record.values
+            out: dict[str, Any] = {"attributes": attributes(record, version)}
+            for name, relationship, polymorphic, fields in steps:
+                if relationship is None:
+                    out[name] = values.get(name)
                     continue
-                kind = "Name" if column.polymorphic else linked.sobject.name
-                out[rel] = {"attributes": {"type": kind, "url": _url(linked, version)}}
-            linked = self.org.stored(record.values[column.field.name])
-            assert linked is not None
-            out[rel][column.target] = (
-                name_value(linked, column.target or "")
-                if column.polymorphic
-                else linked.values.get(column.target or "")
-            )
-        return out
+                ref_id = values.get(name)
+                if not ref_id:
+                    out[relationship] = None
+                    continue
+                key = (relationship, ref_id)
+                if key not in nested_of:
+                    nested_of[key] = linked_object(relationship, ref_id, polymorphic, fields)
+                out[relationship] = nested_of[key]
+            return out
+
+        return render
 
 
 def attributes(record: Record, version: str) -> dict[str, str]:
@@ -375,7 +421,7 @@ def attributes(record: Record, version: str) -> dict[str, str]:
 
 
 def _url(record: Record, version: str) -> str:
-    return f"/services/data/{version}/sobjects/{record.sobject.name}/{record.id}"
+    return f"/services/data/{version}/sobjects/{record.sobject.name}/{record.values['Id']}"
 
 
 def name_value(record: Record, name: str) -> Any:
@@ -385,6 +431,14 @@ def name_value(record: Record, name: str) -> Any:
     if name == "IsActive" and "IsActive" not in record.values:
         return True
     return record.values.get(name)
+
+
+def _both(first: Callable[[Record], bool], second: Callable[[Record], bool]) -> Callable[[Record], bool]:
+    return lambda r: first(r) and second(r)
+
+
+def _either(first: Callable[[Record], bool], second: Callable[[Record], bool]) -> Callable[[Record], bool]:
+    return lambda r: first(r) or second(r)
 
 
 def _fold(value: Any) -> Any:
@@ -437,8 +491,22 @@ def _like(pattern: str) -> re.Pattern[str]:
 
 
 def _predicate(
-    op: str, read: Callable[[Record], Any], wanted: list[Any], fold: Callable[[Any], Any], family: str, ref: FieldRef
+    op: str,
+    read: Callable[[Record], Any],
+    wanted: list[Any],
+    fold: Callable[[Any], Any],
+    family: str,
+    ref: FieldRef,
+    plain: str | None = None,
 ) -> Callable[[Record], bool]:
+    """The test of one comparison; ``plain`` names the row's own field ``read`` reads, if it does."""
+    if plain is not None and fold is _same and op in ("=", "IN"):
+        # the commonest terms (WhoId IN, IsDeleted = false) read the value straight from the row
+        if op == "IN":
+            members = set(wanted)
+            return lambda r: r.values.get(plain) in members
+        value = wanted[0]
+        return lambda r: r.values.get(plain) == value
     if op == "LIKE":
         if family != "string":
             raise SoqlError("INVALID_QUERY_FILTER_OPERATOR", f"invalid operator on {family} field: LIKE", ref.pos)

@@ -134,7 +134,8 @@ class SalesforceSandbox(SandboxApp):
             router = Router()
             self.routes.register(router)
             self.api = router
-            self.seed_people(population.people)
+            with self.renderer.generated():
+                self.seed_people(population.people)
 
     def reset(self, options: dict[str, Any]) -> None:
         """A fresh org, as at start (or with ``contacts``/``seed`` from ``options``), and a fresh day."""

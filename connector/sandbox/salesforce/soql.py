@@ -15,12 +15,17 @@ unquoted datetimes (``2026-11-20T12:00:00Z``, ``+00:00``, ``.000+0000``) and dat
 (``2026-11-20``). Everything else (subqueries, aggregates, GROUP BY, OFFSET, date
 literals such as TODAY, a datetime whose ``+`` arrived as a space...) is a
 MALFORMED_QUERY: the sandbox never answers a query it does not fully understand.
+
+:func:`parse_shape` reads a query whose quoted strings are taken out (its *shape*: the
+same for every page of ``WHERE WhoId IN (200 ids)``) once, then binds the strings of
+each call into that tree: most of a long query's text is its literals.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from connector.sandbox.salesforce.values import is_date, parse_datetime
@@ -35,9 +40,14 @@ _TOKEN = re.compile(
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
   | (?P<op><=|>=|!=|<>|=|<|>)
   | (?P<punct>[(),])
+  | (?P<param>\?)
 """,
     re.VERBOSE,
 )
+#: a quoted string, as the tokenizer reads one (no other token holds a quote)
+_STRING = re.compile(r"'(?:[^'\\]|\\.)*'")
+#: what stands for a string in a query's shape (never valid SOQL of its own)
+_PARAM = "?"
 _ESCAPES = {
     "n": "\n",
     "t": "\t",
@@ -75,7 +85,7 @@ class SoqlError(Exception):
 
 
 class Token(NamedTuple):
-    kind: str  # string datetime date number name op punct eof
+    kind: str  # string datetime date number name op punct param eof
     text: str
     pos: int
 
@@ -87,7 +97,7 @@ class Token(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Literal:
-    kind: str  # string number datetime date boolean null
+    kind: str  # string number datetime date boolean null; param (a shape's string, by index)
     value: Any
     pos: int
 
@@ -143,14 +153,14 @@ class Query:
     limit: int | None = None
 
 
-def tokenize(soql: str) -> list[Token]:
-    """Tokens of a query, ending with an ``eof`` token."""
+def tokenize(soql: str, shape: bool = False) -> list[Token]:
+    """Tokens of a query (of a shape: ``?`` for each string), ending with an ``eof`` token."""
     tokens: list[Token] = []
     pos = 0
     for match in _TOKEN.finditer(soql):
-        if match.start() != pos:  # finditer skipped something no token matches
-            break
         kind = match.lastgroup or ""
+        if match.start() != pos or (kind == "param" and not shape):  # something no token matches
+            break
         if kind != "space":
             tokens.append(Token(kind, match.group(), pos))
         pos = match.end()
@@ -165,10 +175,47 @@ def parse(soql: str) -> Query:
     return _Parser(tokenize(soql)).query()
 
 
+def parse_shape(soql: str) -> Query:
+    """What :func:`parse` answers for a query it accepts, from its shape's tree (parsed once)
+    with this query's strings bound in; SoqlError for anything else. Positions in the tree
+    are the shape's: to report an error with the query's own, parse it with :func:`parse`."""
+    if _PARAM in soql:
+        return parse(soql)
+    strings = _STRING.findall(soql)
+    tree = _shape(_STRING.sub(_PARAM, soql) if strings else soql)
+    if not strings:
+        return tree
+    values = [_unquote(text) for text in strings]
+    return replace(tree, where=_bind(tree.where, values)) if tree.where is not None else tree
+
+
+@lru_cache(maxsize=256)
+def _shape(shape: str) -> Query:
+    # shared by every call of the shape: nothing downstream changes a parsed tree
+    return _Parser(tokenize(shape, shape=True)).query()
+
+
+def _bind(condition: Condition, values: list[str]) -> Condition:
+    """``condition`` with each ``param`` literal replaced by its string."""
+    if isinstance(condition, Comparison):
+        literal = condition.value
+        if isinstance(literal, tuple):
+            bound: Literal | tuple[Literal, ...] = tuple(
+                Literal("string", values[item.value], item.pos) if item.kind == "param" else item for item in literal
+            )
+        else:
+            bound = Literal("string", values[literal.value], literal.pos) if literal.kind == "param" else literal
+        return Comparison(condition.field, condition.op, bound)
+    if isinstance(condition, Junction):
+        return Junction(condition.op, tuple(_bind(part, values) for part in condition.parts))
+    return Negation(_bind(condition.part, values))
+
+
 class _Parser:
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
         self.at = 0
+        self.params = 0  # a shape's strings read so far
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -294,7 +341,7 @@ class _Parser:
             return Comparison(ref, "IN", self.literal_list())
         if self.keyword("LIKE"):
             value = self.literal()
-            if value.kind != "string":
+            if value.kind not in ("string", "param"):
                 raise SoqlError("MALFORMED_QUERY", "LIKE needs a quoted pattern", value.pos)
             return Comparison(ref, "LIKE", value)
         raise self.unexpected()
@@ -311,6 +358,9 @@ class _Parser:
         token = self.take()
         if token.kind == "string":
             return Literal("string", _unquote(token.text), token.pos)
+        if token.kind == "param":
+            self.params += 1
+            return Literal("param", self.params - 1, token.pos)
         if token.kind == "number":
             number = float(token.text)
             return Literal(

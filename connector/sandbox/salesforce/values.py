@@ -30,10 +30,14 @@ def sf_datetime(moment: float | datetime) -> str:
     return _second(int(moment))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1 << 16)
 def _second(epoch_s: int) -> str:
     # every write stamps the current second: formatting it once per second, not per record
-    return datetime.fromtimestamp(epoch_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    moment = datetime.fromtimestamp(epoch_s, tz=UTC)
+    if moment.year < 1000:  # strftime writes such years unpadded; isoformat would pad them
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    # isoformat is several times faster than strftime: seeding stamps a few records a person
+    return moment.isoformat()[:19] + ".000+0000"
 
 
 def sf_date(moment: float | datetime) -> str:
