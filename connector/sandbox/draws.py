@@ -43,6 +43,19 @@ class Weighted(Generic[T]):
         return Weighted(self.values[:count], cum, cum[-1] + 0.0, len(cum) - 1)
 
 
+@dataclass(frozen=True, slots=True)
+class Ranges:
+    """Inclusive ranges of whole numbers to draw from together, worked out once."""
+
+    #: per range: its low end, its width and the bits a draw takes
+    draws: tuple[tuple[int, int, int], ...]
+
+    @staticmethod
+    def of(*bounds: tuple[int, int]) -> Ranges:
+        """From ``(low, high)`` pairs, as ``randint(low, high)`` takes them."""
+        return Ranges(tuple((low, high - low + 1, (high - low + 1).bit_length()) for low, high in bounds))
+
+
 class Stream(random.Random):
     """:class:`random.Random` whose ``choice`` and ``randint`` take one step, not four,
     plus :meth:`pick` for a :class:`Weighted` table; every draw is the standard one."""
@@ -79,6 +92,17 @@ class Stream(random.Random):
         while r >= n:
             r = getrandbits(k)
         return a + r
+
+    def randints(self, ranges: Ranges) -> list[int]:
+        """One number from each range, as ``[randint(low, high) for low, high in bounds]`` draws them."""
+        getrandbits = self.getrandbits
+        out = []
+        for low, n, k in ranges.draws:
+            r = getrandbits(k)
+            while r >= n:
+                r = getrandbits(k)
+            out.append(low + r)
+        return out
 
     def pick(self, table: Weighted[T]) -> T:
         """One value of ``table``, as ``choices(values, cum_weights=...)[0]`` draws it."""
