@@ -51,10 +51,12 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from connector.model import Activity
 
 DAY = 86400.0
+_TWO_HOURS = timedelta(hours=2)
 _SENIORITY = {
     "executive": 0.5,
     "vp": 1.1,
@@ -82,12 +84,16 @@ _TIMELINE = {"this quarter": 0.7, "next quarter": 0.35, "just researching": -0.6
 _BUDGET = {"> $100k": 0.4, "$50k-$100k": 0.4, "< $10k": -0.4}
 _SENIOR = frozenset({"executive", "vp", "director"})
 _HAND_RAISERS = frozenset({"meeting_booked", "call", "trial_signup"})
+#: activities the model does not read
+_SILENT = frozenset({"site_visit", "email_open", "newsletter_signup", "webinar_registration"})
 _HAND_RAISING_FORMS = ("demo", "contact sales", "trial")
 
 
-@dataclass(frozen=True, slots=True)
-class Traits:
-    """The truth about a person the hidden model reads, whether or not the CRM holds it."""
+class Traits(NamedTuple):
+    """The truth about a person the hidden model reads, whether or not the CRM holds it.
+
+    A named tuple, not a frozen dataclass: it is made once per synthetic person, and a
+    frozen dataclass costs several times as much to make."""
 
     seniority: str  # executive vp director manager individual entry student
     size: int | None
@@ -139,20 +145,28 @@ class _Engagement:
     meeting: bool = False
     conversations: bool = False
     unsubscribed: bool = False
+    #: the latest raised hand (demo / contact-sales / trial form, meeting, call), if any
+    raised_at: datetime | None = None
 
 
 def _engagement(activities: tuple[Activity, ...] | list[Activity]) -> _Engagement:
+    """What the hidden model reads of the activities, in one pass."""
     out = _Engagement()
+    raised: datetime | None = None
     for activity in activities:
-        kind, url = activity.type, activity.url or ""
+        kind = activity.type
         if kind == "page_view":
+            url = activity.url or ""
             if url.endswith("/pricing"):
                 out.pricing_views += activity.count
             elif url.endswith("/careers"):
                 out.careers_views += activity.count
             else:
                 out.page_views += activity.count
-        elif kind == "email_click":
+            continue
+        if kind in _SILENT:
+            continue
+        if kind == "email_click":
             out.clicks += activity.count
         elif kind == "content_download":
             out.downloads += 1
@@ -162,14 +176,23 @@ def _engagement(activities: tuple[Activity, ...] | list[Activity]) -> _Engagemen
             name = (activity.name or "").lower()
             out.demo = out.demo or "demo" in name
             out.contact_sales = out.contact_sales or "contact sales" in name
-        elif kind == "trial_signup":
-            out.trial = True
-        elif kind == "meeting_booked":
-            out.meeting = True
-        elif kind in ("call", "chat"):
-            out.conversations = True
+            if any(form in name for form in _HAND_RAISING_FORMS) and (raised is None or activity.at > raised):
+                raised = activity.at
+            continue
         elif kind == "unsubscribe":
             out.unsubscribed = True
+        elif kind == "chat":
+            out.conversations = True
+        if kind in _HAND_RAISERS:
+            if kind == "trial_signup":
+                out.trial = True
+            elif kind == "meeting_booked":
+                out.meeting = True
+            else:
+                out.conversations = True
+            if raised is None or activity.at > raised:
+                raised = activity.at
+    out.raised_at = raised
     return out
 
 
@@ -179,9 +202,8 @@ def _size_term(size: int | None) -> float:
     return 0.9 - 0.45 * (math.log10(max(size, 1)) - 2.9) ** 2
 
 
-def opportunity_logit(traits: Traits, activities: tuple[Activity, ...] | list[Activity]) -> float:
+def _opportunity_logit(traits: Traits, done: _Engagement) -> float:
     """The hidden model's log-odds of an opportunity, before noise (see the module docstring)."""
-    done = _engagement(activities)
     size = traits.size or 0
     hand_raised = done.demo or done.contact_sales
     logit = -4.1 + _SENIORITY.get(traits.seniority, -0.3) + _size_term(traits.size)
@@ -218,19 +240,13 @@ def _sigmoid(x: float) -> float:
 
 def _whole_ms(moment: datetime) -> datetime:
     """Timestamps in whole milliseconds, as CRMs keep them."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    return moment - timedelta(0, 0, moment.microsecond % 1000)
 
 
-def qualified_at(activities: tuple[Activity, ...] | list[Activity], created: datetime) -> datetime:
+def _ready(done: _Engagement, activities: tuple[Activity, ...] | list[Activity], created: datetime) -> datetime:
     """When a person was ready for sales: their latest raised hand, else the middle of their activity."""
-    raised = [
-        a.at
-        for a in activities
-        if a.type in _HAND_RAISERS
-        or (a.type == "form_submission" and any(f in (a.name or "").lower() for f in _HAND_RAISING_FORMS))
-    ]
-    if raised:
-        return max(raised)
+    if done.raised_at is not None:
+        return done.raised_at
     moments = sorted(a.at for a in activities)
     return moments[len(moments) // 2] if moments else created
 
@@ -247,22 +263,23 @@ def draw_outcome(
     noise, win_noise = rng.gauss(0.0, 0.7), rng.gauss(0.0, 0.6)
     coin, win_coin, lag, tail = rng.random(), rng.random(), rng.expovariate(1 / 3), rng.expovariate(1 / 15)
     amount_spread, no_amount = rng.lognormvariate(0.0, 0.45), rng.random() < 0.15
-    logit, odds_of_winning = opportunity_logit(traits, activities), win_logit(traits)
+    done = _engagement(activities)
+    logit, odds_of_winning = _opportunity_logit(traits, done), win_logit(traits)
     probability, win_probability = _sigmoid(logit), _sigmoid(odds_of_winning)
     size = traits.size or 10
-    cycle = timedelta(days=10 + 15 * max(0.0, math.log10(size) - 1.5) + tail)
     if customer:  # an existing customer: a deal won early in their life with us
         ready = created
         opened = created + (now - created) * 0.1
-        closes = min(opened + cycle, created + (now - created) * 0.6)
+        closes = min(opened + _cycle(size, tail), created + (now - created) * 0.6)
         won = True
     else:
-        ready = qualified_at(activities, created)
-        opened = ready + timedelta(days=lag, hours=2)
-        closes = opened + cycle
-        won = win_coin < _sigmoid(odds_of_winning + win_noise)
+        ready = _ready(done, activities, created)
+        # as timedelta(days=lag, hours=2) rounds it (whole hours add no rounding), at half the cost
+        opened = ready + timedelta(lag) + _TWO_HOURS
         if coin >= _sigmoid(logit + noise) or opened > now:
             return Outcome(probability, win_probability, ready)
+        closes = opened + _cycle(size, tail)
+        won = win_coin < _sigmoid(odds_of_winning + win_noise)
     amount = None if no_amount else float(round(6000 * (size / 100) ** 0.4 * amount_spread, -2) or 100)
     opened, closes = _whole_ms(opened), _whole_ms(closes)
     closed = closes <= now
@@ -283,3 +300,8 @@ def draw_outcome(
         progress=progress,
         updated_at=updated,
     )
+
+
+def _cycle(size: int, tail: float) -> timedelta:
+    """How long a deal runs: longer at bigger companies."""
+    return timedelta(10 + 15 * max(0.0, math.log10(size) - 1.5) + tail)

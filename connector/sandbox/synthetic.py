@@ -25,12 +25,12 @@ import gc
 import random
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from itertools import accumulate
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector.model import Activity, Lead, lead_from_json
+from connector.sandbox.draws import Ranges, Stream, Weighted
 from connector.sandbox.outcomes import Outcome, Traits, draw_outcome
 
 #: the website of the (fictional) company whose funnel the data describes
@@ -409,7 +409,7 @@ def collector_paused() -> Iterator[None]:
 def generate(n: int, seed: int, now: datetime) -> Population:
     """Owners plus ``n`` people, all derived from ``seed``; activity never later than ``now``."""
     owners = generate_owners(seed)
-    return Population(owners, tuple(generate_people(n, seed, now, owners)))
+    return Population(owners, tuple(iter_people(n, seed, now, owners)))
 
 
 def activity_from_json(data: Any) -> Activity:
@@ -420,7 +420,12 @@ def activity_from_json(data: Any) -> Activity:
 
 def generate_people(n: int, seed: int, now: datetime, owners: tuple[Owner, ...] | None = None) -> list[Person]:
     """``n`` deterministic people (see the module docstring for the mix)."""
-    rng = random.Random(seed)
+    return list(iter_people(n, seed, now, owners))
+
+
+def iter_people(n: int, seed: int, now: datetime, owners: tuple[Owner, ...] | None = None) -> Iterator[Person]:
+    """The people of :func:`generate_people` one at a time, for a store that seeds as they come."""
+    rng = Stream(seed)
     if owners is None:
         owners = generate_owners(seed)
     companies = _companies(rng, min(max(12, n // 6), 4000))
@@ -428,14 +433,48 @@ def generate_people(n: int, seed: int, now: datetime, owners: tuple[Owner, ...] 
     segments = rng.choices(SEGMENTS, _SEGMENT_WEIGHTS, k=n)
     picked = rng.choices(companies, company_weights, k=n)
     # outcomes draw from a stream of their own: the people stay what they were without them
-    maker = _PersonMaker(rng, random.Random(f"outcomes-{seed}"), now.astimezone(UTC), owners)
-    return [maker.make(i, segment, company) for i, (segment, company) in enumerate(zip(segments, picked, strict=False))]
+    make = _PersonMaker(rng, Stream(f"outcomes-{seed}"), now.astimezone(UTC), owners).make
+    for i, (segment, company) in enumerate(zip(segments, picked, strict=True)):
+        yield make(i, segment, company)
 
 
-def _moment(epoch_s: float) -> datetime:
-    """A UTC datetime with whole milliseconds, like CRM timestamps (exact, no float rounding)."""
-    ms = int(epoch_s * 1000)
-    return datetime.fromtimestamp(ms // 1000, tz=UTC).replace(microsecond=ms % 1000 * 1000)
+#: below this many milliseconds (the year 2106) a float of seconds is within half a
+#: microsecond of the exact moment, so ``fromtimestamp`` rounds it to the exact one
+_FLOAT_EXACT_MS = 2**32 * 1000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_from_timestamp = datetime.fromtimestamp
+
+
+def _from_ms(ms: int) -> datetime:
+    """The UTC datetime ``ms`` milliseconds after the epoch, exactly (CRM timestamps have whole ms)."""
+    if 0 <= ms < _FLOAT_EXACT_MS:
+        return _from_timestamp(ms / 1000, UTC)
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+# Activities made here are valid by construction (an aware UTC time in whole milliseconds, a
+# small count), so they are built without Activity's generated __init__: a frozen dataclass
+# pays object.__setattr__ per field and __post_init__ works ``ts`` out of the datetime again,
+# together a quarter of the generator's time. The slots are set directly instead.
+_ACTIVITY_FIELDS = ("type", "at", "count", "name", "url", "ts")
+if tuple(f.name for f in fields(Activity)) != _ACTIVITY_FIELDS:
+    raise TypeError("Activity's fields changed: _activity must set every one of them")
+_SET_TYPE, _SET_AT, _SET_COUNT, _SET_NAME, _SET_URL, _SET_TS = (
+    Activity.__dict__[name].__set__ for name in _ACTIVITY_FIELDS
+)
+_new = object.__new__
+
+
+def _activity(kind: str, ms: int, count: int = 1, name: str | None = None, url: str | None = None) -> Activity:
+    """``Activity(kind, <ms after the epoch>, count, name, url)``, made faster (see above)."""
+    activity = _new(Activity)
+    _SET_TYPE(activity, kind)
+    _SET_AT(activity, _from_timestamp(ms / 1000, UTC) if 0 <= ms < _FLOAT_EXACT_MS else _from_ms(ms))
+    _SET_COUNT(activity, count)
+    _SET_NAME(activity, name)
+    _SET_URL(activity, url)
+    _SET_TS(activity, ms / 1000)  # what at.timestamp() gives: both are ms / 1000 correctly rounded
+    return activity
 
 
 def _ascii(text: str) -> str:
@@ -444,14 +483,9 @@ def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().replace("'", "")
 
 
-def _weighted(pairs: tuple[tuple[Any, int], ...]) -> tuple[list[Any], list[int]]:
-    """Values and cumulative weights (``choices`` recomputes them on every call otherwise)."""
-    return [p[0] for p in pairs], list(accumulate(p[1] for p in pairs))
-
-
-def _companies(rng: random.Random, count: int) -> list[Company]:
-    industries, industry_w = _weighted(_INDUSTRIES)
-    countries, country_w = _weighted(_COUNTRIES)
+def _companies(rng: Stream, count: int) -> list[Company]:
+    industries = Weighted.of(_INDUSTRIES)
+    countries = Weighted.of(_COUNTRIES)
     seen: set[str] = set()
     out: list[Company] = []
     while len(out) < count:
@@ -459,21 +493,37 @@ def _companies(rng: random.Random, count: int) -> list[Company]:
         if brand in seen:
             brand = f"{brand} {len(out)}"  # only once the name space runs out
         seen.add(brand)
-        country = rng.choices(countries, cum_weights=country_w)[0]
+        country = rng.pick(countries)
         # log-uniform from 2 to 50,000 employees: many small companies, some enterprises
         size = round(10 ** rng.uniform(0.3, 4.7))
         name = brand + (_LEGAL_FORMS.get(country, "") if rng.random() < 0.4 else "")
         domain = brand.lower().replace(" ", "") + rng.choice((".com", ".io", ".net", ".co"))
-        out.append(Company(name, domain, size, rng.choices(industries, cum_weights=industry_w)[0], country))
+        out.append(Company(name, domain, size, rng.pick(industries), country))
     return out
 
 
-class _PersonMaker:
-    """Makes one person at a time; keeps shared lookups out of the per-person path."""
+# per segment: how engaged (0 cold .. 3 hot), and the chance of content downloads at that level
+_LEVELS = {"cold": 0, "student": 1, "competitor": 2, "warm": 1, "engaged": 2, "hot": 3, "customer": 2}
+_DOWNLOAD_CHANCE = tuple(0.4 + 0.2 * level for level in range(4))
+# whole URLs made once: every page view of a page shares one string
+_BLOG_URLS = tuple(SITE + page for page in _BLOG_PAGES)
+_CAREERS_URL = SITE + "/careers"
+_PRICING_URL = SITE + "/pricing"
+_FORMS = Weighted(("Request a demo", "Contact sales", "Start free trial"), (5, 8, 10), 10.0, 2)
+_DAY_S = 86400
+# page views and email opens by level: every level's count is drawn, whatever the level
+_VIEWS = Ranges.of((0, 3), (3, 15), (10, 40), (15, 60))
+_OPENS = Ranges.of((0, 2), (2, 8), (5, 20), (6, 25))
 
-    def __init__(
-        self, rng: random.Random, outcome_rng: random.Random, now: datetime, owners: tuple[Owner, ...]
-    ) -> None:
+
+class _PersonMaker:
+    """Makes one person at a time; keeps shared lookups out of the per-person path.
+
+    Every draw is made in the same order as it always was (people, then their
+    activities, stage, owner and properties; outcomes from a stream of their own), so a
+    seed gives the same people whatever is made faster here."""
+
+    def __init__(self, rng: Stream, outcome_rng: Stream, now: datetime, owners: tuple[Owner, ...]) -> None:
         self.rng = rng
         self.outcome_rng = outcome_rng
         self.now = now
@@ -481,23 +531,24 @@ class _PersonMaker:
         self.reps = [o for o in owners if o.kind == "person"]
         self.rep_ids = frozenset(o.id for o in self.reps)
         self.queue = next((o for o in owners if o.kind == "queue"), None)
-        self.titles, self.title_w = _weighted(tuple((t[:2], t[2]) for t in _TITLES))
+        self.titles = Weighted.of(tuple((t[:2], t[2]) for t in _TITLES))
         # _TITLES lists managers and above first
-        self.senior_titles = sum(1 for t in _TITLES if t[1] not in ("individual", "entry"))
-        self.sources, self.source_w = _weighted(_LEAD_SOURCES)
-        self.statuses, self.status_w = _weighted(_LEAD_STATUS)
+        self.senior_titles = self.titles.head(sum(1 for t in _TITLES if t[1] not in ("individual", "entry")))
+        self.sources = Weighted.of(_LEAD_SOURCES)
+        self.statuses = Weighted.of(_LEAD_STATUS)
         self.used_emails: set[str] = set()
+        self.local_parts: dict[tuple[str, str], str] = {}
 
     def make(self, index: int, segment: str, company: Company) -> Person:
         rng = self.rng
         first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
         age_days = rng.uniform(1, 540) if segment != "hot" else rng.uniform(1, 120)
-        created = _moment(self.now_ts - age_days * 86400)
-        ((title, seniority),) = rng.choices(self.titles, cum_weights=self.title_w)
+        created_ms = int((self.now_ts - age_days * _DAY_S) * 1000)
+        created = _from_ms(created_ms)
+        title, seniority = rng.pick(self.titles)
         if segment == "hot" and seniority in ("individual", "entry") and rng.random() < 0.5:
             # people who ask for a demo skew towards those who can buy
-            senior = self.senior_titles
-            ((title, seniority),) = rng.choices(self.titles[:senior], cum_weights=self.title_w[:senior])
+            title, seniority = rng.pick(self.senior_titles)
         company_name, industry, country = company.name, company.industry, company.country
         size: int | None = company.size
         domain = company.domain
@@ -515,34 +566,35 @@ class _PersonMaker:
         elif rng.random() < 0.22:  # people who sign up with a personal address
             domain = rng.choice(FREE_MAIL_DOMAINS)
         email = self._email(first, last, domain)
-        activities = self._activities(segment, created)
+        activities = self._activities(segment, created_ms / 1000)  # created.timestamp(), exactly
         stage, status = self._stage(segment, activities)
-        owner = self._owner(segment, stage)
-        asked = segment in ("hot", "customer") or (segment == "engaged" and rng.random() < 0.3)
+        owner = self._owner(stage)
+        random = rng.random
+        asked = segment in ("hot", "customer") or (segment == "engaged" and random() < 0.3)
         properties: dict[str, Any] = {
             "email": email,
             "first_name": first,
             "last_name": last,
-            "job_title": title if rng.random() > 0.06 else None,  # some never told us
+            "job_title": title if random() > 0.06 else None,  # some never told us
             "company": company_name,
-            "company_size": size if rng.random() > 0.15 else None,
+            "company_size": size if random() > 0.15 else None,
             "industry": industry,
             "country": country,
-            "lead_source": rng.choices(self.sources, cum_weights=self.source_w)[0],
+            "lead_source": rng.pick(self.sources),
             "lifecycle_stage": stage,
             "lead_status": status,
             "owner_id": owner,
-            "budget": rng.choice(_BUDGETS) if asked and rng.random() < 0.6 else None,
-            "timeline": rng.choice(_TIMELINES) if asked and rng.random() < 0.7 else None,
-            "need": rng.choice(_NEEDS) if asked and rng.random() < 0.5 else None,
+            "budget": rng.choice(_BUDGETS) if asked and random() < 0.6 else None,
+            "timeline": rng.choice(_TIMELINES) if asked and random() < 0.7 else None,
+            "need": rng.choice(_NEEDS) if asked and random() < 0.5 else None,
         }
         outcome = self._outcome(segment, seniority, size, industry, domain, properties, activities, created)
         if outcome.converted:
             properties["lifecycle_stage"] = "customer" if outcome.closed and outcome.won else "opportunity"
             if properties["owner_id"] not in self.rep_ids:  # deals are worked by reps, not queues
                 properties["owner_id"] = self.outcome_rng.choice(self.reps).id
-        lead = Lead(id=f"p{index + 1:06d}", properties=properties, activities=tuple(activities))
-        return Person(lead=lead, created_at=created, segment=segment, outcome=outcome)
+        lead = Lead(f"p{index + 1:06d}", properties, tuple(activities))
+        return Person(lead, created, segment, outcome)
 
     def _outcome(
         self,
@@ -571,7 +623,9 @@ class _PersonMaker:
         return draw_outcome(self.outcome_rng, traits, activities, created, self.now, customer=segment == "customer")
 
     def _email(self, first: str, last: str, domain: str) -> str:
-        local = f"{_ascii(first)}.{_ascii(last)}".lower()
+        local = self.local_parts.get((first, last))
+        if local is None:
+            local = self.local_parts[first, last] = f"{_ascii(first)}.{_ascii(last)}".lower()
         email = f"{local}@{domain}"
         suffix = 1
         while email in self.used_emails:
@@ -580,65 +634,64 @@ class _PersonMaker:
         self.used_emails.add(email)
         return email
 
-    def _at(self, created: datetime, recent_days: float | None = None) -> datetime:
-        """A moment between ``created`` and now, within the last ``recent_days`` if given."""
-        span = self.now_ts - created.timestamp()
-        if recent_days is not None:
-            span = min(span, recent_days * 86400)
-        return _moment(max(self.now_ts - self.rng.uniform(0, span), created.timestamp()))
+    def _activities(self, segment: str, created_ts: float) -> list[Activity]:
+        rng = self.rng
+        randint, random, choice = rng.randint, rng.random, rng.choice
+        now_ts = self.now_ts
+        span = now_ts - created_ts
 
-    def _activities(self, segment: str, created: datetime) -> list[Activity]:
-        rng, at = self.rng, self._at
+        def at(recent_days: float | None = None) -> int:
+            """A moment (epoch ms) between ``created_ts`` and now, within the last ``recent_days`` if given."""
+            within = span if recent_days is None or span <= recent_days * _DAY_S else recent_days * _DAY_S
+            moment = now_ts - within * random()
+            return int((moment if moment >= created_ts else created_ts) * 1000)
+
         out: list[Activity] = []
-        level = {"cold": 0, "student": 1, "competitor": 2, "warm": 1, "engaged": 2, "hot": 3, "customer": 2}[segment]
-        views = (rng.randint(0, 3), rng.randint(3, 15), rng.randint(10, 40), rng.randint(15, 60))[level]
+        add = out.append
+        level = _LEVELS[segment]
+        views = rng.randints(_VIEWS)[level]
         if views:
-            out.append(Activity("page_view", at(created), count=views, url=SITE + rng.choice(_BLOG_PAGES)))
-            out.append(Activity("site_visit", at(created), count=max(1, views // rng.randint(2, 4))))
-        if segment == "cold" and rng.random() < 0.08:  # a job seeker, not a buyer
-            out.append(Activity("page_view", at(created), count=rng.randint(1, 4), url=SITE + "/careers"))
-        opens = (rng.randint(0, 2), rng.randint(2, 8), rng.randint(5, 20), rng.randint(6, 25))[level]
+            add(_activity("page_view", at(), views, None, choice(_BLOG_URLS)))
+            add(_activity("site_visit", at(), max(1, views // randint(2, 4))))
+        if segment == "cold" and random() < 0.08:  # a job seeker, not a buyer
+            add(_activity("page_view", at(), randint(1, 4), None, _CAREERS_URL))
+        opens = rng.randints(_OPENS)[level]
         if opens:
-            out.append(Activity("email_open", at(created), count=opens))
-            clicks = rng.randint(0, max(0, opens // 3))
+            add(_activity("email_open", at(), opens))
+            clicks = randint(0, max(0, opens // 3))
             if clicks:
-                out.append(Activity("email_click", at(created), count=clicks))
-        if level >= 1 and rng.random() < 0.45:
-            out.append(Activity("newsletter_signup", at(created), name="Newsletter subscription"))
-        if level >= 1 and rng.random() < 0.4 + 0.2 * level:
-            for _ in range(rng.randint(1, level + 1)):
-                out.append(Activity("content_download", at(created), name=rng.choice(_CONTENT)))
-        if level >= 2 and rng.random() < 0.5:
-            webinar = rng.choice(_WEBINARS)
-            registered = at(created)
-            out.append(Activity("webinar_registration", registered, name=webinar))
-            if rng.random() < 0.6:
-                out.append(Activity("webinar_attendance", registered, name=webinar))
+                add(_activity("email_click", at(), clicks))
+        if level >= 1 and random() < 0.45:
+            add(_activity("newsletter_signup", at(), 1, "Newsletter subscription"))
+        if level >= 1 and random() < _DOWNLOAD_CHANCE[level]:
+            for _ in range(randint(1, level + 1)):
+                add(_activity("content_download", at(), 1, choice(_CONTENT)))
+        if level >= 2 and random() < 0.5:
+            webinar = choice(_WEBINARS)
+            registered = at()
+            add(_activity("webinar_registration", registered, 1, webinar))
+            if random() < 0.6:
+                add(_activity("webinar_attendance", registered, 1, webinar))
         if segment == "hot":
-            out.extend(self._intent(created))
-        elif segment == "engaged" and rng.random() < 0.2:  # curious about price, not yet asking
-            out.append(Activity("page_view", at(created, 30), count=1, url=SITE + "/pricing"))
+            # what makes a lead hot: recent pricing views and a hand raised
+            add(_activity("page_view", at(14), randint(1, 6), None, _PRICING_URL))
+            form = rng.pick(_FORMS)
+            raised = at(10)
+            add(_activity("form_submission", raised, 1, form))
+            if form == "Start free trial":
+                add(_activity("trial_signup", raised, 1, "Free trial"))
+            if random() < 0.45:
+                add(_activity("meeting_booked", at(7), 1, "Discovery call"))
+            if random() < 0.35:
+                add(_activity("call", at(7), 1, "Intro call"))
+            if random() < 0.15:
+                add(_activity("chat", at(7), 1, "Pricing question"))
+        elif segment == "engaged" and random() < 0.2:  # curious about price, not yet asking
+            add(_activity("page_view", at(30), 1, None, _PRICING_URL))
         if segment == "customer":
-            out.append(Activity("meeting_booked", at(created), name="Quarterly business review"))
-        if segment in ("cold", "warm") and rng.random() < 0.06:
-            out.append(Activity("unsubscribe", at(created)))
-        return out
-
-    def _intent(self, created: datetime) -> list[Activity]:
-        """What makes a lead hot: recent pricing views and a hand raised."""
-        rng, at = self.rng, self._at
-        out = [Activity("page_view", at(created, 14), count=rng.randint(1, 6), url=SITE + "/pricing")]
-        form = rng.choices(("Request a demo", "Contact sales", "Start free trial"), cum_weights=(5, 8, 10))[0]
-        raised = at(created, 10)
-        out.append(Activity("form_submission", raised, name=form))
-        if form == "Start free trial":
-            out.append(Activity("trial_signup", raised, name="Free trial"))
-        if rng.random() < 0.45:
-            out.append(Activity("meeting_booked", at(created, 7), name="Discovery call"))
-        if rng.random() < 0.35:
-            out.append(Activity("call", at(created, 7), name="Intro call"))
-        if rng.random() < 0.15:
-            out.append(Activity("chat", at(created, 7), name="Pricing question"))
+            add(_activity("meeting_booked", at(), 1, "Quarterly business review"))
+        if segment in ("cold", "warm") and random() < 0.06:
+            add(_activity("unsubscribe", at()))
         return out
 
     def _stage(self, segment: str, activities: list[Activity]) -> tuple[str, str | None]:
@@ -651,9 +704,9 @@ class _PersonMaker:
             return "subscriber", None
         if segment == "engaged" and rng.random() < 0.15:
             return "mql", rng.choice(("OPEN", "ATTEMPTED_TO_CONTACT"))
-        return "lead", rng.choices(self.statuses, cum_weights=self.status_w)[0]
+        return "lead", rng.pick(self.statuses)
 
-    def _owner(self, segment: str, stage: str) -> str | None:
+    def _owner(self, stage: str) -> str | None:
         rng = self.rng
         roll = rng.random()
         if stage in ("sql", "opportunity", "customer") or roll < 0.68:
