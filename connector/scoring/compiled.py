@@ -208,7 +208,7 @@ class Route:
     beyond_engagement: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity hash: what a value meets is cached per group
 class PropertyGroup:
     """Property rules that read the same thing: what a lead meets is cached by that thing's value.
 
@@ -236,8 +236,8 @@ RankedReason = tuple[int, float, Reason]
 
 
 RouteKey = tuple[str, str | None, str | None]
-#: a group's field, whether only its domain is read, the class of the value read and the value
-PropertyKey = tuple[str, bool, type, Any]
+#: a group of property rules, the class of the value they read and the value
+PropertyKey = tuple[PropertyGroup, type, Any]
 
 
 class BoundedCache(dict[K, V], Generic[K, V]):
