@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from connector.model import Activity, Lead, Qualification, Reason, Stage
 from connector.scoring.compiled import (
+    RULE_TEXT_LIMIT,
     ActivityRule,
     BoundedCache,
     CardRule,
@@ -41,7 +42,7 @@ __all__ = ["CompiledRules", "compile_rules", "rules_version", "score"]
 #: reasons worth less than this are noise to a rep and are left out
 _MIN_REASON_POINTS = 0.5
 _MAX_INTERESTS = 5
-_MINUTE, _DAY = 60.0, 86400.0
+_DAY = 86400.0
 #: reason groups: a disqualifier is named first, then the signals, then the rest by points
 _DISQUALIFIER, _SIGNAL, _OTHER = 0, 1, 2
 
@@ -51,7 +52,7 @@ _new_tuple = tuple.__new__
 _reason_of = itemgetter(2)
 _name = attrgetter("name")
 _rule_name = attrgetter("rule.name")
-ActivityTexts = BoundedCache[tuple[Any, ...], str]
+ActivityTexts = dict[Hashable, BoundedCache[Any, str]]
 
 
 #: What one rule saw of a lead's activities: ``[points so far, how many, latest effective time,
@@ -364,19 +365,21 @@ def _activity_text(
     how long ago the latest was (the words change by the minute within a day, by the day beyond);
     the key holds only what the rule's words show, so the cache stays small and hits more often."""
     _, count, latest_at, latest = tally
-    age = now_ts - latest_at
+    age = now_ts - latest_at  # never negative: tallies clamp future times to now
     words = rule.words
-    key = (
-        rule,
-        count if words.by_count else 0,
-        # whole minutes (or days, negated) as the float floor division gives them: no int() call
-        (age // _MINUTE if age < _DAY else -(age // _DAY)) if words.by_age else 0,
-        latest.name if words.by_name else None,
-        latest.url if words.by_url else None,
+    # the count and the age as one int: minutes within a day (0-1439), else 1440 + days (a date
+    # is at most 3.7 million days old, below the 32 bits the count is shifted by)
+    key: Any = (count if words.by_count else 0) << 32 | (
+        (int(age) // 60 if age < _DAY else 1440 + int(age) // 86400) if words.by_age else 0
     )
-    text = texts.get(key)
+    if words.by_name or words.by_url:
+        key = (key, latest.name if words.by_name else None, latest.url if words.by_url else None)
+    cache = texts.get(rule)
+    if cache is None:
+        cache = texts[rule] = BoundedCache(RULE_TEXT_LIMIT)
+    text = cache.get(key)
     if text is None:
-        text = texts.remember(key, words.fill(count, ago(age), latest.name, latest.url))
+        text = cache.remember(key, words.fill(count, ago(age), latest.name, latest.url))
     return text
 
 
