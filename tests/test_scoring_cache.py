@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from connector.model import Activity, Lead
 from connector.scoring import score
 from connector.scoring.compiled import CompiledRules, ScoringCache
+from connector.scoring.engine import _activity_text
+from connector.scoring.phrases import ago
 
 #: placeholders in every combination, on pages and forms that repeat across leads
 EVERY_PLACEHOLDER = rules_from(
@@ -79,3 +81,34 @@ def test_a_warm_cache_scores_every_lead_as_a_cold_one(batch: list[Lead], ruleset
     warm = _cold(ruleset.compiled)
     for each in batch:
         assert score(each, warm, NOW) == score(each, _cold(ruleset.compiled), NOW)
+
+
+DAY = 86400.0
+#: ages around every boundary the words change at: 2 minutes, an hour, a day, two weeks, two months
+AGES = st.sampled_from([0.0, 59.9, 60.0, 119.9, 120.0, 3599.9, 3600.0, 86399.9, 86400.0, 13 * DAY, 14 * DAY])
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, len(EVERY_PLACEHOLDER.compiled.engagement["page_view"]) - 1),
+            st.integers(0, 3),
+            AGES | st.floats(0, 400 * DAY),
+            st.sampled_from(PAGES),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_cached_reason_words_are_the_words_the_rule_would_write(tallies) -> None:
+    """The cache keys words by only what they show (count, age to the minute or day, name, URL):
+    whatever was cached before, a reason reads as formatting it afresh would."""
+    rules = _cold(EVERY_PLACEHOLDER.compiled)
+    texts = rules.cache.activity_texts
+    now_ts = NOW.timestamp()
+    for index, count, age, path in tallies:
+        rule = rules.engagement["page_view"][index]
+        latest = activity("page_view", url=f"https://vendor.example{path}")
+        tally = [0.0, count, now_ts - age, latest]
+        assert _activity_text(rule, tally, now_ts, texts) == rule.words.fill(count, ago(age), None, latest.url)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -38,6 +38,8 @@ _NAMED_INTERESTS = frozenset(
 INTEREST_LIMIT = 100
 #: entries a cache holds before it starts over: unbounded URL variety must not grow memory forever
 CACHE_LIMIT = 100_000
+#: reason words one activity rule keeps (each rule has its own cache: see ScoringCache)
+RULE_TEXT_LIMIT = 10_000
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -208,7 +210,7 @@ class Route:
     beyond_engagement: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity hash: what a value meets is cached per group
 class PropertyGroup:
     """Property rules that read the same thing: what a lead meets is cached by that thing's value.
 
@@ -236,8 +238,8 @@ RankedReason = tuple[int, float, Reason]
 
 
 RouteKey = tuple[str, str | None, str | None]
-#: a group's field, whether only its domain is read, the class of the value read and the value
-PropertyKey = tuple[str, bool, type, Any]
+#: a group of property rules, the class of the value they read and the value
+PropertyKey = tuple[PropertyGroup, type, Any]
 
 
 class BoundedCache(dict[K, V], Generic[K, V]):
@@ -264,8 +266,11 @@ class ScoringCache:
     routes: BoundedCache[RouteKey, Route] = field(default_factory=BoundedCache)
     #: the property rules a field's value meets: titles, sizes and domains repeat
     property_hits: BoundedCache[PropertyKey, tuple[PropertyHit, ...]] = field(default_factory=BoundedCache)
-    #: the words of activity reasons by (rule, count, "2 days ago", name, URL): formatting is the dear part
-    activity_texts: BoundedCache[tuple[Any, ...], str] = field(default_factory=BoundedCache)
+    #: the words of activity reasons, one cache per rule, by what the rule's words show of a tally
+    #: (count, how long ago, name, URL): formatting is the dear part. One small cache per rule, keyed
+    #: by an int where the words show no name or URL, is looked up in half the time of one big
+    #: cache keyed by tuples: a dozen lookups a lead.
+    activity_texts: dict[Hashable, BoundedCache[Any, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,12 @@ import math
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter, itemgetter
 from typing import Any, TypeVar
 
 from connector.model import Activity, Lead, Qualification, Reason, Stage
 from connector.scoring.compiled import (
+    RULE_TEXT_LIMIT,
     ActivityRule,
     BoundedCache,
     CardRule,
@@ -40,35 +42,36 @@ __all__ = ["CompiledRules", "compile_rules", "rules_version", "score"]
 #: reasons worth less than this are noise to a rep and are left out
 _MIN_REASON_POINTS = 0.5
 _MAX_INTERESTS = 5
-_MINUTE, _DAY = 60.0, 86400.0
+_DAY = 86400.0
 #: reason groups: a disqualifier is named first, then the signals, then the rest by points
 _DISQUALIFIER, _SIGNAL, _OTHER = 0, 1, 2
 
 _Rule = TypeVar("_Rule", bound=Hashable)
 _new_tuple = tuple.__new__
-ActivityTexts = BoundedCache[tuple[Any, ...], str]
+#: the Reason of a RankedReason, a rule's name and a property hit's rule's name, read in C
+_reason_of = itemgetter(2)
+_name = attrgetter("name")
+_rule_name = attrgetter("rule.name")
+ActivityTexts = dict[Hashable, BoundedCache[Any, str]]
 
 
-@dataclass(slots=True)
-class Tally:
-    """What one rule saw of a lead's activities: its points so far, how many, and the latest one."""
-
-    points: float
-    count: int
-    latest_at: float
-    latest: Activity
+#: What one rule saw of a lead's activities: ``[points so far, how many, latest effective time,
+#: latest activity]``, read and written by the indexes below. A list, not a dataclass: about ten
+#: are made for every lead scored, and building a list costs a third of calling a constructor.
+Tally = list[Any]
+_POINTS, _COUNT, _LATEST_AT, _LATEST = 0, 1, 2, 3
 
 
 def _add(tallies: dict[_Rule, Tally], rule: _Rule, activity: Activity, at: float, points: float) -> None:
     """Count ``activity`` (at effective time ``at``, worth ``points``) in ``rule``'s tally."""
     tally = tallies.get(rule)
     if tally is None:
-        tallies[rule] = Tally(points, activity.count, at, activity)
+        tallies[rule] = [points, activity.count, at, activity]
         return
-    tally.points += points
-    tally.count += activity.count
-    if at > tally.latest_at or (at == tally.latest_at and _rank(activity) > _rank(tally.latest)):
-        tally.latest_at, tally.latest = at, activity
+    tally[_POINTS] += points
+    tally[_COUNT] += activity.count
+    if at > tally[_LATEST_AT] or (at == tally[_LATEST_AT] and _rank(activity) > _rank(tally[_LATEST])):
+        tally[_LATEST_AT], tally[_LATEST] = at, activity
 
 
 def _rank(activity: Activity) -> tuple[str, str, int]:
@@ -170,8 +173,8 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
         disqualified=disqualified,
         disqualified_reason=disqualified_reason,
         signals=tuple([rule.name for rule, _ in signals.firing]),
-        reasons=tuple([reason for _, _, reason in ranked]),
-        missing=tuple([name for name, field_name in rules.bant if is_blank(props.get(field_name))]),
+        reasons=tuple(map(_reason_of, ranked)),
+        missing=_missing(rules.bant, props),
         interests=_latest_interests(seen.interests),
         rules_version=rules.version,
         rules_fired=_fired(hits, fit_cards, seen, signals, cards),
@@ -187,19 +190,30 @@ def _fired(
     the report's lift compares leads by what the rules matched, not by what was left of them.
     Rule names are unique across the file and each rule is met once here: no set is needed.
     """
-    # plain loops: a comprehension is a function call of its own, six of them a lead
-    names: list[str] = []
-    add = names.append
-    for hit in hits:
-        add(hit.rule.name)
-    for card in (*fit_cards.cards, *cards.cards):
-        add(card.name)
-    for tallies in (seen.engagement, seen.negatives, seen.disqualifiers):
-        for rule in tallies:
-            add(rule.name)
+    # map() with attribute getters reads the names in C: a comprehension is a function call of
+    # its own, and a loop runs a dozen bytecodes a name
+    names = list(map(_rule_name, hits))
+    if fit_cards.cards:
+        names.extend(map(_name, fit_cards.cards))
+    if cards.cards:
+        names.extend(map(_name, cards.cards))
+    names.extend(map(_name, seen.engagement))
+    if seen.negatives:
+        names.extend(map(_name, seen.negatives))
+    if seen.disqualifiers:
+        names.extend(map(_name, seen.disqualifiers))
     for signal, _ in signals.firing:
-        add(signal.name)
+        names.append(signal.name)
     return tuple(names)
+
+
+def _missing(bant: tuple[tuple[str, str], ...], props: Mapping[str, Any]) -> tuple[str, ...]:
+    """The BANT answers the lead's properties leave blank, in the rules file's order."""
+    missing: list[str] = []  # a loop, not a comprehension: that would be a function call of its own
+    for name, field_name in bant:
+        if is_blank(props.get(field_name)):
+            missing.append(name)
+    return tuple(missing)
 
 
 # ------------------------------------------------------------ properties
@@ -225,7 +239,7 @@ def _property_hits(rules: CompiledRules, props: Mapping[str, Any], domain: str) 
     for group in rules.property_groups:
         value = domain if group.by_domain else props.get(group.field)
         # the class too: True == 1 must not share an entry
-        key = (group.field, group.by_domain, value.__class__, value)
+        key = (group, value.__class__, value)
         try:
             hits = cache.get(key)
             hashable = True
@@ -294,9 +308,13 @@ def _grade(fit: float, grades: Mapping[GradeStep, float]) -> str:
 def _tally_activities(
     rules: CompiledRules, activities: Iterable[Activity], now_ts: float, *, with_disqualifiers: bool
 ) -> ActivityTallies:
-    """One pass over the activities: each rule's decayed points, counts and latest activity."""
-    seen = ActivityTallies()
-    engagement = seen.engagement
+    """One pass over the activities: each rule's decayed points, counts and latest activity.
+
+    This loop runs for every activity of every lead: the tallies are written out here with
+    literal indexes (see ``Tally``) rather than through ``_add``, which the rarer rules use.
+    """
+    engagement: dict[ActivityRule, Tally] = {}
+    seen = ActivityTallies(engagement, {}, {}, {}, {})
     routes = rules.cache.routes
     exp = math.exp
     for activity in activities:
@@ -305,21 +323,21 @@ def _tally_activities(
         at = activity.ts
         if at > now_ts:
             at = now_ts  # a clock skewed into the future counts as now, never as more than now
-        age = now_ts - at
         rule = route.engagement
         if rule is not None:
             count = activity.count
-            points = rule.points * count * exp(-rule.decay * age) if rule.points else 0.0
+            points = rule.points * count * exp(-rule.decay * (now_ts - at)) if rule.points else 0.0
             tally = engagement.get(rule)
             if tally is None:
-                engagement[rule] = Tally(points, count, at, activity)
-            else:  # _add, written out: this is the line a backtest runs most
-                tally.points += points
-                tally.count += count
-                if at > tally.latest_at or (at == tally.latest_at and _rank(activity) > _rank(tally.latest)):
-                    tally.latest_at, tally.latest = at, activity
+                engagement[rule] = [points, count, at, activity]
+            else:
+                tally[0] += points
+                tally[1] += count
+                if at > tally[2] or (at == tally[2] and _rank(activity) > _rank(tally[3])):
+                    tally[2] = at
+                    tally[3] = activity
         if route.beyond_engagement:
-            _tally_beyond_engagement(seen, route, activity, at, age, with_disqualifiers)
+            _tally_beyond_engagement(seen, route, activity, at, now_ts - at, with_disqualifiers)
     return seen
 
 
@@ -346,19 +364,22 @@ def _activity_text(
     """The reason's words, cached: they depend on the rule, the count, the latest name and URL, and
     how long ago the latest was (the words change by the minute within a day, by the day beyond);
     the key holds only what the rule's words show, so the cache stays small and hits more often."""
-    age = now_ts - tally.latest_at
-    latest = tally.latest
+    _, count, latest_at, latest = tally
+    age = now_ts - latest_at  # never negative: tallies clamp future times to now
     words = rule.words
-    key = (
-        rule,
-        tally.count if words.by_count else 0,
-        (int(age // _MINUTE) if age < _DAY else -int(age // _DAY)) if words.by_age else 0,
-        latest.name if words.by_name else None,
-        latest.url if words.by_url else None,
+    # the count and the age as one int: minutes within a day (0-1439), else 1440 + days (a date
+    # is at most 3.7 million days old, below the 32 bits the count is shifted by)
+    key: Any = (count if words.by_count else 0) << 32 | (
+        (int(age) // 60 if age < _DAY else 1440 + int(age) // 86400) if words.by_age else 0
     )
-    text = texts.get(key)
+    if words.by_name or words.by_url:
+        key = (key, latest.name if words.by_name else None, latest.url if words.by_url else None)
+    cache = texts.get(rule)
+    if cache is None:
+        cache = texts[rule] = BoundedCache(RULE_TEXT_LIMIT)
+    text = cache.get(key)
     if text is None:
-        text = texts.remember(key, words.fill(tally.count, ago(age), latest.name, latest.url))
+        text = cache.remember(key, words.fill(count, ago(age), latest.name, latest.url))
     return text
 
 
@@ -379,10 +400,10 @@ def _fire_signals(
     points, fast_track = 0.0, False
     for rule in signals:
         tally = windowed.get(rule)
-        if tally is None or tally.count < rule.min_count or (rule.min_grade is not None and grade > rule.min_grade):
+        if tally is None or tally[_COUNT] < rule.min_count or (rule.min_grade is not None and grade > rule.min_grade):
             continue
         firing.append((rule, tally))
-        tellers.setdefault(id(tally.latest), rule)
+        tellers.setdefault(id(tally[_LATEST]), rule)
         points += rule.points
         fast_track = fast_track or rule.fast_track
     return Signals(tuple(firing), tellers, points, fast_track)
@@ -410,7 +431,7 @@ def _cards(
 
 def _count(counter: WindowCount, windowed: dict[SignalRule | WindowCount, Tally]) -> int:
     tally = windowed.get(counter)
-    return 0 if tally is None else tally.count
+    return 0 if tally is None else tally[_COUNT]
 
 
 def _card_text(
@@ -434,26 +455,32 @@ def _engagement(
     """Engagement points: each rule up to its cap, all of them up to the total cap; then activity
     negatives, each down to its floor, and the scorecard's counts, as they are."""
     reasons = list(cards.reasons)
+    add = reasons.append
     folded: dict[int, float] = {}
     earned = 0.0
-    # comparisons rather than min() and abs(): builtin calls cost more than the work, ten times a lead
+    # comparisons rather than min() and abs(), and the ranked reason built in place (as _ranked
+    # builds it): builtin and function calls cost more than the work, ten times a lead
     for rule, tally in seen.engagement.items():
-        points, rule_cap = tally.points, rule.cap
+        points, rule_cap = tally[_POINTS], rule.cap
         if rule_cap is not None and points > rule_cap:
             points = rule_cap
         earned += points
-        if tellers and (key := id(tally.latest)) in tellers:
+        if tellers and (key := id(tally[_LATEST])) in tellers:
             folded[key] = folded.get(key, 0.0) + points
-        elif points >= _MIN_REASON_POINTS or points <= -_MIN_REASON_POINTS:
-            reasons.append(_ranked(_OTHER, points, _activity_text(rule, tally, now_ts, texts), "engagement"))
+        elif points >= _MIN_REASON_POINTS:
+            text = _activity_text(rule, tally, now_ts, texts)
+            add((_OTHER, -points, _new_tuple(Reason, (text, points, "engagement"))))
+        elif points <= -_MIN_REASON_POINTS:
+            text = _activity_text(rule, tally, now_ts, texts)
+            add((_OTHER, points, _new_tuple(Reason, (text, points, "engagement"))))
     lost = 0.0
     for rule, tally in seen.negatives.items():
-        points, rule_cap = tally.points, rule.cap
+        points, rule_cap = tally[_POINTS], rule.cap
         if rule_cap is not None and points < rule_cap:
             points = rule_cap
         lost += points
         if points >= _MIN_REASON_POINTS or points <= -_MIN_REASON_POINTS:
-            reasons.append(_ranked(_OTHER, points, _activity_text(rule, tally, now_ts, texts), "negative"))
+            add(_ranked(_OTHER, points, _activity_text(rule, tally, now_ts, texts), "negative"))
     return Engagement(min(earned, cap) + lost + cards.points, reasons, folded)
 
 
@@ -463,7 +490,7 @@ def _signal_reasons(
     """One reason per firing signal, carrying the engagement points of the activity it names."""
     reasons = []
     for rule, tally in signals.firing:
-        key = id(tally.latest)
+        key = id(tally[_LATEST])
         told = folded.pop(key, 0.0) if signals.tellers[key] is rule else 0.0
         reasons.append(_ranked(_SIGNAL, rule.points + told, _activity_text(rule, tally, now_ts, texts), "signal"))
     return reasons
