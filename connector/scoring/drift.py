@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 from connector.model import Lead
 from connector.scoring.compiled import CompiledRules
-from connector.scoring.engine import _NO_CARDS, _cards, _fire_signals, _fit, _property_hits, _tally_activities
+from connector.scoring.engine import (
+    _NO_CARDS,
+    _POINTS,
+    _cards,
+    _fire_signals,
+    _fit,
+    _property_hits,
+    _tally_activities,
+)
 from connector.scoring.values import email_domain
 
 
@@ -67,7 +75,7 @@ def drift(lead: Lead, rules: CompiledRules, now: float) -> Drift:
     falling = rising = rate = 0.0
     earned_falling = earned = lost = 0.0
     for rule, tally in (*seen.engagement.items(), *seen.negatives.items()):
-        points, cap = tally.points, rule.cap
+        points, cap = tally[_POINTS], rule.cap
         # as the engine caps them: what a rule earns stops at its cap, what a negative takes at its own
         if cap is not None and (points > cap if rule.kind == "engagement" else points < cap):
             points = cap
@@ -85,7 +93,7 @@ def drift(lead: Lead, rules: CompiledRules, now: float) -> Drift:
         if points and rule.decay > rate:
             rate = rule.decay
     # earned points count up to the engagement cap; when nothing earned is negative, what falls is that capped sum
-    negative_earned = any(t.points < 0 for t in seen.engagement.values())
+    negative_earned = any(t[_POINTS] < 0 for t in seen.engagement.values())
     falling += earned_falling if negative_earned else min(earned_falling, rules.source.engagement.cap)
     # the engine's sums, without the reasons: the raw values tell which side of a limit the rounded ones are on
     fit_cards = _cards(rules.fit_cards, props, domain, {}, now, texts) if rules.fit_cards else _NO_CARDS
