@@ -476,8 +476,8 @@ class HubSpotRoutes:
         results, errs = [], []
         for item in inputs:
             key = str(item.get("id")) if isinstance(item, dict) else str(item)
-            targets = self._v4_targets(otype, key, to_type) if self.portal.is_live(otype, key) else []
-            if targets:
+            targets = self._v4_targets(otype, key, to_type)
+            if targets and self.portal.is_live(otype, key):
                 results.append({"from": {"id": key}, "to": targets})
             else:
                 errs.append(
