@@ -62,6 +62,8 @@ class Record:
     archived_at: str | None = None
     #: property -> [(value, timestamp, sourceType)] oldest first; only properties written after creation
     history: dict[str, list[tuple[str, str, str]]] | None = None
+    #: (property names, their values as JSON) last sent for this version (see wire.record_json)
+    rendered: tuple[tuple[str, ...], Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,16 +246,26 @@ class Portal:
 
     def associations(self, otype: ObjectType, record_id: str, to_type: ObjectType) -> dict[str, list[int]]:
         """Live records of ``to_type`` associated with a record, with the association type ids."""
+        return self.associations_of(otype, (record_id,), to_type)[0]
+
+    def associations_of(
+        self, otype: ObjectType, record_ids: Iterable[str], to_type: ObjectType
+    ) -> list[dict[str, list[int]]]:
+        """:meth:`associations` of each of many records, in order (a batch read of 1,000 ids
+        finds the tables and takes the lock once)."""
         with self.lock:
-            linked = self._links.get((otype.name, to_type.name), _NO_LINKS).get(record_id)
-            if not linked:
-                return {}
+            table = self._links.get((otype.name, to_type.name), _NO_LINKS)
             records = self._collections[to_type.name].records
-            return {
-                other: list(types)
-                for other, types in linked.items()
-                if (target := records.get(other)) is not None and not target.archived
-            }
+            return [
+                {
+                    other: list(types)
+                    for other, types in linked.items()
+                    if (target := records.get(other)) is not None and not target.archived
+                }
+                if (linked := table.get(record_id))
+                else {}
+                for record_id in record_ids
+            ]
 
     def linked_ids(self, otype: ObjectType, record_id: str, to_type: ObjectType) -> set[str]:
         """Ids of ``to_type`` ever linked with a record, live or not (links are never removed)."""
