@@ -12,7 +12,7 @@ import heapq
 import math
 import threading
 from bisect import bisect_left, insort
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -63,7 +63,7 @@ class Record:
     #: property -> [(value, timestamp, sourceType)] oldest first; only properties written after creation
     history: dict[str, list[tuple[str, str, str]]] | None = None
     #: (property names, their values as JSON) last sent for this version (see wire.record_json)
-    rendered: tuple[tuple[str, ...], Any] | None = field(default=None, compare=False, repr=False)
+    rendered: tuple[Sequence[str], Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,12 +391,15 @@ class Portal:
                 props[name] = now
             echo[otype.modified_properties[0]] = now
             for name, values in collection.unique.items():
-                old = current.props.get(name)
-                if old is not None and old != props.get(name) and values.get(old.lower()) == current.id:
+                old, new = current.props.get(name), props.get(name)
+                if old == new:
+                    continue
+                if old is not None and values.get(old.lower()) == current.id:
                     del values[old.lower()]
+                if new:
+                    values[new.lower()] = current.id
             updated = Record(current.id, props, current.created, now, current.archived, current.archived_at, history)
             collection.records[current.id] = updated
-            self._index_unique(collection, updated)
             self._publish(collection, updated, False)
             if otype is DEALS:
                 self.sync_lifecycle(updated.id)
