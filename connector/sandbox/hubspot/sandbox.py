@@ -104,7 +104,7 @@ class HubSpotSandbox(SandboxApp):
             # later collection walks them (a reset's old portal is still freed, by reference
             # counting); and every call makes thousands of objects (a batch update, 100 record
             # versions), so collections start at 50,000 new objects, not 700. Together they cut
-            # the collector's share of serving the call mix from about a quarter to 2%.
+            # the collector's share of serving the call mix from about 10% to 3%.
             gc.freeze()
             gc.set_threshold(_YOUNG_OBJECTS_PER_COLLECTION, *gc.get_threshold()[1:])
         return portal
