@@ -92,7 +92,7 @@ def test_companies_titles_and_places_vary(population):
 def test_rendered_contacts_hold_only_strings_and_seed_cleanly_with_engagements(population):
     app = HubSpotSandbox(HubSpotConfig(contacts=0), clock=ManualClock(NOW))
     app.portal.add_owners(population.owners)
-    ids = app.seed_people(population.people[:400])  # system writes still check names and formats
+    ids = app.seed_people(population.people[:400])
     assert len(ids) == 400
     for person in population.people[:400]:
         rendered = render_person(person)

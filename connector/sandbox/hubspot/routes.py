@@ -199,7 +199,7 @@ class HubSpotRoutes:
         records, next_after = self.portal.page(otype, after, limit, _flag(request, "archived"))
         results = []
         for record in records:
-            item = record_json(record, names, history, self.portal)
+            item = record_json(record, names, history, self.portal, encoded=True)
             if associations:
                 self._attach_v3_associations(item, otype, record, associations)
             results.append(item)
@@ -231,7 +231,7 @@ class HubSpotRoutes:
         record = self._find(otype, request, request.params["objectId"], _flag(request, "archived"))
         names = self._names(otype, request.many("properties"))
         history = self._history_names(otype, request.many("propertiesWithHistory"))
-        item = record_json(record, names, history, self.portal)
+        item = record_json(record, names, history, self.portal, encoded=True)
         associations = [t for t in map(find_object_type, request.many("associations")) if t is not None]
         if associations:
             self._attach_v3_associations(item, otype, record, associations)
@@ -343,7 +343,7 @@ class HubSpotRoutes:
             if record is None:
                 missing.append(key)
             else:
-                results.append(record_json(record, names, history, self.portal))
+                results.append(record_json(record, names, history, self.portal, encoded=True))
         errs = [_missing_ids_error(otype, missing)] if missing else []
         return self._batch_reply(results, errs, started, 200)
 
@@ -460,31 +460,33 @@ class HubSpotRoutes:
         self._attach_v3_associations(item, otype, record, list(OBJECT_TYPES))
         return Response(200, item)
 
-    def _v4_targets(self, otype: ObjectType, record_id: str, to_type: ObjectType) -> list[dict[str, Any]]:
+    @staticmethod
+    def _v4_targets(linked: dict[str, list[int]]) -> list[dict[str, Any]]:
         return [
             {
                 "toObjectId": int(other),
                 "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": t, "label": None} for t in types],
             }
-            for other, types in self.portal.associations(otype, record_id, to_type).items()
+            for other, types in linked.items()
         ]
 
     def v4_batch_read(self, request: Request) -> Response:
         otype, to_type = _object(request, "fromObjectType"), _object(request, "toObjectType")
         inputs = _inputs(_body(request), MAX_ASSOCIATION_BATCH)
         started = self.portal.now_iso()
+        keys = [str(item.get("id")) if isinstance(item, dict) else str(item) for item in inputs]
         results, errs = [], []
-        for item in inputs:
-            key = str(item.get("id")) if isinstance(item, dict) else str(item)
-            targets = self._v4_targets(otype, key, to_type) if self.portal.is_live(otype, key) else []
-            if targets:
-                results.append({"from": {"id": key}, "to": targets})
+        missing = f"No {to_type.name} is associated with {otype.singular} "
+        to_name = to_type.fully_qualified_name
+        for key, linked in zip(keys, self.portal.associations_of(otype, keys, to_type), strict=True):
+            if linked and self.portal.is_live(otype, key):
+                results.append({"from": {"id": key}, "to": self._v4_targets(linked)})
             else:
                 errs.append(
                     errors.batch_error(
                         "OBJECT_NOT_FOUND",
-                        f"No {to_type.name} is associated with {otype.singular} {key}.",
-                        {"fromObjectId": [key], "toObjectType": [to_type.fully_qualified_name]},
+                        f"{missing}{key}.",
+                        {"fromObjectId": [key], "toObjectType": [to_name]},
                         subCategory="crm.associations.NO_ASSOCIATIONS_FOUND",
                     )
                 )
@@ -494,7 +496,7 @@ class HubSpotRoutes:
     def v4_associations(self, request: Request) -> Response:
         otype, to_type = _object(request), _object(request, "toObjectType")
         record = self._find(otype, request, request.params["objectId"])
-        return Response(200, {"results": self._v4_targets(otype, record.id, to_type)})
+        return Response(200, {"results": self._v4_targets(self.portal.associations(otype, record.id, to_type))})
 
     # -- owners ---------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ or from the command line with ``handoff sandbox hubspot``.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,9 @@ from connector.sandbox.server import (
 from connector.sandbox.synthetic import Person, activity_from_json, collector_paused, generate
 
 DEFAULT_TOKEN = "sandbox-token"
+
+#: new objects between two collections of the youngest generation (Python's default is 700)
+_YOUNG_OBJECTS_PER_COLLECTION = 50_000
 
 _FAULT_CATEGORIES = {
     400: "VALIDATION_ERROR",
@@ -88,6 +92,7 @@ class HubSpotSandbox(SandboxApp):
 
     def _new_portal(self, contacts: int, seed: int) -> Portal:
         portal = Portal(self.clock, self.config.search_lag_ms / 1000.0)
+        gc.collect()  # what is garbage now must not outlive the freeze below
         with collector_paused():
             population = generate(contacts, seed, datetime.fromtimestamp(self.clock(), tz=UTC))
             portal.add_owners(population.owners)
@@ -95,6 +100,13 @@ class HubSpotSandbox(SandboxApp):
             HubSpotRoutes(portal).register(router)
             self.portal, self.api = portal, router
             self.seed_people(population.people)
+            # the portal is millions of small objects that live as long as it does: frozen, no
+            # later collection walks them (a reset's old portal is still freed, by reference
+            # counting); and every call makes thousands of objects (a batch update, 100 record
+            # versions), so collections start at 50,000 new objects, not 700. Together they cut
+            # the collector's share of serving the call mix from about 10% to 3%.
+            gc.freeze()
+            gc.set_threshold(_YOUNG_OBJECTS_PER_COLLECTION, *gc.get_threshold()[1:])
         return portal
 
     def reset(self, options: dict[str, Any]) -> None:
@@ -193,14 +205,17 @@ class HubSpotSandbox(SandboxApp):
         portal = self.portal
         with portal.lock:
             for person in people:
+                # rendered values are already in their stored form: created as trusted
                 rendered = render_person(person)
-                contact, _ = portal.create(CONTACTS, rendered.properties, system=True, indexed_at_once=True)
+                contact, _ = portal.create(
+                    CONTACTS, rendered.properties, system=True, indexed_at_once=True, trusted=True
+                )
                 for otype, props in rendered.engagements:
                     props = {"hs_createdate": props["hs_timestamp"], **props}
-                    engagement, _ = portal.create(otype, props, system=True, indexed_at_once=True)
+                    engagement, _ = portal.create(otype, props, system=True, indexed_at_once=True, trusted=True)
                     portal.associate(otype, engagement.id, CONTACTS, contact.id)
                 if rendered.deal is not None:
-                    deal, _ = portal.create(DEALS, rendered.deal, system=True, indexed_at_once=True)
+                    deal, _ = portal.create(DEALS, rendered.deal, system=True, indexed_at_once=True, trusted=True)
                     # the contact's stage and its dates already tell the deal's story
                     portal.associate(DEALS, deal.id, CONTACTS, contact.id, automate=False)
                 ids.append(contact.id)

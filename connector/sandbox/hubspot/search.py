@@ -122,7 +122,7 @@ def search(portal: Portal, otype: ObjectType, body: Any) -> Page:
             _sort(matches, order)
             total = len(matches)
             page = matches[after : min(after + limit, total, MAX_RESULTS)]
-        results = [record_json(r, names) for r in page if portal.is_live(otype, r.id)]
+        results = [record_json(r, names, encoded=True) for r in page if portal.is_live(otype, r.id)]
     next_after = str(after + limit) if after + limit < total else None
     return Page(total, results, next_after)
 

@@ -9,9 +9,10 @@ portal lock, so server threads see one consistent portal.
 from __future__ import annotations
 
 import heapq
+import math
 import threading
 from bisect import bisect_left, insort
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -61,6 +62,8 @@ class Record:
     archived_at: str | None = None
     #: property -> [(value, timestamp, sourceType)] oldest first; only properties written after creation
     history: dict[str, list[tuple[str, str, str]]] | None = None
+    #: (property names, their values as JSON) last sent for this version (see wire.record_json)
+    rendered: tuple[Sequence[str], Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,11 @@ class InvalidAssociation(Exception):
     """A create named an association that cannot exist."""
 
 
+_NO_LINKS: dict[str, dict[str, list[int]]] = {}
+#: written properties HubSpot derives others from (see Portal._side_effects)
+_SIDE_EFFECTS = frozenset({"email", "lifecyclestage", "hubspot_owner_id", "hs_task_status"})
+
+
 @dataclass(slots=True)
 class _Collection:
     type: ObjectType
@@ -122,19 +130,23 @@ class Portal:
         self.groups: dict[str, dict[str, PropertyGroup]] = {t.name: default_groups(t.name) for t in OBJECT_TYPES}
         self._collections = {t.name: _Collection(t, next_id=t.first_id) for t in OBJECT_TYPES}
         self._collections[CONTACTS.name].unique["email"] = {}
-        # (object type, id) -> other object type -> other id -> association type ids
+        # (object type, other object type) -> id -> other id -> association type ids: a batch
+        # association read looks each id up in one table
         self._links: dict[tuple[str, str], dict[str, dict[str, list[int]]]] = {}
         self._sequence = 0
-        self._now: tuple[datetime | None, str] = (None, "")
+        self._now: tuple[int, str] = (-1, "")
 
     # -- time -------------------------------------------------------------------------
 
     def now_iso(self) -> str:
         """The portal's current time, as HubSpot writes timestamps."""
-        moment = datetime.fromtimestamp(self.clock(), tz=UTC)
-        moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-        if moment != self._now[0]:  # a batch writes many records in one millisecond: format it once
-            self._now = (moment, format_time(moment))
+        now = self.clock()
+        # the millisecond fromtimestamp() lands on (it rounds to the microsecond, half to even):
+        # a batch writes many records in one millisecond, and formats it once
+        fraction, whole = math.modf(now)
+        millisecond = (int(whole) * 1_000_000 + round(fraction * 1e6)) // 1000
+        if millisecond != self._now[0]:
+            self._now = (millisecond, format_time(datetime.fromtimestamp(now, tz=UTC)))
         return self._now[1]
 
     # -- owners and schema --------------------------------------------------------------
@@ -234,14 +246,31 @@ class Portal:
 
     def associations(self, otype: ObjectType, record_id: str, to_type: ObjectType) -> dict[str, list[int]]:
         """Live records of ``to_type`` associated with a record, with the association type ids."""
+        return self.associations_of(otype, (record_id,), to_type)[0]
+
+    def associations_of(
+        self, otype: ObjectType, record_ids: Iterable[str], to_type: ObjectType
+    ) -> list[dict[str, list[int]]]:
+        """:meth:`associations` of each of many records, in order (a batch read of 1,000 ids
+        finds the tables and takes the lock once)."""
         with self.lock:
-            linked = self._links.get((otype.name, record_id), {}).get(to_type.name, {})
-            return {other: list(types) for other, types in linked.items() if self.is_live(to_type, other)}
+            table = self._links.get((otype.name, to_type.name), _NO_LINKS)
+            records = self._collections[to_type.name].records
+            return [
+                {
+                    other: list(types)
+                    for other, types in linked.items()
+                    if (target := records.get(other)) is not None and not target.archived
+                }
+                if (linked := table.get(record_id))
+                else {}
+                for record_id in record_ids
+            ]
 
     def linked_ids(self, otype: ObjectType, record_id: str, to_type: ObjectType) -> set[str]:
         """Ids of ``to_type`` ever linked with a record, live or not (links are never removed)."""
         with self.lock:
-            return set(self._links.get((otype.name, record_id), {}).get(to_type.name, ()))
+            return set(self._links.get((otype.name, to_type.name), _NO_LINKS).get(record_id, ()))
 
     def associate(
         self, from_type: ObjectType, from_id: str, to_type: ObjectType, to_id: str, *, automate: bool = True
@@ -278,7 +307,7 @@ class Portal:
                     self.update(CONTACTS, contact, {"lifecyclestage": target}, system=True)
 
     def _link(self, from_name: str, from_id: str, to_name: str, to_id: str, type_id: int) -> None:
-        types = self._links.setdefault((from_name, from_id), {}).setdefault(to_name, {}).setdefault(to_id, [])
+        types = self._links.setdefault((from_name, to_name), {}).setdefault(from_id, {}).setdefault(to_id, [])
         if type_id not in types:
             types.append(type_id)
 
@@ -292,15 +321,19 @@ class Portal:
         system: bool = False,
         record_id: str | None = None,
         indexed_at_once: bool = False,
+        trusted: bool = False,
     ) -> tuple[Record, dict[str, str]]:
         """Create a record; returns it and the properties a create reply echoes.
 
         ``system`` writes come from the control API (a person, an import, another app):
         they may set read-only values and move the lifecycle stage freely.
         ``indexed_at_once`` skips the search lag (data that existed before the run).
+        ``trusted`` (a system write of the portal's own synthetic data) says every value
+        is already a defined property's stored form, so the per-property checks are
+        skipped: they are most of what seeding a large portal costs.
         """
         with self.lock:
-            clean = self._check(otype, properties, system)
+            clean = properties if trusted and system else self._check(otype, properties, system)
             missing = [name for name in otype.required if not clean.get(name)]
             if missing:
                 raise WriteRejected(
@@ -333,7 +366,7 @@ class Portal:
             echo.update(self._derive(otype, props, created, {}, clean))
             for name in otype.modified_properties[1:]:  # a seeded modified time holds for both names
                 props[name] = props[otype.modified_properties[0]]
-            record = replace(record, props=props, updated=props[otype.modified_properties[0]])
+            record = Record(record_id, props, created, props[otype.modified_properties[0]])
             collection.records[record_id] = record
             numeric = int(record_id)
             insort(collection.ids, numeric)
@@ -358,12 +391,15 @@ class Portal:
                 props[name] = now
             echo[otype.modified_properties[0]] = now
             for name, values in collection.unique.items():
-                old = current.props.get(name)
+                old, new = current.props.get(name), props.get(name)
+                if old == new:
+                    continue
                 if old is not None and values.get(old.lower()) == current.id:
                     del values[old.lower()]
+                if new:
+                    values[new.lower()] = current.id
             updated = Record(current.id, props, current.created, now, current.archived, current.archived_at, history)
             collection.records[current.id] = updated
-            self._index_unique(collection, updated)
             self._publish(collection, updated, False)
             if otype is DEALS:
                 self.sync_lifecycle(updated.id)
@@ -461,7 +497,8 @@ class Portal:
                 history = history or {}
                 entries = history.get(name) or ([(old, record.created, SOURCE_IMPORT)] if old is not None else [])
                 history[name] = [*entries, (value, now, source)]
-            self._side_effects(otype, name, value, props, now)
+            if name in _SIDE_EFFECTS:
+                self._side_effects(otype, name, value, props, now)
         return props, echo, history
 
     @staticmethod

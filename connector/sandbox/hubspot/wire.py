@@ -6,6 +6,8 @@ import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
+
 from connector.sandbox.hubspot.objects import ObjectType
 from connector.sandbox.hubspot.properties import PropertyDef
 from connector.sandbox.hubspot.store import Portal, Record
@@ -19,17 +21,47 @@ def property_names(
     always-returned ones, sorted by name as HubSpot sorts them."""
     wanted = set(requested) if requested else set(otype.default_properties)
     wanted.update(otype.always_properties)
-    return tuple(sorted(name for name in wanted if name in catalog))
+    names = tuple(sorted(name for name in wanted if name in catalog))
+    # one tuple object per list of names: a record's rendered properties are reused by identity
+    if len(_NAMES) >= _MAX_NAME_LISTS:
+        _NAMES.clear()
+    return _NAMES.setdefault(names, names)
+
+
+_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+_MAX_NAME_LISTS = 1000
 
 
 def record_json(
-    record: Record, names: Sequence[str], with_history: Sequence[str] = (), portal: Portal | None = None
+    record: Record,
+    names: Sequence[str],
+    with_history: Sequence[str] = (),
+    portal: Portal | None = None,
+    *,
+    encoded: bool = False,
 ) -> dict[str, Any]:
-    """A SimplePublicObject: requested properties, with ``null`` for the ones without a value."""
+    """A SimplePublicObject: requested properties, with ``null`` for the ones without a value.
+
+    ``encoded`` (replies that go straight to the wire, through orjson) gives the properties as
+    JSON already encoded, kept on the record version for the next read of the same names:
+    reading a record again costs neither the dict nor its encoding. A write makes a new
+    version, so what is kept never outlives the values it shows."""
     props = record.props
+    rendered = record.rendered if encoded else None
+    if rendered is not None and rendered[0] is names:
+        properties: Any = rendered[1]
+    else:
+        properties = dict(zip(names, map(props.get, names), strict=True))
+        if encoded:
+            try:
+                properties = orjson.Fragment(orjson.dumps(properties))
+            except orjson.JSONEncodeError:  # a value orjson refuses: the plain dict takes the slow road
+                pass
+            else:
+                record.rendered = (names, properties)
     out: dict[str, Any] = {
         "id": record.id,
-        "properties": dict(zip(names, map(props.get, names), strict=True)),
+        "properties": properties,
         "createdAt": record.created,
         "updatedAt": record.updated,
         "archived": record.archived,
