@@ -44,10 +44,17 @@ Real limits make a run slow by design: HubSpot allows 19 calls/s at 190 per 10 s
 Handoff takes ``HANDOFF_API_BUDGET`` (default half) of that, so 10,000 contacts take
 minutes. ``--rate-per-10s 0 --search-rate-per-s 0`` lifts the sandbox's limits, but Handoff's
 limiter then keeps to its share of HubSpot's documented 100 per 10 s (no headers to size it by);
-a high limit (``--rate-per-10s 2000``) shows how fast Handoff itself can go. Every run is bounded (``--timeout``).
+a high limit (``--rate-per-10s 2000``) shows how fast Handoff itself can go; ``--no-limits`` sets
+one so high (1,000,000 per 10 s, searches unlimited) that nothing waits, for sizes real limits make
+too slow to run. Every run is bounded (``--timeout``).
+
+Memory: the bench samples the Handoff process's RSS about twice a second during the backfill,
+against the contacts the sandbox has served so far (HubSpot list pages times 100), and prints
+RSS by tenth of the contacts read and its growth per 10,000 contacts over the second half of the
+backfill (what a larger portal would add; start-up and the first caches filling are left out).
 
     .venv/bin/python scripts/bench_api.py [--crm hubspot|salesforce] [--contacts 10000]
-        [--rate-per-10s 190] [--search-rate-per-s 5] [--cycles 3] [--touched 100]
+        [--rate-per-10s 190] [--search-rate-per-s 5] [--no-limits] [--cycles 3] [--touched 100]
 """
 
 from __future__ import annotations
@@ -88,6 +95,21 @@ sys.exit(os.waitstatus_to_exitcode(status))
 ROOT = Path(__file__).resolve().parent.parent
 #: HANDOFF_SAFETY_LAG_SECONDS's default: a cycle leaves changes younger than this to the next one
 SAFETY_LAG_S = 10
+#: ``--no-limits``: a 10-second budget nothing reaches (the sandbox still sends the headers Handoff sizes by)
+UNLIMITED_PER_10S = 1_000_000
+#: seconds between RSS samples of the Handoff process
+RSS_EVERY_S = 0.5
+#: the HubSpot list call a backfill reads contacts with, and the page size it asks for
+CONTACT_PAGES = "GET /crm/v3/objects/contacts"
+CONTACT_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class RssSample:
+    """The Handoff process's resident memory once the sandbox had served ``contacts``."""
+
+    contacts: int
+    rss_mb: float
 
 
 @dataclass
@@ -104,6 +126,8 @@ class Run:
     answering_s: float
     #: seconds from Handoff's first call to its last (its start-up and shut-down left out)
     calling_s: float
+    #: its RSS during the run, by contacts served so far (HubSpot only)
+    rss: list[RssSample] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -171,12 +195,16 @@ class Bench:
                 text=True,
                 start_new_session=True,
             )
+            sampler = RssSampler(process.pid, self.contacts_served)
+            sampler.start()
             try:
                 process.wait(self.timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
                 raise SystemExit(f"handoff {' '.join(args)} did not finish within {self.timeout:.0f} s") from None
+            finally:
+                sampler.stop()
             seconds = time.perf_counter() - started
             out.seek(0)
             output = out.read().strip()
@@ -196,7 +224,14 @@ class Bench:
             usage["cpu_s"],
             answering,
             self.answering.span(),
+            sampler.samples,
         )
+
+    def contacts_served(self) -> int:
+        """Contacts the sandbox has listed since the last run began (HubSpot list pages times their size)."""
+        calls = self.sandbox.stats.snapshot()["calls"].get(CONTACT_PAGES, {})
+        before = self.seen[(CONTACT_PAGES, "200")]
+        return (calls.get("200", 0) - before) * CONTACT_PAGE_SIZE
 
     def _since_last(self) -> tuple[Counter[str], Counter[str]]:
         now: Counter[tuple[str, str]] = Counter()
@@ -211,6 +246,71 @@ class Bench:
             calls[label] += count
             statuses[status] += count
         return calls, statuses
+
+
+class RssSampler:
+    """Samples the RSS of the process the launcher ``launcher_pid`` spawned, against ``progress()``."""
+
+    def __init__(self, launcher_pid: int, progress: Callable[[], int]):
+        self.launcher_pid = launcher_pid
+        self.progress = progress
+        self.samples: list[RssSample] = []
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._done.wait(RSS_EVERY_S):
+            rss = _rss_mb(self._handoff_pid())
+            if rss is not None:
+                self.samples.append(RssSample(self.progress(), rss))
+
+    def _handoff_pid(self) -> int | None:
+        try:
+            children = Path(f"/proc/{self.launcher_pid}/task/{self.launcher_pid}/children").read_text().split()
+        except OSError:
+            return None
+        return int(children[0]) if children else None
+
+
+def _rss_mb(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def rss_by_tenth(samples: list[RssSample], contacts: int) -> list[tuple[int, float]]:
+    """The highest RSS seen up to each tenth of ``contacts`` served."""
+    marks: list[tuple[int, float]] = []
+    for tenth in range(1, 11):
+        upto = contacts * tenth // 10
+        seen = [s.rss_mb for s in samples if s.contacts <= upto]
+        if seen:
+            marks.append((upto, max(seen)))
+    return marks
+
+
+def rss_growth_per_10k(samples: list[RssSample], contacts: int) -> tuple[float, int, int] | None:
+    """RSS growth per 10,000 contacts over the second half of the backfill: (MB, from, to)."""
+    half = [s for s in samples if s.contacts >= contacts // 2]
+    if len(half) < 2 or half[-1].contacts <= half[0].contacts:
+        return None
+    first = max(s.rss_mb for s in samples if s.contacts <= half[0].contacts)
+    last = max(s.rss_mb for s in half)
+    span = half[-1].contacts - half[0].contacts
+    return (last - first) / span * 10_000, half[0].contacts, half[-1].contacts
 
 
 # -- starting a sandbox -------------------------------------------------------------------------
@@ -342,6 +442,11 @@ def main() -> int:
     parser.add_argument("--contacts", type=int, default=10_000, help="synthetic people (default 10,000)")
     parser.add_argument("--rate-per-10s", type=int, default=190, help="HubSpot's 10-second budget (0: off)")
     parser.add_argument("--search-rate-per-s", type=int, default=5, help="HubSpot's search budget (0: off)")
+    parser.add_argument(
+        "--no-limits",
+        action="store_true",
+        help=f"HubSpot: {UNLIMITED_PER_10S} per 10 s and searches unlimited, so nothing waits (large sizes)",
+    )
     parser.add_argument("--daily-quota", type=int, default=100_000, help="Salesforce calls per 24 h to account against")
     parser.add_argument(
         "--api-budget", type=float, default=None, help="HANDOFF_API_BUDGET for the runs (default: its own)"
@@ -352,6 +457,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.crm == "salesforce":
         args.rate_per_10s = args.search_rate_per_s = 0  # no short window; the quota is daily
+    elif args.no_limits:
+        args.rate_per_10s, args.search_rate_per_s = UNLIMITED_PER_10S, 0
 
     with tempfile.TemporaryDirectory(prefix="handoff-bench-") as state_dir:
         started = time.perf_counter()
@@ -388,6 +495,10 @@ def main() -> int:
         f"cycle after {args.touched} touched: {busy.total} calls, read {busy.report.get('read')}, "
         f"written {busy.report.get('written')}, {dict(busy.calls)}"
     )
+    marks = rss_by_tenth(backfill.rss, people)
+    if marks:
+        print("backfill rss by contacts read: " + ", ".join(f"{n} {mb:.0f} MB" for n, mb in marks))
+    growth = rss_growth_per_10k(backfill.rss, people)
 
     total = backfill.total
     rate_limited = backfill.statuses.get("429", 0)
@@ -437,6 +548,9 @@ def main() -> int:
             "handoff cpu seconds": f"{backfill.cpu_s:.1f}",
             "sandbox answering seconds": f"{backfill.answering_s:.1f}",
             "peak rss MB": f"{backfill.peak_rss_mb:.0f}",
+            "rss growth per 10k contacts (second half of the backfill)": (
+                f"{growth[0]:.2f} MB (from {growth[1]} to {growth[2]} contacts)" if growth else "n/a"
+            ),
             "state bytes per contact": f"{state_bytes / people:.0f}" if people else "n/a",
             "calls per quiet cycle": f"{sum(c.total for c in quiet) / len(quiet):.1f}" if quiet else "n/a",
             "reads per written record": (

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import typer
 
@@ -18,8 +18,11 @@ from connector.learning.sources import SourceError, open_store
 from connector.model import parse_time
 from connector.outcomes import Episode, FunnelInput, InvalidEpisode
 from connector.outcomes.verdict import CONVERTED_ON
-from connector.reporting import ReportFigures, ReportOptions, build_figures, render_html
 from connector.state import Store
+
+if TYPE_CHECKING:
+    # the report's stack (numpy, plotly) loads only when a report is made: every other command starts lighter
+    from connector.reporting import ReportFigures, ReportOptions
 
 DEFAULT_OUT = Path("handoff-report.html")
 #: the exit codes every handoff command uses: some input lines skipped / bad input
@@ -82,6 +85,8 @@ def write_report(
     as_json: bool,
 ) -> ReportFigures:
     """Work out the figures; write the HTML page to ``out`` (when given) and print JSON or a summary."""
+    from connector.reporting import build_figures, render_html
+
     figures = build_figures(FunnelInput(tuple(episodes), lead_counts), as_of, options)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -160,6 +165,8 @@ def report_command(
                 episodes = list(read_episodes(stream, str(from_path), problems))
         except OSError as exc:
             raise _fail([f"{from_path}: cannot read: {exc.strerror}"]) from None
+    from connector.reporting import ReportOptions
+
     options = ReportOptions(
         converted_on="won" if converted_on == "won" else "opportunity",
         stale_after_days=stale_after_days or None,

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
@@ -19,15 +20,17 @@ from connector.crm.hubspot.leads import HubSpotLeads
 from connector.crm.hubspot.transport import HubSpotApi
 from connector.crm.ratelimit import ApiBudget, RollingWindow
 from connector.crm.retry import RetryPolicy
-from connector.crm.salesforce.adapter import SalesforceAdapter
-from connector.crm.salesforce.login import SalesforceLogin, connect
-from connector.crm.salesforce.mapping import CONTACT, PERSON_OBJECTS, StageField
-from connector.crm.salesforce.transport import SalesforceApi
 from connector.ops.metrics import Metrics
 from connector.state import Store
 from connector.sync.alerting import ALERT_KINDS, AlertOptions, AlertOutbox, RecordLink, no_link
 from connector.sync.cycle import Sync, SyncOptions
 from connector.sync.leads import LeadSync
+
+if TYPE_CHECKING:
+    # the Salesforce stack (simple-salesforce, zeep, lxml, requests: about 30 MB) loads only when
+    # Handoff talks to Salesforce
+    from connector.crm.salesforce.adapter import SalesforceAdapter
+    from connector.crm.salesforce.login import SalesforceLogin
 
 SHADOW_VARIABLE = "HANDOFF_SHADOW_RULES"
 #: HubSpot's smallest published budgets, used until its headers say otherwise
@@ -92,6 +95,11 @@ def salesforce_adapter(
     clock: Callable[[], datetime] = utc_now,
 ) -> SalesforceAdapter:
     """A Salesforce adapter with its own budget, fed by Sforce-Limit-Info, and retry policy."""
+    from connector.crm.salesforce.adapter import SalesforceAdapter
+    from connector.crm.salesforce.login import connect
+    from connector.crm.salesforce.mapping import PERSON_OBJECTS, StageField
+    from connector.crm.salesforce.transport import SalesforceApi
+
     problems = crm_credential_problems(settings)
     if problems:
         raise ConfigError(problems)
@@ -114,6 +122,8 @@ def salesforce_adapter(
 
 
 def _salesforce_login(settings: Settings, verify: str | bool) -> SalesforceLogin:
+    from connector.crm.salesforce.login import SalesforceLogin
+
     def secret(value: SecretStr | None) -> str | None:
         return value.get_secret_value() if value is not None else None
 
@@ -163,18 +173,28 @@ def hubspot_adapter(
 def record_link(settings: Settings, adapter: CrmAdapter) -> RecordLink:
     """How an alert links to a record: the contact's HubSpot page (with the Hub ID set), the
     Lead's or Contact's Lightning page on the org the adapter is logged in to."""
-    if isinstance(adapter, SalesforceAdapter):
-        instance = adapter.api.client.base_url.split("/services/", 1)[0]
-
-        def salesforce(record_id: str) -> str:
-            sobject = CONTACT.name if record_id.startswith(CONTACT.prefix) else "Lead"
-            return salesforce_record_url(instance, record_id, sobject)
-
-        return salesforce
+    if adapter.name == "salesforce":
+        return _salesforce_link(adapter)
     portal, ui_domain = settings.handoff_hubspot_portal_id, settings.handoff_hubspot_ui_domain
     if isinstance(adapter, HubSpotAdapter) and portal is not None:
         return lambda record_id: hubspot_record_url(portal, record_id, ui_domain)
     return no_link
+
+
+def _salesforce_link(adapter: CrmAdapter) -> RecordLink:
+    """The Lead's or Contact's Lightning page on the org a Salesforce adapter is logged in to."""
+    from connector.crm.salesforce.adapter import SalesforceAdapter
+    from connector.crm.salesforce.mapping import CONTACT
+
+    if not isinstance(adapter, SalesforceAdapter):
+        return no_link
+    instance = adapter.api.client.base_url.split("/services/", 1)[0]
+
+    def salesforce(record_id: str) -> str:
+        sobject = CONTACT.name if record_id.startswith(CONTACT.prefix) else "Lead"
+        return salesforce_record_url(instance, record_id, sobject)
+
+    return salesforce
 
 
 def alert_notes(settings: Settings) -> list[str]:

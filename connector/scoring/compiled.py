@@ -36,8 +36,11 @@ _NAMED_INTERESTS = frozenset(
 )
 #: longest content, webinar or form name listed among a lead's interests
 INTEREST_LIMIT = 100
-#: entries a cache holds before it starts over: unbounded URL variety must not grow memory forever
-CACHE_LIMIT = 100_000
+#: entries a cache holds before it starts over: unbounded URL variety must not grow memory forever.
+#: An entry costs about 250 bytes, and a backfill adds about one per contact (email values are
+#: nearly all distinct), so this bounds each cache near 12 MB, full by 50,000 contacts: what a
+#: process holds then is what it holds at a million
+CACHE_LIMIT = 50_000
 #: reason words one activity rule keeps (each rule has its own cache: see ScoringCache)
 RULE_TEXT_LIMIT = 10_000
 
