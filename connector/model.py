@@ -92,7 +92,9 @@ def parse_time(value: str | datetime) -> datetime:
 
 def format_time(moment: datetime) -> str:
     """ISO-8601 in UTC with milliseconds and ``Z``, the way both CRMs like it."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat truncates to milliseconds as the CRMs do, at about half strftime's cost (seeding
+    # a sandbox formats millions of these); "+00:00" is always its last six characters in UTC
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 #: the largest activity count kept: beyond it a counter is noise, and a count too large for a
