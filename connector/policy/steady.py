@@ -83,7 +83,8 @@ def steady_until(
         return None
     if math.isinf(seconds) or seconds > (NEVER - now).total_seconds():
         return NEVER
-    return now + timedelta(seconds=seconds)
+    # whole seconds, rounded down (earlier is always safe): the store keeps due times as such
+    return (now + timedelta(seconds=seconds)).replace(microsecond=0)
 
 
 def _within_step(written: str | None, step: float) -> tuple[float, float] | None:

@@ -19,7 +19,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("records") as batch:
-        batch.add_column(sa.Column("sweep_due", sa.DateTime(timezone=True)))
+        batch.add_column(sa.Column("sweep_due", sa.BigInteger))  # whole seconds since the epoch
         batch.add_column(sa.Column("sweep_status", sa.String(20)))
     op.create_index("ix_records_sweep_due", "records", ["crm", "sweep_due", "record_id", "sweep_status"])
 
