@@ -319,9 +319,7 @@ class Renderer:
                 },
             )
         if kind == "unsubscribe":
-            return self.org.update(
-                who, {"HasOptedOutOfEmail": True, "LastModifiedDate": at, "SystemModstamp": at}, system=True
-            )
+            return self._change(who, {"HasOptedOutOfEmail": True, "LastModifiedDate": at, "SystemModstamp": at})
         response = _campaign_response(activity)
         if response is None:
             return None
@@ -338,6 +336,12 @@ class Renderer:
         if self._trusted:
             return self.org.load(sobject, fields)
         return self.org.create(sobject, fields, system=True)
+
+    def _change(self, record: Record, fields: dict[str, Any]) -> Record:
+        """A change the org itself makes (a rep, automation) to ``record``."""
+        if self._trusted:
+            return self.org.amend(record, fields)
+        return self.org.update(record, fields, system=True)
 
     def _person_fields(self, props: dict[str, Any] | Any, contact: bool) -> dict[str, Any]:
         source = props.get("lead_source")
@@ -419,7 +423,7 @@ class Renderer:
         member = self.org.membership(campaign.id, key)
         if member is not None:
             if _STATUS_RANK.index(status) > _STATUS_RANK.index(member.values["Status"]):
-                self.org.update(member, {"Status": status, "LastModifiedDate": at, "SystemModstamp": at}, system=True)
+                self._change(member, {"Status": status, "LastModifiedDate": at, "SystemModstamp": at})
             return member
         return self._new(
             "campaignmember",
