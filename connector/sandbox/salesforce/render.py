@@ -281,11 +281,13 @@ class Renderer:
 
     def activity(self, who: Record, activity: Activity) -> Record | None:
         """Record one canonical activity of ``who`` (a Lead or Contact); the record it made or changed."""
-        kind, at = activity.type, sf_datetime(activity.at)
+        happened = activity.at.timestamp()
+        kind, at = activity.type, sf_datetime(happened)
         owner = who.values.get("OwnerId")
         task_owner = owner if owner and not owner.startswith("00G") else self.directory.api_user_id
         # a bad CreatedDate can be loaded (audit fields); the modstamps are the server's and never lie ahead
-        written = sf_datetime(min(activity.at.timestamp(), self.org.clock()))
+        now = self.org.clock()
+        written = at if happened <= now else sf_datetime(now)
         stamp = {"CreatedDate": at, "LastModifiedDate": written, "SystemModstamp": written}
         if kind == "meeting_booked":
             start = activity.at + timedelta(days=1)
