@@ -1,5 +1,6 @@
-"""Seeding loads synthetic records without per-field checks: the org must come out exactly as
-checked writes (``Org.create(system=True)``) would have made it, field by field and type by type."""
+"""Seeding loads and changes synthetic records without per-field checks: the org must come out
+exactly as checked writes (``Org.create``/``Org.update`` with ``system=True``) would have made
+it, field by field and type by type."""
 
 from __future__ import annotations
 
@@ -29,5 +30,9 @@ def test_a_seeded_org_is_what_checked_writes_make_of_the_same_people(
     def checked(org: Org, sobject: SObject, fields: dict[str, object]) -> Record:
         return org.create(sobject, dict(fields), system=True)
 
+    def checked_change(org: Org, record: Record, fields: dict[str, object]) -> Record:
+        return org.update(record, dict(fields), system=True)
+
     monkeypatch.setattr(Org, "load", checked)
+    monkeypatch.setattr(Org, "amend", checked_change)
     assert loaded == _seeded(400, seed)

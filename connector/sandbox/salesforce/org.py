@@ -211,20 +211,33 @@ class Org:
             if not system and record.values.get("IsConverted"):
                 raise RecordError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
             given = self._checked(record.sobject, incoming, creating=False, system=system)
-            before = record.values  # replaced below, never changed in place: no copy needed
-            candidate = Record(record.sobject, {**record.values, **given})
-            now = sf_datetime(self.clock())
-            candidate.values.update({k: now for k in ("LastModifiedDate", "SystemModstamp") if k not in given})
-            if "LastModifiedById" in candidate.values and not system:
-                candidate.values["LastModifiedById"] = self.api_user_id
-            if not _underived(candidate, given):
-                self._derive(candidate, given, created=False)
-            self._check_rules(candidate)
-            self._unstore_unique(record)
-            record.values = candidate.values
-            self._store(record, before)
-            self._roll_up_activity(record)
-            return record
+            return self._apply(record, given, system)
+
+    def amend(self, record: Record, fields: dict[str, Any]) -> Record:
+        """A change the org itself makes, from ``fields`` by canonical name and in wire form (the
+        synthetic renderer's): as :meth:`update` with ``system=True`` but without the per-field
+        checks and coercion, as :meth:`load` is to :meth:`create`."""
+        with self.lock:
+            if record.deleted:
+                raise RecordError("ENTITY_IS_DELETED", "entity is deleted")
+            return self._apply(record, dict(fields), True)
+
+    def _apply(self, record: Record, given: dict[str, Any], system: bool) -> Record:
+        """Write checked (or trusted) values ``given`` into ``record`` (the caller holds the lock)."""
+        before = record.values  # replaced below, never changed in place: no copy needed
+        candidate = Record(record.sobject, {**record.values, **given})
+        now = sf_datetime(self.clock())
+        candidate.values.update({k: now for k in ("LastModifiedDate", "SystemModstamp") if k not in given})
+        if "LastModifiedById" in candidate.values and not system:
+            candidate.values["LastModifiedById"] = self.api_user_id
+        if not _underived(candidate, given):
+            self._derive(candidate, given, created=False)
+        self._check_rules(candidate)
+        self._unstore_unique(record)
+        record.values = candidate.values
+        self._store(record, before)
+        self._roll_up_activity(record)
+        return record
 
     def delete(self, record: Record) -> None:
         """Soft delete (to the Recycle Bin): hidden from ``query``, seen by ``queryAll``."""

@@ -281,11 +281,13 @@ class Renderer:
 
     def activity(self, who: Record, activity: Activity) -> Record | None:
         """Record one canonical activity of ``who`` (a Lead or Contact); the record it made or changed."""
-        kind, at = activity.type, sf_datetime(activity.at)
+        happened = activity.at.timestamp()
+        kind, at = activity.type, sf_datetime(happened)
         owner = who.values.get("OwnerId")
         task_owner = owner if owner and not owner.startswith("00G") else self.directory.api_user_id
         # a bad CreatedDate can be loaded (audit fields); the modstamps are the server's and never lie ahead
-        written = sf_datetime(min(activity.at.timestamp(), self.org.clock()))
+        now = self.org.clock()
+        written = at if happened <= now else sf_datetime(now)
         stamp = {"CreatedDate": at, "LastModifiedDate": written, "SystemModstamp": written}
         if kind == "meeting_booked":
             start = activity.at + timedelta(days=1)
@@ -319,9 +321,7 @@ class Renderer:
                 },
             )
         if kind == "unsubscribe":
-            return self.org.update(
-                who, {"HasOptedOutOfEmail": True, "LastModifiedDate": at, "SystemModstamp": at}, system=True
-            )
+            return self._change(who, {"HasOptedOutOfEmail": True, "LastModifiedDate": at, "SystemModstamp": at})
         response = _campaign_response(activity)
         if response is None:
             return None
@@ -338,6 +338,12 @@ class Renderer:
         if self._trusted:
             return self.org.load(sobject, fields)
         return self.org.create(sobject, fields, system=True)
+
+    def _change(self, record: Record, fields: dict[str, Any]) -> Record:
+        """A change the org itself makes (a rep, automation) to ``record``."""
+        if self._trusted:
+            return self.org.amend(record, fields)
+        return self.org.update(record, fields, system=True)
 
     def _person_fields(self, props: dict[str, Any] | Any, contact: bool) -> dict[str, Any]:
         source = props.get("lead_source")
@@ -419,7 +425,7 @@ class Renderer:
         member = self.org.membership(campaign.id, key)
         if member is not None:
             if _STATUS_RANK.index(status) > _STATUS_RANK.index(member.values["Status"]):
-                self.org.update(member, {"Status": status, "LastModifiedDate": at, "SystemModstamp": at}, system=True)
+                self._change(member, {"Status": status, "LastModifiedDate": at, "SystemModstamp": at})
             return member
         return self._new(
             "campaignmember",

@@ -42,8 +42,16 @@ _LOST = next(s.name for s in OPPORTUNITY_STAGES if s.closed and not s.won)
 _New = Callable[[SObject, dict[str, Any]], Record]
 
 
+#: how a record is changed: ``Org.amend`` or a checked system ``Org.update``
+_Change = Callable[[Record, dict[str, Any]], Record]
+
+
 def _creator(org: Org) -> _New:
     return lambda sobject, fields: org.create(sobject, fields, system=True)
+
+
+def _changer(org: Org) -> _Change:
+    return lambda record, fields: org.update(record, fields, system=True)
 
 
 def _stamp(at: str) -> dict[str, str]:
@@ -75,9 +83,10 @@ def convert_lead(
 ) -> Record:
     """Convert a Lead (see the module docstring); returns it. ``opportunity_fields`` override
     the new Opportunity's (``Amount``, ``StageName``, ``CloseDate``, ``Name``...).
-    ``generated``: the synthetic renderer's own values, so new records are loaded without
-    per-field checks (:meth:`Org.load`)."""
+    ``generated``: the synthetic renderer's own values, so records are loaded and changed without
+    per-field checks (:meth:`Org.load`, :meth:`Org.amend`)."""
     new: _New = org.load if generated else _creator(org)
+    change: _Change = org.amend if generated else _changer(org)
     with org.lock, org.transaction():
         lead = _live(org, lead_id, "Lead")
         if lead.values.get("IsConverted"):
@@ -102,13 +111,13 @@ def convert_lead(
         if contact_id:
             contact = _live(org, contact_id, "Contact")
             if not contact.values.get("AccountId"):
-                org.update(contact, {"AccountId": account.id, **_stamp(at)}, system=True)
+                change(contact, {"AccountId": account.id, **_stamp(at)})
         else:
             contact = new(org.schema.objects["contact"], _contact_fields(org, lead, account, created))
         deal: Record | None = None
         if opportunity:
             deal = open_opportunity(org, account, lead, {**created, **(opportunity_fields or {})}, at, new)
-        org.update(
+        change(
             lead,
             {
                 "IsConverted": True,
@@ -118,9 +127,8 @@ def convert_lead(
                 "ConvertedOpportunityId": deal.id if deal else None,
                 **_stamp(at),
             },
-            system=True,
         )
-        _move_children(org, lead, contact, deal or account, at)
+        _move_children(org, change, lead, contact, deal or account, at)
         return lead
 
 
@@ -157,14 +165,14 @@ def open_opportunity(
     )
 
 
-def _move_children(org: Org, lead: Record, contact: Record, related: Record, at: str) -> None:
+def _move_children(org: Org, change: _Change, lead: Record, contact: Record, related: Record, at: str) -> None:
     for child in org.related(lead.id):
         if child.sobject.name == "CampaignMember":
             if not child.values.get("ContactId"):
-                org.update(child, {"ContactId": contact.id, **_stamp(at)}, system=True)
+                change(child, {"ContactId": contact.id, **_stamp(at)})
         elif child.values.get("WhoId") == lead.id:
             what = child.values.get("WhatId") or related.id
-            org.update(child, {"WhoId": contact.id, "WhatId": what, **_stamp(at)}, system=True)
+            change(child, {"WhoId": contact.id, "WhatId": what, **_stamp(at)})
 
 
 def move_opportunity(org: Org, opportunity_id: str, stage: str, **fields: Any) -> Record:
