@@ -161,27 +161,7 @@ class Org:
         """A new record from ``incoming`` field values (RecordError if Salesforce would refuse it)."""
         with self.lock:
             given = self._checked(sobject, incoming, creating=True, system=system)
-            now = sf_datetime(self.clock())
-            values = dict(self._blank[sobject.name.lower()])
-            new_id = self._new_id(sobject, record_id)
-            values.update(Id=new_id, CreatedDate=now, LastModifiedDate=now, SystemModstamp=now)
-            for name in ("CreatedById", "LastModifiedById"):
-                if name in values:
-                    values[name] = self.api_user_id
-            if "OwnerId" in values:
-                values["OwnerId"] = self.api_user_id
-            values.update(given)
-            missing = [name for name in self._required[sobject.name.lower()] if values.get(name) in (None, "")]
-            if missing:
-                raise RecordError(
-                    "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
-                )
-            record = Record(sobject, values)
-            self._derive(record, given, created=True)
-            self._check_rules(record)
-            self._store(record, None)
-            self._roll_up_activity(record)
-            return record
+            return self._insert(sobject, given, self._new_id(sobject, record_id), checked=True)
 
     def load(self, sobject: SObject, fields: dict[str, Any]) -> Record:
         """A record the org already held, from ``fields`` by canonical name and in wire form (what
@@ -189,19 +169,30 @@ class Org:
         per-field checks and coercion, which cost most of seeding a large org. Anything from
         outside (API, control API) goes through :meth:`create`."""
         with self.lock:
-            values = dict(self._blank[sobject.name.lower()])
-            now = sf_datetime(self.clock())
-            values.update(Id=self.ids.new(sobject.prefix), CreatedDate=now, LastModifiedDate=now, SystemModstamp=now)
-            for name in ("CreatedById", "LastModifiedById", "OwnerId"):
-                if name in values:
-                    values[name] = self.api_user_id
-            values.update(fields)
-            record = Record(sobject, values)
-            self._derive(record, fields, created=True)
-            self._check_rules(record)
-            self._store(record, None)
-            self._roll_up_activity(record)
-            return record
+            return self._insert(sobject, fields, self.ids.new(sobject.prefix), checked=False)
+
+    def _insert(self, sobject: SObject, given: dict[str, Any], new_id: str, *, checked: bool) -> Record:
+        """File a new record of ``given`` values under ``new_id`` (the caller holds the lock);
+        ``checked`` values also have their required fields checked, trusted ones do not."""
+        now = sf_datetime(self.clock())
+        values = dict(self._blank[sobject.name.lower()])
+        values.update(Id=new_id, CreatedDate=now, LastModifiedDate=now, SystemModstamp=now)
+        for name in ("CreatedById", "LastModifiedById", "OwnerId"):
+            if name in values:
+                values[name] = self.api_user_id
+        values.update(given)
+        if checked:
+            missing = [name for name in self._required[sobject.name.lower()] if values.get(name) in (None, "")]
+            if missing:
+                raise RecordError(
+                    "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+                )
+        record = Record(sobject, values)
+        self._derive(record, given, created=True)
+        self._check_rules(record)
+        self._store(record, None)
+        self._roll_up_activity(record)
+        return record
 
     def update(self, record: Record, incoming: dict[str, Any], *, system: bool = False) -> Record:
         """Change ``record`` in place; every write moves LastModifiedDate and SystemModstamp."""
