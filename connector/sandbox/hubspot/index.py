@@ -32,40 +32,29 @@ class SortedView:
         self.key = key
         #: values whose key does not order (NaN): kept out of the view, counted here
         self.unordered = 0
-        entries = []
-        for record in records:
-            entry = self._entry(record)
-            if entry is None:
-                continue
-            if isinstance(entry[0], float) and math.isnan(entry[0]):
-                self.unordered += 1
-            else:
-                entries.append(entry)
+        entries = [entry for record in records if (entry := self._ordered(record, 1)) is not None]
         # one sort of the whole list: inserting 100,000 entries one by one takes seconds
         self._entries = SortedList(entries)
 
-    def _entry(self, record: Record) -> tuple[Any, int] | None:
+    def _ordered(self, record: Record, unordered: int) -> tuple[Any, int] | None:
+        """The record's entry if its value orders; a NaN value moves the ``unordered`` count by ``unordered``."""
         value = record.props.get(self.name)
         if value is None:
             return None
-        return self.key(value), int(record.id)
+        key = self.key(value)
+        if isinstance(key, float) and math.isnan(key):
+            self.unordered += unordered
+            return None
+        return key, int(record.id)
 
     def add(self, record: Record) -> None:
-        entry = self._entry(record)
-        if entry is None:
-            return
-        if isinstance(entry[0], float) and math.isnan(entry[0]):
-            self.unordered += 1
-        else:
+        entry = self._ordered(record, 1)
+        if entry is not None:
             self._entries.add(entry)
 
     def remove(self, record: Record) -> None:
-        entry = self._entry(record)
-        if entry is None:
-            return
-        if isinstance(entry[0], float) and math.isnan(entry[0]):
-            self.unordered -= 1
-        else:
+        entry = self._ordered(record, -1)
+        if entry is not None:
             self._entries.remove(entry)
 
     def __len__(self) -> int:
