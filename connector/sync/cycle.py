@@ -423,8 +423,9 @@ class Sync:
             for e, source in zip(evaluated, sources, strict=True)
         ]
         for p, e in zip(planned, evaluated, strict=True):
-            report.levels[p.decision.properties.get("status") or "untouched"] += 1
-            self._mark_due(p, e)
+            level = p.decision.properties.get("status") or "untouched"
+            report.levels[level] += 1
+            self._mark_due(p, e, level)
             if not p.plan.is_empty:
                 report.changed += 1
             if p.plan.stage is not None:
@@ -436,9 +437,9 @@ class Sync:
             planned = [p for p in planned if not p.plan.is_empty or p.state.memory != p.before]
         sink.take(planned, report)
 
-    def _mark_due(self, p: Planned, e: Evaluated) -> None:
-        """Give the record's state its sweep due time, as if its plan lands (the writer clears it if not)."""
-        p.state.sweep_status = p.decision.properties.get("status") or "untouched"
+    def _mark_due(self, p: Planned, e: Evaluated, level: str) -> None:
+        """Give the record's state its level and sweep due time, as if its plan lands (the writer clears it if not)."""
+        p.state.sweep_status = level
         p.state.sweep_due = (
             None
             if e.drift is None
