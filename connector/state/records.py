@@ -100,13 +100,7 @@ class Records:
         """The records a sweep at ``now`` must re-score, a batch at a time: first those with no due time
         (by id), then those due by ``now`` (by due time and id; keyset paging on the sweep index, so a
         record given a later due time meanwhile is not read twice)."""
-        last = ""
-        while True:
-            rows = self._page(table.c.sweep_due.is_(None), table.c.record_id > last, batch_size)
-            if not rows:
-                break
-            yield [_from_row(r) for r in rows]
-            last = rows[-1].record_id
+        yield from self._by_id(table.c.sweep_due.is_(None), batch_size)
         after: tuple[datetime, str] | None = None
         while True:
             position = (
@@ -144,12 +138,16 @@ class Records:
 
     def batches(self, batch_size: int = 500) -> Iterator[list[RecordState]]:
         """Every stored record, in id order, a batch at a time (keyset paging: stable while writing)."""
+        return self._by_id(true(), batch_size)
+
+    def _by_id(self, condition: Any, batch_size: int) -> Iterator[list[RecordState]]:
+        """The records meeting ``condition``, in id order, a batch at a time (keyset paging)."""
         last = ""
         while True:
             with self._db.connect() as conn:
                 rows = conn.execute(
                     select(table)
-                    .where(table.c.crm == self._db.crm, table.c.record_id > last)
+                    .where(table.c.crm == self._db.crm, condition, table.c.record_id > last)
                     .order_by(table.c.record_id)
                     .limit(batch_size)
                 ).all()
@@ -174,6 +172,6 @@ def _from_row(row: Any) -> RecordState:
         written=compared_from_json(row.written),
         modified_at=utc(row.modified_at),
         created_at=utc(row.created_at),
-        sweep_due=utc(row.sweep_due),
+        sweep_due=row.sweep_due,  # EpochSeconds reads back in UTC
         sweep_status=row.sweep_status,
     )
