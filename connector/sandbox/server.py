@@ -188,6 +188,7 @@ _PLAIN_HEADER = re.compile(r"[\041-\071\073-\176]+:[^\r\n]*\r?\n")
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse one connection
     server: _HTTPServer
+    raw_requestline: bytes  # set by the stdlib before parse_request
 
     def parse_request(self) -> bool:
         """An ``METHOD path HTTP/1.1`` request with plain header lines is read here: the stdlib
@@ -215,9 +216,9 @@ class _Handler(BaseHTTPRequestHandler):
             if line in (b"\r\n", b"\n", b""):
                 break
         headers = self.MessageClass()
-        if all(_PLAIN_HEADER.fullmatch(line) for line in lines[:-1]):
-            for line in lines[:-1]:  # stored as the email parser's compat32 policy stores them
-                name, _, value = line.partition(":")
+        if all(_PLAIN_HEADER.fullmatch(text) for text in lines[:-1]):
+            for text in lines[:-1]:  # stored as the email parser's compat32 policy stores them
+                name, _, value = text.partition(":")
                 headers.set_raw(name, value.lstrip(" \t").rstrip("\r\n"))
         else:  # folded or odd lines: the email parser, as the stdlib does
             headers = email.parser.Parser(_class=self.MessageClass).parsestr("".join(lines))
