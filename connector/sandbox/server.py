@@ -63,7 +63,7 @@ class Request:
     def json(self) -> Any:
         """The body decoded as JSON (``None`` for an empty body); ValueError if malformed."""
         if self._json is None and self.body:
-            self._json = json.loads(self.body)
+            self._json = _decode_json(self.body)
         return self._json
 
     def json_list(self) -> list[Any]:
@@ -166,6 +166,20 @@ class Router:
                     continue
                 return handler, dict(zip(names, values, strict=False)), template
         raise RouteNotFound(allowed)
+
+
+def _decode_json(body: bytes) -> Any:
+    """``json.loads``, by orjson where it reads the same (several times faster on a batch body)."""
+    if _LONG_DIGITS.search(body) is None:  # orjson reads integers past 64 bits as floats
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass  # what json reads and orjson does not (NaN, BOMs, UTF-16), or json's own error message
+    return json.loads(body)
+
+
+#: a digit run that may be an integer orjson would not read as one
+_LONG_DIGITS = re.compile(rb"\d{19}")
 
 
 def encode_json(body: Any) -> bytes:

@@ -189,3 +189,27 @@ def _parsed(handler_class, raw):
 def test_request_headers_parse_as_the_stdlib_parses_them(raw):
     ours, stdlib = _parsed(server._Handler, raw), _parsed(_StdlibHandler, raw)
     assert ours == stdlib
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"inputs": [{"id": "1"}, {"id": 2}], "a": 1, "a": 2}',
+        b'{"big": 123456789012345678901234567890, "low": -9223372036854775809, "top": 18446744073709551615}',
+        b"[NaN, Infinity, 1e400, -0.0, 0.1, 1.0000000000000002]",
+        b'\xef\xbb\xbf{"bom": true}',
+        '{"utf16": "é"}'.encode("utf-16"),
+        b'{"lone": "\\ud800", "nul": "\\u0000", "text": "caf\xc3\xa9"}',
+    ],
+)
+def test_a_request_body_reads_as_json_reads_it(body):
+    assert repr(Request("POST", "/", {}, {}, body).json()) == repr(json.loads(body))
+
+
+@pytest.mark.parametrize("body", [b"{bad", b'{"a": 1,}', b"[" * 3 + b"]"])
+def test_a_malformed_request_body_is_refused_with_jsons_message(body):
+    with pytest.raises(ValueError) as stdlib:
+        json.loads(body)
+    with pytest.raises(ValueError) as ours:
+        Request("POST", "/", {}, {}, body).json()
+    assert str(ours.value) == str(stdlib.value)
