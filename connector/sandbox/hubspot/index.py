@@ -3,7 +3,8 @@
 Search answers from the record versions it last indexed (they trail the store by the
 portal's search lag). A sorted view of one property, ``(key(value), id)`` for every
 indexed record that has a value, is built the first time a search filters a range of
-it or sorts by it, and is kept up to date on every change from then on: a keyset page
+it or sorts by it, and is kept up to date from then on (changes are placed when it is
+next read, see :class:`SortedView`): a keyset page
 (``lastmodifieddate GTE x``, ``hs_object_id GT y``) then costs a binary search and the
 page, whatever the number of records.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
-from itertools import accumulate
+from itertools import accumulate, compress
 from typing import TYPE_CHECKING, Any
 
 from connector.sandbox.ranges import Range
@@ -111,7 +112,7 @@ class SortedView:
             if entries and added[0] < entries[-1]:
                 # merged with the entries after where the first added one goes
                 start = entries.bisect_left(added[0])
-                added = sorted([e for e, alive in zip(entries[start:], live[start:], strict=True) if alive] + added)
+                added = sorted([*compress(entries[start:], live[start:]), *added])
                 self._removed -= live.count(0, start)
                 del entries[start:], live[start:]
             for position, entry in enumerate(added, start):
@@ -120,7 +121,7 @@ class SortedView:
             live.extend(b"\x01" * len(added))
             self._count_from(start >> _BLOCK_BITS)
         if self._removed > max(len(entries) // 2, _BLOCK):
-            self._rebuild([e for e, alive in zip(entries, live, strict=True) if alive])
+            self._rebuild(list(compress(entries, live)))
 
     def _rank(self, position: int) -> int:
         """Live entries before ``position``."""
