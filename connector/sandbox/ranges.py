@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from sortedcontainers import SortedList
+
+class Sorted(Protocol):
+    """Sorted entries that can be bisected (a ``SortedList``, a sandbox's own index list)."""
+
+    def __len__(self) -> int: ...
+
+    def bisect_left(self, value: Any, /) -> int: ...
+
+    def bisect_right(self, value: Any, /) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +35,7 @@ class Range:
             high, high_open = other.high, other.high_open
         return Range(low, low_open, high, high_open)
 
-    def positions(self, entries: SortedList, after_any_id: Any) -> tuple[int, int]:
+    def positions(self, entries: Sorted, after_any_id: Any) -> tuple[int, int]:
         """Where the ``(key, id)`` entries whose key is in range start and stop in ``entries``;
         ``after_any_id`` compares greater than every id."""
         if self.low is None:

@@ -10,7 +10,9 @@ it over HTTP/1.1 keep-alive on a stdlib ``ThreadingHTTPServer``, in a background
 from __future__ import annotations
 
 import contextlib
+import email.parser
 import json
+import re
 import socket
 import ssl
 import struct
@@ -18,6 +20,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -60,7 +63,7 @@ class Request:
     def json(self) -> Any:
         """The body decoded as JSON (``None`` for an empty body); ValueError if malformed."""
         if self._json is None and self.body:
-            self._json = json.loads(self.body)
+            self._json = _decode_json(self.body)
         return self._json
 
     def json_list(self) -> list[Any]:
@@ -165,6 +168,20 @@ class Router:
         raise RouteNotFound(allowed)
 
 
+def _decode_json(body: bytes) -> Any:
+    """``json.loads``, by orjson where it reads the same (several times faster on a batch body)."""
+    if _LONG_DIGITS.search(body) is None:  # orjson reads integers past 64 bits as floats
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass  # what json reads and orjson does not (NaN, BOMs, UTF-16), or json's own error message
+    return json.loads(body)
+
+
+#: a digit run that may be an integer orjson would not read as one
+_LONG_DIGITS = re.compile(rb"\d{19}")
+
+
 def encode_json(body: Any) -> bytes:
     """Compact UTF-8 JSON bytes, the way the CRMs send them (a page of records is most of
     what a call costs to answer: orjson writes it several times faster than ``json``)."""
@@ -175,9 +192,56 @@ def encode_json(body: Any) -> bytes:
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+#: what the stdlib's header reader allows (http.client's limits)
+_MAX_LINE = 65536
+_MAX_HEADERS = 100
+#: a header line the email parser takes as one ``name: value`` header (no folding, no stray CR)
+_PLAIN_HEADER = re.compile(r"[\041-\071\073-\176]+:[^\r\n]*\r?\n")
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse one connection
     server: _HTTPServer
+    raw_requestline: bytes  # set by the stdlib before parse_request
+
+    def parse_request(self) -> bool:
+        """An ``METHOD path HTTP/1.1`` request with plain header lines is read here: the stdlib
+        reads every header block through the email package's parser, which cost a tenth of a
+        small call. Anything else takes the stdlib's road, errors and all."""
+        words = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n").split()
+        if len(words) != 3 or words[2] != "HTTP/1.1":
+            return super().parse_request()
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        self.command, path, self.request_version = words
+        self.path = "/" + path.lstrip("/") if path.startswith("//") else path  # as the stdlib does
+        self.close_connection = False
+        lines: list[str] = []
+        while True:  # http.client's header reader, limits and all
+            line = self.rfile.readline(_MAX_LINE + 1)
+            if len(line) > _MAX_LINE:
+                explain = f"got more than {_MAX_LINE} bytes when reading header line"
+                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long", explain)
+                return False
+            if len(lines) + 1 > _MAX_HEADERS:
+                explain = f"got more than {_MAX_HEADERS} headers"
+                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers", explain)
+                return False
+            lines.append(str(line, "iso-8859-1"))
+            if line in (b"\r\n", b"\n", b""):
+                break
+        headers = self.MessageClass()
+        if all(_PLAIN_HEADER.fullmatch(text) for text in lines[:-1]):
+            for text in lines[:-1]:  # stored as the email parser's compat32 policy stores them
+                name, _, value = text.partition(":")
+                headers.set_raw(name, value.lstrip(" \t").rstrip("\r\n"))
+        else:  # folded or odd lines: the email parser, as the stdlib does
+            headers = email.parser.Parser(_class=self.MessageClass).parsestr("".join(lines))
+        self.headers = headers
+        if headers.get("Connection", "").lower() == "close":
+            self.close_connection = True
+        if headers.get("Expect", "").lower() == "100-continue":
+            return self.handle_expect_100()
+        return True
 
     def _serve(self) -> None:
         split = urlsplit(self.path)

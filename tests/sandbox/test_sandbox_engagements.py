@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 import urllib3
 from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest
@@ -15,6 +16,9 @@ from hubspot.crm.objects.tasks import (
 )
 from hubspot.crm.properties import ApiException as PropertyApiException
 from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
+
+from connector.sandbox.hubspot import routes
+from connector.sandbox.hubspot.objects import CONTACTS, DEALS, MEETINGS
 
 TASK_TO_CONTACT = 204
 
@@ -241,3 +245,11 @@ def test_object_type_aliases_reach_the_same_objects(hubspot_sandbox, contact):
         reply = http.request("GET", f"{hubspot_sandbox.base_url}/crm/v3/objects/{alias}/{contact}")
         assert reply.status == 200 and reply.json()["id"] == contact
     assert http.request("GET", f"{hubspot_sandbox.base_url}/crm/v3/objects/widgets").status == 400
+
+
+@pytest.mark.parametrize("key", ["123", 'a"b\\c', "café", "\x00", "</x>", "12\n3"])
+def test_an_id_without_associations_is_answered_as_its_error_element_encodes(key):
+    for otype, to_type in ((CONTACTS, MEETINGS), (DEALS, CONTACTS)):
+        encoded = orjson.dumps(routes._unlinked_error(otype, to_type)(key))
+        assert encoded == orjson.dumps(routes._no_associations(otype, to_type, key))
+        assert orjson.loads(encoded)["context"]["fromObjectId"] == [key]

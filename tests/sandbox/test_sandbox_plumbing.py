@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import ssl
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import trustme
 from conftest import SANDBOX_START
 
+from connector.sandbox import server
 from connector.sandbox.app import SandboxApp
 from connector.sandbox.clock import ManualClock
 from connector.sandbox.faults import FaultInjector, Faults
@@ -134,3 +137,79 @@ def test_the_same_plumbing_serves_over_tls():
         connection.request("POST", "/echo/secure", body=b"{}")
         assert json.loads(connection.getresponse().read())["name"] == "secure"
         connection.close()
+
+
+class _StdlibHandler(BaseHTTPRequestHandler):
+    """The stdlib's request parsing, for comparison with the sandbox's."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):
+        pass
+
+
+def _parsed(handler_class, raw):
+    """What a handler makes of one raw request: its fields, headers and anything it answered
+    (the Date header left out)."""
+    handler = handler_class.__new__(handler_class)
+    handler.rfile = io.BytesIO(raw)
+    handler.wfile = io.BytesIO()
+    handler.client_address = ("127.0.0.1", 0)
+    handler.request_version = handler.default_request_version
+    handler.raw_requestline = handler.rfile.readline(65537)
+    ok = handler.parse_request()
+    headers = list(handler.headers.items()) if ok else None
+    answered = b"\r\n".join(line for line in handler.wfile.getvalue().split(b"\r\n") if not line.startswith(b"Date:"))
+    fields = (handler.command, getattr(handler, "path", None), handler.request_version, handler.close_connection)
+    return ok, fields, headers, answered, handler.rfile.read()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"POST /crm/v3/objects/contacts/search HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\n"
+        b"Content-Length: 2\r\n\r\n{}",
+        b"GET //twice//slashed?a=1 HTTP/1.1\r\nX-Empty:\r\nX-Spaced: \t a b \r\nConnection: close\r\n\r\n",
+        b"GET / HTTP/1.1\r\nConnection: keep-alive\r\nX-Dup: 1\r\nx-dup: 2\r\n\r\nrest",
+        b"GET / HTTP/1.1\r\nX-Folded: a\r\n b\r\nHost: y\r\n\r\n",
+        b"GET / HTTP/1.1\r\nno colon here\r\nHost: y\r\n\r\n",
+        b"GET / HTTP/1.1\r\nBad Name: 1\r\nX-Cr: a\rb\r\n\r\n",
+        b"GET / HTTP/1.1\nX-Bare-Newline: 1\n\n",
+        b"GET / HTTP/1.1\r\nHost: y\r\n",  # the connection ends inside the headers
+        b"PUT /x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nz",
+        b"GET / HTTP/1.1\r\n" + b"X-Many: 1\r\n" * 99 + b"\r\n",
+        b"GET / HTTP/1.1\r\n" + b"X-Many: 1\r\n" * 100 + b"\r\n",
+        b"GET / HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n",
+        b"GET / HTTP/1.0\r\nHost: y\r\n\r\n",
+        b"GET /\xa0x HTTP/1.1\r\nHost: y\r\n\r\n",
+        b"GET / HTTP/2.0\r\n\r\n",
+        b"BREW\r\n\r\n",
+    ],
+)
+def test_request_headers_parse_as_the_stdlib_parses_them(raw):
+    ours, stdlib = _parsed(server._Handler, raw), _parsed(_StdlibHandler, raw)
+    assert ours == stdlib
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"inputs": [{"id": "1"}, {"id": 2}], "a": 1, "a": 2}',
+        b'{"big": 123456789012345678901234567890, "low": -9223372036854775809, "top": 18446744073709551615}',
+        b"[NaN, Infinity, 1e400, -0.0, 0.1, 1.0000000000000002]",
+        b'\xef\xbb\xbf{"bom": true}',
+        '{"utf16": "é"}'.encode("utf-16"),
+        b'{"lone": "\\ud800", "nul": "\\u0000", "text": "caf\xc3\xa9"}',
+    ],
+)
+def test_a_request_body_reads_as_json_reads_it(body):
+    assert repr(Request("POST", "/", {}, {}, body).json()) == repr(json.loads(body))
+
+
+@pytest.mark.parametrize("body", [b"{bad", b'{"a": 1,}', b"[" * 3 + b"]"])
+def test_a_malformed_request_body_is_refused_with_jsons_message(body):
+    with pytest.raises(ValueError) as stdlib:
+        json.loads(body)
+    with pytest.raises(ValueError) as ours:
+        Request("POST", "/", {}, {}, body).json()
+    assert str(ours.value) == str(stdlib.value)

@@ -9,14 +9,17 @@ compare every page with a brute-force filter and sort of the portal as it is.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connector.sandbox.clock import ManualClock
-from connector.sandbox.hubspot import HubSpotConfig, HubSpotSandbox
+from connector.sandbox.hubspot import HubSpotConfig, HubSpotSandbox, index
 from connector.sandbox.hubspot.objects import CONTACTS
 from connector.sandbox.hubspot.search import search
+from connector.sandbox.hubspot.store import Record
+from connector.sandbox.ranges import Range
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 START_MS = int(START.timestamp() * 1000)
@@ -228,3 +231,41 @@ def test_a_keyset_window_on_a_large_portal_reads_its_page_in_order() -> None:
     page = search(sandbox.portal, CONTACTS, body)
     assert (page.total, [r["id"] for r in page.results], page.next_after) == brute_force(sandbox, body)
     assert page.total == 600
+
+
+#: a view's operations: index a version (id, value or None), drop a record, or read a range
+view_steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("put"), st.integers(0, 30), st.none() | st.integers(0, 40)),
+        st.tuples(st.just("drop"), st.integers(0, 30), st.none()),
+        st.tuples(st.just("read"), st.integers(0, 45), st.integers(0, 45)),
+    ),
+    max_size=120,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=view_steps)
+def test_a_sorted_view_reads_what_sorting_the_indexed_records_reads(steps) -> None:
+    # blocks of 4 entries: ranks cross blocks and removed entries are swept out within a few steps
+    with patch.multiple(index, _BLOCK_BITS=2, _BLOCK=4):
+        _check_view(steps)
+
+
+def _check_view(steps: list[tuple[str, int, int | None]]) -> None:
+    search_index = index.SearchIndex()
+    view = search_index.view("n", float)
+    for op, record_id, value in steps:
+        if op == "put":
+            props = {} if value is None else {"n": str(value)}
+            search_index.put(Record(str(record_id), props, "", ""))
+        elif op == "drop":
+            search_index.drop(str(record_id))
+        else:
+            entries = sorted((float(r.props["n"]), int(r.id)) for r in search_index.records() if "n" in r.props)
+            low, high = min(record_id, value), max(record_id, value)
+            start, stop = view.bounds(Range(float(low), False, float(high), True))
+            inside = [e for e in entries if low <= e[0] < high]
+            assert stop - start == len(inside) and len(view) == len(entries)
+            assert list(view.ids(start, stop)) == [str(i) for _, i in inside]
+            assert list(view.ids(low, high)) == [str(i) for _, i in entries[low:high]]

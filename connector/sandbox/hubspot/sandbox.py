@@ -44,6 +44,16 @@ DEFAULT_TOKEN = "sandbox-token"
 #: new objects between two collections of the youngest generation (Python's default is 700)
 _YOUNG_OBJECTS_PER_COLLECTION = 50_000
 
+
+def _freeze_survivors(phase: str, info: dict[str, int]) -> None:
+    """After a full collection, freeze what survived: mostly record versions written since the
+    last one, which live until overwritten and form no cycles (overwritten ones are still freed
+    by reference counting). The next full collection then walks only what is newer; at 100,000
+    contacts each walked every version written so far, about a second of CPU."""
+    if phase == "stop" and info["generation"] == 2:
+        gc.freeze()
+
+
 _FAULT_CATEGORIES = {
     400: "VALIDATION_ERROR",
     401: "INVALID_AUTHENTICATION",
@@ -107,6 +117,8 @@ class HubSpotSandbox(SandboxApp):
             # the collector's share of serving the call mix from about 10% to 3%.
             gc.freeze()
             gc.set_threshold(_YOUNG_OBJECTS_PER_COLLECTION, *gc.get_threshold()[1:])
+            if _freeze_survivors not in gc.callbacks:
+                gc.callbacks.append(_freeze_survivors)
         return portal
 
     def reset(self, options: dict[str, Any]) -> None:
