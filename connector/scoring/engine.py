@@ -33,7 +33,7 @@ from connector.scoring.compiled import (
     compile_rules,
     rules_version,
 )
-from connector.scoring.phrases import ago, one_line, quoted
+from connector.scoring.phrases import ago, ago_key, one_line, quoted
 from connector.scoring.rules import GRADE_STEPS, FitSection, GradeStep, Thresholds
 from connector.scoring.values import email_domain, is_blank
 
@@ -42,7 +42,6 @@ __all__ = ["CompiledRules", "compile_rules", "rules_version", "score"]
 #: reasons worth less than this are noise to a rep and are left out
 _MIN_REASON_POINTS = 0.5
 _MAX_INTERESTS = 5
-_DAY = 86400.0
 #: reason groups: a disqualifier is named first, then the signals, then the rest by points
 _DISQUALIFIER, _SIGNAL, _OTHER = 0, 1, 2
 
@@ -362,13 +361,12 @@ def _activity_text(
     rule: ActivityRule | SignalRule | CardRule, tally: Tally, now_ts: float, texts: ActivityTexts
 ) -> str:
     """The reason's words, cached: they depend on the rule, the count, the latest name and URL, and
-    how long ago the latest was (the words change by the minute within a day, by the day beyond);
+    how long ago the latest was (by ``ago_key``: one entry for all the ages said "3 weeks ago");
     the key holds only what the rule's words show, so the cache stays small and hits more often."""
     age = now_ts - tally[_LATEST_AT]  # never negative: tallies clamp future times to now
     words = rule.words
-    # the count and the age as one int: minutes within a day (0-1439), else 1440 + days (a date
-    # is at most 3.7 million days old, below the 32 bits the count is shifted by)
-    key: Any = (int(age) // 60 if age < _DAY else 1440 + int(age) // 86400) if words.by_age else 0
+    # the count and the age's words as one int (ago_key is below 2**32, which the count is shifted by)
+    key: Any = ago_key(age) if words.by_age else 0
     if words.by_count:
         key |= tally[_COUNT] << 32
     if words.by_name or words.by_url:
