@@ -42,6 +42,10 @@ __all__ = ["CompiledRules", "compile_rules", "rules_version", "score"]
 #: reasons worth less than this are noise to a rep and are left out
 _MIN_REASON_POINTS = 0.5
 _MAX_INTERESTS = 5
+_DAY = 86400.0
+#: ago_key of each whole day up to two years: the words then change by the year, rarely met
+_AGO_KEY_BY_DAY = tuple(ago_key(day * _DAY) for day in range(730))
+_AGO_TABLE_END = len(_AGO_KEY_BY_DAY) * _DAY
 #: reason groups: a disqualifier is named first, then the signals, then the rest by points
 _DISQUALIFIER, _SIGNAL, _OTHER = 0, 1, 2
 
@@ -365,8 +369,11 @@ def _activity_text(
     the key holds only what the rule's words show, so the cache stays small and hits more often."""
     age = now_ts - tally[_LATEST_AT]  # never negative: tallies clamp future times to now
     words = rule.words
-    # the count and the age's words as one int (ago_key is below 2**32, which the count is shifted by)
-    key: Any = ago_key(age) if words.by_age else 0
+    # the count and the age's words as one int (ago_key is below 2**32, which the count is shifted by);
+    # most ages are days old, read from a table rather than worked out by a call
+    key: Any = 0
+    if words.by_age:
+        key = _AGO_KEY_BY_DAY[int(age) // 86400] if _DAY <= age < _AGO_TABLE_END else ago_key(age)
     if words.by_count:
         key |= tally[_COUNT] << 32
     if words.by_name or words.by_url:
