@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import FrozenInstanceError, fields
 from datetime import UTC, datetime
 
 import pytest
 from builders import NOW, activity, default_rules, demo_request, form, lead, page_view, rules_from
 
-from connector.model import MAX_COUNT, Activity, Stage
+from connector.model import MAX_COUNT, Activity, Qualification, Stage
 from connector.scoring.engine import score
 
 RULES = default_rules()
@@ -581,3 +582,17 @@ def test_disqualifiers_and_scorecard_rules_are_named_when_they_hold():
 
 def test_a_lead_nothing_matches_names_no_rule():
     assert run(job_title=None, company_size=None, industry=None, country=None).rules_fired == ()
+
+
+def test_the_fast_qualification_builder_sets_every_field_as_the_constructor_does():
+    q = score(
+        lead(demo_request(), page_view("/pricing"), job_title="VP Sales", email="a@acme.io"),
+        default_rules().compiled,
+        NOW,
+    )
+    values = [getattr(q, f.name) for f in fields(Qualification)]
+    built = Qualification.of(*values)
+    assert built == Qualification(*values) == q
+    assert [getattr(built, f.name) for f in fields(Qualification)] == values
+    with pytest.raises(FrozenInstanceError):
+        built.score = 0  # type: ignore[misc]

@@ -18,7 +18,7 @@ from connector.model import Activity, Lead
 from connector.scoring import score
 from connector.scoring.compiled import CompiledRules, ScoringCache
 from connector.scoring.engine import _activity_text
-from connector.scoring.phrases import ago
+from connector.scoring.phrases import ago, ago_key
 
 #: placeholders in every combination, on pages and forms that repeat across leads
 EVERY_PLACEHOLDER = rules_from(
@@ -112,3 +112,15 @@ def test_cached_reason_words_are_the_words_the_rule_would_write(tallies) -> None
         latest = activity("page_view", url=f"https://vendor.example{path}")
         tally = [0.0, count, now_ts - age, latest]
         assert _activity_text(rule, tally, now_ts, texts) == rule.words.fill(count, ago(age), None, latest.url)
+
+
+def test_two_ages_share_a_reason_key_exactly_when_they_read_the_same() -> None:
+    """Reason words are cached by ago_key: it must tell apart every two ages ago() words differently,
+    and no more (each minute of the first day and each day of eight years, at both of its ends)."""
+    ages = [m * 60.0 + s for m in range(1440) for s in (0.0, 59.9)]
+    ages += [d * DAY + s for d in range(1, 3000) for s in (0.0, DAY - 0.1)]
+    words_of: dict[int, str] = {}
+    key_of: dict[str, int] = {}
+    for age in ages:
+        assert words_of.setdefault(ago_key(age), ago(age)) == ago(age)
+        assert key_of.setdefault(ago(age), ago_key(age)) == ago_key(age)

@@ -33,7 +33,7 @@ from connector.scoring.compiled import (
     compile_rules,
     rules_version,
 )
-from connector.scoring.phrases import ago, one_line, quoted
+from connector.scoring.phrases import ago, ago_key, one_line, quoted
 from connector.scoring.rules import GRADE_STEPS, FitSection, GradeStep, Thresholds
 from connector.scoring.values import email_domain, is_blank
 
@@ -43,6 +43,9 @@ __all__ = ["CompiledRules", "compile_rules", "rules_version", "score"]
 _MIN_REASON_POINTS = 0.5
 _MAX_INTERESTS = 5
 _DAY = 86400.0
+#: ago_key of each whole day up to two years: the words then change by the year, rarely met
+_AGO_KEY_BY_DAY = tuple(ago_key(day * _DAY) for day in range(730))
+_AGO_TABLE_END = len(_AGO_KEY_BY_DAY) * _DAY
 #: reason groups: a disqualifier is named first, then the signals, then the rest by points
 _DISQUALIFIER, _SIGNAL, _OTHER = 0, 1, 2
 
@@ -97,6 +100,8 @@ class Fit:
     points: float
     grade: str
     reasons: list[RankedReason]
+    #: the reason of the first disqualifier on properties (in file order) that the lead meets
+    disqualified_reason: str | None = None
 
 
 @dataclass(slots=True)
@@ -143,9 +148,9 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
     thresholds = rules.source.thresholds
 
     hits = _property_hits(rules, props, domain)
-    disqualified_reason = _property_disqualifier(hits)
     fit_cards = _cards(rules.fit_cards, props, domain, {}, now_ts, texts) if rules.fit_cards else _NO_CARDS
     fit = _fit(hits, fit_cards, rules.source.fit)
+    disqualified_reason = fit.disqualified_reason
     seen = _tally_activities(rules, lead.activities, now_ts, with_disqualifiers=disqualified_reason is None)
     if disqualified_reason is None and seen.disqualifiers:
         disqualified_reason = _activity_disqualifier(seen.disqualifiers, now_ts, texts)
@@ -161,23 +166,30 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
     if disqualified_reason is not None:
         ranked.append(_ranked(_DISQUALIFIER, 0.0, disqualified_reason, "disqualifier"))
     ranked.sort()
+    stage = _level(thresholds, 0.0, total, fit, engagement, signals, disqualified)
+    # the hysteresis margin only lowers the bars (it is never negative): an SQL holds SQL
+    hold_stage = (
+        stage
+        if stage is Stage.SQL
+        else _level(thresholds, thresholds.hysteresis, total, fit, engagement, signals, disqualified)
+    )
 
-    return Qualification(
-        id=lead.id,
-        score=total,
-        fit=round(fit.points),
-        engagement=round(engagement.points),
-        grade=fit.grade,
-        stage=_level(thresholds, 0.0, total, fit, engagement, signals, disqualified),
-        hold_stage=_level(thresholds, thresholds.hysteresis, total, fit, engagement, signals, disqualified),
-        disqualified=disqualified,
-        disqualified_reason=disqualified_reason,
-        signals=tuple([rule.name for rule, _ in signals.firing]),
-        reasons=tuple(map(_reason_of, ranked)),
-        missing=_missing(rules.bant, props),
-        interests=_latest_interests(seen.interests),
-        rules_version=rules.version,
-        rules_fired=_fired(hits, fit_cards, seen, signals, cards),
+    return Qualification.of(  # positionally, in the order of the fields
+        lead.id,
+        total,
+        round(fit.points),
+        round(engagement.points),
+        fit.grade,
+        stage,
+        hold_stage,
+        disqualified,
+        disqualified_reason,
+        tuple([rule.name for rule, _ in signals.firing]) if signals.firing else (),
+        tuple(map(_reason_of, ranked)),
+        _missing(rules.bant, props),
+        _latest_interests(seen.interests),
+        rules.version,
+        _fired(hits, fit_cards, seen, signals, cards),
     )
 
 
@@ -265,26 +277,17 @@ def _met(rules: Iterable[PropertyRule], props: Mapping[str, Any], domain: str) -
     )
 
 
-def _property_disqualifier(hits: Iterable[PropertyHit]) -> str | None:
-    """The reason of the first disqualifier on properties (in file order) that the lead meets."""
-    first: PropertyHit | None = None
-    for hit in hits:
-        if hit.rule.kind == "disqualifier" and (first is None or hit.rule.order < first.rule.order):
-            first = hit
-    if first is None:
-        return None
-    _, _, reason = first.ranked
-    return reason.text
-
-
 def _fit(hits: Iterable[PropertyHit], cards: CardPoints, section: FitSection) -> Fit:
     """Fit points and the grade they give: the fit section's positive points up to its cap, the
-    other property points (negatives, scorecard) as they are."""
+    other property points (negatives, scorecard) as they are; and the first disqualifier met."""
     reasons = list(cards.reasons)
     capped, added = 0.0, cards.points
+    first: PropertyHit | None = None
     for hit in hits:
         rule = hit.rule
         if rule.kind == "disqualifier":
+            if first is None or rule.order < first.rule.order:
+                first = hit
             continue
         if rule.capped and rule.points >= 0:
             capped += rule.points
@@ -292,7 +295,7 @@ def _fit(hits: Iterable[PropertyHit], cards: CardPoints, section: FitSection) ->
             added += rule.points
         reasons.append(hit.ranked)
     points = min(capped, section.cap) + added
-    return Fit(points, _grade(points, section.grades), reasons)
+    return Fit(points, _grade(points, section.grades), reasons, None if first is None else first.ranked[2].text)
 
 
 def _grade(fit: float, grades: Mapping[GradeStep, float]) -> str:
@@ -362,23 +365,26 @@ def _activity_text(
     rule: ActivityRule | SignalRule | CardRule, tally: Tally, now_ts: float, texts: ActivityTexts
 ) -> str:
     """The reason's words, cached: they depend on the rule, the count, the latest name and URL, and
-    how long ago the latest was (the words change by the minute within a day, by the day beyond);
+    how long ago the latest was (by ``ago_key``: one entry for all the ages said "3 weeks ago");
     the key holds only what the rule's words show, so the cache stays small and hits more often."""
-    _, count, latest_at, latest = tally
-    age = now_ts - latest_at  # never negative: tallies clamp future times to now
+    age = now_ts - tally[_LATEST_AT]  # never negative: tallies clamp future times to now
     words = rule.words
-    # the count and the age as one int: minutes within a day (0-1439), else 1440 + days (a date
-    # is at most 3.7 million days old, below the 32 bits the count is shifted by)
-    key: Any = (count if words.by_count else 0) << 32 | (
-        (int(age) // 60 if age < _DAY else 1440 + int(age) // 86400) if words.by_age else 0
-    )
+    # the count and the age's words as one int (ago_key is below 2**32, which the count is shifted by);
+    # most ages are days old, read from a table rather than worked out by a call
+    key: Any = 0
+    if words.by_age:
+        key = _AGO_KEY_BY_DAY[int(age) // 86400] if _DAY <= age < _AGO_TABLE_END else ago_key(age)
+    if words.by_count:
+        key |= tally[_COUNT] << 32
     if words.by_name or words.by_url:
+        latest = tally[_LATEST]
         key = (key, latest.name if words.by_name else None, latest.url if words.by_url else None)
     cache = texts.get(rule)
     if cache is None:
         cache = texts[rule] = BoundedCache(RULE_TEXT_LIMIT)
     text = cache.get(key)
     if text is None:
+        _, count, _, latest = tally
         text = cache.remember(key, words.fill(count, ago(age), latest.name, latest.url))
     return text
 
@@ -498,6 +504,8 @@ def _signal_reasons(
 
 def _latest_interests(interests: dict[str, float]) -> tuple[str, ...]:
     """The names engaged with most recently (ties by name)."""
+    if len(interests) < 2:  # most leads: nothing to sort
+        return tuple(interests)
     names = sorted(interests)
     names.sort(key=interests.__getitem__, reverse=True)  # a stable sort: ties stay in name order
     return tuple(names[:_MAX_INTERESTS])

@@ -40,6 +40,23 @@ def ago(seconds: float) -> str:
     return f"{days // 365} years ago"
 
 
+def ago_key(seconds: float) -> int:
+    """What ``ago`` says of ``seconds``, as a number: two ages get the same number exactly when they
+    get the same words. Reason words are cached by it, so all of a month's ages share one entry."""
+    if seconds < _HOUR:
+        return 0 if seconds < 2 * _MINUTE else int(seconds // _MINUTE)  # just now, 2-59 minutes
+    if seconds < _DAY:
+        return 60 + int(seconds // _HOUR)  # 61-83
+    days = int(seconds // _DAY)
+    if days < 14:
+        return 100 + days  # 101-113: yesterday, days
+    if days < 60:
+        return 200 + days // 7  # 202-208: weeks
+    if days < 730:
+        return 300 + days // 30  # 302-324: months
+    return 1000 + days // 365  # years
+
+
 def window(days: float) -> str:
     """A signal's look-back window in words: 'today', 'this week', 'in the last 30 days'."""
     if days <= 1:
