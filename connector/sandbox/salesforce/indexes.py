@@ -55,15 +55,11 @@ class TableIndex:
         if not pending:
             return
         for name, entries in self._sorted.items():
-            filed = self._filed[name]
+            fresh = {record_id: record.values.get(name) for record_id, record in pending.items()}
+            self._filed[name].update(fresh)
             kept = {record_id: value for value, record_id in entries}  # none when seeding a new org
-            for record_id, record in pending.items():
-                value = filed[record_id] = record.values.get(name)
-                if value is None:
-                    kept.pop(record_id, None)
-                else:
-                    kept[record_id] = value
-            self._sorted[name] = SortedList([(value, record_id) for record_id, value in kept.items()])
+            kept.update(fresh)
+            self._sorted[name] = SortedList([(value, i) for i, value in kept.items() if value is not None])
 
     def file(self, record: Record) -> None:
         """(Re-)file a record after any change to its values."""
