@@ -66,7 +66,8 @@ class Record:
 
     @property
     def id(self) -> str:
-        return str(self.values["Id"])
+        record_id: str = self.values["Id"]  # the org's own string, minted or normalized: read millions of times
+        return record_id
 
     @property
     def deleted(self) -> bool:
