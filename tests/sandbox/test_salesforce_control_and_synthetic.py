@@ -6,7 +6,7 @@ from collections import Counter
 
 from connector.sandbox.clock import ManualClock
 from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
-from connector.sandbox.salesforce.ids import checksum, normalize
+from connector.sandbox.salesforce.ids import IdFactory, checksum, normalize
 
 PREFIXES = {
     "Lead": "00Q",
@@ -28,6 +28,20 @@ def test_ids_are_18_characters_with_the_case_checksum():
     assert checksum("00Q4S000002sSac") == "UAE"  # a recorded id: 00Q4S000002sSacUAE
     assert normalize("00Q4S000002sSac") == normalize("00Q4S000002sSacuae") == "00Q4S000002sSacUAE"
     assert normalize("00Q4S000002sSacXXX") is None and normalize("not-an-id") is None
+
+
+def _base62(number: int, digits: int) -> str:
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    return "".join(alphabet[number // 62**place % 62] for place in reversed(range(digits)))
+
+
+def test_minted_ids_carry_the_record_number_in_base_62_and_the_case_checksum():
+    # numbers on either side of where each digit pair, and the cached leading digits, roll over
+    for number in (1, 61, 62, 3843, 3844, 62**4 - 1, 62**4, 62**6 + 62**4 - 1, 17 * 62**8 + 123456789):
+        for prefix in ("00Q", "a0B", "00v"):
+            minted = IdFactory(number - 1).new(prefix)
+            id15 = f"{prefix}8d0{_base62(number, 9)}"
+            assert minted == id15 + checksum(id15), (number, prefix)
 
 
 def test_seed_touch_activities_dump_and_settings_over_http(salesforce_sandbox):

@@ -55,10 +55,25 @@ class IdFactory:
         """A fresh 18-character id with ``prefix``."""
         with self._lock:
             number = next(self._counter)
-        # nine base-62 digits: the first, then four pairs read from a table
-        rest, fifth = divmod(number, 62 * 62)
-        rest, fourth = divmod(rest, 62 * 62)
-        rest, third = divmod(rest, 62 * 62)
-        first, second = divmod(rest, 62 * 62)
-        id15 = f"{prefix}{_POD}0{_BASE62[first]}{_PAIRS[second]}{_PAIRS[third]}{_PAIRS[fourth]}{_PAIRS[fifth]}"
-        return id15 + checksum(id15)
+        # nine base-62 digits: the first three change once in 62**4 ids, so the characters up to
+        # them and the checksum's first two come from a cache; the last chunk's checksum character
+        # is read off its digit pairs' case bits
+        high, low = divmod(number, 62**4)
+        fourth, fifth = divmod(low, 62 * 62)
+        head, suffix, bit = _head(prefix, high)
+        last = _SUFFIX[bit | _PAIR_BITS[fourth] << 1 | _PAIR_BITS[fifth] << 3]
+        return f"{head}{_PAIRS[fourth]}{_PAIRS[fifth]}{suffix}{last}"
+
+
+#: the case bits of every two-digit base-62 number (bit 0: its first character)
+_PAIR_BITS = [int(pair.translate(_CASE_BITS)[::-1], 2) for pair in _PAIRS]
+
+
+@lru_cache(maxsize=1024)
+def _head(prefix: str, high: int) -> tuple[str, str, int]:
+    """For the ids with ``prefix`` whose record number's first three digits are ``high``: their
+    first 11 characters, their checksum's first two, and the case bit the 11th adds to the third."""
+    rest, third = divmod(high, 62 * 62)
+    first, second = divmod(rest, 62 * 62)
+    head = f"{prefix}{_POD}0{_BASE62[first]}{_PAIRS[second]}{_PAIRS[third]}"
+    return head, checksum(head + "0000")[:2], int(head[10].translate(_CASE_BITS))

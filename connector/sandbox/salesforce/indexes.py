@@ -37,77 +37,77 @@ class TableIndex:
         self.born: dict[str, int] = {}
         self._sorted = {name: SortedList() for name in SORTED_FIELDS}
         self._equal: dict[str, tuple[Fold, dict[Any, set[str]]]] = {}
-        #: record id -> field -> the key it is filed under
-        self._filed: dict[str, dict[str, Any]] = {}
-        #: while loading: sorted field -> record id -> value, sorted in one go at the end
-        self._unsorted: dict[str, dict[str, Any]] | None = None
+        #: sorted field, or "=" and an equality-indexed field -> record id -> the key it is filed
+        #: under (one dict per field, not one per record: a large org has hundreds of thousands)
+        self._filed: dict[str, dict[str, Any]] = {name: {} for name in SORTED_FIELDS}
+        #: while loading: the records filed since, whose sorted fields are filed in one go at the end
+        self._pending: dict[str, Record] | None = None
 
     def start_loading(self) -> None:
-        """Keep sorted fields' values aside until :meth:`finish_loading`: one sort of every
+        """Keep records' sorted fields aside until :meth:`finish_loading`: one sort of every
         entry costs far less than an insert per record when seeding an org."""
-        if self._unsorted is None:
-            self._unsorted = {name: {i: v for v, i in entries} for name, entries in self._sorted.items()}
+        if self._pending is None:
+            self._pending = {}
 
     def finish_loading(self) -> None:
-        """Sort what was filed since :meth:`start_loading` into the sorted indexes."""
-        if self._unsorted is not None:
-            unsorted, self._unsorted = self._unsorted, None
-            self._sorted = {name: SortedList((v, i) for i, v in unsorted[name].items()) for name in SORTED_FIELDS}
+        """File the sorted fields of what was filed since :meth:`start_loading`, in one sort."""
+        pending, self._pending = self._pending, None
+        if not pending:
+            return
+        for name, entries in self._sorted.items():
+            fresh = {record_id: record.values.get(name) for record_id, record in pending.items()}
+            self._filed[name].update(fresh)
+            kept = {record_id: value for value, record_id in entries}  # none when seeding a new org
+            kept.update(fresh)
+            self._sorted[name] = SortedList([(value, i) for i, value in kept.items() if value is not None])
 
     def file(self, record: Record) -> None:
         """(Re-)file a record after any change to its values."""
-        record_id, values = record.id, record.values
+        values = record.values
+        record_id = values["Id"]
         if record_id not in self.born:
             self.born[record_id] = next(self._births)
-        filed = self._filed.setdefault(record_id, {})
-        if self._unsorted is not None:
-            self._file_unsorted(record_id, values, filed)
+        if self._pending is not None:
+            self._pending[record_id] = record
         else:
-            self._file_sorted(record_id, values, filed)
+            self._file_sorted(record_id, values)
         for name, (fold, index) in self._equal.items():
             key = fold(values.get(name))
-            marker = "=" + name
-            if marker in filed:
-                if filed[marker] == key:
+            filed = self._filed["=" + name]
+            if record_id in filed:
+                if filed[record_id] == key:
                     continue
-                _discard(index, filed[marker], record_id)
+                _discard(index, filed[record_id], record_id)
             index.setdefault(key, set()).add(record_id)
-            filed[marker] = key
+            filed[record_id] = key
 
-    def _file_unsorted(self, record_id: str, values: dict[str, Any], filed: dict[str, Any]) -> None:
-        for name, pending in (self._unsorted or {}).items():
-            value = filed[name] = values.get(name)
-            if value is None:
-                pending.pop(record_id, None)
-            else:
-                pending[record_id] = value
-
-    def _file_sorted(self, record_id: str, values: dict[str, Any], filed: dict[str, Any]) -> None:
+    def _file_sorted(self, record_id: str, values: dict[str, Any]) -> None:
         for name, entries in self._sorted.items():
+            filed = self._filed[name]
             value = values.get(name)
-            old = filed.get(name)
+            old = filed.get(record_id)
             if old == value:
                 continue
             if old is not None:
                 entries.remove((old, record_id))
             if value is not None:
                 entries.add((value, record_id))
-            filed[name] = value
+            filed[record_id] = value
 
     def unfile(self, record: Record) -> None:
         """Forget a record (its creation was rolled back)."""
-        filed = self._filed.pop(record.id, {})
-        self.born.pop(record.id, None)
-        if self._unsorted is not None:
-            for pending in self._unsorted.values():
-                pending.pop(record.id, None)
-        else:
-            for name, entries in self._sorted.items():
-                if filed.get(name) is not None:
-                    entries.remove((filed[name], record.id))
+        record_id = record.id
+        self.born.pop(record_id, None)
+        if self._pending is not None:
+            self._pending.pop(record_id, None)
+        for name, entries in self._sorted.items():  # what was filed before any loading
+            old = self._filed[name].pop(record_id, None)
+            if old is not None:
+                entries.remove((old, record_id))
         for name, (_, index) in self._equal.items():
-            if "=" + name in filed:
-                _discard(index, filed["=" + name], record.id)
+            filed = self._filed["=" + name]
+            if record_id in filed:
+                _discard(index, filed.pop(record_id), record_id)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -130,7 +130,7 @@ class TableIndex:
         known = self._equal.get(name)
         if known is None:
             known = self._equal[name] = (fold, {})
-            built, marker, filed = known[1], "=" + name, self._filed
+            built, filed = known[1], self._filed.setdefault("=" + name, {})
             for record in records():  # every row of a large table: no per-row call that can be spared
                 values = record.values
                 record_id, key = values["Id"], fold(values.get(name))
@@ -138,7 +138,7 @@ class TableIndex:
                 if group is None:
                     group = built[key] = set()
                 group.add(record_id)
-                filed.setdefault(record_id, {})[marker] = key
+                filed[record_id] = key
         index = known[1]
         groups = [index[key] for key in dict.fromkeys(keys) if key in index]
         return sum(map(len, groups)), itertools.chain.from_iterable(groups)

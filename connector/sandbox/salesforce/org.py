@@ -52,6 +52,9 @@ _ADDRESS_KEYS = tuple(p[0].lower() + p[1:] for p in _ADDRESS_PARTS)
 _NO_ADDRESS = [None] * len(_ADDRESS_PARTS)
 #: what a Lead's or Contact's derived fields (Name, Address; Status once converted) are computed from
 _PERSON_DERIVED_FROM = frozenset(("FirstName", "LastName", "IsConverted", "Status", *_ADDRESS_PARTS))
+#: the fields a new record is stamped with, and those that name the user who wrote it
+_STAMPS = ("CreatedDate", "LastModifiedDate", "SystemModstamp")
+_WRITTEN_BY = ("CreatedById", "LastModifiedById", "OwnerId")
 
 
 @dataclass(slots=True)
@@ -63,7 +66,8 @@ class Record:
 
     @property
     def id(self) -> str:
-        return str(self.values["Id"])
+        record_id: str = self.values["Id"]  # the org's own string, minted or normalized: read millions of times
+        return record_id
 
     @property
     def deleted(self) -> bool:
@@ -97,12 +101,30 @@ class Org:
         self._related: dict[str, set[str]] = {}
         #: queue id -> object types it may own (Salesforce's QueueSobject rows)
         self.queue_objects: dict[str, frozenset[str]] = {}
-        #: the user behind API calls: default owner and Created/LastModifiedById
-        self.api_user_id: str | None = None
         self._journal: list[tuple[str, dict[str, Any] | None]] | None = None
-        #: per object (the schema is fixed): every field at its default, and the fields a record must have
-        self._blank = {name: {f.name: self._default(f) for f in o.fields} for name, o in schema.objects.items()}
+        #: per object (the schema is fixed): a new record's values before its own (every field at
+        #: its default, Id and the stamps last if the object lacks them, the API user as author),
+        #: the fields it must have, and those through which it can point at a person
+        self._blank = {name: _blank(o) for name, o in schema.objects.items()}
         self._required = {name: tuple(f.name for f in o.fields if f.required) for name, o in schema.objects.items()}
+        self._person_references = {
+            name: tuple(f.name for f in o.fields if f.name in PERSON_REFERENCES) for name, o in schema.objects.items()
+        }
+        self._api_user_id: str | None = None
+        self.api_user_id = None  # what the blanks hold until the org has its API user
+
+    @property
+    def api_user_id(self) -> str | None:
+        """The user behind API calls: default owner and Created/LastModifiedById."""
+        return self._api_user_id
+
+    @api_user_id.setter
+    def api_user_id(self, user_id: str | None) -> None:
+        self._api_user_id = user_id
+        for blank in self._blank.values():
+            for name in _WRITTEN_BY:
+                if name in blank:
+                    blank[name] = user_id
 
     # -- reading -----------------------------------------------------------------------
 
@@ -174,15 +196,15 @@ class Org:
     def _insert(self, sobject: SObject, given: dict[str, Any], new_id: str, *, checked: bool) -> Record:
         """File a new record of ``given`` values under ``new_id`` (the caller holds the lock);
         ``checked`` values also have their required fields checked, trusted ones do not."""
-        now = sf_datetime(self.clock())
-        values = dict(self._blank[sobject.name.lower()])
-        values.update(Id=new_id, CreatedDate=now, LastModifiedDate=now, SystemModstamp=now)
-        for name in ("CreatedById", "LastModifiedById", "OwnerId"):
-            if name in values:
-                values[name] = self.api_user_id
+        kind = sobject.name.lower()
+        values = self._blank[kind].copy()
+        values["Id"] = new_id
+        if "CreatedDate" not in given or "LastModifiedDate" not in given or "SystemModstamp" not in given:
+            now = sf_datetime(self.clock())  # seeding gives all three: no clock to read
+            values["CreatedDate"] = values["LastModifiedDate"] = values["SystemModstamp"] = now
         values.update(given)
         if checked:
-            missing = [name for name in self._required[sobject.name.lower()] if values.get(name) in (None, "")]
+            missing = [name for name in self._required[kind] if values.get(name) in (None, "")]
             if missing:
                 raise RecordError(
                     "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
@@ -279,12 +301,6 @@ class Org:
             raise ValueError(f"not a free {sobject.name} id: {record_id!r}")
         return full
 
-    @staticmethod
-    def _default(field: Field) -> Any:
-        if field.type == "boolean":
-            return False
-        return field.default
-
     def _checked(self, sobject: SObject, incoming: dict[str, Any], *, creating: bool, system: bool) -> dict[str, Any]:
         """Incoming values by canonical name, coerced; unknown and read-only fields refused."""
         out: dict[str, Any] = {}
@@ -336,7 +352,7 @@ class Org:
             values["Name"] = " ".join(p for p in (values.get("FirstName"), values.get("LastName")) if p)
         if kind == "Lead":
             values["PhotoUrl"] = f"/services/images/photo/{values['Id']}"
-            parts = [values.get(p) for p in _ADDRESS_PARTS]
+            parts = list(map(values.get, _ADDRESS_PARTS))
             values["Address"] = dict(zip(_ADDRESS_KEYS, parts, strict=True)) if parts != _NO_ADDRESS else None
             if values.get("IsConverted") and "Status" not in given:
                 values["Status"] = CONVERTED_STATUS
@@ -430,15 +446,19 @@ class Org:
         self._records[kind][record_id] = record
         self._by_id[record_id] = record
         self.indexes[kind].file(record)
-        for name in PERSON_REFERENCES:  # stale entries are filtered on reading: no bookkeeping on change
+        # stale entries are filtered on reading: no bookkeeping on change
+        for name in self._person_references[kind]:
             person_id = values.get(name)
             if person_id:
-                self._related.setdefault(person_id, set()).add(record_id)
+                related = self._related.get(person_id)
+                if related is None:
+                    related = self._related[person_id] = set()
+                related.add(record_id)
         if not values.get("IsDeleted"):
             for name, index in self._unique_of.get(record.sobject.name, ()):
                 value = _unique_value(record, name)
                 if value is not None:
-                    index[value] = record.id
+                    index[value] = record_id
 
     def _unstore_unique(self, record: Record) -> None:
         for name, index in self._unique_of.get(record.sobject.name, ()):
@@ -462,6 +482,15 @@ class Org:
             else:
                 record.values = before
                 self._store(record, None)
+
+
+def _blank(sobject: SObject) -> dict[str, Any]:
+    """Every field of ``sobject`` at its default (booleans false), then Id and the stamps if it
+    lacks them: where a new record's values start."""
+    blank = {f.name: False if f.type == "boolean" else f.default for f in sobject.fields}
+    for name in ("Id", *_STAMPS):
+        blank.setdefault(name, None)
+    return blank
 
 
 def _underived(record: Record, given: dict[str, Any]) -> bool:
