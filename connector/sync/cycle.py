@@ -24,7 +24,7 @@ import structlog
 from connector.config.ruleset import Ruleset
 from connector.crm.base import CrmAdapter, Pulled, PulledPage
 from connector.model import Activity, Decision, Lead, Memory, Qualification, format_time, parse_time
-from connector.policy.lifecycle import episode_lead, evaluate
+from connector.policy.lifecycle import episode_lead, evaluate, evaluate_in_full
 from connector.policy.planner import after_write, plan_record
 from connector.policy.shadow import with_shadow
 from connector.policy.steady import steady_until
@@ -375,13 +375,14 @@ class Sync:
         modified_at: datetime | None,
         now: datetime,
     ) -> Evaluated:
-        q, d = evaluate(lead, crm_state, base.memory, self.ruleset.compiled, self.ruleset.policy, now)
+        scored, d = evaluate_in_full(lead, crm_state, base.memory, self.ruleset.compiled, self.ruleset.policy, now)
+        q = scored.qualification
         moves: Drift | None = None
         if self.shadow is not None and d.properties:
             # the candidate scores the same episode the live rules scored; records sales owns stay untouched
             d = with_shadow(d, score(episode_lead(lead, d.memory), self.shadow.compiled, now))
         elif self.shadow is None:
-            moves = drift(episode_lead(lead, d.memory), self.ruleset.compiled, now.timestamp())
+            moves = drift(episode_lead(lead, d.memory), self.ruleset.compiled, scored, now.timestamp())
         # the CRM's creation time when the adapter read one, else when Handoff first saw the record
         created = base.created_at or now
         state = RecordState(
