@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector.model import (
+    MAX_COUNT,
     Activity,
     CrmState,
     Lead,
@@ -19,6 +20,7 @@ from connector.model import (
     format_time,
     lead_from_json,
     parse_time,
+    restored_activity,
 )
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -119,11 +121,21 @@ def lead_from_stored(record_id: str, data: Any) -> Lead:
     """The lead a records row keeps; rows of older versions hold type names, or the canonical JSON."""
     if not isinstance(data, dict) or "p" not in data:
         return lead_from_json(data)
-    activities = tuple(
-        Activity(ACTIVITY_CODES[row[0]] if isinstance(row[0], int) else row[0], EPOCH + row[1] * MILLISECOND, *row[2:])
-        for row in data.get("a", ())
-    )
-    return Lead(record_id, data["p"], activities)
+    activities = []
+    add = activities.append
+    for row in data.get("a", ()):
+        kind, ms = row[0], row[1]
+        if isinstance(kind, int):
+            kind = ACTIVITY_CODES[kind]
+        size = len(row)
+        count = row[2] if size > 2 else 1
+        if 0 <= count <= MAX_COUNT:
+            # an Activity stored it, so it holds as it is: epoch seconds are exactly ms / 1000 (both round the same quotient)
+            name, url = row[3] if size > 3 else None, row[4] if size > 4 else None
+            add(restored_activity(kind, EPOCH + ms * MILLISECOND, count, name, url, ms / 1000))
+        else:
+            add(Activity(kind, EPOCH + ms * MILLISECOND, *row[2:]))
+    return Lead(record_id, data["p"], tuple(activities))
 
 
 #: the CRM state's fields, in the order of the bits of ``SAME_AS_LEAD``
