@@ -6,6 +6,7 @@ import hashlib
 from base64 import urlsafe_b64encode
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from connector.model import (
@@ -31,6 +32,8 @@ DIGEST_MARK = "~"
 DIGEST_BYTES = 9
 #: a value longer than this is stored as its digest (shorter ones would not get shorter)
 DIGEST_OVER = len(DIGEST_MARK) + 4 * DIGEST_BYTES // 3
+#: digests of recent values kept (a few hundred bytes each)
+DIGESTS_KEPT = 10_000
 
 
 class Digest(str):
@@ -59,6 +62,12 @@ def digest(value: str) -> str:
     """The stored form of ``value``: itself when short (and not mark-like) or a digest already, else its digest."""
     if isinstance(value, Digest) or (len(value) <= DIGEST_OVER and not value.startswith(DIGEST_MARK)):
         return value
+    return _digest_of(value)
+
+
+@lru_cache(maxsize=DIGESTS_KEPT)
+def _digest_of(value: str) -> str:
+    # the sweep compares every record's reasons with the digest stored, and many leads share their words
     hashed = hashlib.blake2b(value.encode(), digest_size=DIGEST_BYTES).digest()
     return DIGEST_MARK + urlsafe_b64encode(hashed).decode()
 
