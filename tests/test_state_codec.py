@@ -21,6 +21,8 @@ from connector.state.codec import (
     crm_state_to_json,
     lead_from_stored,
     lead_to_json,
+    memory_from_json,
+    memory_to_json,
 )
 from connector.state.database import read_json
 
@@ -143,3 +145,28 @@ json_values = st.recursive(
 def test_stored_json_reads_back_as_the_json_module_reads_it(value, spaced):
     text = json.dumps(value) if spaced else json.dumps(value, separators=(",", ":"))
     assert read_json(text) == json.loads(text) and read_json(text.encode()) == json.loads(text)
+
+
+memories = st.builds(
+    Memory,
+    episode=st.integers(0, 5),
+    episode_start=st.none() | moments,
+    level=st.sampled_from(Stage),
+    promoted=st.none() | st.sampled_from(Stage),
+    last_lead_status=texts,
+    reset_pending=st.booleans(),
+    crm_stage=st.none() | st.sampled_from(Stage),
+    rejected_at=st.none() | moments,
+    recycle_reason=texts,
+)
+
+
+@given(memories)
+def test_a_stored_memory_reads_back_as_it_was_every_time(memory):
+    data = json.loads(json.dumps(memory_to_json(memory)))
+    assert memory_from_json(data) == memory
+    assert memory_from_json(dict(data)) == memory  # read again, as the same stored form
+
+
+def test_a_memory_with_a_value_no_version_writes_still_reads():
+    assert memory_from_json({"episode": 2, "odd": [1]}) == Memory(episode=2)

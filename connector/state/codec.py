@@ -34,6 +34,8 @@ DIGEST_BYTES = 9
 DIGEST_OVER = len(DIGEST_MARK) + 4 * DIGEST_BYTES // 3
 #: digests of recent values kept (a few hundred bytes each)
 DIGESTS_KEPT = 10_000
+#: memories read back kept, by their stored form
+MEMORIES_KEPT = 10_000
 
 
 class Digest(str):
@@ -219,6 +221,20 @@ def memory_to_json(memory: Memory) -> dict[str, Any]:
 
 
 def memory_from_json(data: dict[str, Any]) -> Memory:
+    """The memory ``memory_to_json`` kept; most records remember one of a few things, read once each."""
+    try:
+        return _memory_of(tuple(data.items()))
+    except TypeError:  # a value no version writes (a list): read as it is
+        return _memory_from(data)
+
+
+@lru_cache(maxsize=MEMORIES_KEPT)
+def _memory_of(items: tuple[tuple[str, Any], ...]) -> Memory:
+    # a Memory is frozen: records that remember the same share one
+    return _memory_from(dict(items))
+
+
+def _memory_from(data: dict[str, Any]) -> Memory:
     return Memory(
         episode=int(data.get("episode", 0)),
         episode_start=parse_time(data["episode_start"]) if data.get("episode_start") else None,
