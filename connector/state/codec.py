@@ -132,7 +132,7 @@ def lead_from_stored(record_id: str, data: Any) -> Lead:
     """The lead a records row keeps; rows of older versions hold type names, or the canonical JSON."""
     if not isinstance(data, dict) or "p" not in data:
         return lead_from_json(data)
-    activities = []
+    activities: list[Activity] = []
     add = activities.append
     for row in data.get("a", ()):
         kind, ms = row[0], row[1]
