@@ -136,6 +136,27 @@ class Activity:
         return out
 
 
+#: Activity's slots, set directly by ``restored_activity`` (a frozen dataclass refuses ``setattr``)
+_ACTIVITY_SLOTS = tuple(getattr(Activity, name).__set__ for name in ("type", "at", "count", "name", "url", "ts"))
+
+
+def restored_activity(kind: str, at: datetime, count: int, name: str | None, url: str | None, ts: float) -> Activity:
+    """An Activity with the values an Activity held before (a stored one's), made without checking them again.
+
+    ``at`` is in UTC, ``count`` within 0..MAX_COUNT and ``ts`` is ``at.timestamp()``; the decay
+    sweep reads back every stored activity, and this is a third cheaper than the constructor.
+    """
+    activity = object.__new__(Activity)
+    set_type, set_at, set_count, set_name, set_url, set_ts = _ACTIVITY_SLOTS
+    set_type(activity, kind)
+    set_at(activity, at)
+    set_count(activity, count)
+    set_name(activity, name)
+    set_url(activity, url)
+    set_ts(activity, ts)
+    return activity
+
+
 @dataclass(frozen=True, slots=True)
 class Lead:
     """A person in the CRM with the canonical properties of DESIGN.md 4.3 and their activities."""

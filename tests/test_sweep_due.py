@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from connector.config.ruleset import Ruleset
 from connector.model import Activity, CrmState, Decision, Lead, Memory, Stage
-from connector.policy.lifecycle import episode_lead, evaluate
+from connector.policy.lifecycle import episode_lead, evaluate_in_full
 from connector.policy.planner import RecordPlan, after_write, plan_record
 from connector.policy.steady import NEVER, steady_until
 from connector.scoring.drift import drift
@@ -90,10 +90,11 @@ def sweep_once(
     task_done: bool = False,
 ) -> Swept:
     """What ``Sync`` does with one stored record at ``at``, and the state its writer leaves when the write lands."""
-    q, d = evaluate(the_lead, state, remembered, rules.compiled, rules.policy, at)
+    scored, d = evaluate_in_full(the_lead, state, remembered, rules.compiled, rules.policy, at)
+    q = scored.qualification
     plan = plan_record(d, written, step, task_done=task_done)
     landed = after_write(written, plan)
-    moves = drift(episode_lead(the_lead, d.memory), rules.compiled, at.timestamp())
+    moves = drift(episode_lead(the_lead, d.memory), rules.compiled, scored, at.timestamp())
     due = steady_until(q, d, remembered, landed, moves, rules.compiled.source.thresholds, step, at)
     if plan.stage is not None:  # the CRM now holds the stage Handoff wrote (CrmWriter._push)
         state = replace(state, stage=plan.stage)
@@ -190,8 +191,9 @@ def test_a_record_sales_owns_is_never_due(stage: Stage) -> None:
 
 def test_a_written_score_that_is_no_number_leaves_the_record_due() -> None:
     first = sweep_once(RULES, lead(demo_request(1)), crm(), Memory(), {}, 5, NOW)
-    moves = drift(lead(demo_request(1)), RULES.compiled, NOW.timestamp())
-    q, d = evaluate(lead(demo_request(1)), crm(), Memory(), RULES.compiled, RULES.policy, NOW)
+    scored, d = evaluate_in_full(lead(demo_request(1)), crm(), Memory(), RULES.compiled, RULES.policy, NOW)
+    q = scored.qualification
+    moves = drift(lead(demo_request(1)), RULES.compiled, scored, NOW.timestamp())
     assert first.due is not None
     assert (
         steady_until(q, d, Memory(), {**first.written, "score": "n/a"}, moves, RULES.compiled.source.thresholds, 5, NOW)

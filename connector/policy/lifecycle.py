@@ -30,7 +30,7 @@ from connector.policy.acceptance import Acceptance
 from connector.policy.business_time import BusinessHours, Duration, add_duration
 from connector.policy.escalation import Escalate
 from connector.policy.routing import Owners
-from connector.scoring.engine import CompiledRules, score
+from connector.scoring.engine import CompiledRules, Scored, score_in_full
 from connector.scoring.phrases import day_label, join_words, quoted, status_label
 
 #: Properties Handoff writes, by canonical key. Adapters map them to CRM field names.
@@ -145,9 +145,17 @@ def evaluate(
     lead: Lead, crm: CrmState, memory: Memory, rules: CompiledRules, policy: Policy, now: datetime
 ) -> tuple[Qualification, Decision]:
     """Observe, score the current episode, decide: the whole pure pipeline for one record."""
+    scored, decision = evaluate_in_full(lead, crm, memory, rules, policy, now)
+    return scored.qualification, decision
+
+
+def evaluate_in_full(
+    lead: Lead, crm: CrmState, memory: Memory, rules: CompiledRules, policy: Policy, now: datetime
+) -> tuple[Scored, Decision]:
+    """``evaluate``, with the sums behind the qualification (the decay sweep's drift reads them)."""
     memory = observe(crm, memory, policy, now)
-    qualification = score(episode_lead(lead, memory), rules, now)
-    return qualification, decide(qualification, crm, memory, policy, now)
+    scored = score_in_full(episode_lead(lead, memory), rules, now)
+    return scored, decide(scored.qualification, crm, memory, policy, now)
 
 
 def held_level(qualification: Qualification, previous: Stage) -> Stage:

@@ -15,16 +15,7 @@ from dataclasses import dataclass
 
 from connector.model import Lead
 from connector.scoring.compiled import CompiledRules
-from connector.scoring.engine import (
-    _NO_CARDS,
-    _POINTS,
-    _cards,
-    _fire_signals,
-    _fit,
-    _property_hits,
-    _tally_activities,
-)
-from connector.scoring.values import email_domain
+from connector.scoring.engine import _POINTS, Scored
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,27 +53,21 @@ class Drift:
         return seconds
 
 
-def drift(lead: Lead, rules: CompiledRules, now: float) -> Drift:
-    """The ``Drift`` of ``lead`` scored with ``rules`` at ``now`` (a POSIX timestamp).
+def drift(lead: Lead, rules: CompiledRules, scored: Scored, now: float) -> Drift:
+    """The ``Drift`` of ``lead`` scored with ``rules`` at ``now`` (a POSIX timestamp), as ``scored`` found it.
 
-    An activity dated after ``now`` counts as now until then: its points change as no decay
-    says, so such a lead has no steady time at all.
+    ``scored`` is ``score_in_full`` of the same lead, rules and moment: its tallies and sums are
+    read, not worked out again. An activity dated after ``now`` counts as now until then: its
+    points change as no decay says, so such a lead has no steady time at all.
     """
-    props = lead.properties
-    domain = email_domain(props)
-    texts = rules.cache.activity_texts
-    seen = _tally_activities(rules, lead.activities, now, with_disqualifiers=False)
+    seen = scored.seen
     falling = rising = rate = 0.0
-    earned_falling = earned = lost = 0.0
+    earned_falling = 0.0
     for rule, tally in (*seen.engagement.items(), *seen.negatives.items()):
         points, cap = tally[_POINTS], rule.cap
         # as the engine caps them: what a rule earns stops at its cap, what a negative takes at its own
         if cap is not None and (points > cap if rule.kind == "engagement" else points < cap):
             points = cap
-        if rule.kind == "engagement":
-            earned += points
-        else:
-            lost += points
         if points > 0:
             if rule.kind == "engagement":
                 earned_falling += points
@@ -95,24 +80,25 @@ def drift(lead: Lead, rules: CompiledRules, now: float) -> Drift:
     # earned points count up to the engagement cap; when nothing earned is negative, what falls is that capped sum
     negative_earned = any(t[_POINTS] < 0 for t in seen.engagement.values())
     falling += earned_falling if negative_earned else min(earned_falling, rules.source.engagement.cap)
-    # the engine's sums, without the reasons: the raw values tell which side of a limit the rounded ones are on
-    fit_cards = _cards(rules.fit_cards, props, domain, {}, now, texts) if rules.fit_cards else _NO_CARDS
-    fit = _fit(_property_hits(rules, props, domain), fit_cards, rules.source.fit)
-    counted = rules.engagement_cards
-    cards = _cards(counted, props, domain, seen.windowed, now, texts).points if counted else 0.0
-    engagement = min(earned, rules.source.engagement.cap) + lost + cards
-    total = fit.points + engagement + _fire_signals(rules.signals, seen.windowed, fit.grade).points
-    floor = rules.source.thresholds.floor
+    return Drift(scored.total, scored.engagement, falling, rising, rate, _window_left(lead, rules, now))
+
+
+def _window_left(lead: Lead, rules: CompiledRules, now: float) -> float:
+    """Seconds from ``now`` until the first activity leaves a window: 0 with one dated after ``now``."""
     window_left = math.inf
+    # an activity out of the longest window is out of every one: its route is not looked up
+    longest = max((c.within_seconds for group in rules.windowed.values() for c in group), default=-math.inf)
+    routes = rules.cache.routes
     for activity in lead.activities:
         at = activity.ts
         if at > now:
-            window_left = 0.0
-            break
-        route = rules.route(activity)
+            return 0.0
+        if at + longest - now < 0:
+            continue
+        route = routes.get((activity.type, activity.url, activity.name)) or rules.route(activity)
         for counter in route.windowed:
             # counted while now - at <= within_seconds: the count holds until at + within_seconds
             left = at + counter.within_seconds - now
             if 0 <= left < window_left:
                 window_left = left
-    return Drift(total if floor is None else max(total, floor), engagement, falling, rising, rate, window_left)
+    return window_left

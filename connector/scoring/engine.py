@@ -37,7 +37,7 @@ from connector.scoring.phrases import ago, ago_key, one_line, quoted
 from connector.scoring.rules import GRADE_STEPS, FitSection, GradeStep, Thresholds
 from connector.scoring.values import email_domain, is_blank
 
-__all__ = ["CompiledRules", "compile_rules", "rules_version", "score"]
+__all__ = ["CompiledRules", "Scored", "compile_rules", "rules_version", "score", "score_in_full"]
 
 #: reasons worth less than this are noise to a rep and are left out
 _MIN_REASON_POINTS = 0.5
@@ -139,8 +139,24 @@ class Engagement:
     folded: dict[int, float]
 
 
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A qualification with the sums behind it, which the decay sweep's drift reads rather than redoes."""
+
+    qualification: Qualification
+    seen: ActivityTallies
+    #: the engagement and the total before rounding (the total after the floor)
+    engagement: float
+    total: float
+
+
 def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
     """Score one lead at ``now``. Same inputs, same output."""
+    return score_in_full(lead, rules, now).qualification
+
+
+def score_in_full(lead: Lead, rules: CompiledRules, now: datetime) -> Scored:
+    """``score``, with what its activities tallied and its raw sums (``connector.scoring.drift``)."""
     props = lead.properties
     domain = email_domain(props)
     now_ts = now.timestamp()
@@ -161,7 +177,9 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
     engagement = _engagement(seen, cards, rules.source.engagement.cap, signals.tellers, now_ts, texts)
 
     raw_total = fit.points + engagement.points + signals.points
-    total = round(raw_total if thresholds.floor is None else max(raw_total, thresholds.floor))
+    if thresholds.floor is not None:
+        raw_total = max(raw_total, thresholds.floor)
+    total = round(raw_total)
     ranked = [*fit.reasons, *engagement.reasons, *_signal_reasons(signals, engagement.folded, now_ts, texts)]
     if disqualified_reason is not None:
         ranked.append(_ranked(_DISQUALIFIER, 0.0, disqualified_reason, "disqualifier"))
@@ -174,7 +192,7 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
         else _level(thresholds, thresholds.hysteresis, total, fit, engagement, signals, disqualified)
     )
 
-    return Qualification.of(  # positionally, in the order of the fields
+    qualification = Qualification.of(  # positionally, in the order of the fields
         lead.id,
         total,
         round(fit.points),
@@ -191,6 +209,7 @@ def score(lead: Lead, rules: CompiledRules, now: datetime) -> Qualification:
         rules.version,
         _fired(hits, fit_cards, seen, signals, cards),
     )
+    return Scored(qualification, seen, engagement.points, raw_total)
 
 
 def _fired(

@@ -6,9 +6,11 @@ import hashlib
 from base64 import urlsafe_b64encode
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from connector.model import (
+    MAX_COUNT,
     Activity,
     CrmState,
     Lead,
@@ -19,6 +21,7 @@ from connector.model import (
     format_time,
     lead_from_json,
     parse_time,
+    restored_activity,
 )
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -29,6 +32,10 @@ DIGEST_MARK = "~"
 DIGEST_BYTES = 9
 #: a value longer than this is stored as its digest (shorter ones would not get shorter)
 DIGEST_OVER = len(DIGEST_MARK) + 4 * DIGEST_BYTES // 3
+#: digests of recent values kept (a few hundred bytes each)
+DIGESTS_KEPT = 10_000
+#: memories read back kept, by their stored form
+MEMORIES_KEPT = 10_000
 
 
 class Digest(str):
@@ -57,6 +64,12 @@ def digest(value: str) -> str:
     """The stored form of ``value``: itself when short (and not mark-like) or a digest already, else its digest."""
     if isinstance(value, Digest) or (len(value) <= DIGEST_OVER and not value.startswith(DIGEST_MARK)):
         return value
+    return _digest_of(value)
+
+
+@lru_cache(maxsize=DIGESTS_KEPT)
+def _digest_of(value: str) -> str:
+    # the sweep compares every record's reasons with the digest stored, and many leads share their words
     hashed = hashlib.blake2b(value.encode(), digest_size=DIGEST_BYTES).digest()
     return DIGEST_MARK + urlsafe_b64encode(hashed).decode()
 
@@ -119,11 +132,21 @@ def lead_from_stored(record_id: str, data: Any) -> Lead:
     """The lead a records row keeps; rows of older versions hold type names, or the canonical JSON."""
     if not isinstance(data, dict) or "p" not in data:
         return lead_from_json(data)
-    activities = tuple(
-        Activity(ACTIVITY_CODES[row[0]] if isinstance(row[0], int) else row[0], EPOCH + row[1] * MILLISECOND, *row[2:])
-        for row in data.get("a", ())
-    )
-    return Lead(record_id, data["p"], activities)
+    activities: list[Activity] = []
+    add = activities.append
+    for row in data.get("a", ()):
+        kind, ms = row[0], row[1]
+        if isinstance(kind, int):
+            kind = ACTIVITY_CODES[kind]
+        size = len(row)
+        count = row[2] if size > 2 else 1
+        if 0 <= count <= MAX_COUNT:
+            # an Activity stored it, so it holds as it is: epoch seconds are exactly ms / 1000 (both round the same quotient)
+            name, url = row[3] if size > 3 else None, row[4] if size > 4 else None
+            add(restored_activity(kind, EPOCH + ms * MILLISECOND, count, name, url, ms / 1000))
+        else:
+            add(Activity(kind, EPOCH + ms * MILLISECOND, *row[2:]))
+    return Lead(record_id, data["p"], tuple(activities))
 
 
 #: the CRM state's fields, in the order of the bits of ``SAME_AS_LEAD``
@@ -198,6 +221,20 @@ def memory_to_json(memory: Memory) -> dict[str, Any]:
 
 
 def memory_from_json(data: dict[str, Any]) -> Memory:
+    """The memory ``memory_to_json`` kept; most records remember one of a few things, read once each."""
+    try:
+        return _memory_of(tuple(data.items()))
+    except TypeError:  # a value no version writes (a list): read as it is
+        return _memory_from(data)
+
+
+@lru_cache(maxsize=MEMORIES_KEPT)
+def _memory_of(items: tuple[tuple[str, Any], ...]) -> Memory:
+    # a Memory is frozen: records that remember the same share one
+    return _memory_from(dict(items))
+
+
+def _memory_from(data: dict[str, Any]) -> Memory:
     return Memory(
         episode=int(data.get("episode", 0)),
         episode_start=parse_time(data["episode_start"]) if data.get("episode_start") else None,

@@ -24,6 +24,9 @@ from connector.state.codec import (
 from connector.state.database import Database, chunks, utc
 from connector.state.schema import records as table
 
+#: the columns a RecordState is read from (when a row was last saved is not one of them)
+_READ = tuple(c for c in table.c if c.name != "updated_at")
+
 
 @dataclass
 class RecordState:
@@ -53,7 +56,7 @@ class Records:
         found: dict[str, RecordState] = {}
         with self._db.connect() as conn:
             for chunk in chunks(record_ids):
-                rows = conn.execute(select(table).where(table.c.crm == self._db.crm, table.c.record_id.in_(chunk)))
+                rows = conn.execute(select(*_READ).where(table.c.crm == self._db.crm, table.c.record_id.in_(chunk)))
                 found.update((row.record_id, _from_row(row)) for row in rows)
         return found
 
@@ -119,7 +122,7 @@ class Records:
         with self._db.connect() as conn:
             return list(
                 conn.execute(
-                    select(table)
+                    select(*_READ)
                     .where(table.c.crm == self._db.crm, due, position)
                     .order_by(table.c.sweep_due, table.c.record_id)
                     .limit(size)
@@ -146,7 +149,7 @@ class Records:
         while True:
             with self._db.connect() as conn:
                 rows = conn.execute(
-                    select(table)
+                    select(*_READ)
                     .where(table.c.crm == self._db.crm, condition, table.c.record_id > last)
                     .order_by(table.c.record_id)
                     .limit(batch_size)
