@@ -124,3 +124,15 @@ def test_two_ages_share_a_reason_key_exactly_when_they_read_the_same() -> None:
     for age in ages:
         assert words_of.setdefault(ago_key(age), ago(age)) == ago(age)
         assert key_of.setdefault(ago(age), ago_key(age)) == ago_key(age)
+
+
+def test_leads_with_their_own_addresses_add_nothing_to_the_property_cache() -> None:
+    # student_email reads the whole address: caching it would add an entry per lead and
+    # empty the shared cache (titles, sizes, domains) every CACHE_LIMIT leads
+    rules = _cold(default_rules().compiled)
+    score(lead(id="1", email="ada@uni.edu"), rules, NOW)
+    cached = len(rules.cache.property_hits)
+    for n in range(2, 50):
+        found = score(lead(id=str(n), email=f"person{n}@uni.edu"), rules, NOW)
+        assert "Student email address (uni.edu)" in [reason.text for reason in found.reasons]
+    assert len(rules.cache.property_hits) == cached

@@ -284,7 +284,8 @@ class CompiledRules:
     version: str
     #: fit, negative and disqualifier rules on properties, grouped by what they read
     property_groups: tuple[PropertyGroup, ...]
-    #: rules whose words also use the email domain while reading another field: never cached
+    #: rules that read the whole email address, or whose words use its domain while reading
+    #: another field: never cached
     uncached_properties: tuple[PropertyRule, ...]
     engagement: Mapping[str, tuple[ActivityRule, ...]]
     negative_activities: Mapping[str, tuple[ActivityRule, ...]]
@@ -471,8 +472,12 @@ def _by_type(rules: Iterable[_R]) -> dict[str, tuple[_R, ...]]:
 
 
 def _cacheable(rule: PropertyRule) -> bool:
-    # the words of a rule on another field that mention {domain} depend on the email too
-    return rule.field == "email" or "{domain}" not in rule.template
+    # every lead has its own address: a rule reading the whole of it would add an entry per lead
+    # and empty the shared cache every CACHE_LIMIT leads; the words of a rule on another field
+    # that mention {domain} depend on the email too
+    if rule.field == "email":
+        return rule.by_domain
+    return "{domain}" not in rule.template
 
 
 def _by_what_they_read(rules: list[PropertyRule]) -> tuple[PropertyGroup, ...]:
