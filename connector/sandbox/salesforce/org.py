@@ -56,7 +56,10 @@ _PERSON_DERIVED_FROM = frozenset(("FirstName", "LastName", "IsConverted", "Statu
 
 @dataclass(slots=True)
 class Record:
-    """One record: every field of its sObject, by canonical name, in wire form."""
+    """One record: every field of its sObject, by canonical name, in wire form.
+
+    Once filed, ``values`` is replaced on every change, never changed in place: what was
+    rendered from one values dict (the query engine keeps encoded rows) stays true of it."""
 
     sobject: SObject
     values: dict[str, Any]
@@ -235,10 +238,10 @@ class Org:
         with self.lock:
             if record.deleted:
                 raise RecordError("ENTITY_IS_DELETED", "entity is deleted")
-            before = dict(record.values)
+            before = record.values
             now = sf_datetime(self.clock())
             self._unstore_unique(record)
-            record.values.update(IsDeleted=True, LastModifiedDate=now, SystemModstamp=now)
+            record.values = {**before, "IsDeleted": True, "LastModifiedDate": now, "SystemModstamp": now}
             self._store(record, before)
             if record.sobject.name in ("Lead", "Contact"):
                 for child in self.related(record.id):
@@ -418,8 +421,10 @@ class Org:
         day = values.get("ActivityDate") or sf_date(parse_datetime(values["LastModifiedDate"]) or self.clock())
         person = self._by_id.get(values["WhoId"])
         if person is not None and (person.values.get("LastActivityDate") or "") < day:
-            self._journal_before(person)
-            person.values["LastActivityDate"] = day
+            before = person.values
+            person.values = {**before, "LastActivityDate": day}
+            if self._journal is not None:
+                self._journal.append((person.id, before))
             self.indexes[person.sobject.name.lower()].file(person)
 
     def _store(self, record: Record, before: dict[str, Any] | None) -> None:
@@ -445,10 +450,6 @@ class Org:
             value = _unique_value(record, name)
             if value is not None and index.get(value) == record.id:
                 del index[value]
-
-    def _journal_before(self, record: Record) -> None:
-        if self._journal is not None:
-            self._journal.append((record.id, dict(record.values)))
 
     def _rollback(self) -> None:
         journal, self._journal = self._journal or [], None  # restoring is not itself journalled

@@ -85,7 +85,7 @@ class SalesforceRoutes:
             raise error(414, "URI_TOO_LONG", f"The length of the URI exceeds the {URI_LIMIT} byte limit")
         version = request.params["version"]
         try:
-            total, records = self.engine.run(soql, include_deleted, version)
+            total, records = self.engine.run(soql, include_deleted, version, encoded=True)
         except SoqlError as refused:
             raise error(400, refused.code, refused.message(soql)) from None
         page = _page_size(request.headers.get("Sforce-Query-Options"))
