@@ -219,9 +219,9 @@ class Org:
     def _apply(self, record: Record, given: dict[str, Any], system: bool) -> Record:
         """Write checked (or trusted) values ``given`` into ``record`` (the caller holds the lock)."""
         before = record.values  # replaced below, never changed in place: no copy needed
-        candidate = Record(record.sobject, {**record.values, **given})
         now = sf_datetime(self.clock())
-        candidate.values.update({k: now for k in ("LastModifiedDate", "SystemModstamp") if k not in given})
+        # every record has both stamps: the keys keep their places, ``given`` stamps win
+        candidate = Record(record.sobject, {**before, "LastModifiedDate": now, "SystemModstamp": now, **given})
         if "LastModifiedById" in candidate.values and not system:
             candidate.values["LastModifiedById"] = self.api_user_id
         if not _underived(candidate, given):

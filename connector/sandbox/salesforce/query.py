@@ -156,8 +156,8 @@ class QueryEngine:
         org, where = self.org, compiled.where
         table = org.indexes[compiled.sobject.name.lower()]
 
-        def wanted(record: Record) -> bool:
-            return (include_deleted or not record.deleted) and (where is None or where(record))
+        # one call a row: most rows are read only to be tested
+        wanted = (where or _anything) if include_deleted else _live if where is None else _live_and(where)
 
         options: list[tuple[int, Iterable[str]]] = []  # (how many, ids)
         for name, span in compiled.spans.items():
@@ -166,8 +166,11 @@ class QueryEngine:
         for term in compiled.equal:
             if term.field == "Id" or term.field in PERSON_REFERENCES:
                 # what the org keeps anyway: records by id, and what points at each person
-                found = term.keys if term.field == "Id" else set().union(*map(org.pointing_at, term.keys))
-                mine = [record_id for record_id in dict.fromkeys(found) if record_id in table.born]
+                born = table.born
+                if term.field == "Id":
+                    mine = [record_id for record_id in dict.fromkeys(term.keys) if record_id in born]
+                else:
+                    mine = [i for i in set().union(*map(org.pointing_at, term.keys)) if i in born]
                 options.append((len(mine), mine))
             else:
                 later.append(term)
@@ -291,6 +294,9 @@ class QueryEngine:
         if isinstance(condition, Junction):
             parts = [self._condition(sobject, p, operands) for p in condition.parts]
             # nested closures: a generator per row and term (all()/any()) costs more than the test
+            if condition.op == "AND" and len(parts) == 3:  # Handoff's reads: X IN (...) AND flag AND live
+                first, second, third = parts
+                return lambda r: first(r) and second(r) and third(r)
             return functools.reduce(_both if condition.op == "AND" else _either, parts)
         if not isinstance(condition, Comparison):
             inner = self._condition(sobject, condition.part, operands)
@@ -483,6 +489,18 @@ def name_value(record: Record, name: str) -> Any:
     if name == "IsActive" and "IsActive" not in record.values:
         return True
     return record.values.get(name)
+
+
+def _anything(record: Record) -> bool:
+    return True
+
+
+def _live(record: Record) -> bool:
+    return not record.values.get("IsDeleted")
+
+
+def _live_and(test: Callable[[Record], bool]) -> Callable[[Record], bool]:
+    return lambda r: not r.values.get("IsDeleted") and test(r)
 
 
 def _both(first: Callable[[Record], bool], second: Callable[[Record], bool]) -> Callable[[Record], bool]:
