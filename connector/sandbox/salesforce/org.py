@@ -58,11 +58,13 @@ _PERSON_DERIVED_FROM = frozenset(("FirstName", "LastName", "IsConverted", "Statu
 class Record:
     """One record: every field of its sObject, by canonical name, in wire form.
 
-    Once filed, ``values`` is replaced on every change, never changed in place: what was
-    rendered from one values dict (the query engine keeps encoded rows) stays true of it."""
+    Once filed, ``values`` is replaced on every change, never changed in place, and ``version``
+    counts the replacements: what was rendered of one version (the query engine keeps encoded
+    rows) stays true of it."""
 
     sobject: SObject
     values: dict[str, Any]
+    version: int = 0
 
     @property
     def id(self) -> str:
@@ -229,6 +231,7 @@ class Org:
         self._check_rules(candidate)
         self._unstore_unique(record)
         record.values = candidate.values
+        record.version += 1
         self._store(record, before)
         self._roll_up_activity(record)
         return record
@@ -242,6 +245,7 @@ class Org:
             now = sf_datetime(self.clock())
             self._unstore_unique(record)
             record.values = {**before, "IsDeleted": True, "LastModifiedDate": now, "SystemModstamp": now}
+            record.version += 1
             self._store(record, before)
             if record.sobject.name in ("Lead", "Contact"):
                 for child in self.related(record.id):
@@ -423,6 +427,7 @@ class Org:
         if person is not None and (person.values.get("LastActivityDate") or "") < day:
             before = person.values
             person.values = {**before, "LastActivityDate": day}
+            person.version += 1
             if self._journal is not None:
                 self._journal.append((person.id, before))
             self.indexes[person.sobject.name.lower()].file(person)
@@ -462,6 +467,7 @@ class Org:
                 self.indexes[record.sobject.name.lower()].unfile(record)
             else:
                 record.values = before
+                record.version += 1
                 self._store(record, None)
 
 

@@ -117,9 +117,9 @@ class QueryEngine:
 
     def __init__(self, org: Org) -> None:
         self.org = org
-        #: (version, selected fields) -> record id -> (the values rendered, the row encoded):
-        #: a row is encoded once per version of a record (values are replaced on every change)
-        self._encoded: OrderedDict[tuple[str, tuple[str, ...]], dict[str, tuple[dict[str, Any], Any]]] = OrderedDict()
+        #: (API version, selected fields) -> record id -> (the record version rendered, the row
+        #: encoded): a row is encoded once per version of a record
+        self._encoded: OrderedDict[tuple[str, tuple[str, ...]], dict[str, tuple[int, Any]]] = OrderedDict()
 
     def run(self, soql: str, include_deleted: bool, version: str, *, encoded: bool = False) -> tuple[int, list[Any]]:
         """(totalSize, rendered records) of a query; SoqlError if Salesforce would refuse it.
@@ -387,7 +387,7 @@ class QueryEngine:
 
     def _encoder(self, columns: list[tuple[FieldRef, Column]], version: str) -> Callable[[Record], Any]:
         """What renders a row of plain fields as encoded JSON, from the cache when the record's
-        values are the ones last encoded for these fields."""
+        version is the one last encoded for these fields."""
         key = (version, tuple(column.field.name for _, column in columns))
         kept = self._encoded.get(key)
         if kept is None:
@@ -400,13 +400,12 @@ class QueryEngine:
         fragment, dumps = orjson.Fragment, orjson.dumps
 
         def encode(record: Record) -> Any:
-            values = record.values
-            record_id = values["Id"]
+            record_id, version = record.values["Id"], record.version
             hit = kept.get(record_id)
-            if hit is not None and hit[0] is values:
+            if hit is not None and hit[0] == version:
                 return hit[1]
             row = fragment(dumps(render(record)))
-            kept[record_id] = (values, row)
+            kept[record_id] = (version, row)  # not the values: an old version is not kept alive
             return row
 
         return encode
