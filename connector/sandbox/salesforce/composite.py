@@ -25,6 +25,8 @@ from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
+
 from connector.sandbox.salesforce.errors import error
 from connector.sandbox.server import HttpError, Request, Response, RouteNotFound, Router, encode_json
 
@@ -86,7 +88,7 @@ class CompositeRoute:
                 }
                 for r in results
             ]
-        return Response(200, {"compositeResponse": results})
+        return Response(200, _encoded({"compositeResponse": results}))
 
     def _dispatch(self, outer: Request, sub: dict[str, Any], bodies: dict[str, _Reply], version: str) -> Response:
         try:
@@ -167,6 +169,18 @@ def _result(sub: dict[str, Any], status: int, body: Any, headers: dict[str, str]
 
 def _reply(refused: HttpError) -> Response:
     return Response(refused.status, refused.body, refused.headers)
+
+
+def _encoded(body: dict[str, Any]) -> Any:
+    """The reply encoded here: a query subrequest's rows may come encoded already, and if another
+    subrequest holds a value orjson refuses (an integer past 64 bits) the server's slower encoder
+    cannot take them, so then every subrequest's body goes back as plain JSON."""
+    try:
+        return orjson.Fragment(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS))
+    except orjson.JSONEncodeError:
+        for result in body["compositeResponse"]:
+            result["body"] = _Reply(result["body"]).plain()
+        return body
 
 
 class _Reply:
