@@ -145,3 +145,11 @@ def test_the_version_resource_lists_composite_and_names_the_api_user_in_its_iden
     [lead] = salesforce_sandbox.seed_leads({"LastName": "Ada", "Company": "Acme"})
     salesforce_client.Lead.update(lead, {"Title": "CTO"})
     assert salesforce_client.Lead.get(lead)["LastModifiedById"] == user
+
+
+def test_a_reference_reads_into_an_earlier_query_s_rows(salesforce_sandbox, salesforce_client):
+    [lead] = salesforce_sandbox.seed_leads({"LastName": "Ada", "Company": "Acme"})
+    read = {"method": "GET", "url": f"{BASE}/sobjects/Lead/@{{leads.records[0].Id}}?fields=Company", "referenceId": "r"}
+    answers = composite(salesforce_client, query(f"SELECT Id FROM Lead WHERE Id = '{lead}'", "leads"), read)
+    assert [a["httpStatusCode"] for a in answers] == [200, 200]
+    assert answers[1]["body"]["attributes"]["url"].endswith(lead) and answers[1]["body"]["Company"] == "Acme"

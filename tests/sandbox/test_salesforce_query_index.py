@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connector.sandbox.clock import ManualClock
-from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
+from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox, indexes
 from connector.sandbox.salesforce.query import QueryEngine
 from connector.sandbox.salesforce.soql import parse
 
@@ -89,3 +90,33 @@ def test_indexed_queries_answer_what_a_full_scan_answers(data, rounds) -> None:
                 sandbox.touch(live[which % len(live)].id, {"Title": f"Title {which}"})
             else:
                 org.delete(live[which % len(live)])
+
+
+def test_modstamp_windows_hold_each_record_once_however_often_it_moved(monkeypatch: pytest.MonkeyPatch) -> None:
+    sandbox = SalesforceSandbox(SalesforceConfig(contacts=30, seed=3), clock=ManualClock(START))
+    monkeypatch.setattr(indexes, "_STALE_FLOOR", 3)  # rebuild the sorted entries often
+    org, clock = sandbox.org, sandbox.clock
+    assert isinstance(clock, ManualClock)
+    lead_type = org.schema.objects["lead"]
+    leads = [r for r in org.records(lead_type) if not r.values.get("IsConverted")]
+    since = "2026-11-20T09:00:03.000+0000"
+    windows = {  # query -> which of the rows ordered by (SystemModstamp, Id) it answers
+        "SELECT Id FROM Lead ORDER BY SystemModstamp, Id LIMIT 7": lambda rows: rows[:7],
+        "SELECT Id FROM Lead WHERE SystemModstamp >= 2026-11-20T09:00:03Z ORDER BY SystemModstamp, Id": lambda rows: [
+            r for r in rows if r.values["SystemModstamp"] >= since
+        ],
+    }
+    engine = QueryEngine(org)
+    for step in range(40):
+        clock.advance(1)
+        record = leads[step * 7 % len(leads)]
+        if step % 9 == 8:
+            with pytest.raises(RuntimeError), org.transaction():
+                org.update(record, {"Title": "rolled back"})
+                raise RuntimeError("roll back")
+        else:
+            org.update(record, {"Title": f"t{step}"})
+        ordered = sorted(org.records(lead_type, True), key=lambda r: (r.values["SystemModstamp"], r.id))
+        for soql, answer in windows.items():
+            _, rows = engine.run(soql, True, VERSION)
+            assert [r["Id"] for r in rows] == [r.id for r in answer(ordered)], (step, soql)

@@ -25,8 +25,10 @@ from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
+
 from connector.sandbox.salesforce.errors import error
-from connector.sandbox.server import HttpError, Request, Response, RouteNotFound, Router
+from connector.sandbox.server import HttpError, Request, Response, RouteNotFound, Router, encode_json
 
 MAX_SUBREQUESTS = 25
 #: Query, QueryAll, query-more and sObject Collections subrequests together
@@ -65,14 +67,14 @@ class CompositeRoute:
             # rolling writes back across subrequests is more than the sandbox's org journal does
             raise error(400, "INVALID_API_INPUT", "the sandbox serves allOrNone composite requests of GETs only")
         results: list[dict[str, Any]] = []
-        bodies: dict[str, Any] = {}
+        bodies: dict[str, _Reply] = {}
         failed = False
         for sub in subrequests:
             if failed and all_or_none:
                 results.append(_result(sub, 400, [{"errorCode": "PROCESSING_HALTED", "message": HALTED_MESSAGE}]))
                 continue
             response = self._dispatch(request, sub, bodies, version)
-            bodies[sub["referenceId"]] = response.body
+            bodies[sub["referenceId"]] = _Reply(response.body)
             failed = failed or response.status >= 400
             results.append(_result(sub, response.status, response.body, response.headers))
         if failed and all_or_none:
@@ -86,9 +88,9 @@ class CompositeRoute:
                 }
                 for r in results
             ]
-        return Response(200, {"compositeResponse": results})
+        return Response(200, _encoded({"compositeResponse": results}))
 
-    def _dispatch(self, outer: Request, sub: dict[str, Any], bodies: dict[str, Any], version: str) -> Response:
+    def _dispatch(self, outer: Request, sub: dict[str, Any], bodies: dict[str, _Reply], version: str) -> Response:
         try:
             url = _resolve(sub["url"], bodies)
             body = _resolve_body(sub.get("body"), bodies)
@@ -169,11 +171,39 @@ def _reply(refused: HttpError) -> Response:
     return Response(refused.status, refused.body, refused.headers)
 
 
-def _lookup(reference: str, path: str, bodies: dict[str, Any]) -> Any:
+def _encoded(body: dict[str, Any]) -> Any:
+    """The reply encoded here: a query subrequest's rows may come encoded already, and if another
+    subrequest holds a value orjson refuses (an integer past 64 bits) the server's slower encoder
+    cannot take them, so then every subrequest's body goes back as plain JSON."""
+    try:
+        return orjson.Fragment(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS))
+    except orjson.JSONEncodeError:
+        for result in body["compositeResponse"]:
+            result["body"] = _Reply(result["body"]).plain()
+        return body
+
+
+class _Reply:
+    """An earlier subrequest's body, read back as plain JSON the first time a reference names it
+    (a query's rows come encoded already)."""
+
+    __slots__ = ("_plain", "body")
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+        self._plain: Any = None
+
+    def plain(self) -> Any:
+        if self._plain is None:
+            self._plain = json.loads(encode_json(self.body))
+        return self._plain
+
+
+def _lookup(reference: str, path: str, bodies: dict[str, _Reply]) -> Any:
     """The value ``@{reference<path>}`` names in an earlier subrequest's body; LookupError if none."""
     if reference not in bodies:
         raise LookupError(reference)
-    value = bodies[reference]
+    value = bodies[reference].plain()
     for name, index in _STEP.findall(path):
         try:
             value = value[name] if name else value[int(index)]
@@ -182,11 +212,11 @@ def _lookup(reference: str, path: str, bodies: dict[str, Any]) -> Any:
     return value
 
 
-def _resolve(text: str, bodies: dict[str, Any]) -> str:
+def _resolve(text: str, bodies: dict[str, _Reply]) -> str:
     return _REFERENCE.sub(lambda m: str(_lookup(m.group(1), m.group(2), bodies)), text)
 
 
-def _resolve_body(body: Any, bodies: dict[str, Any]) -> Any:
+def _resolve_body(body: Any, bodies: dict[str, _Reply]) -> Any:
     if isinstance(body, str):
         whole = _REFERENCE.fullmatch(body)
         # a reference standing alone keeps its value's type (an id, a number)

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 #: fields every table keeps sorted: Id keysets and SystemModstamp windows
 SORTED_FIELDS = ("Id", "SystemModstamp")
+#: stale sorted entries tolerated whatever the table's size, before a rebuild drops them
+_STALE_FLOOR = 1024
 
 Fold = Callable[[Any], Any]
 
@@ -36,6 +38,9 @@ class TableIndex:
         #: record id -> creation sequence (org-wide, so creation order holds across rollbacks)
         self.born: dict[str, int] = {}
         self._sorted = {name: SortedList() for name in SORTED_FIELDS}
+        #: sorted entries a record has moved away from, left in place and skipped on reading:
+        #: removing one from a large sorted list costs more than the rest of a record update
+        self._stale: dict[str, set[tuple[Any, str]]] = {name: set() for name in SORTED_FIELDS}
         self._equal: dict[str, tuple[Fold, dict[Any, set[str]]]] = {}
         #: sorted field, or "=" and an equality-indexed field -> record id -> the key it is filed
         #: under (one dict per field, not one per record: a large org has hundreds of thousands)
@@ -57,9 +62,12 @@ class TableIndex:
         for name, entries in self._sorted.items():
             fresh = {record_id: record.values.get(name) for record_id, record in pending.items()}
             self._filed[name].update(fresh)
-            kept = {record_id: value for value, record_id in entries}  # none when seeding a new org
+            stale = self._stale[name]
+            # none when seeding a new org
+            kept = {record_id: value for value, record_id in entries if (value, record_id) not in stale}
             kept.update(fresh)
             self._sorted[name] = SortedList([(value, i) for i, value in kept.items() if value is not None])
+            stale.clear()
 
     def file(self, record: Record) -> None:
         """(Re-)file a record after any change to its values."""
@@ -88,11 +96,19 @@ class TableIndex:
             old = filed.get(record_id)
             if old == value:
                 continue
+            stale = self._stale[name]
             if old is not None:
-                entries.remove((old, record_id))
+                stale.add((old, record_id))
             if value is not None:
-                entries.add((value, record_id))
+                entry = (value, record_id)
+                if entry in stale:
+                    stale.discard(entry)  # back to a value it held (a rollback): that entry is live again
+                else:
+                    entries.add(entry)
             filed[record_id] = value
+            if len(stale) > _STALE_FLOOR and 2 * len(stale) > len(entries):
+                self._sorted[name] = SortedList(e for e in entries if e not in stale)
+                stale.clear()
 
     def unfile(self, record: Record) -> None:
         """Forget a record (its creation was rolled back)."""
@@ -104,6 +120,7 @@ class TableIndex:
             old = self._filed[name].pop(record_id, None)
             if old is not None:
                 entries.remove((old, record_id))
+            # its entries left stale stay skipped: the id is never handed out again
         for name, (_, index) in self._equal.items():
             filed = self._filed["=" + name]
             if record_id in filed:
@@ -112,11 +129,15 @@ class TableIndex:
     # -- reading ----------------------------------------------------------------------------
 
     def sorted_ids(self, name: str, span: Range) -> tuple[int, Iterator[str]]:
-        """How many records have ``name`` in ``span``, and their ids in that order."""
+        """At most how many records have ``name`` in ``span`` (stale entries count too), and
+        their ids in that order."""
         self.finish_loading()  # a query while seeding (automation) reads sorted entries
-        entries = self._sorted[name]
+        entries, stale = self._sorted[name], self._stale[name]
         start, stop = span.positions(entries, "\U0010ffff")  # ids are ASCII: any sorts before it
-        return stop - start, (record_id for _, record_id in entries.islice(start, stop))
+        if not stale:
+            return stop - start, (record_id for _, record_id in entries.islice(start, stop))
+        # the count includes stale entries: it only ranks the ways to answer a query
+        return stop - start, (entry[1] for entry in entries.islice(start, stop) if entry not in stale)
 
     def has_equal(self, name: str) -> bool:
         """Whether ``name`` already has an equality index."""

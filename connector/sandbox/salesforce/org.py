@@ -59,10 +59,15 @@ _WRITTEN_BY = ("CreatedById", "LastModifiedById", "OwnerId")
 
 @dataclass(slots=True)
 class Record:
-    """One record: every field of its sObject, by canonical name, in wire form."""
+    """One record: every field of its sObject, by canonical name, in wire form.
+
+    Once filed, ``values`` is replaced on every change, never changed in place, and ``version``
+    counts the replacements: what was rendered of one version (the query engine keeps encoded
+    rows) stays true of it."""
 
     sobject: SObject
     values: dict[str, Any]
+    version: int = 0
 
     @property
     def id(self) -> str:
@@ -238,9 +243,9 @@ class Org:
     def _apply(self, record: Record, given: dict[str, Any], system: bool) -> Record:
         """Write checked (or trusted) values ``given`` into ``record`` (the caller holds the lock)."""
         before = record.values  # replaced below, never changed in place: no copy needed
-        candidate = Record(record.sobject, {**record.values, **given})
         now = sf_datetime(self.clock())
-        candidate.values.update({k: now for k in ("LastModifiedDate", "SystemModstamp") if k not in given})
+        # every record has both stamps: the keys keep their places, ``given`` stamps win
+        candidate = Record(record.sobject, {**before, "LastModifiedDate": now, "SystemModstamp": now, **given})
         if "LastModifiedById" in candidate.values and not system:
             candidate.values["LastModifiedById"] = self.api_user_id
         if not _underived(candidate, given):
@@ -248,6 +253,7 @@ class Org:
         self._check_rules(candidate)
         self._unstore_unique(record)
         record.values = candidate.values
+        record.version += 1
         self._store(record, before)
         self._roll_up_activity(record)
         return record
@@ -257,10 +263,11 @@ class Org:
         with self.lock:
             if record.deleted:
                 raise RecordError("ENTITY_IS_DELETED", "entity is deleted")
-            before = dict(record.values)
+            before = record.values
             now = sf_datetime(self.clock())
             self._unstore_unique(record)
-            record.values.update(IsDeleted=True, LastModifiedDate=now, SystemModstamp=now)
+            record.values = {**before, "IsDeleted": True, "LastModifiedDate": now, "SystemModstamp": now}
+            record.version += 1
             self._store(record, before)
             if record.sobject.name in ("Lead", "Contact"):
                 for child in self.related(record.id):
@@ -434,8 +441,11 @@ class Org:
         day = values.get("ActivityDate") or sf_date(parse_datetime(values["LastModifiedDate"]) or self.clock())
         person = self._by_id.get(values["WhoId"])
         if person is not None and (person.values.get("LastActivityDate") or "") < day:
-            self._journal_before(person)
-            person.values["LastActivityDate"] = day
+            before = person.values
+            person.values = {**before, "LastActivityDate": day}
+            person.version += 1
+            if self._journal is not None:
+                self._journal.append((person.id, before))
             self.indexes[person.sobject.name.lower()].file(person)
 
     def _store(self, record: Record, before: dict[str, Any] | None) -> None:
@@ -466,10 +476,6 @@ class Org:
             if value is not None and index.get(value) == record.id:
                 del index[value]
 
-    def _journal_before(self, record: Record) -> None:
-        if self._journal is not None:
-            self._journal.append((record.id, dict(record.values)))
-
     def _rollback(self) -> None:
         journal, self._journal = self._journal or [], None  # restoring is not itself journalled
         for record_id, before in reversed(journal):
@@ -481,6 +487,7 @@ class Org:
                 self.indexes[record.sobject.name.lower()].unfile(record)
             else:
                 record.values = before
+                record.version += 1
                 self._store(record, None)
 
 

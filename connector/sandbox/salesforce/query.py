@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from connector.sandbox.ranges import Range
 from connector.sandbox.salesforce import ids
 from connector.sandbox.salesforce.indexes import SORTED_FIELDS
@@ -41,6 +43,8 @@ MIN_PAGE = 200
 #: how long a query locator stays valid (API 56.0+)
 LOCATOR_TTL_S = 2 * 86400
 _MAX_CURSORS = 1000
+#: field lists whose encoded rows are kept (each holds at most a row per record)
+_MAX_ENCODED_PLANS = 8
 _UNFILTERABLE = ("address",)
 _NAME_TYPES = {
     "Id": "id",
@@ -113,9 +117,16 @@ class QueryEngine:
 
     def __init__(self, org: Org) -> None:
         self.org = org
+        #: (API version, selected fields) -> record id -> (the record version rendered, the row
+        #: encoded): a row is encoded once per version of a record
+        self._encoded: OrderedDict[tuple[str, tuple[str, ...]], dict[str, tuple[int, Any]]] = OrderedDict()
 
-    def run(self, soql: str, include_deleted: bool, version: str) -> tuple[int, list[dict[str, Any]]]:
-        """(totalSize, rendered records) of a query; SoqlError if Salesforce would refuse it."""
+    def run(self, soql: str, include_deleted: bool, version: str, *, encoded: bool = False) -> tuple[int, list[Any]]:
+        """(totalSize, rendered records) of a query; SoqlError if Salesforce would refuse it.
+
+        ``encoded`` (replies that go straight to the wire, through orjson): rows without a
+        relationship come as JSON already encoded (``orjson.Fragment``), kept per record
+        version for the next query selecting the same fields."""
         try:
             compiled = self.compile(parse_shape(soql))
         except SoqlError:
@@ -124,6 +135,11 @@ class QueryEngine:
             rows = self._select(compiled, include_deleted)
             if compiled.count:
                 return len(rows), []
+            if encoded and all(column.target is None for _, column in compiled.columns):
+                try:
+                    return len(rows), list(map(self._encoder(compiled.columns, version), rows))
+                except orjson.JSONEncodeError:
+                    pass  # a value orjson refuses (an integer past 64 bits): plain rows take the slow road
             render = self._renderer(compiled.columns, version)
             return len(rows), [render(r) for r in rows]
 
@@ -140,8 +156,8 @@ class QueryEngine:
         org, where = self.org, compiled.where
         table = org.indexes[compiled.sobject.name.lower()]
 
-        def wanted(record: Record) -> bool:
-            return (include_deleted or not record.deleted) and (where is None or where(record))
+        # one call a row: most rows are read only to be tested
+        wanted = (where or _anything) if include_deleted else _live if where is None else _live_and(where)
 
         options: list[tuple[int, Iterable[str]]] = []  # (how many, ids)
         for name, span in compiled.spans.items():
@@ -150,8 +166,11 @@ class QueryEngine:
         for term in compiled.equal:
             if term.field == "Id" or term.field in PERSON_REFERENCES:
                 # what the org keeps anyway: records by id, and what points at each person
-                found = term.keys if term.field == "Id" else set().union(*map(org.pointing_at, term.keys))
-                mine = [record_id for record_id in dict.fromkeys(found) if record_id in table.born]
+                born = table.born
+                if term.field == "Id":
+                    mine = [record_id for record_id in dict.fromkeys(term.keys) if record_id in born]
+                else:
+                    mine = [i for i in set().union(*map(org.pointing_at, term.keys)) if i in born]
                 options.append((len(mine), mine))
             else:
                 later.append(term)
@@ -231,7 +250,8 @@ class QueryEngine:
             name, values = column.field.name, operands[id(term)]
             if term.op in ("=", "IN"):
                 fold = _fold if _family(column.type) == "string" and column.type not in ("id", "reference") else _same
-                compiled.equal.append(_Equal(name, fold, tuple(fold(v) for v in values)))
+                keys = tuple(values) if fold is _same else tuple(fold(v) for v in values)
+                compiled.equal.append(_Equal(name, fold, keys))
             if name in SORTED_FIELDS and term.op in ("=", "<", "<=", ">", ">=") and values[0] is not None:
                 compiled.spans[name] = compiled.spans.get(name, Range()).intersect(Range.of(term.op, values[0]))
 
@@ -274,6 +294,9 @@ class QueryEngine:
         if isinstance(condition, Junction):
             parts = [self._condition(sobject, p, operands) for p in condition.parts]
             # nested closures: a generator per row and term (all()/any()) costs more than the test
+            if condition.op == "AND" and len(parts) == 3:  # Handoff's reads: X IN (...) AND flag AND live
+                first, second, third = parts
+                return lambda r: first(r) and second(r) and third(r)
             return functools.reduce(_both if condition.op == "AND" else _either, parts)
         if not isinstance(condition, Comparison):
             inner = self._condition(sobject, condition.part, operands)
@@ -286,19 +309,28 @@ class QueryEngine:
                 condition.field.pos,
             )
         literals = condition.value if isinstance(condition.value, tuple) else (condition.value,)
-        wanted = operands[id(condition)] = [self._operand(column, condition.field, literal) for literal in literals]
+        wanted = operands[id(condition)] = self._operands(column, condition.field, literals)
         read = self._reader(column)
         family = _family(column.type)
         fold: Callable[[Any], Any] = _same if column.type in ("id", "reference") else _fold
         return _predicate(
             condition.op,
             read,
-            [fold(w) if w is not None and family == "string" else w for w in wanted],
+            wanted if fold is _same else [fold(w) if w is not None and family == "string" else w for w in wanted],
             fold if family == "string" else _same,
             family,
             condition.field,
             column.field.name if column.target is None else None,
         )
+
+    def _operands(self, column: Column, ref: FieldRef, literals: tuple[Literal, ...]) -> list[Any]:
+        """The literals as stored values (see :meth:`_operand`): an ``IN`` list of 200 quoted ids,
+        the commonest, is read in one pass."""
+        if column.type in ("id", "reference") and all(literal.kind == "string" for literal in literals):
+            full = [ids.normalize(literal.value) for literal in literals]
+            if None not in full:
+                return full
+        return [self._operand(column, ref, literal) for literal in literals]
 
     def _operand(self, column: Column, ref: FieldRef, literal: Literal) -> Any:
         """The literal as a stored value of the column's type, or INVALID_FIELD like Salesforce."""
@@ -352,6 +384,31 @@ class QueryEngine:
         return key
 
     # -- rendering ---------------------------------------------------------------------
+
+    def _encoder(self, columns: list[tuple[FieldRef, Column]], version: str) -> Callable[[Record], Any]:
+        """What renders a row of plain fields as encoded JSON, from the cache when the record's
+        version is the one last encoded for these fields."""
+        key = (version, tuple(column.field.name for _, column in columns))
+        kept = self._encoded.get(key)
+        if kept is None:
+            kept = self._encoded[key] = {}
+            while len(self._encoded) > _MAX_ENCODED_PLANS:
+                self._encoded.popitem(last=False)
+        else:
+            self._encoded.move_to_end(key)
+        render = self._renderer(columns, version)
+        fragment, dumps = orjson.Fragment, orjson.dumps
+
+        def encode(record: Record) -> Any:
+            record_id, version = record.values["Id"], record.version
+            hit = kept.get(record_id)
+            if hit is not None and hit[0] == version:
+                return hit[1]
+            row = fragment(dumps(render(record)))
+            kept[record_id] = (version, row)  # not the values: an old version is not kept alive
+            return row
+
+        return encode
 
     def _renderer(self, columns: list[tuple[FieldRef, Column]], version: str) -> Callable[[Record], dict[str, Any]]:
         """What renders a row: the selected fields in order, a relationship's as one nested object
@@ -431,6 +488,18 @@ def name_value(record: Record, name: str) -> Any:
     if name == "IsActive" and "IsActive" not in record.values:
         return True
     return record.values.get(name)
+
+
+def _anything(record: Record) -> bool:
+    return True
+
+
+def _live(record: Record) -> bool:
+    return not record.values.get("IsDeleted")
+
+
+def _live_and(test: Callable[[Record], bool]) -> Callable[[Record], bool]:
+    return lambda r: not r.values.get("IsDeleted") and test(r)
 
 
 def _both(first: Callable[[Record], bool], second: Callable[[Record], bool]) -> Callable[[Record], bool]:

@@ -85,7 +85,7 @@ class SalesforceRoutes:
             raise error(414, "URI_TOO_LONG", f"The length of the URI exceeds the {URI_LIMIT} byte limit")
         version = request.params["version"]
         try:
-            total, records = self.engine.run(soql, include_deleted, version)
+            total, records = self.engine.run(soql, include_deleted, version, encoded=True)
         except SoqlError as refused:
             raise error(400, refused.code, refused.message(soql)) from None
         page = _page_size(request.headers.get("Sforce-Query-Options"))
@@ -255,7 +255,7 @@ class SalesforceRoutes:
 
     def _create_item(self, item: Any, auto_assign: bool) -> _JsonObject:
         sobject = self._item_sobject(item)
-        fields = _item_fields(item, sobject)
+        fields = _fields(item)
         if any(k.lower() == "id" for k in fields):
             raise RecordError("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
         self._maybe_lock_error(None)
@@ -264,8 +264,8 @@ class SalesforceRoutes:
 
     def _update_item(self, item: Any, auto_assign: bool) -> _JsonObject:
         sobject = self._item_sobject(item)
-        fields = _item_fields(item, sobject)
-        key = next((k for k in fields if k.lower() == "id"), None)
+        fields = _fields(item)
+        key = "id" if "id" in fields else next((k for k in fields if k.lower() == "id"), None)
         if key is None:
             raise RecordError("MISSING_ARGUMENT", "Id not specified in an update call")
         record_id = str(fields.pop(key))
@@ -274,9 +274,10 @@ class SalesforceRoutes:
             if record is None and self.org.schema.of_id(record_id) is sobject:
                 raise RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
             raise RecordError("MALFORMED_ID", f"malformed id {record_id}")
-        self._maybe_lock_error(record.id)
+        record_id = record.id
+        self._maybe_lock_error(record_id)
         self._write(sobject, fields, record, auto_assign)
-        return {"id": record.id, "success": True, "errors": []}
+        return {"id": record_id, "success": True, "errors": []}
 
     def _delete_item(self, record_id: str) -> _JsonObject:
         record = self.org.get(record_id)
@@ -421,4 +422,9 @@ def _item_fields(item: Any, sobject: SObject) -> _JsonObject:
     kind = (item.get("attributes") or {}).get("type") if isinstance(item, dict) else None
     if not isinstance(item, dict) or str(kind or "").lower() != sobject.name.lower():
         raise RecordError("INVALID_TYPE", f"sObject type '{kind}' is not supported here: expected {sobject.name}")
+    return _fields(item)
+
+
+def _fields(item: _JsonObject) -> _JsonObject:
+    """A collection item's fields (of the type its ``attributes`` name, already checked)."""
     return {k: v for k, v in item.items() if k != "attributes"}
