@@ -20,7 +20,8 @@ import hashlib
 import time
 from datetime import UTC, datetime
 
-from connector.sandbox.synthetic import Population, collector_paused, generate
+from connector.sandbox.collector import collector_paused
+from connector.sandbox.synthetic import Population, generate
 
 #: a fixed moment with microseconds, so the digest also covers the rounding of every timestamp
 NOW = datetime(2026, 11, 30, 15, 0, 0, 500, tzinfo=UTC)

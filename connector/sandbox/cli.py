@@ -8,7 +8,6 @@ lines that point Handoff at it.
 
 from __future__ import annotations
 
-import gc
 import shlex
 import signal
 import threading
@@ -121,9 +120,6 @@ def salesforce(
         assignment_rule=assignment_rule,
     )
     sandbox = SalesforceSandbox(config)
-    # the seeded org lives until exit: out of the collector's sight, a full collection walks only
-    # what requests make, not millions of records (seconds each at 100,000 people)
-    gc.freeze()
     server = sandbox.server(host, port)
     env = {
         "HANDOFF_CRM": "salesforce",

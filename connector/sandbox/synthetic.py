@@ -20,8 +20,6 @@ and owned by a sales rep.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import random
 import unicodedata
 from collections.abc import Iterator
@@ -390,20 +388,6 @@ def generate_owners(seed: int) -> tuple[Owner, ...]:
         Owner(str(42000000 + rng.randint(100000, 999999)), "Inbound", "Queue", "", "queue", "Inbound Sales", None)
     )
     return tuple(owners)
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Build and seed a population without the cyclic garbage collector: seeding makes
-    millions of objects and no garbage cycles, and every full collection walks all of
-    them (at 100,000 people that is a quarter of the start-up time)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def generate(n: int, seed: int, now: datetime) -> Population:

@@ -11,7 +11,6 @@ or from the command line with ``handoff sandbox hubspot``.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from typing import Any
 from connector.model import Activity
 from connector.sandbox.app import SandboxApp
 from connector.sandbox.clock import Clock, system_clock
+from connector.sandbox.collector import seeding_for_life
 from connector.sandbox.hubspot import errors
 from connector.sandbox.hubspot.control import register_control
 from connector.sandbox.hubspot.limits import HubSpotLimits, LimitSettings
@@ -37,22 +37,9 @@ from connector.sandbox.server import (
     Router,
     SandboxServer,
 )
-from connector.sandbox.synthetic import Person, activity_from_json, collector_paused, generate
+from connector.sandbox.synthetic import Person, activity_from_json, generate
 
 DEFAULT_TOKEN = "sandbox-token"
-
-#: new objects between two collections of the youngest generation (Python's default is 700)
-_YOUNG_OBJECTS_PER_COLLECTION = 50_000
-
-
-def _freeze_survivors(phase: str, info: dict[str, int]) -> None:
-    """After a full collection, freeze what survived: mostly record versions written since the
-    last one, which live until overwritten and form no cycles (overwritten ones are still freed
-    by reference counting). The next full collection then walks only what is newer; at 100,000
-    contacts each walked every version written so far, about a second of CPU."""
-    if phase == "stop" and info["generation"] == 2:
-        gc.freeze()
-
 
 _FAULT_CATEGORIES = {
     400: "VALIDATION_ERROR",
@@ -102,23 +89,13 @@ class HubSpotSandbox(SandboxApp):
 
     def _new_portal(self, contacts: int, seed: int) -> Portal:
         portal = Portal(self.clock, self.config.search_lag_ms / 1000.0)
-        gc.collect()  # what is garbage now must not outlive the freeze below
-        with collector_paused():
+        with seeding_for_life():
             population = generate(contacts, seed, datetime.fromtimestamp(self.clock(), tz=UTC))
             portal.add_owners(population.owners)
             router = Router()
             HubSpotRoutes(portal).register(router)
             self.portal, self.api = portal, router
             self.seed_people(population.people)
-            # the portal is millions of small objects that live as long as it does: frozen, no
-            # later collection walks them (a reset's old portal is still freed, by reference
-            # counting); and every call makes thousands of objects (a batch update, 100 record
-            # versions), so collections start at 50,000 new objects, not 700. Together they cut
-            # the collector's share of serving the call mix from about 10% to 3%.
-            gc.freeze()
-            gc.set_threshold(_YOUNG_OBJECTS_PER_COLLECTION, *gc.get_threshold()[1:])
-            if _freeze_survivors not in gc.callbacks:
-                gc.callbacks.append(_freeze_survivors)
         return portal
 
     def reset(self, options: dict[str, Any]) -> None:

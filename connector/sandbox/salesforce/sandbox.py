@@ -24,6 +24,7 @@ from typing import Any
 
 from connector.sandbox.app import SandboxApp
 from connector.sandbox.clock import Clock, system_clock
+from connector.sandbox.collector import seeding_for_life
 from connector.sandbox.salesforce import errors
 from connector.sandbox.salesforce.automation import Automation
 from connector.sandbox.salesforce.control import register_control
@@ -35,7 +36,7 @@ from connector.sandbox.salesforce.render import Directory, Renderer, seed_direct
 from connector.sandbox.salesforce.routes import SalesforceRoutes
 from connector.sandbox.salesforce.schema import Field, build_schema
 from connector.sandbox.server import Handler, HttpError, Request, Response, RouteNotFound, Router, SandboxServer
-from connector.sandbox.synthetic import Person, activity_from_json, collector_paused, generate
+from connector.sandbox.synthetic import Person, activity_from_json, generate
 from connector.sandbox.tls import ThrowawayCA
 
 DEFAULT_TOKEN = "sandbox-token"
@@ -123,7 +124,7 @@ class SalesforceSandbox(SandboxApp):
         now = datetime.fromtimestamp(self.clock(), tz=UTC)
         id_factory = IdFactory(_FIRST_RECORD_NUMBER)
         org = Org(build_schema(self.config.custom_fields, self.config.extra_fields), self.clock, id_factory)
-        with collector_paused(), org.loading():
+        with seeding_for_life(), org.loading():
             population = generate(contacts, seed, now)
             self.directory: Directory = seed_directory(org, population.owners, now)
             seed_status_values(org, now)
