@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 import pytest
 from builders import DEFAULT_RULES
@@ -10,6 +11,7 @@ from builders import DEFAULT_RULES
 from connector.cli.runtime import hubspot_adapter
 from connector.crm.errors import Conflict, CrmUnavailable, RecordMovedOn, RecordRejected, Retryable
 from connector.crm.hubspot.mapping import engagement_activity
+from connector.crm.hubspot.transport import HubSpotApi
 from connector.crm.outcomes import task_outcome, write_outcome
 from connector.crm.salesforce.adapter import SalesforceAdapter
 from connector.crm.seen import SeenEngagements
@@ -68,6 +70,17 @@ def test_creating_a_property_that_exists_is_a_typed_conflict(hubspot_deployment)
     body = {"name": "handoff_score", "label": "x", "type": "number", "fieldType": "number", "groupName": "handoff"}
     with pytest.raises(Conflict):
         api.call(api.properties.create, "contacts", body)
+
+
+def test_each_hubspot_sdk_api_is_built_at_its_first_use_and_kept():
+    api = HubSpotApi("token", "http://127.0.0.1:9", budget=None, retry=None)  # builds call nothing
+    lazy = [name for name, value in vars(HubSpotApi).items() if isinstance(value, cached_property)]
+    assert len(lazy) == 14 and not any(name in vars(api) for name in lazy)
+    for name in lazy:
+        built = getattr(api, name)
+        assert getattr(api, name) is built
+        for sdk_api in built.values() if isinstance(built, dict) else [built]:
+            assert type(sdk_api).__module__.startswith("hubspot.crm."), name
 
 
 def test_a_replica_that_loses_the_race_to_create_handoffs_properties_starts_anyway(hubspot_deployment, tmp_path):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from builders import REPO, crm, lead
 from sqlalchemy import MetaData, create_engine, inspect, text
 
@@ -19,6 +22,14 @@ FIXTURES = REPO / "tests" / "fixtures" / "state"
 V1_SQLITE = FIXTURES / "v1-handoff-state.sqlite"
 V1_POSTGRESQL = FIXTURES / "v1-postgresql.sql"
 OPEN_INTENT = "handoff:999:sql:0"
+#: opens the store at argv[1] in a fresh interpreter: its revision, and whether Alembic got imported
+OPEN_AND_SAY_IF_ALEMBIC_LOADED = """
+import sys
+from datetime import UTC, datetime
+from connector.state import Store
+store = Store(sys.argv[1], "hubspot", lambda: datetime.now(UTC))
+print(store.revision, any(name.partition(".")[0] == "alembic" for name in sys.modules))
+"""
 
 
 def now() -> datetime:
@@ -183,3 +194,23 @@ def test_the_sweep_due_migration_goes_down_and_up_again_keeping_the_records(stat
     [[record]] = list(again.records.due(now()))
     assert (record.record_id, record.sweep_due) == ("1", None)  # due at the next sweep
     again.close()
+
+
+def test_the_head_read_from_the_migration_files_is_alembics_head():
+    assert head() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_a_store_already_at_this_revision_opens_without_loading_alembic(state_url):
+    def open_in_a_new_process() -> list[str]:
+        opened = subprocess.run(
+            [sys.executable, "-c", OPEN_AND_SAY_IF_ALEMBIC_LOADED, state_url],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=60,
+        )
+        assert opened.returncode == 0, opened.stderr
+        return opened.stdout.split()
+
+    assert open_in_a_new_process() == [head(), "True"]  # a new store is migrated
+    assert open_in_a_new_process() == [head(), "False"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import cached_property
+from operator import attrgetter
 from typing import Any
 
 import hubspot
@@ -44,8 +46,29 @@ TEN_SECONDLY_WAIT = 10.0
 SECONDLY_WAIT = 1.0
 
 
+def _built(path: str) -> cached_property[Any]:
+    """The SDK API object at ``path`` under ``crm``, built at its first use: building one imports its
+    part of the SDK (about 1 MB each), and a backfill uses fewer than half of them. Every attribute
+    access in the SDK builds a new ApiClient and connection pool, so it is built once and kept."""
+    return cached_property(lambda api: attrgetter(path)(api._crm))
+
+
 class HubSpotApi:
     """One authenticated HubSpot connection: SDK API objects built once, shared by all threads."""
+
+    contacts_basic = _built("contacts.basic_api")
+    contacts_batch = _built("contacts.batch_api")
+    contacts_search = _built("contacts.search_api")
+    tasks_batch = _built("objects.tasks.batch_api")
+    tasks_search = _built("objects.tasks.search_api")
+    leads_batch = _built("objects.leads.batch_api")
+    deals_basic = _built("deals.basic_api")
+    deals_search = _built("deals.search_api")
+    pipelines = _built("pipelines.pipelines_api")
+    associations = _built("associations.v4.batch_api")
+    properties = _built("properties.core_api")
+    groups = _built("properties.groups_api")
+    owners = _built("owners.owners_api")
 
     def __init__(
         self,
@@ -55,31 +78,16 @@ class HubSpotApi:
         retry: RetryPolicy,
         on_response: Callable[[int], None] | None = None,
     ):
-        client = hubspot.HubSpot(access_token=token, host=base_url, retry=False)
-        crm = client.crm
-        # every attribute access builds a new ApiClient and connection pool: take them once
-        self.contacts_basic = crm.contacts.basic_api
-        self.contacts_batch = crm.contacts.batch_api
-        self.contacts_search = crm.contacts.search_api
-        self.tasks_batch = crm.objects.tasks.batch_api
-        self.tasks_search = crm.objects.tasks.search_api
-        self.leads_batch = crm.objects.leads.batch_api
-        self.deals_basic = crm.deals.basic_api
-        self.deals_search = crm.deals.search_api
-        self.pipelines = crm.pipelines.pipelines_api
-        self.objects_batch = {
-            "meetings": crm.objects.meetings.batch_api,
-            "calls": crm.objects.calls.batch_api,
-            "emails": crm.objects.emails.batch_api,
-        }
-        self.associations = crm.associations.v4.batch_api
-        self.properties = crm.properties.core_api
-        self.groups = crm.properties.groups_api
-        self.owners = crm.owners.owners_api
+        self._crm = hubspot.HubSpot(access_token=token, host=base_url, retry=False).crm
         self.budget = budget
         self.where = f"HubSpot at {public_url(base_url)}"
         self._retry = retry
         self._on_response = on_response
+
+    @cached_property
+    def objects_batch(self) -> dict[str, Any]:
+        """The batch APIs of the engagements read with a contact (one pass reads all three)."""
+        return {kind: attrgetter(f"objects.{kind}.batch_api")(self._crm) for kind in ("meetings", "calls", "emails")}
 
     def call(self, method: Callable[..., Any], *args: Any, search: bool = False, **kwargs: Any) -> Any:
         """Run one SDK method under the budget with retries; returns the parsed JSON body (None when empty)."""
