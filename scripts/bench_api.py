@@ -17,7 +17,9 @@ too); the CRM's full limit and the share with the sandbox's own answering time t
 A run under a minute includes the first window's burst, so it may pass 100%. Peak RSS is
 Handoff's alone: it runs under a small launcher, since a child's ``ru_maxrss`` also counts the
 memory of the process that spawned it (here, the one holding the sandbox). Steady state: calls per quiet cycle (nothing changed), then one
-cycle after ``--touched`` people asked for a demo: reads per written record.
+cycle after ``--touched`` people asked for a demo: reads per written record. That cycle also
+reads back once what the backfill wrote (at 1,000,000 contacts, most of an hour): ``--cycles 0
+--touched 0`` gives the backfill's figures alone.
 
 The floor is what a client reading the same data at the API's largest batch sizes needs:
 
@@ -452,7 +454,12 @@ def main() -> int:
         "--api-budget", type=float, default=None, help="HANDOFF_API_BUDGET for the runs (default: its own)"
     )
     parser.add_argument("--cycles", type=int, default=3, help="quiet sync cycles after the backfill")
-    parser.add_argument("--touched", type=int, default=100, help="people who ask for a demo before the last cycle")
+    parser.add_argument(
+        "--touched",
+        type=int,
+        default=100,
+        help="people who ask for a demo before the last cycle (0: no such cycle, for backfill figures alone)",
+    )
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds any one Handoff run may take")
     args = parser.parse_args()
     if args.crm == "salesforce":
@@ -472,9 +479,11 @@ def main() -> int:
             else:
                 floor, terms = salesforce_floor(bench.sandbox, backfill)
             quiet = [bench.handoff("sync", "--once") for _ in range(args.cycles)]
-            touch_some(bench, args.touched)
-            time.sleep(SAFETY_LAG_S + 1)  # a cycle reads changes once they are older than Handoff's safety lag
-            busy = bench.handoff("sync", "--once")
+            busy: Run | None = None
+            if args.touched:
+                touch_some(bench, args.touched)
+                time.sleep(SAFETY_LAG_S + 1)  # a cycle reads changes once they are older than Handoff's safety lag
+                busy = bench.handoff("sync", "--once")
         finally:
             bench.server.stop()
             if isinstance(bench.sandbox, SalesforceSandbox):
@@ -491,10 +500,11 @@ def main() -> int:
     )
     for i, cycle in enumerate(quiet, 1):
         print(f"quiet cycle {i}: {cycle.total} calls in {cycle.seconds:.1f} s, {dict(cycle.calls)}")
-    print(
-        f"cycle after {args.touched} touched: {busy.total} calls, read {busy.report.get('read')}, "
-        f"written {busy.report.get('written')}, {dict(busy.calls)}"
-    )
+    if busy is not None:
+        print(
+            f"cycle after {args.touched} touched: {busy.total} calls, read {busy.report.get('read')}, "
+            f"written {busy.report.get('written')}, {dict(busy.calls)}"
+        )
     marks = rss_by_tenth(backfill.rss, people)
     if marks:
         print("backfill rss by contacts read: " + ", ".join(f"{n} {mb:.0f} MB" for n, mb in marks))
@@ -538,7 +548,7 @@ def main() -> int:
         per_contact = total / people if people else 0
         headline["daily quota share"] = f"{total / args.daily_quota:.1%} of {args.daily_quota}"
         headline["contacts per day at the quota"] = f"{args.daily_quota / per_contact:.0f}" if per_contact else "n/a"
-    busy_written = int(busy.report.get("written", 0))
+    busy_written = int(busy.report.get("written", 0)) if busy is not None else 0
     headline.update(
         {
             "429 share": f"{rate_limited / total:.1%}" if total else "n/a",
@@ -554,7 +564,11 @@ def main() -> int:
             "state bytes per contact": f"{state_bytes / people:.0f}" if people else "n/a",
             "calls per quiet cycle": f"{sum(c.total for c in quiet) / len(quiet):.1f}" if quiet else "n/a",
             "reads per written record": (
-                f"{_read_calls(args.crm, busy.calls) / busy_written:.2f}" if busy_written else "n/a (nothing written)"
+                "n/a (no cycle after touching people)"
+                if busy is None
+                else f"{_read_calls(args.crm, busy.calls) / busy_written:.2f}"
+                if busy_written
+                else "n/a (nothing written)"
             ),
         }
     )
