@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import urllib.request
@@ -90,6 +91,17 @@ class SandboxHandle(_Handle):
 
     def stats(self) -> dict[str, Any]:
         return self.app.stats.snapshot()
+
+
+@pytest.fixture(autouse=True)
+def collector_thresholds_as_python_sets_them() -> Iterator[None]:
+    """Each test starts with Python's collection thresholds. A sandbox tunes them for the process
+    it runs in (collections rarer, survivors frozen); in a test process that would carry into
+    later tests. What it froze stays frozen: unfreezing after every test doubles the suite's time."""
+    threshold, callbacks = gc.get_threshold(), list(gc.callbacks)
+    yield
+    gc.callbacks[:] = callbacks
+    gc.set_threshold(*threshold)
 
 
 @pytest.fixture
