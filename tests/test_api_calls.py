@@ -38,6 +38,24 @@ def seed_people(portal, count: int) -> list[str]:
     return portal.app.seed_contacts(people)
 
 
+def written_demo_request(portal, runtime) -> str:
+    """A lead that asked for a demo, scored and written by a cycle five minutes later."""
+    lead = portal.seed()
+    portal.activity(lead, "form_submission", name="Request a demo")
+    portal.clock.advance(5 * MINUTES)
+    assert runtime.sync.sync_once().written == 1
+    return lead
+
+
+def reads_a_minute_apart(portal, runtime, cycles: int) -> list[int]:
+    """How many records each of ``cycles`` cycles, a minute apart, read."""
+    reads = []
+    for _ in range(cycles):
+        portal.clock.advance(1 * MINUTES)
+        reads.append(runtime.sync.sync_once().read)
+    return reads
+
+
 @pytest.fixture
 def state(tmp_path):
     return tmp_path / "state.sqlite"
@@ -114,10 +132,7 @@ def test_a_property_the_kept_list_lacks_makes_it_read_the_list_again(hubspot_dep
 def test_an_idle_cycle_after_a_write_costs_what_its_crm_needs_to_see_nothing_changed(portal, state):
     runtime = deploy(portal, state)
     try:
-        lead = portal.seed()
-        portal.activity(lead, "form_submission", name="Request a demo")
-        portal.clock.advance(5 * MINUTES)
-        assert runtime.sync.sync_once().written == 1
+        written_demo_request(portal, runtime)
         portal.clock.advance(5 * MINUTES)
         back = runtime.sync.sync_once()
         assert (back.read, back.unchanged, back.written) == (1, 1, 0)  # its own write, read back and let be
@@ -132,16 +147,9 @@ def test_an_idle_cycle_after_a_write_costs_what_its_crm_needs_to_see_nothing_cha
 
 def test_a_contact_handoff_wrote_is_read_back_once_by_the_cycle_and_once_by_the_late_pass(hubspot_deployment):
     portal, runtime = hubspot_deployment
-    lead = portal.seed()
-    portal.activity(lead, "form_submission", name="Request a demo")
-    portal.clock.advance(5 * MINUTES)
-    assert runtime.sync.sync_once().written == 1
-    reads = []
+    lead = written_demo_request(portal, runtime)
     minutes = (LATE_DELAY + LATE_STEP) // timedelta(minutes=1) + 5  # past the late pass's window, by a step
-    for _ in range(minutes):
-        portal.clock.advance(1 * MINUTES)
-        reads.append(runtime.sync.sync_once().read)
-    assert sum(reads) == 2
+    assert sum(reads_a_minute_apart(portal, runtime, minutes)) == 2
     assert len(portal.tasks(lead)) == 1
 
 
@@ -159,10 +167,7 @@ def test_a_new_call_on_a_lead_read_again_unchanged_is_still_read(salesforce_depl
 
 def test_reconciling_unanswered_tasks_searches_the_tasks_of_100_contacts_at_a_time(hubspot_deployment):
     portal, runtime = hubspot_deployment
-    lead = portal.seed()
-    portal.activity(lead, "form_submission", name="Request a demo")
-    portal.clock.advance(5 * MINUTES)
-    runtime.sync.sync_once()
+    written_demo_request(portal, runtime)
     [entry] = runtime.store.tasks.entries(list(portal.task_keys())).values()
     others = [replace(entry.spec, key=f"other-{i}", record_id=i) for i in seed_people(portal, 149)]
     searches = portal.calls("POST /crm/v3/objects/tasks/search")
@@ -189,15 +194,8 @@ def test_hubspot_stores_only_the_counters_its_next_read_compares_and_still_lets_
 
 def test_a_lead_handoff_wrote_is_read_back_once_by_the_regular_cycle(salesforce_deployment):
     portal, runtime = salesforce_deployment
-    lead = portal.seed()
-    portal.activity(lead, "form_submission", name="Request a demo")
-    portal.clock.advance(5 * MINUTES)
-    assert runtime.sync.sync_once().written == 1
-    reads = []
-    for _ in range(10):  # the overlap (5 minutes) and then some, a cycle a minute
-        portal.clock.advance(1 * MINUTES)
-        reads.append(runtime.sync.sync_once().read)
-    assert sum(reads) == 1
+    lead = written_demo_request(portal, runtime)
+    assert sum(reads_a_minute_apart(portal, runtime, 10)) == 1  # the overlap (5 minutes) and then some
     assert len(portal.tasks(lead)) == 1
 
 
