@@ -21,7 +21,7 @@ from connector.model import (
     format_time,
     lead_from_json,
     parse_time,
-    restored_activity,
+    trusted_activity,
 )
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -143,7 +143,7 @@ def lead_from_stored(record_id: str, data: Any) -> Lead:
         if 0 <= count <= MAX_COUNT:
             # an Activity stored it, so it holds as it is: epoch seconds are exactly ms / 1000 (both round the same quotient)
             name, url = row[3] if size > 3 else None, row[4] if size > 4 else None
-            add(restored_activity(kind, EPOCH + ms * MILLISECOND, count, name, url, ms / 1000))
+            add(trusted_activity(kind, EPOCH + ms * MILLISECOND, count, name, url, ms / 1000))
         else:
             add(Activity(kind, EPOCH + ms * MILLISECOND, *row[2:]))
     return Lead(record_id, data["p"], tuple(activities))
