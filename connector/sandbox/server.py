@@ -208,10 +208,11 @@ class _Handler(BaseHTTPRequestHandler):
         """An ``METHOD path HTTP/1.1`` request with plain header lines is read here: the stdlib
         reads every header block through the email package's parser, which cost a tenth of a
         small call. Anything else takes the stdlib's road, errors and all."""
-        words = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n").split()
+        requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = requestline.split()
         if len(words) != 3 or words[2] != "HTTP/1.1":
             return super().parse_request()
-        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        self.requestline = requestline
         self.command, path, self.request_version = words
         self.path = "/" + path.lstrip("/") if path.startswith("//") else path  # as the stdlib does
         self.close_connection = False
