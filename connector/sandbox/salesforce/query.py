@@ -294,9 +294,6 @@ class QueryEngine:
         if isinstance(condition, Junction):
             parts = [self._condition(sobject, p, operands) for p in condition.parts]
             # nested closures: a generator per row and term (all()/any()) costs more than the test
-            if condition.op == "AND" and len(parts) == 3:  # Handoff's reads: X IN (...) AND flag AND live
-                first, second, third = parts
-                return lambda r: first(r) and second(r) and third(r)
             return functools.reduce(_both if condition.op == "AND" else _either, parts)
         if not isinstance(condition, Comparison):
             inner = self._condition(sobject, condition.part, operands)
