@@ -69,6 +69,11 @@ class Record:
     values: dict[str, Any]
     version: int = 0
 
+    def revise(self, values: dict[str, Any]) -> None:
+        """Replace the values with ``values``: a new version, of which nothing has been rendered yet."""
+        self.values = values
+        self.version += 1
+
     @property
     def id(self) -> str:
         record_id: str = self.values["Id"]  # the org's own string, minted or normalized: read millions of times
@@ -252,8 +257,7 @@ class Org:
             self._derive(candidate, given, created=False)
         self._check_rules(candidate)
         self._unstore_unique(record)
-        record.values = candidate.values
-        record.version += 1
+        record.revise(candidate.values)
         self._store(record, before)
         self._roll_up_activity(record)
         return record
@@ -266,8 +270,7 @@ class Org:
             before = record.values
             now = sf_datetime(self.clock())
             self._unstore_unique(record)
-            record.values = {**before, "IsDeleted": True, "LastModifiedDate": now, "SystemModstamp": now}
-            record.version += 1
+            record.revise({**before, "IsDeleted": True, "LastModifiedDate": now, "SystemModstamp": now})
             self._store(record, before)
             if record.sobject.name in ("Lead", "Contact"):
                 for child in self.related(record.id):
@@ -442,8 +445,7 @@ class Org:
         person = self._by_id.get(values["WhoId"])
         if person is not None and (person.values.get("LastActivityDate") or "") < day:
             before = person.values
-            person.values = {**before, "LastActivityDate": day}
-            person.version += 1
+            person.revise({**before, "LastActivityDate": day})
             if self._journal is not None:
                 self._journal.append((person.id, before))
             self.indexes[person.sobject.name.lower()].file(person)
@@ -486,8 +488,7 @@ class Org:
                 del self._records[record.sobject.name.lower()][record_id]
                 self.indexes[record.sobject.name.lower()].unfile(record)
             else:
-                record.values = before
-                record.version += 1
+                record.revise(before)
                 self._store(record, None)
 
 
