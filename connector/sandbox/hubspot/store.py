@@ -62,8 +62,9 @@ class Record:
     archived_at: str | None = None
     #: property -> [(value, timestamp, sourceType)] oldest first; only properties written after creation
     history: dict[str, list[tuple[str, str, str]]] | None = None
-    #: (property names, their values as JSON) last sent for this version (see wire.record_json)
-    rendered: tuple[Sequence[str], Any] | None = field(default=None, compare=False, repr=False)
+    #: (property names, the record as JSON) last sent for this version (see wire.record_reply);
+    #: not an init field, so a version made by ``replace`` starts without it
+    rendered: tuple[Sequence[str], Any] | None = field(default=None, init=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
