@@ -13,10 +13,11 @@ batch); HubSpot documents the rule, the message text is the sandbox's own.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import cache
-from typing import Any, NoReturn
+from operator import attrgetter, itemgetter
+from typing import Any, NoReturn, TypeVar
 
 import orjson
 
@@ -345,17 +346,15 @@ class HubSpotRoutes:
         names = self._names(otype, body.get("properties") or [])
         history = self._history_names(otype, body.get("propertiesWithHistory") or [])
         archived = _flag(request, "archived")
+        keys = [str(item.get("id")) if isinstance(item, dict) else str(item) for item in inputs]
         found, missing = [], []
-        with self.portal.lock:  # once for the batch, not once per id
-            for item in inputs:
-                key = str(item.get("id")) if isinstance(item, dict) else str(item)
-                record = self.portal.get(otype, key, id_property, archived)
-                if record is None:
-                    missing.append(key)
-                else:
-                    found.append(record)
-        # sorted as _batch_reply sorts, before rendering: a rendered record may be encoded already
-        found.sort(key=lambda record: _batch_order(record.id))
+        for key, record in zip(keys, self.portal.get_many(otype, keys, id_property, archived), strict=True):
+            if record is None:
+                missing.append(key)
+            else:
+                found.append(record)
+        # ordered as _batch_reply orders, before rendering: a rendered record may be encoded already
+        found = _in_batch_order(found, map(attrgetter("id"), found))
         if history:
             results = [record_json(record, names, history, self.portal) for record in found]
         else:
@@ -366,7 +365,7 @@ class HubSpotRoutes:
     def _batch_reply(
         self, results: list[dict[str, Any]], errs: list[dict[str, Any]], started: str, ok: int
     ) -> Response:
-        results.sort(key=lambda item: _batch_order(item["id"]))
+        results = _in_batch_order(results, map(itemgetter("id"), results))
         return Response(207 if errs else ok, batch_json(results, errs, started, self.portal.now_iso()))
 
     def batch_create(self, request: Request) -> Response:
@@ -719,11 +718,19 @@ class HubSpotRoutes:
         return Response(200, body)
 
 
+def _in_batch_order(items: list[_T], ids: Iterable[str]) -> list[_T]:
+    """Records (or their replies), whose ids are ``ids``, in the order a batch reply lists them.
+    HubSpot does not keep input order in batch replies; neither do we, so callers that match
+    results to inputs by position fail here rather than in production."""
+    keys = list(map(_batch_order, ids))
+    return [items[i] for i in sorted(range(len(items)), key=keys.__getitem__)]
+
+
 def _batch_order(record_id: str) -> tuple[int, str]:
-    """Where a record goes in a batch reply. HubSpot does not keep input order in batch replies;
-    neither do we, so callers that match results to inputs by position fail here rather than
-    in production."""
     return int(record_id) % 7, record_id
+
+
+_T = TypeVar("_T")
 
 
 def _no_associations(otype: ObjectType, to_type: ObjectType, key: str) -> dict[str, Any]:

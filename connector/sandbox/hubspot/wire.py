@@ -39,7 +39,7 @@ def record_json(
     props = record.props
     out: dict[str, Any] = {
         "id": record.id,
-        "properties": dict(zip(names, map(props.get, names), strict=True)),
+        "properties": dict(zip(names, map(props.get, names), strict=False)),  # one sequence, twice
         "createdAt": record.created,
         "updatedAt": record.updated,
         "archived": record.archived,
