@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import email.parser
+import email.utils
+import functools
 import json
 import re
 import socket
 import ssl
 import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
@@ -199,10 +202,17 @@ _MAX_HEADERS = 100
 _PLAIN_HEADER = re.compile(r"[\041-\071\073-\176]+:[^\r\n]*\r?\n")
 
 
+@functools.lru_cache(maxsize=4)
+def _http_date(second: int) -> str:
+    """The ``Date`` header of a reply sent in this second (the stdlib formats it per reply)."""
+    return email.utils.formatdate(second, usegmt=True)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse one connection
     server: _HTTPServer
     raw_requestline: bytes  # set by the stdlib before parse_request
+    _headers_buffer: list[bytes]  # the stdlib's: send_header appends, flush_headers writes and empties
 
     def parse_request(self) -> bool:
         """An ``METHOD path HTTP/1.1`` request with plain header lines is read here: the stdlib
@@ -267,16 +277,22 @@ class _Handler(BaseHTTPRequestHandler):
     def _write(self, response: Response) -> None:
         payload = b"" if response.body is None else encode_json(response.body)
         self.send_response_only(response.status)
-        self.send_header("Date", self.date_time_string())
+        self.send_header("Date", _http_date(int(round(time.time(), 6))))
         if response.body is not None and "Content-Type" not in response.headers:
             # a sandbox may spell it the way its CRM does (Salesforce: charset=UTF-8)
             self.send_header("Content-Type", JSON_CONTENT_TYPE)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in response.headers.items():
             self.send_header(name, value)
+        body = payload if self.command != "HEAD" else b""
+        if body and self.request_version != "HTTP/0.9":  # (0.9 replies have no headers)
+            # the body goes in the headers' write: one send per reply, not two
+            self._headers_buffer.extend((b"\r\n", body))
+            self.flush_headers()
+            return
         self.end_headers()
-        if payload and self.command != "HEAD":
-            self.wfile.write(payload)
+        if body:
+            self.wfile.write(body)
 
     def _reset(self) -> None:
         # SO_LINGER 0 makes close() send RST: the client sees a connection reset,

@@ -13,10 +13,11 @@ batch); HubSpot documents the rule, the message text is the sandbox's own.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import cache
-from typing import Any, NoReturn
+from operator import attrgetter, itemgetter
+from typing import Any, NoReturn, TypeVar
 
 import orjson
 
@@ -52,6 +53,7 @@ from connector.sandbox.hubspot.wire import (
     owner_json,
     property_names,
     record_json,
+    record_reply,
 )
 from connector.sandbox.server import Request, Response, Router
 
@@ -202,7 +204,10 @@ class HubSpotRoutes:
         records, next_after = self.portal.page(otype, after, limit, _flag(request, "archived"))
         results = []
         for record in records:
-            item = record_json(record, names, history, self.portal, encoded=True)
+            if not (history or associations):
+                results.append(record_reply(record, names))
+                continue
+            item = record_json(record, names, history, self.portal)
             if associations:
                 self._attach_v3_associations(item, otype, record, associations)
             results.append(item)
@@ -234,8 +239,10 @@ class HubSpotRoutes:
         record = self._find(otype, request, request.params["objectId"], _flag(request, "archived"))
         names = self._names(otype, request.many("properties"))
         history = self._history_names(otype, request.many("propertiesWithHistory"))
-        item = record_json(record, names, history, self.portal, encoded=True)
         associations = [t for t in map(find_object_type, request.many("associations")) if t is not None]
+        if not (history or associations):
+            return Response(200, record_reply(record, names))
+        item = record_json(record, names, history, self.portal)
         if associations:
             self._attach_v3_associations(item, otype, record, associations)
         return Response(200, item)
@@ -339,23 +346,26 @@ class HubSpotRoutes:
         names = self._names(otype, body.get("properties") or [])
         history = self._history_names(otype, body.get("propertiesWithHistory") or [])
         archived = _flag(request, "archived")
-        results, missing = [], []
-        for item in inputs:
-            key = str(item.get("id")) if isinstance(item, dict) else str(item)
-            record = self.portal.get(otype, key, id_property, archived)
+        keys = [str(item.get("id")) if isinstance(item, dict) else str(item) for item in inputs]
+        found, missing = [], []
+        for key, record in zip(keys, self.portal.get_many(otype, keys, id_property, archived), strict=True):
             if record is None:
                 missing.append(key)
             else:
-                results.append(record_json(record, names, history, self.portal, encoded=True))
+                found.append(record)
+        # ordered as _batch_reply orders, before rendering: a rendered record may be encoded already
+        found = _in_batch_order(found, map(attrgetter("id"), found))
+        if history:
+            results = [record_json(record, names, history, self.portal) for record in found]
+        else:
+            results = [record_reply(record, names) for record in found]
         errs = [_missing_ids_error(otype, missing)] if missing else []
-        return self._batch_reply(results, errs, started, 200)
+        return Response(207 if errs else 200, batch_json(results, errs, started, self.portal.now_iso()))
 
     def _batch_reply(
         self, results: list[dict[str, Any]], errs: list[dict[str, Any]], started: str, ok: int
     ) -> Response:
-        # HubSpot does not keep input order in batch replies; neither do we, so callers
-        # that match results to inputs by position fail here rather than in production
-        results.sort(key=lambda item: (int(item["id"]) % 7, item["id"]))
+        results = _in_batch_order(results, map(itemgetter("id"), results))
         return Response(207 if errs else ok, batch_json(results, errs, started, self.portal.now_iso()))
 
     def batch_create(self, request: Request) -> Response:
@@ -389,20 +399,21 @@ class HubSpotRoutes:
             raise errors.validation(f"Duplicate IDs found in batch input: {duplicates}. IDs must be unique")
         started = self.portal.now_iso()
         results, errs, missing = [], [], []
-        for item in inputs:
-            if not isinstance(item, dict) or not isinstance(item.get("properties"), dict):
-                raise errors.validation("each input needs an id and a properties object")
-            key, trace = str(item.get("id")), item.get("objectWriteTraceId")
-            record = self.portal.get(otype, key, item.get("idProperty"))
-            if record is None:
-                missing.append(key)
-                continue
-            try:
-                updated, echo = self.portal.update(otype, record, item["properties"])
-            except (WriteRejected, Conflict) as problem:
-                errs.append(_write_error(problem, trace))
-                continue
-            results.append(echo_json(updated, echo))
+        with self.portal.lock:  # once for the batch, not twice per input
+            for item in inputs:
+                if not isinstance(item, dict) or not isinstance(item.get("properties"), dict):
+                    raise errors.validation("each input needs an id and a properties object")
+                key, trace = str(item.get("id")), item.get("objectWriteTraceId")
+                record = self.portal.get(otype, key, item.get("idProperty"))
+                if record is None:
+                    missing.append(key)
+                    continue
+                try:
+                    updated, echo = self.portal.update(otype, record, item["properties"])
+                except (WriteRejected, Conflict) as problem:
+                    errs.append(_write_error(problem, trace))
+                    continue
+                results.append(echo_json(updated, echo))
         if missing:
             errs.append(_missing_ids_error(otype, missing))
         return self._batch_reply(results, errs, started, 200)
@@ -705,6 +716,21 @@ class HubSpotRoutes:
             "name": otype.fully_qualified_name,
         }
         return Response(200, body)
+
+
+def _in_batch_order(items: list[_T], ids: Iterable[str]) -> list[_T]:
+    """Records (or their replies), whose ids are ``ids``, in the order a batch reply lists them.
+    HubSpot does not keep input order in batch replies; neither do we, so callers that match
+    results to inputs by position fail here rather than in production."""
+    keys = list(map(_batch_order, ids))
+    return [items[i] for i in sorted(range(len(items)), key=keys.__getitem__)]
+
+
+def _batch_order(record_id: str) -> tuple[int, str]:
+    return int(record_id) % 7, record_id
+
+
+_T = TypeVar("_T")
 
 
 def _no_associations(otype: ObjectType, to_type: ObjectType, key: str) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from connector.sandbox.hubspot.index import Key, SearchIndex, SortedView
 from connector.sandbox.hubspot.objects import ObjectType, find_object_type
 from connector.sandbox.hubspot.properties import InvalidValue, PropertyDef, normalize
 from connector.sandbox.hubspot.store import Portal, Record
-from connector.sandbox.hubspot.wire import property_names, record_json
+from connector.sandbox.hubspot.wire import property_names, record_json, record_reply
 from connector.sandbox.ranges import Range
 
 MAX_LIMIT = 200
@@ -76,11 +76,20 @@ Predicate = Callable[[Record], bool]
 @dataclass(frozen=True, slots=True)
 class Page:
     total: int
-    results: list[dict[str, Any]]
+    records: list[Record]
+    #: the properties each result carries (a wire.property_names tuple)
+    names: tuple[str, ...]
     next_after: str | None
 
+    @property
+    def results(self) -> list[dict[str, Any]]:
+        """The page's records as SimplePublicObjects."""
+        return [record_json(r, self.names) for r in self.records]
+
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"total": self.total, "results": self.results}
+        """The reply body; its records as JSON already encoded (see wire.record_reply)."""
+        results = [record_reply(r, self.names) for r in self.records]
+        body: dict[str, Any] = {"total": self.total, "results": results}
         if self.next_after is not None:
             body["paging"] = {"next": {"after": self.next_after, "link": f"?after={self.next_after}"}}
         return body
@@ -122,9 +131,9 @@ def search(portal: Portal, otype: ObjectType, body: Any) -> Page:
             _sort(matches, order)
             total = len(matches)
             page = matches[after : min(after + limit, total, MAX_RESULTS)]
-        results = [record_json(r, names, encoded=True) for r in page if portal.is_live(otype, r.id)]
+        live = [r for r in page if portal.is_live(otype, r.id)]
     next_after = str(after + limit) if after + limit < total else None
-    return Page(total, results, next_after)
+    return Page(total, live, names, next_after)
 
 
 def _integer(value: Any, name: str) -> int:

@@ -62,8 +62,9 @@ class Record:
     archived_at: str | None = None
     #: property -> [(value, timestamp, sourceType)] oldest first; only properties written after creation
     history: dict[str, list[tuple[str, str, str]]] | None = None
-    #: (property names, their values as JSON) last sent for this version (see wire.record_json)
-    rendered: tuple[Sequence[str], Any] | None = field(default=None, compare=False, repr=False)
+    #: (property names, the record as JSON) last sent for this version (see wire.record_reply);
+    #: not an init field, so a version made by ``replace`` starts without it
+    rendered: tuple[Sequence[str], Any] | None = field(default=None, init=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +188,19 @@ class Portal:
             if record is None or record.archived != archived:
                 return None
             return record
+
+    def get_many(
+        self, otype: ObjectType, keys: Sequence[str], id_property: str | None = None, archived: bool = False
+    ) -> list[Record | None]:
+        """:meth:`get` of each key, in order (a batch read takes the lock once)."""
+        with self.lock:
+            if id_property and id_property != "hs_object_id":
+                return [self.get(otype, key, id_property, archived) for key in keys]
+            records = self._collections[otype.name].records
+            return [
+                record if (record := records.get(key)) is not None and record.archived == archived else None
+                for key in keys
+            ]
 
     def is_unique(self, otype: ObjectType, name: str) -> bool:
         """Whether ``name`` can serve as an ``idProperty``."""

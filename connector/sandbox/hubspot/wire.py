@@ -33,35 +33,13 @@ _MAX_NAME_LISTS = 1000
 
 
 def record_json(
-    record: Record,
-    names: Sequence[str],
-    with_history: Sequence[str] = (),
-    portal: Portal | None = None,
-    *,
-    encoded: bool = False,
+    record: Record, names: Sequence[str], with_history: Sequence[str] = (), portal: Portal | None = None
 ) -> dict[str, Any]:
-    """A SimplePublicObject: requested properties, with ``null`` for the ones without a value.
-
-    ``encoded`` (replies that go straight to the wire, through orjson) gives the properties as
-    JSON already encoded, kept on the record version for the next read of the same names:
-    reading a record again costs neither the dict nor its encoding. A write makes a new
-    version, so what is kept never outlives the values it shows."""
+    """A SimplePublicObject: requested properties, with ``null`` for the ones without a value."""
     props = record.props
-    rendered = record.rendered if encoded else None
-    if rendered is not None and rendered[0] is names:
-        properties: Any = rendered[1]
-    else:
-        properties = dict(zip(names, map(props.get, names), strict=True))
-        if encoded:
-            try:
-                properties = orjson.Fragment(orjson.dumps(properties))
-            except orjson.JSONEncodeError:  # a value orjson refuses: the plain dict takes the slow road
-                pass
-            else:
-                record.rendered = (names, properties)
     out: dict[str, Any] = {
         "id": record.id,
-        "properties": properties,
+        "properties": dict(zip(names, map(props.get, names), strict=False)),  # one sequence, twice
         "createdAt": record.created,
         "updatedAt": record.updated,
         "archived": record.archived,
@@ -71,6 +49,23 @@ def record_json(
     if with_history and portal is not None:
         out["propertiesWithHistory"] = {name: portal.history(record, name) for name in with_history}
     return out
+
+
+def record_reply(record: Record, names: Sequence[str]) -> Any:
+    """:func:`record_json` for a reply that goes straight to the wire (through orjson): the
+    whole record as JSON already encoded, kept on the record version for the next read of
+    the same names, so reading a record again costs neither the dicts nor their encoding.
+    A write (or an archive) makes a new version, so what is kept never outlives what it shows."""
+    rendered = record.rendered
+    if rendered is not None and rendered[0] is names:
+        return rendered[1]
+    item = record_json(record, names)
+    try:
+        encoded = orjson.Fragment(orjson.dumps(item))
+    except orjson.JSONEncodeError:  # a value orjson refuses: the plain dict takes the slow road
+        return item
+    record.rendered = (names, encoded)
+    return encoded
 
 
 def echo_json(record: Record, echo: dict[str, str]) -> dict[str, Any]:
@@ -84,9 +79,7 @@ def echo_json(record: Record, echo: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def batch_json(
-    results: list[dict[str, Any]], errors: list[dict[str, Any]], started: str, completed: str
-) -> dict[str, Any]:
+def batch_json(results: list[Any], errors: list[dict[str, Any]], started: str, completed: str) -> dict[str, Any]:
     """A BatchResponse; with errors it is the ``…WithErrors`` shape a 207 carries."""
     body: dict[str, Any] = {"status": "COMPLETE", "results": results}
     if errors:
