@@ -117,7 +117,11 @@ def salesforce_adapter(
     values: dict[str, str] = dict(settings.handoff_salesforce_stage_values.items())
     stage = StageField(settings.handoff_salesforce_stage_field, values)
     return SalesforceAdapter(
-        api, clock, stage, [PERSON_OBJECTS[name] for name in dict.fromkeys(settings.handoff_salesforce_objects)]
+        api,
+        clock,
+        stage,
+        [PERSON_OBJECTS[name] for name in dict.fromkeys(settings.handoff_salesforce_objects)],
+        bulk_threshold=settings.handoff_salesforce_bulk_threshold,
     )
 
 

@@ -7,6 +7,8 @@ simple-salesforce's exceptions into retry / skip / stop.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any
@@ -14,7 +16,8 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 from simple_salesforce.api import Salesforce
-from simple_salesforce.exceptions import SalesforceError
+from simple_salesforce.bulk2 import SFBulk2Handler
+from simple_salesforce.exceptions import SalesforceError, SalesforceOperationError
 from simple_salesforce.format import format_soql
 
 from connector.crm.errors import (
@@ -41,6 +44,11 @@ RETRYABLE_ITEM_ERRORS = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "
 URI_LIMIT = 16_384
 #: query subrequests one Composite call may hold (Query, QueryAll and query-more alike)
 COMPOSITE_QUERIES = 5
+#: seconds simple-salesforce sleeps before its first poll of a Bulk API 2.0 job (its default is
+#: 5); later polls back off from there to 2 s apart
+BULK_WAIT = 0
+#: the calls simple-salesforce makes for a job's first page: create, poll (once if the job is done), results
+BULK_FIRST_CALLS = 3
 
 
 class SalesforceApi:
@@ -116,6 +124,49 @@ class SalesforceApi:
                 raise self._translate(status, answer.get("body"))
         return [answer.get("body") or {} for answer in answers]
 
+    def bulk_rows(self, sobject: str, soql: str, max_records: int) -> Iterator[dict[str, str]]:
+        """Every row of a Bulk API 2.0 ``query`` job as CSV text (a null is ``""``), ``max_records`` a results call.
+
+        simple-salesforce creates the job, polls it and pages its results by locator. The job's
+        creation and first page are retried together (a fresh job each time); a later page that
+        fails raises, and the caller starts again from where it can resume.
+        """
+
+        def start() -> tuple[Iterator[str], str | None]:
+            chunks = getattr(self._bulk2(), sobject).query(soql, max_records=max_records, wait=BULK_WAIT)
+            return chunks, self._bulk_next(chunks, BULK_FIRST_CALLS)
+
+        chunks, chunk = self._retry.call(start)
+        while chunk is not None:
+            yield from csv.DictReader(io.StringIO(chunk))
+            chunk = self._bulk_next(chunks, 1)
+
+    def _bulk2(self) -> SFBulk2Handler:
+        """simple-salesforce's Bulk API 2.0 handler on a session that sends our ``verify`` and timeout
+        with every call (its own calls send neither), with the client's current session id."""
+        session = _PinnedSession(self._verify)
+        session.proxies.update(self.client.session.proxies)
+        return SFBulk2Handler(self.client.session_id, self.client.bulk2_url, session=session)
+
+    def _bulk_next(self, chunks: Iterator[str], calls: int) -> str | None:
+        """The next CSV page of a job (None after the last), its ``calls`` taken from the budget."""
+        for _ in range(calls):
+            self.budget.acquire()
+        try:
+            chunk = next(chunks, None)
+        except SalesforceError as exc:
+            self._count(exc.status)
+            raise self._translate(exc.status, exc.content) from None
+        except SalesforceOperationError as exc:  # the job ended Failed or Aborted
+            self._count(200)
+            raise Retryable(f"{self.where}: a Bulk API 2.0 query job did not complete ({exc})") from None
+        except requests.exceptions.RequestException as exc:
+            self._count("error")
+            raise Outage(f"cannot reach {self.where} ({cause_name(exc)})") from None
+        for _ in range(calls if chunk is not None else 0):
+            self._count(200)
+        return chunk
+
     def query_all(self, soql: str) -> list[dict[str, Any]]:
         """Every row of a ``queryAll`` (deleted rows included), following ``nextRecordsUrl``."""
         page = self.call("queryAll/", params={"q": soql})
@@ -182,6 +233,23 @@ class SalesforceApi:
         if code == "UNABLE_TO_LOCK_ROW":
             return Retryable(detail)
         return RecordRejected(detail)
+
+
+class _PinnedSession(requests.Session):
+    """A session whose every request carries ``verify`` and ``TIMEOUT`` unless the call sets its own.
+
+    A call without ``verify`` would let ``REQUESTS_CA_BUNDLE`` from the environment replace the
+    session's (a private CA's bundle), and one without a timeout could wait forever.
+    """
+
+    def __init__(self, verify: str | bool) -> None:
+        super().__init__()
+        self.verify = verify
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("verify", self.verify)
+        kwargs.setdefault("timeout", TIMEOUT)
+        return super().request(method, url, *args, **kwargs)
 
 
 def error_code(content: Any) -> tuple[str, str]:
