@@ -393,3 +393,15 @@ def test_a_whole_backfill_through_bulk_api_scores_every_lead_and_clears_its_resu
     assert report.status == "ok" and spent[JOBS] == 1
     assert report.read == len([r for p in _scanned(runtime, 5, 0) for r in p.records])
     assert runtime.store.cursors.get("backfill.resume") is None
+
+
+def test_when_the_days_bulk_query_jobs_are_spent_the_backfill_reads_on_by_rest(org):
+    portal, runtime = org
+    _synthetic_org(portal, 30)
+    portal.app.jobs.created.limit = 1
+    portal.app.jobs.created.acquire()  # the day's one job, spent elsewhere
+    rest = _scanned(runtime, 5, 0)
+    pages, spent = calls_during(portal, lambda: _scanned(runtime, 5, 5))
+    assert [r for p in pages for r in p.records] == [r for p in rest for r in p.records]
+    assert spent[JOBS] == 1 and "GET /services/data/{version}/jobs/query/{job}/results" not in spent
+    assert all(p.resume for p in pages)

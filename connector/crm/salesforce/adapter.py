@@ -26,7 +26,7 @@ from connector.crm.reading import read_page
 from connector.crm.salesforce import mapping
 from connector.crm.salesforce import outcomes as outcome_mapping
 from connector.crm.salesforce import tasks as task_mapping
-from connector.crm.salesforce.transport import NO_AUTO_ASSIGN, SalesforceApi, item_error
+from connector.crm.salesforce.transport import NO_AUTO_ASSIGN, QueryJobsSpent, SalesforceApi, item_error
 from connector.crm.seen import SeenEngagements
 from connector.model import Activity, TaskSpec
 from connector.outcomes.events import OutcomeEvent
@@ -284,7 +284,8 @@ class SalesforceAdapter:
 
         When more than ``bulk_threshold`` (0: never) records of an object are left after its first
         page (one ``COUNT()`` query tells), the rest comes from one Bulk API 2.0 query job: a
-        results call holds 50,000 rows where a REST page holds 2,000.
+        results call holds 50,000 rows where a REST page holds 2,000. When the day's query jobs are
+        spent, REST pages read on.
         """
         start_object, _, last = (resume or "").partition(":")
         names = [o.name for o in self.objects]
@@ -303,8 +304,11 @@ class SalesforceAdapter:
                 if len(rows) < self.page_size:
                     break
                 if not counted and self.bulk_threshold and self._left(person, last) > self.bulk_threshold:
-                    yield from self._bulk_scan(person, last)
-                    break
+                    try:
+                        yield from self._bulk_scan(person, last)
+                        break
+                    except QueryJobsSpent as spent:  # refused at creation, before any row: REST reads on
+                        log.warning("salesforce bulk query jobs spent, reading by REST", reason=str(spent))
                 counted = True
 
     def _live(self, person: mapping.PersonObject, after: str) -> str:

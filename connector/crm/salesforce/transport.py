@@ -44,11 +44,12 @@ RETRYABLE_ITEM_ERRORS = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "
 URI_LIMIT = 16_384
 #: query subrequests one Composite call may hold (Query, QueryAll and query-more alike)
 COMPOSITE_QUERIES = 5
-#: seconds simple-salesforce sleeps before its first poll of a Bulk API 2.0 job (its default is
-#: 5); later polls back off from there to 2 s apart
-BULK_WAIT = 0
 #: the calls simple-salesforce makes for a job's first page: create, poll (once if the job is done), results
 BULK_FIRST_CALLS = 3
+
+
+class QueryJobsSpent(CrmError):
+    """The org's Bulk API 2.0 query jobs for the rolling day are spent (10,000): REST queries still work."""
 
 
 class SalesforceApi:
@@ -61,6 +62,7 @@ class SalesforceApi:
         retry: RetryPolicy,
         on_response: Callable[[int | str], None] | None = None,
         verify: str | bool = True,
+        bulk_poll: int = 5,
     ):
         self.client = client
         self.where = f"Salesforce at {public_url(client.base_url)}"
@@ -69,6 +71,9 @@ class SalesforceApi:
         self.budget = budget
         self._retry = retry
         self._on_response = on_response
+        #: seconds simple-salesforce sleeps before a Bulk API 2.0 job's first poll and, from 2 on,
+        #: between polls (below 2 they back off to 2 s): each poll is an API call
+        self._bulk_poll = bulk_poll
 
     def call(self, path: str, method: str = "GET", **kwargs: Any) -> Any:
         """One REST call relative to ``/services/data/vXX.X/``, under the budget with retries."""
@@ -133,7 +138,7 @@ class SalesforceApi:
         """
 
         def start() -> tuple[Iterator[str], str | None]:
-            chunks = getattr(self._bulk2(), sobject).query(soql, max_records=max_records, wait=BULK_WAIT)
+            chunks = getattr(self._bulk2(), sobject).query(soql, max_records=max_records, wait=self._bulk_poll)
             return chunks, self._bulk_next(chunks, BULK_FIRST_CALLS)
 
         chunks, chunk = self._retry.call(start)
@@ -156,6 +161,8 @@ class SalesforceApi:
             chunk = next(chunks, None)
         except SalesforceError as exc:
             self._count(exc.status)
+            if error_code(exc.content)[0] == "LIMIT_EXCEEDED":
+                raise QueryJobsSpent(f"{self.where}: {error_code(exc.content)[1]}") from None
             raise self._translate(exc.status, exc.content) from None
         except SalesforceOperationError as exc:  # the job ended Failed or Aborted
             self._count(200)
