@@ -8,7 +8,6 @@ simple-salesforce's exceptions into retry / skip / stop.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any
@@ -143,7 +142,7 @@ class SalesforceApi:
 
         chunks, chunk = self._retry.call(start)
         while chunk is not None:
-            yield from csv.DictReader(io.StringIO(chunk))
+            yield from csv.DictReader(_lines(chunk))
             chunk = self._bulk_next(chunks, 1)
 
     def _bulk2(self) -> SFBulk2Handler:
@@ -257,6 +256,19 @@ class _PinnedSession(requests.Session):
         kwargs.setdefault("verify", self.verify)
         kwargs.setdefault("timeout", TIMEOUT)
         return super().request(method, url, *args, **kwargs)
+
+
+def _lines(text: str) -> Iterator[str]:
+    """``text`` line by line, each with its ``\n`` (what ``csv`` reads a quoted line break from).
+
+    Not ``io.StringIO``: it copies the page at four bytes a character, several times the memory of
+    the 10,000 rows themselves.
+    """
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start) + 1 or len(text)
+        yield text[start:end]
+        start = end
 
 
 def error_code(content: Any) -> tuple[str, str]:
