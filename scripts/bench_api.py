@@ -57,6 +57,7 @@ backfill (what a larger portal would add; start-up and the first caches filling 
 
     .venv/bin/python scripts/bench_api.py [--crm hubspot|salesforce] [--contacts 10000]
         [--rate-per-10s 190] [--search-rate-per-s 5] [--no-limits] [--cycles 3] [--touched 100]
+        [--bulk-threshold N]
 """
 
 from __future__ import annotations
@@ -348,7 +349,11 @@ def start(args: argparse.Namespace, state_dir: Path) -> Bench:
             SALESFORCE_INSTANCE_URL=server.base_url,
             SALESFORCE_SESSION_ID=TOKEN,
             SALESFORCE_CA_BUNDLE=str(sandbox.ca_path),
+            # the sandbox completes a query job at once: no poll waits
+            HANDOFF_SALESFORCE_BULK_POLL_SECONDS="0",
         )
+        if args.bulk_threshold is not None:
+            env["HANDOFF_SALESFORCE_BULK_THRESHOLD"] = str(args.bulk_threshold)
     bench = Bench(args.crm, sandbox, server, env, args.timeout)
     sandbox.handle = bench.answering.timed(sandbox.handle)  # type: ignore[method-assign, assignment]
     return bench
@@ -452,6 +457,12 @@ def main() -> int:
     parser.add_argument("--daily-quota", type=int, default=100_000, help="Salesforce calls per 24 h to account against")
     parser.add_argument(
         "--api-budget", type=float, default=None, help="HANDOFF_API_BUDGET for the runs (default: its own)"
+    )
+    parser.add_argument(
+        "--bulk-threshold",
+        type=int,
+        default=None,
+        help="Salesforce: HANDOFF_SALESFORCE_BULK_THRESHOLD for the runs (0: REST only; default: its own)",
     )
     parser.add_argument("--cycles", type=int, default=3, help="quiet sync cycles after the backfill")
     parser.add_argument(

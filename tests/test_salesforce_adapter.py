@@ -21,6 +21,7 @@ from connector.sandbox.portals import SalesforcePortal
 from connector.sandbox.salesforce import SalesforceConfig, SalesforceSandbox
 from connector.sandbox.salesforce.errors import error
 from connector.sandbox.salesforce.ids import checksum
+from connector.sandbox.synthetic import generate
 
 
 @pytest.fixture
@@ -330,3 +331,77 @@ def test_queries_sent_together_follow_next_records_url_in_the_next_composite_cal
     assert sorted(r["Id"] for r in rows[0]) == sorted(leads) and rows[1] == []
     assert [[r["Id"] for r in found] for found in rows[2:]] == [[leads[0]]] * 4
     assert spent == {COMPOSITE: 2}  # five queries, then the sixth with the first one's second page
+
+
+JOBS = "POST /services/data/{version}/jobs/query"
+QUERY = "GET /services/data/{version}/query/"
+
+
+def _scanned(runtime, page_size, threshold):
+    """The pages of a scan at ``page_size`` with Bulk API 2.0 above ``threshold``, and what they cost."""
+    runtime.adapter.page_size, runtime.adapter.bulk_threshold = page_size, threshold
+    return list(runtime.adapter.scan(None))
+
+
+def _synthetic_org(portal, people):
+    """A lived-in org: synthetic Leads with every kind of field filled or empty, and one awkward Lead."""
+    portal.app.seed_people(generate(people, 5, portal.clock.datetime()).people)
+    portal.app.seed_leads(
+        {"LastName": 'O"Brien', "Company": 'Acme, "Best"\nInc', "AnnualRevenue": 1250000.5, "NumberOfEmployees": 42}
+    )
+
+
+def test_a_backfill_above_the_threshold_reads_the_rest_through_bulk_api_as_rest_reads_it(org):
+    portal, runtime = org
+    _synthetic_org(portal, 40)
+    rest, rest_spent = calls_during(portal, lambda: _scanned(runtime, 5, 0))
+    bulk, bulk_spent = calls_during(portal, lambda: _scanned(runtime, 5, 10))
+    leads = sorted((r for p in rest for r in p.records), key=lambda r: r.record_id)
+    assert len(leads) > 20 and not [q for p in rest + bulk for q in p.quarantined]
+    assert sorted((r for p in bulk for r in p.records), key=lambda r: r.record_id) == leads
+    awkward = next(r for r in leads if r.crm_state.company == 'Acme, "Best" Inc')  # whitespace read as one space
+    assert awkward.properties["company_size"] == 42
+    assert JOBS not in rest_spent
+    # the first page and the COUNT() by REST, then one job: create, one poll, one results call
+    assert bulk_spent == {
+        QUERY: 2,
+        JOBS: 1,
+        "GET /services/data/{version}/jobs/query/{job}": 1,
+        "GET /services/data/{version}/jobs/query/{job}/results": 1,
+    }
+    # only the last page resumes, past every Lead read
+    assert [p.resume for p in bulk[1:-1]] == [None] * (len(bulk) - 2)
+    assert bulk[-1].resume == f"Lead:{leads[-1].record_id}"
+    assert [r.record_id for p in runtime.adapter.scan(bulk[-1].resume) for r in p.records] == []
+
+
+def test_a_backfill_at_or_below_the_threshold_stays_on_rest(org):
+    portal, runtime = org
+    _synthetic_org(portal, 10)
+    live = len(portal.app.org.records(portal.app.org.schema.get("Lead"), False))
+    pages, spent = calls_during(portal, lambda: _scanned(runtime, 5, live - 5))
+    assert sum(len(p.records) + len(p.quarantined) for p in pages) == live
+    assert spent == {QUERY: -(-live // 5) + (live % 5 == 0) + 1}  # the pages, an empty last one if full, the COUNT()
+    assert all(p.resume and p.resume.startswith("Lead:") for p in pages)
+
+
+def test_a_whole_backfill_through_bulk_api_scores_every_lead_and_clears_its_resume_point(org):
+    portal, runtime = org
+    _synthetic_org(portal, 30)
+    runtime.adapter.page_size, runtime.adapter.bulk_threshold = 5, 5
+    report, spent = calls_during(portal, lambda: runtime.sync.backfill())
+    assert report.status == "ok" and spent[JOBS] == 1
+    assert report.read == len([r for p in _scanned(runtime, 5, 0) for r in p.records])
+    assert runtime.store.cursors.get("backfill.resume") is None
+
+
+def test_when_the_days_bulk_query_jobs_are_spent_the_backfill_reads_on_by_rest(org):
+    portal, runtime = org
+    _synthetic_org(portal, 30)
+    portal.app.jobs.created.limit = 1
+    portal.app.jobs.created.acquire()  # the day's one job, spent elsewhere
+    rest = _scanned(runtime, 5, 0)
+    pages, spent = calls_during(portal, lambda: _scanned(runtime, 5, 5))
+    assert [r for p in pages for r in p.records] == [r for p in rest for r in p.records]
+    assert spent[JOBS] == 1 and "GET /services/data/{version}/jobs/query/{job}/results" not in spent
+    assert all(p.resume for p in pages)

@@ -112,12 +112,21 @@ def salesforce_adapter(
         on_wait=metrics.waited if metrics else None,
     )
     api = SalesforceApi(
-        client, budget, RetryPolicy(sleep=sleep), on_response=metrics.crm_request if metrics else None, verify=verify
+        client,
+        budget,
+        RetryPolicy(sleep=sleep),
+        on_response=metrics.crm_request if metrics else None,
+        verify=verify,
+        bulk_poll=settings.handoff_salesforce_bulk_poll_seconds,
     )
     values: dict[str, str] = dict(settings.handoff_salesforce_stage_values.items())
     stage = StageField(settings.handoff_salesforce_stage_field, values)
     return SalesforceAdapter(
-        api, clock, stage, [PERSON_OBJECTS[name] for name in dict.fromkeys(settings.handoff_salesforce_objects)]
+        api,
+        clock,
+        stage,
+        [PERSON_OBJECTS[name] for name in dict.fromkeys(settings.handoff_salesforce_objects)],
+        bulk_threshold=settings.handoff_salesforce_bulk_threshold,
     )
 
 

@@ -153,6 +153,14 @@ class Settings(BaseSettings):
         description='JSON list: ["Lead"] or ["Lead", "Contact"]',
     )
     handoff_salesforce_stage_field: str = "Lifecycle_Stage__c"
+    handoff_salesforce_bulk_threshold: int = Field(
+        20_000,
+        ge=0,
+        description="a backfill reads the Leads left after its first page through Bulk API 2.0 above this many (0: never)",
+    )
+    handoff_salesforce_bulk_poll_seconds: int = Field(
+        5, ge=0, le=60, description="seconds between polls of a Bulk API 2.0 query job (each poll is an API call)"
+    )
     handoff_salesforce_stage_values: Annotated[dict[StageKey, str], NoDecode] = Field(
         default_factory=_default_stage_values,
         description='JSON, e.g. {"lead": "Lead", "mql": "MQL", "sql": "SQL"}',

@@ -35,6 +35,18 @@ def chunks(items: Sequence[Item], size: int) -> Iterator[list[Item]]:
         yield list(items[start : start + size])
 
 
+def batched(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    """``items`` (read lazily) in consecutive lists of ``size``, the last holding what is left."""
+    batch: list[Item] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def gathered(pages: Iterable[list[Row]], size: int) -> Iterator[list[Row]]:
     """Consecutive pages of rows joined until they hold at least ``size`` rows (the last may hold fewer)."""
     held: list[Row] = []

@@ -298,7 +298,8 @@ class SalesforcePortal(_Portal):
     app: SalesforceSandbox
 
     def settings(self, state_url: str, rules: Path) -> Settings:
-        """Handoff's settings for this org, trusting the sandbox's throwaway CA."""
+        """Handoff's settings for this org, trusting the sandbox's throwaway CA (a query job is complete
+        at once: it is polled at once)."""
         return Settings(
             handoff_crm="salesforce",
             salesforce_instance_url=self.base_url,
@@ -307,6 +308,7 @@ class SalesforcePortal(_Portal):
             handoff_state_url=state_url,
             handoff_rules=rules,
             handoff_task_settle_seconds=0,
+            handoff_salesforce_bulk_poll_seconds=0,
         )
 
     def env(self) -> dict[str, str]:
@@ -316,6 +318,7 @@ class SalesforcePortal(_Portal):
             "SALESFORCE_INSTANCE_URL": self.base_url,
             "SALESFORCE_SESSION_ID": self.app.config.token,
             "SALESFORCE_CA_BUNDLE": str(self.app.ca_path),
+            "HANDOFF_SALESFORCE_BULK_POLL_SECONDS": "0",
         }
 
     def owner(self) -> str:

@@ -100,7 +100,7 @@ class Request:
 
 @dataclass(slots=True)
 class Response:
-    """A reply: JSON-encodable ``body`` (``None`` = no body) and extra headers."""
+    """A reply: JSON-encodable ``body`` or raw ``bytes`` (``None`` = no body) and extra headers."""
 
     status: int
     body: Any = None
@@ -275,7 +275,9 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
     def _write(self, response: Response) -> None:
-        payload = b"" if response.body is None else encode_json(response.body)
+        body = response.body
+        # bytes go out as they are (a CSV page); anything else is JSON
+        payload = b"" if body is None else body if isinstance(body, bytes) else encode_json(body)
         self.send_response_only(response.status)
         self.send_header("Date", _http_date(int(round(time.time(), 6))))
         if response.body is not None and "Content-Type" not in response.headers:

@@ -332,3 +332,38 @@ def _when(value: Any) -> datetime | None:
         return parse_sf_time(value)
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+#: describe types whose Bulk API 2.0 CSV text REST answers as a JSON number
+_WHOLE_TYPES = frozenset({"int"})
+_DECIMAL_TYPES = frozenset({"double", "currency", "percent"})
+
+
+def rest_values(row: Mapping[str, str], types: Mapping[str, str]) -> dict[str, Any]:
+    """A Bulk API 2.0 CSV row as the REST API answers the same row, by each field's describe type.
+
+    CSV has text only: ``""`` is null, booleans are ``true``/``false``, numbers are digits and
+    datetimes end in ``Z`` where REST writes ``+0000``. Text that does not read as its type is
+    kept as text, so the record is quarantined the way the same value from REST would be.
+    """
+    out: dict[str, Any] = {}
+    for name, cell in row.items():
+        kind = types.get(name)
+        if cell == "":
+            out[name] = None
+        elif kind == "boolean":
+            out[name] = cell == "true" if cell in ("true", "false") else cell
+        elif kind in _WHOLE_TYPES or kind in _DECIMAL_TYPES:
+            out[name] = _number(cell, int if kind in _WHOLE_TYPES else float)
+        elif kind == "datetime" and cell.endswith("Z"):
+            out[name] = cell[:-1] + "+0000"
+        else:
+            out[name] = cell
+    return out
+
+
+def _number(text: str, kind: type[int] | type[float]) -> int | float | str:
+    try:
+        return kind(text)
+    except ValueError:
+        return text

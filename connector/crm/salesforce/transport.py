@@ -7,6 +7,7 @@ simple-salesforce's exceptions into retry / skip / stop.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any
@@ -14,7 +15,8 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 from simple_salesforce.api import Salesforce
-from simple_salesforce.exceptions import SalesforceError
+from simple_salesforce.bulk2 import SFBulk2Handler
+from simple_salesforce.exceptions import SalesforceError, SalesforceOperationError
 from simple_salesforce.format import format_soql
 
 from connector.crm.errors import (
@@ -41,6 +43,12 @@ RETRYABLE_ITEM_ERRORS = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "
 URI_LIMIT = 16_384
 #: query subrequests one Composite call may hold (Query, QueryAll and query-more alike)
 COMPOSITE_QUERIES = 5
+#: the calls simple-salesforce makes for a job's first page: create, poll (once if the job is done), results
+BULK_FIRST_CALLS = 3
+
+
+class QueryJobsSpent(CrmError):
+    """The org's Bulk API 2.0 query jobs for the rolling day are spent (10,000): REST queries still work."""
 
 
 class SalesforceApi:
@@ -53,6 +61,7 @@ class SalesforceApi:
         retry: RetryPolicy,
         on_response: Callable[[int | str], None] | None = None,
         verify: str | bool = True,
+        bulk_poll: int = 5,
     ):
         self.client = client
         self.where = f"Salesforce at {public_url(client.base_url)}"
@@ -61,6 +70,9 @@ class SalesforceApi:
         self.budget = budget
         self._retry = retry
         self._on_response = on_response
+        #: seconds simple-salesforce sleeps before a Bulk API 2.0 job's first poll and, from 2 on,
+        #: between polls (below 2 they back off to 2 s): each poll is an API call
+        self._bulk_poll = bulk_poll
 
     def call(self, path: str, method: str = "GET", **kwargs: Any) -> Any:
         """One REST call relative to ``/services/data/vXX.X/``, under the budget with retries."""
@@ -115,6 +127,51 @@ class SalesforceApi:
             if not 200 <= status < 300:
                 raise self._translate(status, answer.get("body"))
         return [answer.get("body") or {} for answer in answers]
+
+    def bulk_rows(self, sobject: str, soql: str, max_records: int) -> Iterator[dict[str, str]]:
+        """Every row of a Bulk API 2.0 ``query`` job as CSV text (a null is ``""``), ``max_records`` a results call.
+
+        simple-salesforce creates the job, polls it and pages its results by locator. The job's
+        creation and first page are retried together (a fresh job each time); a later page that
+        fails raises, and the caller starts again from where it can resume.
+        """
+
+        def start() -> tuple[Iterator[str], str | None]:
+            chunks = getattr(self._bulk2(), sobject).query(soql, max_records=max_records, wait=self._bulk_poll)
+            return chunks, self._bulk_next(chunks, BULK_FIRST_CALLS)
+
+        chunks, chunk = self._retry.call(start)
+        while chunk is not None:
+            yield from csv.DictReader(_lines(chunk))
+            chunk = self._bulk_next(chunks, 1)
+
+    def _bulk2(self) -> SFBulk2Handler:
+        """simple-salesforce's Bulk API 2.0 handler on a session that sends our ``verify`` and timeout
+        with every call (its own calls send neither), with the client's current session id."""
+        session = _PinnedSession(self._verify)
+        session.proxies.update(self.client.session.proxies)
+        return SFBulk2Handler(self.client.session_id, self.client.bulk2_url, session=session)
+
+    def _bulk_next(self, chunks: Iterator[str], calls: int) -> str | None:
+        """The next CSV page of a job (None after the last), its ``calls`` taken from the budget."""
+        for _ in range(calls):
+            self.budget.acquire()
+        try:
+            chunk = next(chunks, None)
+        except SalesforceError as exc:
+            self._count(exc.status)
+            if error_code(exc.content)[0] == "LIMIT_EXCEEDED":
+                raise QueryJobsSpent(f"{self.where}: {error_code(exc.content)[1]}") from None
+            raise self._translate(exc.status, exc.content) from None
+        except SalesforceOperationError as exc:  # the job ended Failed or Aborted
+            self._count(200)
+            raise Retryable(f"{self.where}: a Bulk API 2.0 query job did not complete ({exc})") from None
+        except requests.exceptions.RequestException as exc:
+            self._count("error")
+            raise Outage(f"cannot reach {self.where} ({cause_name(exc)})") from None
+        for _ in range(calls if chunk is not None else 0):
+            self._count(200)
+        return chunk
 
     def query_all(self, soql: str) -> list[dict[str, Any]]:
         """Every row of a ``queryAll`` (deleted rows included), following ``nextRecordsUrl``."""
@@ -182,6 +239,36 @@ class SalesforceApi:
         if code == "UNABLE_TO_LOCK_ROW":
             return Retryable(detail)
         return RecordRejected(detail)
+
+
+class _PinnedSession(requests.Session):
+    """A session whose every request carries ``verify`` and ``TIMEOUT`` unless the call sets its own.
+
+    A call without ``verify`` would let ``REQUESTS_CA_BUNDLE`` from the environment replace the
+    session's (a private CA's bundle), and one without a timeout could wait forever.
+    """
+
+    def __init__(self, verify: str | bool) -> None:
+        super().__init__()
+        self.verify = verify
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("verify", self.verify)
+        kwargs.setdefault("timeout", TIMEOUT)
+        return super().request(method, url, *args, **kwargs)
+
+
+def _lines(text: str) -> Iterator[str]:
+    """``text`` line by line, each with its ``\n`` (what ``csv`` reads a quoted line break from).
+
+    Not ``io.StringIO``: it copies the page at four bytes a character, several times the memory of
+    the 10,000 rows themselves.
+    """
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start) + 1 or len(text)
+        yield text[start:end]
+        start = end
 
 
 def error_code(content: Any) -> tuple[str, str]:

@@ -59,8 +59,8 @@ def exceeded() -> HttpError:
     return error(403, "REQUEST_LIMIT_EXCEEDED", TOTAL_REQUESTS_MESSAGE)
 
 
-def limits_body(used: int, limit: int) -> dict[str, dict[str, int]]:
-    """``GET /limits``: the daily API allocation as counted, other allocations untouched."""
+def limits_body(used: int, limit: int, query_jobs: int) -> dict[str, dict[str, int]]:
+    """``GET /limits``: the daily API allocation and Bulk API 2.0 query jobs as counted, other allocations untouched."""
 
     def entry(maximum: int, spent: int = 0) -> dict[str, int]:
         return {"Max": maximum, "Remaining": max(maximum - spent, 0)}
@@ -72,7 +72,7 @@ def limits_body(used: int, limit: int) -> dict[str, dict[str, int]]:
         "DailyAsyncApexExecutions": entry(250000),
         "DailyBulkApiBatches": entry(15000),
         "DailyBulkV2QueryFileStorageMB": entry(976562),
-        "DailyBulkV2QueryJobs": entry(10000),
+        "DailyBulkV2QueryJobs": entry(10000, query_jobs),
         "DailyWorkflowEmails": entry(1890),
         "DataStorageMB": entry(5),
         "FileStorageMB": entry(20),

@@ -27,6 +27,7 @@ from connector.sandbox.clock import Clock, system_clock
 from connector.sandbox.collector import seeding_for_life
 from connector.sandbox.salesforce import errors
 from connector.sandbox.salesforce.automation import Automation
+from connector.sandbox.salesforce.bulk import QueryJobs
 from connector.sandbox.salesforce.control import register_control
 from connector.sandbox.salesforce.ids import IdFactory
 from connector.sandbox.salesforce.limits import DailyAllocation, exceeded, limits_body
@@ -132,8 +133,10 @@ class SalesforceSandbox(SandboxApp):
             self.org = org
             self.renderer = Renderer(org, self.directory, self.config.custom_fields)
             self.routes = SalesforceRoutes(org, self.automation, Cursors(id_factory, self.clock), self._limits)
+            self.jobs = QueryJobs(self.routes.engine, id_factory, self.clock, lambda: org.api_user_id)
             router = Router()
             self.routes.register(router)
+            self.jobs.register(router)
             self.api = router
             with self.renderer.generated():
                 self.seed_people(population.people)
@@ -168,14 +171,14 @@ class SalesforceSandbox(SandboxApp):
         }
 
     def _limits(self) -> dict[str, Any]:
-        return limits_body(self.allocation.used(), self.allocation.limit)
+        return limits_body(self.allocation.used(), self.allocation.limit, self.jobs.created.used())
 
     # -- the API pipeline ---------------------------------------------------------------------
 
     def serve(self, request: Request, handler: Handler | None) -> Response:
         response = self._answer(request, handler)
         if response.body is not None:
-            response.headers["Content-Type"] = CONTENT_TYPE
+            response.headers.setdefault("Content-Type", CONTENT_TYPE)
         return response
 
     def _answer(self, request: Request, handler: Handler | None) -> Response:
