@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from operator import attrgetter
+from operator import attrgetter, le
 from typing import Any
 
 import structlog
@@ -84,6 +84,20 @@ def merge_lead(
     """The lead with the CRM's current properties and its activity history plus what is new (read at ``read_at``)."""
     activities = sorted(settled((*(previous.activities if previous else ()), *new), read_at), key=_at)
     return Lead(record_id, dict(properties), tuple(activities[-KEEP_ACTIVITIES:]))
+
+
+def as_stored(record_id: str, lead: Lead, now: datetime) -> Lead:
+    """``merge_lead`` of a stored lead with nothing new at ``now``: the lead itself when it is that already.
+
+    It is unless an older version kept it otherwise (an activity dated after ``now``, out of order,
+    too many). The sweep re-scores every stored lead, and most need no new copy.
+    """
+    activities = lead.activities
+    if lead.id == record_id and len(activities) <= KEEP_ACTIVITIES and (not activities or activities[-1].at <= now):
+        times = list(map(_at, activities))
+        if all(map(le, times, times[1:])):  # in order, so the last is the latest
+            return lead
+    return merge_lead(lead, record_id, lead.properties, (), now)
 
 
 def settled(activities: Sequence[Activity], read_at: datetime) -> list[Activity]:
@@ -330,7 +344,7 @@ class Sync:
                 self._evaluate(
                     state,
                     # a future date kept by an older version is settled here too: every stored lead decays
-                    merge_lead(state.lead, state.record_id, state.lead.properties, (), now),
+                    as_stored(state.record_id, state.lead, now),
                     state.crm_state,
                     state.counters,
                     state.modified_at,
