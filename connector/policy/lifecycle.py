@@ -251,7 +251,7 @@ def _score_properties(q: Qualification, level: Stage, rejected: bool, reasons: i
         "fit_score": str(q.fit),
         "engagement_score": str(q.engagement),
         "status": status,
-        "reasons": "\n".join(f"- {r.text}" for r in q.reasons[:reasons]),
+        "reasons": "\n".join([f"- {r.text}" for r in q.reasons[:reasons]]),  # a list joins faster than a generator
         "missing_info": ", ".join(q.missing),
         "rules_version": q.rules_version,
     }

@@ -17,10 +17,10 @@ import hashlib
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from operator import attrgetter, le
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 
@@ -62,8 +62,9 @@ SWEEP_COLLECT_AFTER = 50_000
 GROUP_RECORDS = 1000
 
 
-@dataclass(frozen=True)
-class Evaluated:
+class Evaluated(NamedTuple):
+    """One record scored and decided, not yet planned (a tuple: the sweep makes one per stored record)."""
+
     state: RecordState
     written: dict[str, str | None]
     qualification: Qualification
@@ -510,7 +511,7 @@ class Sync:
         routed = self.router.route(new, self.ruleset.policy.owners, record=record)
         report.tasks_unassigned += sum(1 for t in routed.values() if t.owner_id is None)
         return [
-            replace(e, decision=replace(e.decision, task=routed[e.decision.task.key]))
+            e._replace(decision=replace(e.decision, task=routed[e.decision.task.key]))
             if e.decision.task is not None and e.decision.task.key in routed
             else e
             for e in evaluated
