@@ -24,7 +24,7 @@ from connector.state.codec import (
 from connector.state.database import Database, chunks, read_json, utc
 from connector.state.schema import records as table
 
-#: the JSON columns a RecordState is read from, in the order of ``_JSON_READ``'s array
+#: the JSON columns a RecordState is read from, in the order ``_as_array`` puts them in
 _JSON = ("lead", "crm_state", "counters", "memory", "written")
 
 
