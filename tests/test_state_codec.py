@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from builders import NOW, lead
 from hypothesis import given
 from hypothesis import strategies as st
@@ -145,6 +146,22 @@ json_values = st.recursive(
 def test_stored_json_reads_back_as_the_json_module_reads_it(value, spaced):
     text = json.dumps(value) if spaced else json.dumps(value, separators=(",", ":"))
     assert read_json(text) == json.loads(text) and read_json(text.encode()) == json.loads(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[18446744073709551616]",  # 2**64: orjson reads a float equal to it
+        '{"a":-9223372036854775809,"b":[1,2]}',
+        "12345678901234567890123",
+        '{"id":"1234567890123456789012"}',  # a digit run in a string reads alike either way
+        "[0.1234567890123456789012]",
+        '["\\ud800",1e400,NaN]',
+    ],
+)
+def test_json_with_long_numbers_reads_back_as_the_json_module_reads_it_to_the_type(text):
+    assert repr(read_json(text)) == repr(json.loads(text))
+    assert repr(read_json(text.encode())) == repr(json.loads(text))
 
 
 memories = st.builds(

@@ -112,6 +112,8 @@ def observe(crm: CrmState, memory: Memory, policy: Policy, now: datetime) -> Mem
         assert crm.stage is not None
         memory = _new_episode(memory, now, reason=f"moved back to {crm.stage.value}", reset=False)
     rejected_at = (memory.rejected_at or now) if status in policy.disqualify_statuses else None
+    if (memory.last_lead_status, memory.crm_stage, memory.rejected_at) == (status, crm.stage, rejected_at):
+        return memory  # most records, re-scored by the sweep: nothing new to fold in (``replace`` is costly)
     return replace(memory, last_lead_status=status, crm_stage=crm.stage, rejected_at=rejected_at)
 
 
@@ -220,12 +222,19 @@ def decide(qualification: Qualification, crm: CrmState, memory: Memory, policy: 
         if promoted is None or promoted < level:
             promoted = level
 
-    new_memory = replace(memory, level=level, promoted=promoted, reset_pending=False)
+    new_memory = _remembered(memory, level, promoted)
     if reset:
         # Handoff's own step back: the lower stage read next is no rep's move (should the write
         # fail, the CRM keeps the higher stage, which is no step back either)
         new_memory = replace(new_memory, crm_stage=target)
     return Decision(record_id, target, reset, properties, task, new_memory, tuple(notes))
+
+
+def _remembered(memory: Memory, level: Stage, promoted: Stage | None) -> Memory:
+    """``memory`` with this level and promotion and no reset pending; itself when it holds them already."""
+    if memory.level is level and memory.promoted is promoted and not memory.reset_pending:
+        return memory
+    return replace(memory, level=level, promoted=promoted, reset_pending=False)
 
 
 def rejection_reason(status: str | None, at: datetime, policy: Policy) -> str:
@@ -242,7 +251,7 @@ def _score_properties(q: Qualification, level: Stage, rejected: bool, reasons: i
         "fit_score": str(q.fit),
         "engagement_score": str(q.engagement),
         "status": status,
-        "reasons": "\n".join(f"- {r.text}" for r in q.reasons[:reasons]),
+        "reasons": "\n".join([f"- {r.text}" for r in q.reasons[:reasons]]),  # a list joins faster than a generator
         "missing_info": ", ".join(q.missing),
         "rules_version": q.rules_version,
     }

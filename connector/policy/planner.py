@@ -55,12 +55,18 @@ def _matters(key: str, old: str | None, new: str | None, step: int) -> bool:
 
 def plan_record(decision: Decision, written: Mapping[str, str | None], step: int, task_done: bool) -> RecordPlan:
     """The writes for one decision, given the values last written and whether its task exists."""
-    changed = {k: v for k, v in decision.properties.items() if written.get(k) != v}
-    significant = any(_matters(k, written.get(k), v, step) for k, v in changed.items())
+    properties = decision.properties
     stage = decision.target_stage
+    changed: dict[str, str | None] = {}
+    # passengers (long texts, kept as digests) are compared only once something else makes a write:
+    # the decay sweep plans nothing for most of the records it re-scores
+    if stage is not None or any(
+        _matters(k, old, v, step) for k, v in properties.items() if k not in PASSENGERS and (old := written.get(k)) != v
+    ):
+        changed = {k: v for k, v in properties.items() if written.get(k) != v}
     return RecordPlan(
         record_id=decision.record_id,
-        properties=changed if significant or stage is not None else {},
+        properties=changed,
         stage=stage,
         reset_stage=decision.reset_stage,
         task=None if task_done else decision.task,

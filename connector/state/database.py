@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -74,19 +73,22 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-#: a number orjson might read differently from the json module (it reads integers beyond 64 bits as
-#: floats); numbers follow one of ``:,[`` (looking for that first is several times faster than for digits)
-_LONG_NUMBER = re.compile(r"[:,\[]\s*-?\d{19}")
-_LONG_NUMBER_BYTES = re.compile(rb"[:,\[]\s*-?\d{19}")
+#: every digit byte as "0", every other byte as a space
+_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+#: 19 digits in a row: a number orjson might read differently from the json module (it reads
+#: integers beyond 64 bits as floats)
+_LONG_RUN = b"0" * 19
 
 
 def read_json(text: str | bytes) -> Any:
     """Stored JSON read back as the json module reads it, several times faster (the sweep reads every record).
 
-    What orjson does not read alike (NaN, integers beyond 64 bits) goes to the json module.
+    What orjson does not read alike (NaN, integers beyond 64 bits) goes to the json module. Long
+    numbers are looked for as any 19 digits in a row (in a string too, which the json module then
+    reads alike): one translate of the bytes, ten times faster than a regular expression.
     """
-    long_number = _LONG_NUMBER.search(text) if isinstance(text, str) else _LONG_NUMBER_BYTES.search(text)
-    if long_number:
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    if _LONG_RUN in raw.translate(_DIGITS_AS_ZEROS):
         return json.loads(text)
     try:
         return orjson.loads(text)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal, select, true, tuple_, update
+from sqlalchemy import Text, bindparam, cast, func, literal, literal_column, select, true, tuple_, update
 
 from connector.model import CrmState, Lead, Memory
 from connector.state.codec import (
@@ -21,11 +21,25 @@ from connector.state.codec import (
     memory_from_json,
     memory_to_json,
 )
-from connector.state.database import Database, chunks, utc
+from connector.state.database import Database, chunks, read_json, utc
 from connector.state.schema import records as table
 
-#: the columns a RecordState is read from (when a row was last saved is not one of them)
-_READ = tuple(c for c in table.c if c.name != "updated_at")
+#: the JSON columns a RecordState is read from, in the order ``_as_array`` puts them in
+_JSON = ("lead", "crm_state", "counters", "memory", "written")
+
+
+def _as_array(names: Sequence[str]) -> Any:
+    """These JSON columns as the text of one JSON array: a row's JSON is decoded in one call, not one per column."""
+    first, *rest = (cast(table.c[name], Text) for name in names)
+    joined = literal_column("'['", Text) + first
+    for column in rest:
+        joined = joined + literal_column("','", Text) + column
+    return (joined + literal_column("']'", Text)).label("stored")
+
+
+#: what a RecordState is read from: the plain columns, then the JSON ones together
+#: (when a row was last saved is not read)
+_READ = (*(c for c in table.c if c.name not in _JSON and c.name != "updated_at"), _as_array(_JSON))
 
 
 @dataclass
@@ -165,14 +179,15 @@ class Records:
 
 
 def _from_row(row: Any) -> RecordState:
-    lead = lead_from_stored(row.record_id, row.lead)
+    stored_lead, crm_state, counters, memory, written = read_json(row.stored)
+    lead = lead_from_stored(row.record_id, stored_lead)
     return RecordState(
         record_id=row.record_id,
         lead=lead,
-        crm_state=crm_state_from_json(row.crm_state, lead.properties),
-        memory=memory_from_json(row.memory),
-        counters=compared_from_json(row.counters),
-        written=compared_from_json(row.written),
+        crm_state=crm_state_from_json(crm_state, lead.properties),
+        memory=memory_from_json(memory),
+        counters=compared_from_json(counters),
+        written=compared_from_json(written),
         modified_at=utc(row.modified_at),
         created_at=utc(row.created_at),
         sweep_due=row.sweep_due,  # EpochSeconds reads back in UTC

@@ -17,10 +17,10 @@ import hashlib
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from operator import attrgetter
-from typing import Any
+from operator import attrgetter, le
+from typing import Any, NamedTuple
 
 import structlog
 
@@ -62,8 +62,9 @@ SWEEP_COLLECT_AFTER = 50_000
 GROUP_RECORDS = 1000
 
 
-@dataclass(frozen=True)
-class Evaluated:
+class Evaluated(NamedTuple):
+    """One record scored and decided, not yet planned (a tuple: the sweep makes one per stored record)."""
+
     state: RecordState
     written: dict[str, str | None]
     qualification: Qualification
@@ -84,6 +85,20 @@ def merge_lead(
     """The lead with the CRM's current properties and its activity history plus what is new (read at ``read_at``)."""
     activities = sorted(settled((*(previous.activities if previous else ()), *new), read_at), key=_at)
     return Lead(record_id, dict(properties), tuple(activities[-KEEP_ACTIVITIES:]))
+
+
+def as_stored(record_id: str, lead: Lead, now: datetime) -> Lead:
+    """``merge_lead`` of a stored lead with nothing new at ``now``: the lead itself when it is that already.
+
+    It is unless an older version kept it otherwise (an activity dated after ``now``, out of order,
+    too many). The sweep re-scores every stored lead, and most need no new copy.
+    """
+    activities = lead.activities
+    if lead.id == record_id and len(activities) <= KEEP_ACTIVITIES and (not activities or activities[-1].at <= now):
+        times = list(map(_at, activities))
+        if all(map(le, times, times[1:])):  # in order, so the last is the latest
+            return lead
+    return merge_lead(lead, record_id, lead.properties, (), now)
 
 
 def settled(activities: Sequence[Activity], read_at: datetime) -> list[Activity]:
@@ -330,7 +345,7 @@ class Sync:
                 self._evaluate(
                     state,
                     # a future date kept by an older version is settled here too: every stored lead decays
-                    merge_lead(state.lead, state.record_id, state.lead.properties, (), now),
+                    as_stored(state.record_id, state.lead, now),
                     state.crm_state,
                     state.counters,
                     state.modified_at,
@@ -496,7 +511,7 @@ class Sync:
         routed = self.router.route(new, self.ruleset.policy.owners, record=record)
         report.tasks_unassigned += sum(1 for t in routed.values() if t.owner_id is None)
         return [
-            replace(e, decision=replace(e.decision, task=routed[e.decision.task.key]))
+            e._replace(decision=replace(e.decision, task=routed[e.decision.task.key]))
             if e.decision.task is not None and e.decision.task.key in routed
             else e
             for e in evaluated
