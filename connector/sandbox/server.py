@@ -170,7 +170,7 @@ class Router:
 
 def _decode_json(body: bytes) -> Any:
     """``json.loads``, by orjson where it reads the same (several times faster on a batch body)."""
-    if _LONG_DIGITS.search(body) is None:  # orjson reads integers past 64 bits as floats
+    if _LONG_DIGITS not in body.translate(_DIGITS):  # orjson reads integers past 64 bits as floats
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -178,8 +178,11 @@ def _decode_json(body: bytes) -> Any:
     return json.loads(body)
 
 
-#: a digit run that may be an integer orjson would not read as one
-_LONG_DIGITS = re.compile(rb"\d{19}")
+#: a digit run that may be an integer orjson would not read as one, looked for in the body with
+#: every digit made ``0`` and every other byte ``.`` (a regex search, position by position, cost
+#: three times what orjson takes to read a 200-record collection)
+_DIGITS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x2E for byte in range(256))
+_LONG_DIGITS = b"0" * 19
 
 
 def encode_json(body: Any) -> bytes:

@@ -200,6 +200,8 @@ def test_request_headers_parse_as_the_stdlib_parses_them(raw):
         b'\xef\xbb\xbf{"bom": true}',
         '{"utf16": "é"}'.encode("utf-16"),
         b'{"lone": "\\ud800", "nul": "\\u0000", "text": "caf\xc3\xa9"}',
+        b'{"digits18": 999999999999999999, "digits19": 9999999999999999999, "in_text": "12345678901234567890"}',
+        b'{"apart": [123456789012345678, 1234567890.123456789, "1234567890 123456789"]}',
     ],
 )
 def test_a_request_body_reads_as_json_reads_it(body):
