@@ -195,6 +195,10 @@ def encode_json(body: Any) -> bytes:
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+#: replies up to this size go out in one write with their headers: over TLS each write is a
+#: record and a segment of its own (a small reply's second write cost as much as encrypting
+#: it); a larger reply costs more to copy than to write apart
+_JOINED_WRITE = 64 * 1024
 #: what the stdlib's header reader allows (http.client's limits)
 _MAX_LINE = 65536
 _MAX_HEADERS = 100
@@ -206,6 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse one connection
     server: _HTTPServer
     raw_requestline: bytes  # set by the stdlib before parse_request
+    _headers_buffer: list[bytes]  # the stdlib's: what send_header has written, until a flush
 
     def parse_request(self) -> bool:
         """An ``METHOD path HTTP/1.1`` request with plain header lines is read here: the stdlib
@@ -277,8 +282,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         for name, value in response.headers.items():
             self.send_header(name, value)
+        self._end_headers_and_send(payload if self.command != "HEAD" else b"")
+
+    def _end_headers_and_send(self, payload: bytes) -> None:
+        """``end_headers()`` then the payload; a small payload in the same write as the headers."""
+        if self.request_version != "HTTP/0.9" and len(payload) <= _JOINED_WRITE:
+            self._headers_buffer += (b"\r\n", payload)
+            self.flush_headers()
+            return
         self.end_headers()
-        if payload and self.command != "HEAD":
+        if payload:
             self.wfile.write(payload)
 
     def _reset(self) -> None:
