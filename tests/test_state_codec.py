@@ -10,6 +10,7 @@ from builders import NOW, lead
 from hypothesis import given
 from hypothesis import strategies as st
 
+from connector.jsontext import read_json
 from connector.model import ACTIVITY_TYPES, MAX_COUNT, Activity, CrmState, Decision, Lead, Memory, Stage
 from connector.policy.planner import plan_record
 from connector.state.codec import (
@@ -25,7 +26,6 @@ from connector.state.codec import (
     memory_from_json,
     memory_to_json,
 )
-from connector.state.database import read_json
 
 REASONS = "- Executive title (CFO)\n- Enterprise company (1001 employees)\n- Requested a demo 2 days ago"
 

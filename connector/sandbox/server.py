@@ -30,6 +30,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 
+from connector.jsontext import read_json
+
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
 #: how often the accept loop checks for a stop request when nothing wakes it
 _POLL_S = 0.5
@@ -66,7 +68,7 @@ class Request:
     def json(self) -> Any:
         """The body decoded as JSON (``None`` for an empty body); ValueError if malformed."""
         if self._json is None and self.body:
-            self._json = _decode_json(self.body)
+            self._json = read_json(self.body)
         return self._json
 
     def json_list(self) -> list[Any]:
@@ -171,20 +173,6 @@ class Router:
         raise RouteNotFound(allowed)
 
 
-def _decode_json(body: bytes) -> Any:
-    """``json.loads``, by orjson where it reads the same (several times faster on a batch body)."""
-    if _LONG_DIGITS.search(body) is None:  # orjson reads integers past 64 bits as floats
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError:
-            pass  # what json reads and orjson does not (NaN, BOMs, UTF-16), or json's own error message
-    return json.loads(body)
-
-
-#: a digit run that may be an integer orjson would not read as one
-_LONG_DIGITS = re.compile(rb"\d{19}")
-
-
 def encode_json(body: Any) -> bytes:
     """Compact UTF-8 JSON bytes, the way the CRMs send them (a page of records is most of
     what a call costs to answer: orjson writes it several times faster than ``json``)."""
@@ -195,6 +183,10 @@ def encode_json(body: Any) -> bytes:
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+#: replies up to this size go out in one write with their headers: over TLS each write is a
+#: record and a segment of its own (a small reply's second write cost as much as encrypting
+#: it); a larger reply costs more to copy than to write apart
+_JOINED_WRITE = 64 * 1024
 #: what the stdlib's header reader allows (http.client's limits)
 _MAX_LINE = 65536
 _MAX_HEADERS = 100
@@ -212,7 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse one connection
     server: _HTTPServer
     raw_requestline: bytes  # set by the stdlib before parse_request
-    _headers_buffer: list[bytes]  # the stdlib's: send_header appends, flush_headers writes and empties
+    _headers_buffer: list[bytes]  # the stdlib's: what send_header has written, until a flush
 
     def parse_request(self) -> bool:
         """An ``METHOD path HTTP/1.1`` request with plain header lines is read here: the stdlib
@@ -286,15 +278,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         for name, value in response.headers.items():
             self.send_header(name, value)
-        body = payload if self.command != "HEAD" else b""
-        if body and self.request_version != "HTTP/0.9":  # (0.9 replies have no headers)
-            # the body goes in the headers' write: one send per reply, not two
-            self._headers_buffer.extend((b"\r\n", body))
+        self._end_headers_and_send(payload if self.command != "HEAD" else b"")
+
+    def _end_headers_and_send(self, payload: bytes) -> None:
+        """``end_headers()`` then the payload; a small payload in the same write as the headers."""
+        if self.request_version != "HTTP/0.9" and len(payload) <= _JOINED_WRITE:
+            self._headers_buffer += (b"\r\n", payload)
             self.flush_headers()
             return
         self.end_headers()
-        if body:
-            self.wfile.write(body)
+        if payload:
+            self.wfile.write(payload)
 
     def _reset(self) -> None:
         # SO_LINGER 0 makes close() send RST: the client sees a connection reset,

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Text, bindparam, cast, func, literal, literal_column, select, true, tuple_, update
 
+from connector.jsontext import read_json
 from connector.model import CrmState, Lead, Memory
 from connector.state.codec import (
     compared_from_json,
@@ -21,7 +22,7 @@ from connector.state.codec import (
     memory_from_json,
     memory_to_json,
 )
-from connector.state.database import Database, chunks, read_json, utc
+from connector.state.database import Database, chunks, utc
 from connector.state.schema import records as table
 
 #: the JSON columns a RecordState is read from, in the order ``_as_array`` puts them in

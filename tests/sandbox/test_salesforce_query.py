@@ -67,6 +67,23 @@ def test_relationship_fields_come_back_nested_with_their_own_attributes(salesfor
     assert owner["Owner"]["attributes"]["type"] == "Name" and owner["Owner"]["Type"] == "User"
 
 
+def test_a_row_keeps_the_selected_order_with_relationships_among_fields_and_none_for_no_reference(
+    salesforce_sandbox, salesforce_client
+):
+    (lead,) = _leads(salesforce_sandbox, 1)
+    salesforce_sandbox.add_activities(
+        {"sobject": "Task", "fields": {"Subject": "Orphan", "Status": "Completed"}},
+        {"sobject": "Task", "fields": {"Subject": "Call", "Status": "Completed", "WhoId": lead}},
+    )
+    rows = salesforce_client.query("SELECT Who.Name, Subject, Owner.Name, Who.Type, Id FROM Task ORDER BY Subject")
+    call, orphan = rows["records"]  # by Subject
+    assert list(orphan) == list(call) == ["attributes", "Who", "Subject", "Owner", "Id"]
+    assert (orphan["Who"], orphan["Subject"]) == (None, "Orphan")
+    assert list(call["Who"]) == ["attributes", "Name", "Type"]
+    assert (call["Who"]["Name"], call["Who"]["Type"], call["Subject"]) == ("L0000", "Lead", "Call")
+    assert call["Owner"] == orphan["Owner"] and list(call["Owner"]) == ["attributes", "Name"]
+
+
 def test_owner_type_tells_queues_from_users(salesforce_sandbox, salesforce_client):
     queue = salesforce_sandbox.app.directory.queue_id
     (queued,) = _leads(salesforce_sandbox, 1, OwnerId=queue)

@@ -200,6 +200,8 @@ def test_request_headers_parse_as_the_stdlib_parses_them(raw):
         b'\xef\xbb\xbf{"bom": true}',
         '{"utf16": "é"}'.encode("utf-16"),
         b'{"lone": "\\ud800", "nul": "\\u0000", "text": "caf\xc3\xa9"}',
+        b'{"digits18": 999999999999999999, "digits19": 9999999999999999999, "in_text": "12345678901234567890"}',
+        b'{"apart": [123456789012345678, 1234567890.123456789, "1234567890 123456789"]}',
     ],
 )
 def test_a_request_body_reads_as_json_reads_it(body):
@@ -213,3 +215,40 @@ def test_a_malformed_request_body_is_refused_with_jsons_message(body):
     with pytest.raises(ValueError) as ours:
         Request("POST", "/", {}, {}, body).json()
     assert str(ours.value) == str(stdlib.value)
+
+
+class _Writes(io.BytesIO):
+    """A handler's output, remembering each write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+
+    def write(self, data):
+        self.writes.append(bytes(data))
+        return super().write(data)
+
+
+def _written(method: str, response: Response) -> _Writes:
+    handler = server._Handler.__new__(server._Handler)
+    handler.wfile = _Writes()
+    handler.command, handler.request_version = method, "HTTP/1.1"
+    handler.date_time_string = lambda timestamp=None: "Mon, 30 Nov 2026 21:00:00 GMT"
+    handler._write(response)
+    return handler.wfile
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("size", [0, 100, server._JOINED_WRITE - 40, server._JOINED_WRITE + 1])
+def test_a_reply_is_its_headers_then_its_body_and_a_small_one_is_one_write(method, size):
+    body = "x" * (size - 2)  # a JSON string of `size` bytes
+    written = _written(method, Response(200, body if size else None, {"X-Extra": "1"}))
+    payload = json.dumps(body).encode() if size else b""
+    headers = (
+        "HTTP/1.1 200 OK\r\nDate: Mon, 30 Nov 2026 21:00:00 GMT\r\n"
+        + ("Content-Type: application/json;charset=utf-8\r\n" if size else "")
+        + f"Content-Length: {len(payload)}\r\nX-Extra: 1\r\n\r\n"
+    ).encode()
+    sent = payload if method == "GET" else b""
+    assert written.getvalue() == headers + sent
+    assert written.writes == ([headers + sent] if len(sent) <= server._JOINED_WRITE else [headers, sent])

@@ -31,6 +31,7 @@ def _without_positions(tree: object) -> str:
         "SELECT Id FROM Lead WHERE SystemModstamp >= 2026-11-20T00:00:00Z ORDER BY Id LIMIT 5",
         "SELECT COUNT() FROM Lead",
         "SELECT Id FROM Lead WHERE Status IN ('Open', 'Closed') AND Status NOT IN ('x')",
+        "SELECT Id FROM Lead WHERE Name IN ('a\\\\', '\\'', '', 'x') AND Title = 'b\\\\\\'c'",
     ],
 )
 def test_a_shape_read_twice_with_other_strings_gives_what_parse_gives(soql: str) -> None:

@@ -9,6 +9,7 @@ pages of a cursor show the records as they were when the query ran.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import threading
 from collections import OrderedDict
@@ -412,10 +413,11 @@ class QueryEngine:
         (``"Campaign": {"attributes": ..., "Name": ...}``, None when the reference is empty)."""
         if all(column.target is None for _, column in columns):
             plain = [column.field.name for _, column in columns]
+            read = _values_of(plain)
 
             def render_plain(record: Record) -> dict[str, Any]:
                 out: dict[str, Any] = {"attributes": attributes(record, version)}
-                out.update(zip(plain, map(record.values.get, plain), strict=True))
+                out.update(zip(plain, read(record.values), strict=False))  # as many values as names
                 return out
 
             return render_plain
@@ -449,14 +451,20 @@ class QueryEngine:
                 nested[target] = name_value(linked, target) if polymorphic else linked.values.get(target)
             return nested
 
+        # a row's keys in order: a relationship's holds the reference id until its object replaces it
+        keys = [name if relationship is None else relationship for name, relationship, _, _ in steps]
+        read = _values_of([name for name, _, _, _ in steps])
+        links = [
+            (relationship, polymorphic, fields)
+            for _, relationship, polymorphic, fields in steps
+            if relationship is not None
+        ]
+
         def render(record: Record) -> dict[str, Any]:
-            values = record.values
             out: dict[str, Any] = {"attributes": attributes(record, version)}
-            for name, relationship, polymorphic, fields in steps:
-                if relationship is None:
-                    out[name] = values.get(name)
-                    continue
-                ref_id = values.get(name)
+            out.update(zip(keys, read(record.values), strict=False))
+            for relationship, polymorphic, fields in links:
+                ref_id = out[relationship]
                 if not ref_id:
                     out[relationship] = None
                     continue
@@ -467,6 +475,15 @@ class QueryEngine:
             return out
 
         return render
+
+
+def _values_of(names: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """What reads ``names`` from a record's values, in order, in one C call (a record holds
+    every field of its object: no name is missing)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda values: (values[name],)
+    return operator.itemgetter(*names)
 
 
 def attributes(record: Record, version: str) -> dict[str, str]:
