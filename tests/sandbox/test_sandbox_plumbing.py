@@ -229,20 +229,20 @@ class _Writes(io.BytesIO):
         return super().write(data)
 
 
-def _written(method: str, response: Response) -> _Writes:
+def _written(method: str, response: Response, monkeypatch: pytest.MonkeyPatch) -> _Writes:
     handler = server._Handler.__new__(server._Handler)
     handler.wfile = _Writes()
     handler.command, handler.request_version = method, "HTTP/1.1"
-    handler.date_time_string = lambda timestamp=None: "Mon, 30 Nov 2026 21:00:00 GMT"
+    monkeypatch.setattr(server, "_http_date", lambda second: "Mon, 30 Nov 2026 21:00:00 GMT")
     handler._write(response)
     return handler.wfile
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 @pytest.mark.parametrize("size", [0, 100, server._JOINED_WRITE - 40, server._JOINED_WRITE + 1])
-def test_a_reply_is_its_headers_then_its_body_and_a_small_one_is_one_write(method, size):
+def test_a_reply_is_its_headers_then_its_body_and_a_small_one_is_one_write(method, size, monkeypatch):
     body = "x" * (size - 2)  # a JSON string of `size` bytes
-    written = _written(method, Response(200, body if size else None, {"X-Extra": "1"}))
+    written = _written(method, Response(200, body if size else None, {"X-Extra": "1"}), monkeypatch)
     payload = json.dumps(body).encode() if size else b""
     headers = (
         "HTTP/1.1 200 OK\r\nDate: Mon, 30 Nov 2026 21:00:00 GMT\r\n"
