@@ -405,3 +405,19 @@ def test_when_the_days_bulk_query_jobs_are_spent_the_backfill_reads_on_by_rest(o
     assert [r for p in pages for r in p.records] == [r for p in rest for r in p.records]
     assert spent[JOBS] == 1 and "GET /services/data/{version}/jobs/query/{job}/results" not in spent
     assert all(p.resume for p in pages)
+
+
+def test_every_bulk_api_call_takes_one_slot_of_the_budget_a_refused_job_too(org, monkeypatch):
+    portal, runtime = org
+    _synthetic_org(portal, 30)
+    budget, taken = runtime.adapter.api.budget, []
+    acquire = budget.acquire
+    monkeypatch.setattr(budget, "acquire", lambda **kwargs: (taken.append(kwargs), acquire(**kwargs))[1])
+
+    _, spent = calls_during(portal, lambda: _scanned(runtime, 5, 5))
+    assert spent[JOBS] == 1 and len(taken) == sum(spent.values())  # the SDK's create, poll and pages included
+
+    portal.app.jobs.created.limit = 1  # the day's jobs are spent: the creation is refused, REST reads on
+    taken.clear()
+    _, spent = calls_during(portal, lambda: _scanned(runtime, 5, 5))
+    assert spent[JOBS] == 1 and len(taken) == sum(spent.values())

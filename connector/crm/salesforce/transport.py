@@ -43,8 +43,6 @@ RETRYABLE_ITEM_ERRORS = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "
 URI_LIMIT = 16_384
 #: query subrequests one Composite call may hold (Query, QueryAll and query-more alike)
 COMPOSITE_QUERIES = 5
-#: the calls simple-salesforce makes for a job's first page: create, poll (once if the job is done), results
-BULK_FIRST_CALLS = 3
 
 
 class QueryJobsSpent(CrmError):
@@ -138,40 +136,32 @@ class SalesforceApi:
 
         def start() -> tuple[Iterator[str], str | None]:
             chunks = getattr(self._bulk2(), sobject).query(soql, max_records=max_records, wait=self._bulk_poll)
-            return chunks, self._bulk_next(chunks, BULK_FIRST_CALLS)
+            return chunks, self._bulk_next(chunks)
 
         chunks, chunk = self._retry.call(start)
         while chunk is not None:
             yield from csv.DictReader(_lines(chunk))
-            chunk = self._bulk_next(chunks, 1)
+            chunk = self._bulk_next(chunks)
 
     def _bulk2(self) -> SFBulk2Handler:
-        """simple-salesforce's Bulk API 2.0 handler on a session that sends our ``verify`` and timeout
-        with every call (its own calls send neither), with the client's current session id."""
-        session = _PinnedSession(self._verify)
+        """simple-salesforce's Bulk API 2.0 handler, with the client's current session id, on a
+        session that takes each of its calls from the budget and counts it."""
+        session = _BudgetedSession(self._verify, self.budget.acquire, self._count)
         session.proxies.update(self.client.session.proxies)
         return SFBulk2Handler(self.client.session_id, self.client.bulk2_url, session=session)
 
-    def _bulk_next(self, chunks: Iterator[str], calls: int) -> str | None:
-        """The next CSV page of a job (None after the last), its ``calls`` taken from the budget."""
-        for _ in range(calls):
-            self.budget.acquire()
+    def _bulk_next(self, chunks: Iterator[str]) -> str | None:
+        """The next CSV page of a job (None after the last): the SDK creates, polls and pages on its own."""
         try:
-            chunk = next(chunks, None)
+            return next(chunks, None)
         except SalesforceError as exc:
-            self._count(exc.status)
             if error_code(exc.content)[0] == "LIMIT_EXCEEDED":
                 raise QueryJobsSpent(f"{self.where}: {error_code(exc.content)[1]}") from None
             raise self._translate(exc.status, exc.content) from None
         except SalesforceOperationError as exc:  # the job ended Failed or Aborted
-            self._count(200)
             raise Retryable(f"{self.where}: a Bulk API 2.0 query job did not complete ({exc})") from None
         except requests.exceptions.RequestException as exc:
-            self._count("error")
             raise Outage(f"cannot reach {self.where} ({cause_name(exc)})") from None
-        for _ in range(calls if chunk is not None else 0):
-            self._count(200)
-        return chunk
 
     def query_all(self, soql: str) -> list[dict[str, Any]]:
         """Every row of a ``queryAll`` (deleted rows included), following ``nextRecordsUrl``."""
@@ -241,21 +231,32 @@ class SalesforceApi:
         return RecordRejected(detail)
 
 
-class _PinnedSession(requests.Session):
-    """A session whose every request carries ``verify`` and ``TIMEOUT`` unless the call sets its own.
+class _BudgetedSession(requests.Session):
+    """The session of simple-salesforce's Bulk API 2.0 calls, which it makes on its own (the job's
+    creation, every poll, every results page): each takes a slot of the budget before it goes and
+    is counted by its answer, and carries ``verify`` and ``TIMEOUT`` unless the call sets its own.
 
     A call without ``verify`` would let ``REQUESTS_CA_BUNDLE`` from the environment replace the
     session's (a private CA's bundle), and one without a timeout could wait forever.
     """
 
-    def __init__(self, verify: str | bool) -> None:
+    def __init__(self, verify: str | bool, before: Callable[[], None], after: Callable[[int | str], None]) -> None:
         super().__init__()
         self.verify = verify
+        self._before = before
+        self._after = after
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("verify", self.verify)
         kwargs.setdefault("timeout", TIMEOUT)
-        return super().request(method, url, *args, **kwargs)
+        self._before()
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except requests.exceptions.RequestException:
+            self._after("error")
+            raise
+        self._after(response.status_code)
+        return response
 
 
 def _lines(text: str) -> Iterator[str]:
