@@ -36,7 +36,9 @@ The Salesforce floor reads related rows at 2,000 a page wherever they are, one q
 client that names its people in ``IN`` lists is also bound by the 16,384-byte query URI (about
 600 ids a query, so 3 * ceil(leads / 600) activity queries), but a Composite call carries five
 queries and counts as one call, so such reads can cost fewer calls than the floor's term (and
-calls / floor can fall below 1).
+calls / floor can fall below 1). The floor's Lead pages are REST's: a backfill that reads its Leads
+through a Bulk API 2.0 job (``--bulk-threshold``) takes 10,000 rows a results call, so there too
+calls / floor can fall below 1.
 
 Salesforce has no short window: its quota is per day, so it is accounted as a share of
 ``--daily-quota`` (Enterprise Edition's base allocation by default) and as contacts per day
