@@ -17,6 +17,7 @@ import queue
 import threading
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Generic, Protocol, TypeVar
 
 import structlog
@@ -29,21 +30,11 @@ Stamp = TypeVar("Stamp")
 RowId = TypeVar("RowId", bound=Hashable)
 
 
-def chunks(items: Sequence[Item], size: int) -> Iterator[list[Item]]:
-    """``items`` in consecutive batches of at most ``size`` (a CRM's batch or IN-clause limit)."""
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
-def batched(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
-    """``items`` (read lazily) in consecutive lists of ``size``, the last holding what is left."""
-    batch: list[Item] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
+def chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    """``items`` (read lazily) in consecutive lists of ``size``, the last holding what is left
+    (a CRM's batch or IN-clause limit, a page of a Bulk API job's rows)."""
+    rest = iter(items)
+    while batch := list(islice(rest, size)):
         yield batch
 
 

@@ -21,7 +21,7 @@ from connector.crm.errors import CrmError, Retryable, StopRun
 from connector.crm.lookups import KeptLookups
 from connector.crm.mapped import MappedField, missing_line
 from connector.crm.outcomes import failed_tasks, failed_writes, task_outcome, write_outcome
-from connector.crm.paging import Key, Window, batched, chunks, keyset_pages
+from connector.crm.paging import Key, Window, chunks, keyset_pages
 from connector.crm.reading import read_page
 from connector.crm.salesforce import mapping
 from connector.crm.salesforce import outcomes as outcome_mapping
@@ -334,7 +334,7 @@ class SalesforceAdapter:
         )
         highest = after
         held: list[dict[str, Any]] | None = None
-        for batch in batched(rows, self.page_size):
+        for batch in chunks(rows, self.page_size):
             highest = max(highest, *(str(r["Id"]) for r in batch))
             if held is not None:
                 yield self._page(held)
