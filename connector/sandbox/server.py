@@ -271,7 +271,7 @@ class _Handler(BaseHTTPRequestHandler):
         # bytes go out as they are (a CSV page); anything else is JSON
         payload = b"" if body is None else body if isinstance(body, bytes) else encode_json(body)
         self.send_response_only(response.status)
-        self.send_header("Date", _http_date(int(round(time.time(), 6))))
+        self.send_header("Date", _http_date(int(time.time())))  # the second gmtime would read
         if response.body is not None and "Content-Type" not in response.headers:
             # a sandbox may spell it the way its CRM does (Salesforce: charset=UTF-8)
             self.send_header("Content-Type", JSON_CONTENT_TYPE)

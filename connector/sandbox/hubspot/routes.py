@@ -360,12 +360,15 @@ class HubSpotRoutes:
         else:
             results = [record_reply(record, names) for record in found]
         errs = [_missing_ids_error(otype, missing)] if missing else []
-        return Response(207 if errs else 200, batch_json(results, errs, started, self.portal.now_iso()))
+        return self._batch_response(results, errs, started, 200)
 
     def _batch_reply(
         self, results: list[dict[str, Any]], errs: list[dict[str, Any]], started: str, ok: int
     ) -> Response:
-        results = _in_batch_order(results, map(itemgetter("id"), results))
+        return self._batch_response(_in_batch_order(results, map(itemgetter("id"), results)), errs, started, ok)
+
+    def _batch_response(self, results: list[Any], errs: list[dict[str, Any]], started: str, ok: int) -> Response:
+        """A batch reply of results already in batch order: 207 with errors, else ``ok``."""
         return Response(207 if errs else ok, batch_json(results, errs, started, self.portal.now_iso()))
 
     def batch_create(self, request: Request) -> Response:

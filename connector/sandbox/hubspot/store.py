@@ -193,14 +193,8 @@ class Portal:
         self, otype: ObjectType, keys: Sequence[str], id_property: str | None = None, archived: bool = False
     ) -> list[Record | None]:
         """:meth:`get` of each key, in order (a batch read takes the lock once)."""
-        with self.lock:
-            if id_property and id_property != "hs_object_id":
-                return [self.get(otype, key, id_property, archived) for key in keys]
-            records = self._collections[otype.name].records
-            return [
-                record if (record := records.get(key)) is not None and record.archived == archived else None
-                for key in keys
-            ]
+        with self.lock:  # re-entered by each get: a re-entry costs far less than a first acquire
+            return [self.get(otype, key, id_property, archived) for key in keys]
 
     def is_unique(self, otype: ObjectType, name: str) -> bool:
         """Whether ``name`` can serve as an ``idProperty``."""
