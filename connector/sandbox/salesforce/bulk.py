@@ -27,10 +27,10 @@ from typing import Any
 
 from connector.sandbox.clock import Clock
 from connector.sandbox.ratelimit import RollingWindow
-from connector.sandbox.salesforce.errors import error, not_found
+from connector.sandbox.salesforce.errors import error, not_found, object_body
 from connector.sandbox.salesforce.ids import IdFactory
 from connector.sandbox.salesforce.query import Column, Compiled, QueryEngine
-from connector.sandbox.salesforce.soql import SoqlError, parse, parse_shape
+from connector.sandbox.salesforce.soql import SoqlError
 from connector.sandbox.salesforce.values import sf_datetime
 from connector.sandbox.server import Request, Response, Router
 
@@ -78,7 +78,7 @@ class QueryJobs:
 
     def create(self, request: Request) -> Response:
         version = _version(request)
-        body = _body(request)
+        body = object_body(request)
         operation, soql = body.get("operation"), body.get("query")
         if operation not in ("query", "queryAll"):
             raise error(400, "INVALIDJOB", f"InvalidJob : Invalid operation: {operation}")
@@ -98,7 +98,7 @@ class QueryJobs:
                 400, "LIMIT_EXCEEDED", f"Max bulk v2 query jobs ({JOBS_PER_DAY}) per 24 hrs has been reached ({used})"
             )
         started = self._clock()
-        _, rows = self._engine.run(soql, operation == "queryAll", "v" + version)
+        _, rows = self._engine.run_compiled(compiled, operation == "queryAll", "v" + version)
         header, lines = _csv(compiled, rows, DELIMITERS[delimiter], LINE_ENDINGS[ending])
         now = sf_datetime(self._clock())
         info: dict[str, Any] = {
@@ -138,7 +138,7 @@ class QueryJobs:
 
     def abort(self, request: Request) -> Response:
         job = self._job(request)
-        if _body(request).get("state") != "Aborted":
+        if object_body(request).get("state") != "Aborted":
             raise error(400, "INVALIDJOB", "InvalidJob : a query job can only be set to Aborted")
         if job.info["state"] == "JobComplete":
             raise error(400, "INVALIDSTATUS", "Cannot abort a job that is in a terminal state (JobComplete)")
@@ -176,10 +176,7 @@ class QueryJobs:
 
     def _compile(self, soql: str) -> Compiled:
         try:
-            try:
-                return self._engine.compile(parse_shape(soql))
-            except SoqlError:
-                return self._engine.compile(parse(soql))  # the error again, placed in the query as sent
+            return self._engine.prepare(soql)
         except SoqlError as refused:
             raise error(400, refused.code, refused.message(soql)) from None
 
@@ -190,16 +187,6 @@ def _version(request: Request) -> str:
     if float(version) < FIRST_VERSION:
         raise not_found()
     return version
-
-
-def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = request.json()
-    except ValueError as bad:
-        raise error(400, "JSON_PARSER_ERROR", f"Unexpected character: {bad}") from None
-    if not isinstance(body, dict):
-        raise error(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of object from a non-object value")
-    return body
 
 
 def _csv(compiled: Compiled, rows: list[dict[str, Any]], delimiter: str, ending: str) -> tuple[bytes, list[bytes]]:

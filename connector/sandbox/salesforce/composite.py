@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from connector.sandbox.salesforce.errors import error
+from connector.sandbox.salesforce.errors import error, request_json
 from connector.sandbox.server import HttpError, Request, Response, RouteNotFound, Router, encode_json
 
 MAX_SUBREQUESTS = 25
@@ -135,10 +135,7 @@ class CompositeRoute:
 
 def _body(request: Request) -> tuple[list[dict[str, Any]], bool]:
     """The subrequests (each checked for method, url and referenceId) and ``allOrNone``."""
-    try:
-        body = request.json()
-    except ValueError as bad:
-        raise error(400, "JSON_PARSER_ERROR", f"Unexpected character: {bad}") from None
+    body = request_json(request)
     subrequests = body.get("compositeRequest") if isinstance(body, dict) else None
     if not isinstance(subrequests, list) or not subrequests:
         raise error(400, "JSON_PARSER_ERROR", "compositeRequest: a list of one subrequest or more is required")

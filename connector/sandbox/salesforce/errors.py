@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.sandbox.server import HttpError
+from connector.sandbox.server import HttpError, Request
 
 NOT_FOUND_MESSAGE = "The requested resource does not exist"
 SESSION_MESSAGE = "Session expired or invalid"
@@ -42,6 +42,22 @@ class RecordError(Exception):
 def error(status: int, code: str, message: str) -> HttpError:
     """A request-level error (no ``fields``), e.g. NOT_FOUND or MALFORMED_QUERY."""
     return HttpError(status, [{"message": message, "errorCode": code}])
+
+
+def request_json(request: Request) -> Any:
+    """The request's body as JSON; 400 ``JSON_PARSER_ERROR`` when it is not JSON."""
+    try:
+        return request.json()
+    except ValueError as bad:
+        raise error(400, "JSON_PARSER_ERROR", f"Unexpected character: {bad}") from None
+
+
+def object_body(request: Request) -> dict[str, Any]:
+    """The request's body as a JSON object; 400 ``JSON_PARSER_ERROR`` when it is anything else."""
+    body = request_json(request)
+    if not isinstance(body, dict):
+        raise error(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of object from a non-object value")
+    return body
 
 
 def not_found() -> HttpError:

@@ -128,10 +128,19 @@ class QueryEngine:
         ``encoded`` (replies that go straight to the wire, through orjson): rows without a
         relationship come as JSON already encoded (``orjson.Fragment``), kept per record
         version for the next query selecting the same fields."""
+        return self.run_compiled(self.prepare(soql), include_deleted, version, encoded=encoded)
+
+    def prepare(self, soql: str) -> Compiled:
+        """The query compiled; SoqlError, placed in the query as sent, if Salesforce would refuse it."""
         try:
-            compiled = self.compile(parse_shape(soql))
+            return self.compile(parse_shape(soql))
         except SoqlError:
-            compiled = self.compile(parse(soql))  # the error again, placed in the query as sent
+            return self.compile(parse(soql))  # the error again, placed in the query as sent
+
+    def run_compiled(
+        self, compiled: Compiled, include_deleted: bool, version: str, *, encoded: bool = False
+    ) -> tuple[int, list[Any]]:
+        """:meth:`run` of a query :meth:`prepare` compiled."""
         with self.org.lock:
             rows = self._select(compiled, include_deleted)
             if compiled.count:

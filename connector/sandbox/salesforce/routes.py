@@ -20,7 +20,7 @@ from connector.sandbox.salesforce.automation import AUTO_ASSIGN_HEADER, Automati
 from connector.sandbox.salesforce.composite import CompositeRoute
 from connector.sandbox.salesforce.describe import describe_sobject
 from connector.sandbox.salesforce.discovery import Discovery
-from connector.sandbox.salesforce.errors import RecordError, error, not_found
+from connector.sandbox.salesforce.errors import RecordError, error, not_found, object_body
 from connector.sandbox.salesforce.org import Org, Record
 from connector.sandbox.salesforce.query import DEFAULT_PAGE, MIN_PAGE, Cursors, QueryEngine, attributes
 from connector.sandbox.salesforce.schema import SObject
@@ -130,7 +130,7 @@ class SalesforceRoutes:
 
     def create(self, request: Request) -> Response:
         sobject = self._sobject(request)
-        body = _object_body(request)
+        body = object_body(request)
         try:
             with self.org.lock:
                 record = self._write(sobject, body, None, _auto_assign(request))
@@ -149,7 +149,7 @@ class SalesforceRoutes:
         return Response(200, self.render(record, request.params["version"], wanted or None))
 
     def update(self, request: Request) -> Response:
-        body = _object_body(request)
+        body = object_body(request)
         with self.org.lock:
             record = self._record(request)
             try:
@@ -180,7 +180,7 @@ class SalesforceRoutes:
     def upsert(self, request: Request) -> Response:
         sobject = self._sobject(request)
         field = self._external_field(sobject, request.params["field"])
-        body = _object_body(request)
+        body = object_body(request)
         value = request.params["value"]
         with self.org.lock:
             matches = self.org.find(sobject, field, value)
@@ -386,22 +386,8 @@ def _page_size(options: str | None) -> int:
     return DEFAULT_PAGE
 
 
-def _json(request: Request) -> Any:
-    try:
-        return request.json()
-    except ValueError as bad:
-        raise error(400, "JSON_PARSER_ERROR", f"Unexpected character: {bad}") from None
-
-
-def _object_body(request: Request) -> _JsonObject:
-    body = _json(request)
-    if not isinstance(body, dict):
-        raise error(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of object from a non-object value")
-    return body
-
-
 def _collection_body(request: Request) -> tuple[list[Any], bool]:
-    body = _object_body(request)
+    body = object_body(request)
     records = body.get("records")
     if not isinstance(records, list):
         raise error(400, "JSON_PARSER_ERROR", "records: expected a list of sObjects")
